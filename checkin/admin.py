@@ -1,0 +1,40 @@
+from django.contrib import admin
+
+from checkin.models import Admission, CheckinList, Scan, SigningKey
+
+
+@admin.register(SigningKey)
+class SigningKeyAdmin(admin.ModelAdmin):
+    list_display = ["kid", "event", "is_current", "created_at", "revoked_at"]
+    list_filter = ["is_current"]
+    search_fields = ["kid", "event__title"]
+    exclude = ["private_key_encrypted", "public_key"]
+    readonly_fields = ["kid", "event", "created_at"]
+
+
+@admin.register(CheckinList)
+class CheckinListAdmin(admin.ModelAdmin):
+    list_display = ["name", "event", "created_at"]
+    search_fields = ["name", "event__title"]
+    filter_horizontal = ["tiers"]
+
+
+@admin.register(Scan)
+class ScanAdmin(admin.ModelAdmin):
+    list_display = ["scanned_at", "checkin_list", "result", "reason", "device_id", "scanned_by"]
+    list_filter = ["result", "reason"]
+    search_fields = ["ticket__id", "device_id", "scanned_by__email"]
+    date_hierarchy = "scanned_at"
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False  # append-only log
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(Admission)
+class AdmissionAdmin(admin.ModelAdmin):
+    list_display = ["ticket", "checkin_list", "admitted_at"]
+    search_fields = ["ticket__id"]
+    readonly_fields = ["ticket", "checkin_list", "scan", "admitted_at"]

@@ -1,0 +1,145 @@
+"""Signed ticket payloads (format in checkin/README.md).
+
+    payload = base64url(version:1 | kid:4 | event:16 | ticket:16 | tier:16 | issued_at:4 | sig:64)
+
+The signature (Ed25519, the event's key) covers everything before it. Private keys are stored
+encrypted with a Fernet key derived from BOXOFFICE_SIGNING_SECRET; the public half is plain so
+scanners can verify offline.
+"""
+
+import base64
+import binascii
+import secrets
+import struct
+import time
+import uuid
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from checkin.errors import InvalidPayload
+from checkin.models import SigningKey
+
+VERSION = 1
+_HEADER = struct.Struct(">B4s16s16s16sI")
+SIGNATURE_BYTES = 64
+PAYLOAD_BYTES = _HEADER.size + SIGNATURE_BYTES
+
+
+@dataclass(frozen=True)
+class TicketClaim:
+    kid: str
+    event_id: uuid.UUID
+    ticket_id: uuid.UUID
+    tier_id: uuid.UUID
+    issued_at: int
+
+
+@lru_cache(maxsize=4)
+def _fernet(secret: str) -> Fernet:
+    derived = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"boxoffice ticket signing keys"
+    ).derive(secret.encode())
+    return Fernet(base64.urlsafe_b64encode(derived))
+
+
+def signing_key_create(*, event_id: Any) -> SigningKey:
+    """A new current key for the event; an earlier current key keeps verifying (rotation)."""
+    private = Ed25519PrivateKey.generate()
+    raw_private = private.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    with transaction.atomic():
+        SigningKey.objects.filter(event_id=event_id, is_current=True).update(is_current=False)
+        return SigningKey.objects.create(
+            kid=secrets.token_hex(4),
+            event_id=event_id,
+            public_key=private.public_key().public_bytes(
+                serialization.Encoding.Raw, serialization.PublicFormat.Raw
+            ),
+            private_key_encrypted=_fernet(settings.BOXOFFICE_SIGNING_SECRET)
+            .encrypt(raw_private)
+            .decode(),
+        )
+
+
+def current_signing_key(event_id: Any) -> SigningKey:
+    key = SigningKey.objects.filter(event_id=event_id, is_current=True).first()
+    if key is not None:
+        return key
+    try:
+        with transaction.atomic():
+            return signing_key_create(event_id=event_id)
+    except IntegrityError:  # another process created it first
+        return SigningKey.objects.get(event_id=event_id, is_current=True)
+
+
+@lru_cache(maxsize=1024)
+def _private_key(kid: str, encrypted: str) -> Ed25519PrivateKey:
+    raw = _fernet(settings.BOXOFFICE_SIGNING_SECRET).decrypt(encrypted.encode())
+    return Ed25519PrivateKey.from_private_bytes(raw)
+
+
+def ticket_payload_sign(ticket: Any, *, issued_at: int | None = None) -> str:
+    """The QR payload for a ticket (any object with id, event_id, tier_id)."""
+    key = current_signing_key(ticket.event_id)
+    header = _HEADER.pack(
+        VERSION,
+        bytes.fromhex(key.kid),
+        uuid.UUID(str(ticket.event_id)).bytes,
+        uuid.UUID(str(ticket.id)).bytes,
+        uuid.UUID(str(ticket.tier_id)).bytes,
+        issued_at if issued_at is not None else int(time.time()),
+    )
+    signature = _private_key(key.kid, key.private_key_encrypted).sign(header)
+    return base64.urlsafe_b64encode(header + signature).rstrip(b"=").decode()
+
+
+def payload_decode(payload: str) -> tuple[TicketClaim, bytes, bytes]:
+    """Split a payload into its claim, signed bytes and signature, or raise InvalidPayload."""
+    text = (payload or "").strip()
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidPayload("malformed", "This code is not a Boxoffice ticket.") from exc
+    if len(raw) != PAYLOAD_BYTES or raw[0] != VERSION:
+        raise InvalidPayload("malformed", "This code is not a Boxoffice ticket.")
+    header, signature = raw[: _HEADER.size], raw[_HEADER.size :]
+    _, kid, event, ticket, tier, issued_at = _HEADER.unpack(header)
+    claim = TicketClaim(
+        kid=kid.hex(),
+        event_id=uuid.UUID(bytes=event),
+        ticket_id=uuid.UUID(bytes=ticket),
+        tier_id=uuid.UUID(bytes=tier),
+        issued_at=issued_at,
+    )
+    return claim, header, signature
+
+
+def payload_verify(payload: str) -> TicketClaim:
+    """The claim of a genuine payload; InvalidPayload with a reason otherwise."""
+    claim, header, signature = payload_decode(payload)
+    key = (
+        SigningKey.objects.filter(kid=claim.kid)
+        .only("event_id", "public_key", "revoked_at")
+        .first()
+    )
+    if key is None:
+        raise InvalidPayload("unknown_key", "This ticket was signed with an unknown key.")
+    if key.revoked_at is not None:
+        raise InvalidPayload("revoked_key", "This ticket was signed with a revoked key.")
+    if key.event_id != claim.event_id:
+        raise InvalidPayload("invalid_signature", "This ticket's signature is not valid.")
+    try:
+        Ed25519PublicKey.from_public_bytes(bytes(key.public_key)).verify(signature, header)
+    except InvalidSignature as exc:
+        raise InvalidPayload("invalid_signature", "This ticket's signature is not valid.") from exc
+    return claim

@@ -1,0 +1,104 @@
+"""The JSON API at /api/v1/: one router per app, one error shape for everything.
+
+Errors are always {"error": {"code": ..., "message": ...}}; domain errors keep their stable code.
+"""
+
+import logging
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import HttpBearer
+
+from accounts.models import User
+from accounts.services import api_token_user
+from config.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+
+class BearerAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
+        user = api_token_user(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+bearer = BearerAuth()
+
+api = NinjaAPI(
+    title="Boxoffice API",
+    version="1",
+    urls_namespace="api",
+    description="Events, booking, payment and check-in. Authenticate with `Authorization: "
+    "Bearer <token>` from POST /auth/token. Writes take an idempotency_key.",
+)
+
+
+def error_response(
+    request: HttpRequest, status: int, code: str, message: str, **extra: Any
+) -> HttpResponse:
+    body: dict[str, Any] = {"code": code, "message": message}
+    body.update(extra)
+    return api.create_response(request, {"error": body}, status=status)
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    response = api.create_response(request, exc.as_dict(), status=exc.status)
+    if exc.retry_after:
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    fields = [
+        {"field": ".".join(str(p) for p in e.get("loc", ())[1:]), "message": e.get("msg", "")}
+        for e in exc.errors
+    ]
+    message = "; ".join(f"{f['field'] or 'body'}: {f['message']}" for f in fields)
+    return error_response(
+        request, 422, "VALIDATION_ERROR", message or "Invalid input.", fields=fields
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return error_response(
+        request, 401, "UNAUTHENTICATED", "Send a valid token: Authorization: Bearer <token>."
+    )
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    code = "MALFORMED_JSON" if exc.status_code == 400 else f"HTTP_{exc.status_code}"
+    return error_response(request, exc.status_code, code, str(exc))
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return error_response(request, 404, "NOT_FOUND", "Not found.")
+
+
+@api.exception_handler(Exception)
+def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    logger.exception("Unhandled API error", exc_info=exc)
+    return error_response(request, 500, "INTERNAL", "Something went wrong on our side.")
+
+
+def _register_routers() -> None:
+    from accounts.api import router as accounts_router
+    from checkin.api import router as checkin_router
+    from events.api import router as events_router
+    from ticketing.api import router as ticketing_router
+
+    api.add_router("/auth", accounts_router)
+    api.add_router("/", events_router)
+    api.add_router("/", ticketing_router)
+    api.add_router("/checkin", checkin_router)
+
+
+_register_routers()

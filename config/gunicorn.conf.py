@@ -1,0 +1,20 @@
+"""Gunicorn for a 2-core box: one process per core plus one, each with a few threads.
+
+Threads (gthread) let a worker overlap database and Redis waits without the memory of extra
+processes; persistent database connections (DB_CONN_MAX_AGE) are per thread.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+timeout = 30
+graceful_timeout = 20
+keepalive = 5
+max_requests = 5000
+max_requests_jitter = 500
+accesslog = os.environ.get("GUNICORN_ACCESSLOG")  # unset: no per-request log line on the hot path
+errorlog = "-"

@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from config.api import api
+from config.views import healthz, home
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("api/v1/", api.urls),
+    path("", include("events.urls")),
+    path("", include("ticketing.urls")),
+    path("", include("checkin.urls")),
+]

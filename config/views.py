@@ -1,0 +1,44 @@
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django_redis import get_redis_connection
+
+from config.celery import app as celery_app
+from events.selectors import categories, upcoming_events
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "home.html",
+        {"highlights": upcoming_events()[:6], "categories": categories()},
+    )
+
+
+def _check(probe) -> str:  # type: ignore[no-untyped-def]
+    try:
+        probe()
+    except Exception as exc:
+        return f"error: {type(exc).__name__}"
+    return "ok"
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness for load balancers and compose: database, Redis and the Celery broker."""
+
+    def database() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+
+    def redis() -> None:
+        get_redis_connection("default").ping()
+
+    def broker() -> None:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+
+    status = {"database": _check(database), "redis": _check(redis), "broker": _check(broker)}
+    healthy = all(value == "ok" for value in status.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "degraded", **status}, status=200 if healthy else 503
+    )

@@ -1,0 +1,134 @@
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from accounts.models import Organization, User
+from events.models import Category, Event
+from events.services import TierSpec, VenueSpec, event_create, event_publish
+
+PASSWORD = "boxoffice-demo"  # noqa: S105 - published demo credentials
+CATEGORIES = ["Conference", "Festival", "Workshop", "Meetup", "Concert"]
+DEMO_EVENTS = [
+    (
+        "PyCon Riverside 2027",
+        "Conference",
+        "Riverside Congress Centre",
+        "Berlin",
+        "Europe/Berlin",
+        40,
+        [("Conference pass", "249.00", 500), ("Student", "79.00", 100)],
+        "Three days of talks, sprints and hallway track for the Python community.",
+    ),
+    (
+        "Jazz Festival by the Lake",
+        "Festival",
+        "Lakeside Park",
+        "Zurich",
+        "Europe/Zurich",
+        60,
+        [("Day ticket", "65.00", 2000), ("Weekend", "120.00", 800)],
+        "Open-air jazz on three stages, from trios to big bands.",
+    ),
+    (
+        "Hands-on Django Workshop",
+        "Workshop",
+        "Makerspace Loft",
+        "London",
+        "Europe/London",
+        15,
+        [("Seat", "150.00", 25)],
+        "Build and deploy a production Django app in one day.",
+    ),
+    (
+        "Data Engineering Meetup",
+        "Meetup",
+        "Tech Hub",
+        "Berlin",
+        "Europe/Berlin",
+        8,
+        [("Free entry", "0.00", 120)],
+        "Lightning talks on pipelines, lakes and warehouses.",
+    ),
+    (
+        "Symphony Night",
+        "Concert",
+        "City Hall",
+        "Vienna",
+        "Europe/Vienna",
+        25,
+        [("Parterre", "90.00", 400), ("Balcony", "55.00", 250)],
+        "Beethoven's Fifth and Dvořák's New World symphony.",
+    ),
+    (
+        "Last-Ticket Indie Gig",
+        "Concert",
+        "Basement Club",
+        "London",
+        "Europe/London",
+        5,
+        [("Standing", "20.00", 3)],
+        "A tiny room, a loud band, very few tickets.",
+    ),
+]
+
+
+class Command(BaseCommand):
+    help = "Create demo users, an organization and published events (safe to run again)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        for name in CATEGORIES:
+            Category.objects.get_or_create(slug=name.lower(), defaults={"name": name})
+        accounts = [
+            ("admin@boxoffice.local", "admin", None, "Ada Admin"),
+            ("organizer@boxoffice.local", "organizer", "Demo Events Ltd", "Olga Organizer"),
+            ("door@boxoffice.local", "door", "Demo Events Ltd", "Dario Door"),
+            ("attendee@boxoffice.local", "attendee", None, "Alex Attendee"),
+        ]
+        for email, role, organization, name in accounts:
+            extra = ["--organization", organization] if organization else []
+            call_command(
+                "create_user",
+                "--email",
+                email,
+                "--password",
+                PASSWORD,
+                "--role",
+                role,
+                "--name",
+                name,
+                *extra,
+                stdout=self.stdout,
+            )
+        organizer = User.objects.get(email="organizer@boxoffice.local")
+        organization = Organization.objects.get(name="Demo Events Ltd")
+        now = timezone.now().replace(minute=0, second=0, microsecond=0)
+        for title, category, venue, city, tz, days, tiers, description in DEMO_EVENTS:
+            if Event.objects.filter(organization=organization, title=title).exists():
+                continue
+            starts = now + timedelta(days=days, hours=2)
+            event = event_create(
+                actor=organizer,
+                organization=organization,
+                title=title,
+                description=description,
+                category=Category.objects.get(name=category),
+                time_zone=tz,
+                venue=VenueSpec(name=venue, city=city, address=f"1 {venue} Street"),
+                starts_at=starts,
+                ends_at=starts + timedelta(hours=6),
+                tiers=[TierSpec(name=n, price=Decimal(p), capacity=c) for n, p, c in tiers],
+            )
+            event_publish(actor=organizer, event=event)
+        self.stdout.write(
+            self.style.SUCCESS(
+                "\nDemo logins (password for all: %s)\n"
+                "  admin      admin@boxoffice.local       /admin/\n"
+                "  organizer  organizer@boxoffice.local   /manage/\n"
+                "  door staff door@boxoffice.local        /door/\n"
+                "  attendee   attendee@boxoffice.local    /events/\n"
+            )
+        )

@@ -1,0 +1,253 @@
+import zoneinfo
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from accounts.models import Organization, User
+from accounts.services import audit_record
+from events.errors import CapacityBelowSold, EventHasOrders, EventNotEditable, InvalidEvent
+from events.models import Category, Event, TicketTier, Venue
+
+
+@dataclass(frozen=True)
+class TierSpec:
+    name: str
+    price: Decimal
+    capacity: int
+    max_per_order: int = 10
+    sales_start: datetime | None = None
+    sales_end: datetime | None = None
+    id: Any = None  # an existing tier's id when editing
+
+
+@dataclass(frozen=True)
+class VenueSpec:
+    name: str
+    city: str
+    address: str = ""
+    country: str = ""
+
+
+def _venue_for(organization: Organization, spec: VenueSpec) -> Venue:
+    venue, _ = Venue.objects.get_or_create(
+        organization=organization,
+        name=spec.name.strip(),
+        city=spec.city.strip(),
+        defaults={"address": spec.address.strip(), "country": spec.country.strip().upper()},
+    )
+    if spec.address and venue.address != spec.address.strip():
+        venue.address = spec.address.strip()
+        venue.save(update_fields=["address"])
+    return venue
+
+
+def _validate_time_zone(name: str) -> None:
+    if name not in zoneinfo.available_timezones():
+        raise InvalidEvent(f"Unknown time zone {name!r}.")
+
+
+def _validate_times(starts_at: datetime, ends_at: datetime) -> None:
+    if timezone.is_naive(starts_at) or timezone.is_naive(ends_at):
+        raise InvalidEvent("Start and end need a time zone.")
+    if ends_at < starts_at:
+        raise InvalidEvent("The event cannot end before it starts.")
+
+
+def _validate_tier(spec: TierSpec) -> None:
+    if not spec.name.strip():
+        raise InvalidEvent("Every ticket tier needs a name.")
+    if spec.price < 0:
+        raise InvalidEvent("Prices cannot be negative.")
+    if spec.capacity < 0 or spec.max_per_order < 1:
+        raise InvalidEvent("Capacity cannot be negative and at least 1 ticket per order.")
+    if spec.sales_start and spec.sales_end and spec.sales_end <= spec.sales_start:
+        raise InvalidEvent("Ticket sales must end after they start.")
+
+
+@transaction.atomic(durable=True)
+def event_create(
+    *,
+    actor: User,
+    organization: Organization,
+    title: str,
+    venue: VenueSpec,
+    starts_at: datetime,
+    ends_at: datetime,
+    tiers: list[TierSpec],
+    description: str = "",
+    category: Category | None = None,
+    time_zone: str = "UTC",
+    currency: str = "EUR",
+) -> Event:
+    """Create a draft event with its ticket tiers."""
+    _validate_times(starts_at, ends_at)
+    _validate_time_zone(time_zone)
+    for spec in tiers:
+        _validate_tier(spec)
+    event = Event.objects.create(
+        organization=organization,
+        title=title.strip(),
+        slug=slugify(title)[:200] or "event",
+        description=description,
+        category=category,
+        venue=_venue_for(organization, venue),
+        starts_at=starts_at,
+        ends_at=ends_at,
+        time_zone=time_zone,
+        currency=currency.upper(),
+    )
+    TicketTier.objects.bulk_create(
+        TicketTier(
+            event=event,
+            name=spec.name.strip(),
+            price=spec.price,
+            capacity=spec.capacity,
+            max_per_order=spec.max_per_order,
+            sales_start=spec.sales_start,
+            sales_end=spec.sales_end,
+            position=position,
+        )
+        for position, spec in enumerate(tiers)
+    )
+    audit_record(
+        actor=actor,
+        action="event.create",
+        target=event,
+        organization=organization,
+        changes={"title": event.title, "tiers": len(tiers)},
+    )
+    return event
+
+
+EDITABLE_FIELDS = {
+    "title",
+    "description",
+    "category",
+    "starts_at",
+    "ends_at",
+    "time_zone",
+    "currency",
+}
+
+
+@transaction.atomic(durable=True)
+def event_update(
+    *, actor: User, event: Event, venue: VenueSpec | None = None, **fields: Any
+) -> Event:
+    """Change an event's details; returns the event with the changes applied."""
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    if event.status == Event.Status.CANCELLED:
+        raise EventNotEditable("A cancelled event cannot be edited.")
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        raise InvalidEvent(f"Unknown fields: {', '.join(sorted(unknown))}")
+    if "currency" in fields and fields["currency"] != event.currency and event.orders.exists():
+        raise EventNotEditable("The currency cannot change once tickets were ordered.")
+    changes: dict[str, Any] = {}
+    for name, value in fields.items():
+        old = getattr(event, name)
+        if old != value:
+            changes[name] = [str(old), str(value)]
+            setattr(event, name, value)
+    if venue is not None:
+        new_venue = _venue_for(event.organization, venue)
+        if new_venue.pk != event.venue_id:
+            changes["venue"] = [str(event.venue), str(new_venue)]
+            event.venue = new_venue
+    _validate_times(event.starts_at, event.ends_at)
+    _validate_time_zone(event.time_zone)
+    if "title" in changes:
+        event.slug = slugify(event.title)[:200] or "event"
+    if changes:
+        event.save()
+        audit_record(
+            actor=actor,
+            action="event.update",
+            target=event,
+            organization=event.organization,
+            changes=changes,
+        )
+    return event
+
+
+@transaction.atomic(durable=True)
+def event_tiers_save(*, actor: User, event: Event, tiers: list[TierSpec]) -> list[TicketTier]:
+    """Create or change tiers; capacity never drops below what is already sold or held."""
+    for spec in tiers:
+        _validate_tier(spec)
+    existing = {
+        tier.pk: tier
+        for tier in TicketTier.objects.select_for_update().filter(event=event).order_by("pk")
+    }
+    saved = []
+    for position, spec in enumerate(tiers):
+        tier = existing.get(spec.id) if spec.id else None
+        if spec.id and tier is None:
+            raise InvalidEvent("Unknown ticket tier.")
+        if tier is None:
+            tier = TicketTier(event=event)
+        elif spec.capacity < tier.sold_count:
+            raise CapacityBelowSold(
+                f"{tier.name}: {tier.sold_count} already sold or held, capacity cannot be "
+                f"{spec.capacity}."
+            )
+        tier.name, tier.price, tier.capacity = spec.name.strip(), spec.price, spec.capacity
+        tier.max_per_order, tier.position = spec.max_per_order, position
+        tier.sales_start, tier.sales_end = spec.sales_start, spec.sales_end
+        tier.save()
+        saved.append(tier)
+    audit_record(
+        actor=actor,
+        action="event.tiers",
+        target=event,
+        organization=event.organization,
+        changes={"tiers": [[t.name, str(t.price), t.capacity] for t in saved]},
+    )
+    return saved
+
+
+@transaction.atomic(durable=True)
+def event_publish(*, actor: User, event: Event) -> Event:
+    """Put a draft on sale."""
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    if event.status != Event.Status.DRAFT:
+        raise EventNotEditable("Only drafts can be published.")
+    if not event.tiers.exists():
+        raise InvalidEvent("Add at least one ticket tier before publishing.")
+    event.status = Event.Status.PUBLISHED
+    event.save(update_fields=["status", "updated_at"])
+    audit_record(actor=actor, action="event.publish", target=event, organization=event.organization)
+    return event
+
+
+@transaction.atomic(durable=True)
+def event_cancel(*, actor: User, event: Event) -> Event:
+    """Cancel an event: it leaves sale at once (refunds are handled by ticketing)."""
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    if event.status == Event.Status.CANCELLED:
+        raise EventNotEditable("This event is already cancelled.")
+    event.status = Event.Status.CANCELLED
+    event.save(update_fields=["status", "updated_at"])
+    audit_record(actor=actor, action="event.cancel", target=event, organization=event.organization)
+    return event
+
+
+@transaction.atomic(durable=True)
+def event_delete(*, actor: User, event: Event) -> None:
+    """Delete a draft that has no orders."""
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    if event.status != Event.Status.DRAFT or event.orders.exists():
+        raise EventHasOrders()
+    audit_record(
+        actor=actor,
+        action="event.delete",
+        target=event,
+        organization=event.organization,
+        changes={"title": event.title},
+    )
+    event.delete()

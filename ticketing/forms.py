@@ -1,0 +1,63 @@
+import uuid
+from typing import Any
+
+from django import forms
+
+from events.models import Event
+
+
+class BookingForm(forms.Form):
+    """One quantity box per tier; the idempotency key makes a double submit one order."""
+
+    idempotency_key = forms.CharField(max_length=100, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, event: Event, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.event = event
+        self.fields["idempotency_key"].initial = uuid.uuid4().hex
+        for tier in event.tiers.all():
+            self.fields[f"qty_{tier.pk}"] = forms.IntegerField(
+                label=tier.name,
+                min_value=0,
+                max_value=tier.max_per_order,
+                initial=0,
+                required=False,
+                widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not self.errors and not self.items():
+            raise forms.ValidationError("Choose how many tickets you want.")
+        return data
+
+    def items(self) -> list[tuple[str, int]]:
+        return [
+            (name.removeprefix("qty_"), value)
+            for name, value in self.cleaned_data.items()
+            if name.startswith("qty_") and value
+        ]
+
+    def tier_fields(self) -> list[tuple[Any, forms.BoundField]]:
+        return [(tier, self[f"qty_{tier.pk}"]) for tier in self.event.tiers.all()]
+
+
+class PaymentForm(forms.Form):
+    idempotency_key = forms.CharField(max_length=100, widget=forms.HiddenInput)
+    card_number = forms.CharField(
+        max_length=23,
+        initial="4242 4242 4242 4242",
+        label="Card number",
+        help_text="Sandbox: 4242 4242 4242 4242 pays, 4000 0000 0000 0002 is declined.",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "cc-number"}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["idempotency_key"].initial = uuid.uuid4().hex
+
+    def clean_card_number(self) -> str:
+        digits = "".join(ch for ch in self.cleaned_data["card_number"] if ch.isdigit())
+        if not 12 <= len(digits) <= 19:
+            raise forms.ValidationError("Enter the 12–19 digits of the card number.")
+        return digits

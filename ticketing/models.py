@@ -1,0 +1,144 @@
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from accounts.models import User
+from events.models import Event, TicketTier
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Awaiting payment"
+        PAID = "paid", "Paid"
+        EXPIRED = "expired", "Expired"
+        CANCELLED = "cancelled", "Cancelled"
+
+    LIVE_STATUSES = (Status.PENDING, Status.PAID)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    buyer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="orders")
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="orders")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    total = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    currency = models.CharField(max_length=3)
+    expires_at = models.DateTimeField()
+    idempotency_key = models.CharField(max_length=100)
+    # A digest of what was asked for, so a reused key with a different request is caught.
+    request_digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["buyer", "idempotency_key"], name="one_order_per_idempotency_key"
+            ),
+            models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(status="pending"),
+                name="pending_order_expiry",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Order {str(self.id)[:8]} ({self.status})"
+
+    @property
+    def code(self) -> str:
+        return str(self.id)[:8].upper()
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    tier = models.ForeignKey(TicketTier, on_delete=models.PROTECT, related_name="order_lines")
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=10, decimal_places=2)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="order_line_quantity_positive"
+            ),
+            models.UniqueConstraint(fields=["order", "tier"], name="one_line_per_tier"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.tier.name}"
+
+
+class Ticket(models.Model):
+    class Status(models.TextChoices):
+        VALID = "valid", "Valid"
+        VOID = "void", "Void"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="tickets")
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="tickets")
+    tier = models.ForeignKey(TicketTier, on_delete=models.PROTECT, related_name="tickets")
+    holder = models.ForeignKey(User, on_delete=models.PROTECT, related_name="tickets")
+    attendee_name = models.CharField(max_length=150)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.VALID)
+    qr_payload = models.TextField()
+    issued_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["issued_at", "id"]
+        indexes = [models.Index(fields=["holder", "status"])]
+
+    def __str__(self) -> str:
+        return f"Ticket {str(self.id)[:8]} {self.tier.name}"
+
+
+class Payment(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    provider = models.CharField(max_length=20)
+    provider_charge_id = models.CharField(max_length=100, blank=True)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    idempotency_key = models.CharField(max_length=100)
+    failure_code = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "idempotency_key"], name="one_payment_per_idempotency_key"
+            ),
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=Q(status="succeeded"),
+                name="one_successful_payment_per_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.amount} {self.currency} ({self.status})"
+
+
+class SandboxCharge(models.Model):
+    """The sandbox processor's own ledger: what an external processor would keep on its side."""
+
+    charge_id = models.CharField(max_length=40, unique=True)
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    card_last4 = models.CharField(max_length=4)
+    succeeded = models.BooleanField()
+    decline_code = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.charge_id

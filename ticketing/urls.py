@@ -1,0 +1,10 @@
+from django.urls import path
+
+from ticketing import views
+
+app_name = "ticketing"
+urlpatterns = [
+    path("events/<uuid:event_id>/book", views.book, name="book"),
+    path("orders/<uuid:order_id>/", views.order_detail, name="order"),
+    path("tickets/", views.my_tickets, name="my_tickets"),
+]

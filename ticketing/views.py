@@ -1,0 +1,75 @@
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from checkin.qr import qr_svg
+from config.errors import DomainError
+from events.selectors import published_event
+from ticketing import services
+from ticketing.errors import SoldOut
+from ticketing.forms import BookingForm, PaymentForm
+from ticketing.models import Order
+from ticketing.selectors import order_of_buyer, tickets_of
+
+
+@login_required
+@require_POST
+def book(request: HttpRequest, event_id: Any) -> HttpResponse:
+    event = published_event(event_id)
+    form = BookingForm(request.POST, event=event)
+    sold_out = False
+    if form.is_valid():
+        try:
+            order = services.order_reserve(
+                buyer=request.user,  # type: ignore[arg-type]
+                event=event,
+                items=form.items(),
+                idempotency_key=form.cleaned_data["idempotency_key"],
+            )
+        except DomainError as exc:
+            sold_out = isinstance(exc, SoldOut)
+            form.add_error(None, exc.detail_message)
+        else:
+            return redirect("ticketing:order", order_id=order.pk)
+    return render(
+        request,
+        "events/detail.html",
+        {
+            "event": event,
+            "tiers": event.tiers.all(),
+            "form": form,
+            "sold_out": sold_out,
+            "idempotency_key": request.POST.get("idempotency_key", ""),
+        },
+        status=409 if sold_out else 422,
+    )
+
+
+@login_required
+def order_detail(request: HttpRequest, order_id: Any) -> HttpResponse:
+    order = order_of_buyer(request.user, order_id)  # type: ignore[arg-type]
+    form = PaymentForm(request.POST or None)
+    if request.method == "POST" and order.status == Order.Status.PENDING and form.is_valid():
+        try:
+            services.order_pay(
+                buyer=request.user,  # type: ignore[arg-type]
+                order_id=order.pk,
+                idempotency_key=form.cleaned_data["idempotency_key"],
+                source=form.cleaned_data["card_number"],
+            )
+        except DomainError as exc:
+            messages.error(request, exc.detail_message)
+            return redirect("ticketing:order", order_id=order.pk)
+        messages.success(request, "Paid. Your tickets are below and on their way by email.")
+        return redirect("ticketing:my_tickets")
+    return render(request, "ticketing/order.html", {"order": order, "form": form})
+
+
+@login_required
+def my_tickets(request: HttpRequest) -> HttpResponse:
+    tickets = [(ticket, qr_svg(ticket.qr_payload)) for ticket in tickets_of(request.user)]  # type: ignore[arg-type]
+    return render(request, "ticketing/my_tickets.html", {"tickets": tickets})
