@@ -1,0 +1,47 @@
+from collections.abc import Iterator
+
+import pytest
+from django.core.cache import cache
+
+from accounts.models import Membership, User
+from config.celery import app as celery_app
+from events.models import Event, TicketTier
+from tests.factories import EventFactory, MembershipFactory, TicketTierFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings, request) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """Fast password hashing; Celery tasks run inline unless a test starts a real worker."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    eager = "real_celery" not in request.keywords
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = eager
+    celery_app.conf.task_eager_propagates = eager
+    yield
+    celery_app.conf.task_always_eager = previous
+    cache.delete_pattern("*")  # only this prefix: a `make run` may share the server
+
+
+@pytest.fixture
+def attendee(db) -> User:  # type: ignore[no-untyped-def]
+    return UserFactory()
+
+
+@pytest.fixture
+def organizer(db) -> User:  # type: ignore[no-untyped-def]
+    return MembershipFactory(role=Membership.Role.OWNER).user
+
+
+@pytest.fixture
+def event(organizer: User) -> Event:
+    return EventFactory(organization=organizer.organizations.get())
+
+
+@pytest.fixture
+def tier(event: Event) -> TicketTier:
+    return TicketTierFactory(event=event)
+
+
+@pytest.fixture
+def door_staff(event: Event) -> User:
+    return MembershipFactory(organization=event.organization, role=Membership.Role.DOOR).user
