@@ -9,7 +9,7 @@ def roles(request: HttpRequest) -> dict[str, object]:
     user = request.user
     if not user.is_authenticated:
         return {"is_organizer": False, "is_door": False}
-    found = user_roles(user)  # type: ignore[arg-type]
+    found = user_roles(user)
     return {
         "is_organizer": bool(found & set(Membership.MANAGING_ROLES)),
         "is_door": bool(found),

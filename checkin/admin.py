@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from checkin.models import Admission, CheckinList, Scan, SigningKey
 
@@ -26,10 +27,10 @@ class ScanAdmin(admin.ModelAdmin):
     search_fields = ["ticket__id", "device_id", "scanned_by__email"]
     date_hierarchy = "scanned_at"
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False  # append-only log
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
 

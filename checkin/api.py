@@ -2,7 +2,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.http import Http404, HttpRequest
+from django.http import Http404
 from ninja import Router, Schema
 from pydantic import Field
 
@@ -12,6 +12,7 @@ from checkin.selectors import event_for_door
 from checkin.services import checkin_list_default, ticket_scan
 from checkin.signing import payload_decode
 from config.api import bearer
+from config.http import ApiRequest
 
 router = Router(tags=["check-in"], auth=bearer)
 
@@ -47,8 +48,8 @@ def _checkin_list(user: Any, body: ScanIn) -> CheckinList:
 
 
 @router.post("/scan", response=ScanOut)
-def scan(request: HttpRequest, body: ScanIn) -> ScanOut:
-    user: Any = request.auth
+def scan(request: ApiRequest, body: ScanIn) -> ScanOut:
+    user = request.auth
     try:
         checkin_list = _checkin_list(user, body)
     except InvalidPayload as exc:

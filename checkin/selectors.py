@@ -1,3 +1,4 @@
+from datetime import timedelta
 from typing import Any
 
 from django.db.models import QuerySet
@@ -15,7 +16,7 @@ def events_for_door(user: User) -> QuerySet[Event]:
         Event.objects.filter(
             organization__in=organizations_with_door_access(user),
             status=Event.Status.PUBLISHED,
-            ends_at__gte=timezone.now() - timezone.timedelta(hours=12),
+            ends_at__gte=timezone.now() - timedelta(hours=12),
         )
         .select_related("venue")
         .order_by("starts_at")

@@ -105,7 +105,7 @@ def ticket_scan(
         )
     scan_id = uuid.uuid4()
     admitted_at = _admit_once(ticket, checkin_list, scan_id, scan_fields["scanned_at"])
-    details = {
+    details: dict[str, Any] = {
         "attendee_name": ticket.attendee_name,
         "tier": ticket.tier.name,
         "ticket_id": str(ticket.pk),

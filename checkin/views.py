@@ -2,12 +2,13 @@ import json
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from checkin.selectors import event_for_door, events_for_door
 from checkin.services import ScanResult, checkin_list_default, ticket_scan
+from config.http import AuthedRequest
 
 
 def scan_result_json(result: ScanResult) -> dict[str, Any]:
@@ -23,15 +24,15 @@ def scan_result_json(result: ScanResult) -> dict[str, Any]:
 
 
 @login_required
-def door_events(request: HttpRequest) -> HttpResponse:
-    events = events_for_door(request.user)  # type: ignore[arg-type]
+def door_events(request: AuthedRequest) -> HttpResponse:
+    events = events_for_door(request.user)
     return render(request, "checkin/door_events.html", {"events": events})
 
 
 @login_required
-def scanner(request: HttpRequest, event_id: Any) -> HttpResponse:
+def scanner(request: AuthedRequest, event_id: Any) -> HttpResponse:
     """The door page. Works without JavaScript (typed code form); JS adds the camera."""
-    event = event_for_door(request.user, event_id)  # type: ignore[arg-type]
+    event = event_for_door(request.user, event_id)
     checkin_list = checkin_list_default(event)
     result = None
     if request.method == "POST":
@@ -40,7 +41,7 @@ def scanner(request: HttpRequest, event_id: Any) -> HttpResponse:
             checkin_list=checkin_list,
             scanned_by=request.user,
             device_id="web-form",
-        )  # type: ignore[arg-type]
+        )
     return render(
         request,
         "checkin/scanner.html",
@@ -54,9 +55,9 @@ def scanner(request: HttpRequest, event_id: Any) -> HttpResponse:
 
 @login_required
 @require_POST
-def scan_json(request: HttpRequest, event_id: Any) -> JsonResponse:
+def scan_json(request: AuthedRequest, event_id: Any) -> JsonResponse:
     """What the scanner page's JavaScript calls for each code it reads."""
-    event = event_for_door(request.user, event_id)  # type: ignore[arg-type]
+    event = event_for_door(request.user, event_id)
     try:
         body = json.loads(request.body or b"{}")
         payload = str(body.get("payload", ""))
@@ -70,5 +71,5 @@ def scan_json(request: HttpRequest, event_id: Any) -> JsonResponse:
         checkin_list=checkin_list_default(event),
         scanned_by=request.user,
         device_id=device_id,
-    )  # type: ignore[arg-type]
+    )
     return JsonResponse(scan_result_json(result))

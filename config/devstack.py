@@ -72,9 +72,10 @@ def _pg_bin(name: str) -> str:
 os.environ.setdefault("XDG_RUNTIME_DIR", str(DATA_DIR / "run"))
 
 
-def _pg_user_kwargs(pgdata: Path) -> dict[str, object]:
+def _pg_owner(pgdata: Path) -> tuple[int | None, int | None]:
+    """The (uid, gid) to run PostgreSQL as: ourselves, or a system user when we are root."""
     if os.geteuid() != 0:
-        return {}
+        return None, None
     import pwd
     import stat
 
@@ -93,7 +94,7 @@ def _pg_user_kwargs(pgdata: Path) -> dict[str, object]:
     ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", read)
     for path in [pgdata, *pgdata.rglob("*")]:
         os.chown(path, entry.pw_uid, entry.pw_gid)
-    return {"user": entry.pw_uid, "group": entry.pw_gid}
+    return entry.pw_uid, entry.pw_gid
 
 
 def start_postgres() -> bool:
@@ -105,7 +106,7 @@ def start_postgres() -> bool:
         raise SystemExit(f"[devstack] port {PG_PORT} is taken; set DEVSTACK_PG_PORT")
     pgdata.mkdir(parents=True, exist_ok=True)
     pgdata.chmod(0o700)
-    as_user = _pg_user_kwargs(pgdata)
+    uid, gid = _pg_owner(pgdata)
     if not (pgdata / "PG_VERSION").exists():
         log("initialising PostgreSQL in .data/postgres")
         subprocess.run(
@@ -121,7 +122,8 @@ def start_postgres() -> bool:
             ],
             check=True,
             stdout=subprocess.DEVNULL,
-            **as_user,  # type: ignore[arg-type]
+            user=uid,
+            group=gid,
         )
     log(f"starting PostgreSQL on 127.0.0.1:{PG_PORT}")
     options = f"-h 127.0.0.1 -p {PG_PORT} -k {pgdata} -c max_connections=300 -c fsync=off"
@@ -141,20 +143,22 @@ def start_postgres() -> bool:
         ],
         check=True,
         stdout=subprocess.DEVNULL,
-        **as_user,  # type: ignore[arg-type]
+        user=uid,
+        group=gid,
     )
     return True
 
 
 def stop_postgres() -> None:
     pgdata = DATA_DIR / "postgres"
-    as_user = _pg_user_kwargs(pgdata) if os.geteuid() == 0 else {}
+    uid, gid = _pg_owner(pgdata)
     subprocess.run(
         [_pg_bin("pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "stop"],
         check=False,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        **as_user,  # type: ignore[arg-type]
+        user=uid,
+        group=gid,
     )
 
 

@@ -1,3 +1,5 @@
+from collections.abc import Callable
+
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -15,7 +17,7 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _check(probe) -> str:  # type: ignore[no-untyped-def]
+def _check(probe: Callable[[], object]) -> str:
     try:
         probe()
     except Exception as exc:

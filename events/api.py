@@ -1,15 +1,15 @@
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
-from django.http import Http404, HttpRequest
+from django.http import Http404
 from ninja import Query, Router, Schema
 from pydantic import Field
 
 from accounts.selectors import organizations_managed_by
 from config.api import bearer
 from config.errors import PermissionDenied
+from config.http import ApiRequest
 from events import services
 from events.models import Category, Event
 from events.selectors import event_managed_by, published_event, upcoming_events
@@ -98,7 +98,7 @@ def detail_out(event: Event) -> EventDetailOut:
 
 
 @router.get("/events", response=EventPage, auth=None)
-def list_events(request: HttpRequest, filters: Query[EventFilters]) -> EventPage:
+def list_events(request: ApiRequest, filters: Query[EventFilters]) -> EventPage:
     events = upcoming_events(
         category=filters.category,
         city=filters.city,
@@ -111,12 +111,12 @@ def list_events(request: HttpRequest, filters: Query[EventFilters]) -> EventPage
 
 
 @router.get("/events/{event_id}", response=EventDetailOut, auth=None)
-def get_event(request: HttpRequest, event_id: UUID) -> EventDetailOut:
+def get_event(request: ApiRequest, event_id: UUID) -> EventDetailOut:
     return detail_out(published_event(event_id))
 
 
 @router.get("/events/{event_id}/tickets", response=list[TierOut], auth=None)
-def event_tickets(request: HttpRequest, event_id: UUID) -> list[TierOut]:
+def event_tickets(request: ApiRequest, event_id: UUID) -> list[TierOut]:
     return tiers_out(published_event(event_id))
 
 
@@ -145,8 +145,8 @@ class EventIn(Schema):
 
 
 @router.post("/events", response={201: EventDetailOut}, auth=bearer)
-def create_event(request: HttpRequest, body: EventIn) -> tuple[int, EventDetailOut]:
-    user: Any = request.auth
+def create_event(request: ApiRequest, body: EventIn) -> tuple[int, EventDetailOut]:
+    user = request.auth
     organizations = organizations_managed_by(user)
     if body.organization_id:
         organization = organizations.filter(pk=body.organization_id).first()
@@ -174,7 +174,7 @@ def create_event(request: HttpRequest, body: EventIn) -> tuple[int, EventDetailO
 
 
 @router.post("/events/{event_id}/publish", response=EventDetailOut, auth=bearer)
-def publish_event(request: HttpRequest, event_id: UUID) -> EventDetailOut:
-    user: Any = request.auth
+def publish_event(request: ApiRequest, event_id: UUID) -> EventDetailOut:
+    user = request.auth
     event = services.event_publish(actor=user, event=event_managed_by(user, event_id))
     return detail_out(event_managed_by(user, event.pk))

@@ -1,5 +1,6 @@
 import uuid
 import zoneinfo
+from datetime import datetime
 from decimal import Decimal
 
 from django.core.validators import MinValueValidator
@@ -80,11 +81,11 @@ class Event(models.Model):
         return zoneinfo.ZoneInfo(self.time_zone)
 
     @property
-    def local_starts_at(self):  # type: ignore[no-untyped-def]
+    def local_starts_at(self) -> datetime:
         return timezone.localtime(self.starts_at, self.tz)
 
     @property
-    def local_ends_at(self):  # type: ignore[no-untyped-def]
+    def local_ends_at(self) -> datetime:
         return timezone.localtime(self.ends_at, self.tz)
 
     @property
@@ -128,7 +129,7 @@ class TicketTier(models.Model):
     def currency(self) -> str:
         return self.event.currency
 
-    def on_sale_at(self, moment) -> bool:  # type: ignore[no-untyped-def]
+    def on_sale_at(self, moment: datetime) -> bool:
         return (self.sales_start is None or self.sales_start <= moment) and (
             self.sales_end is None or moment < self.sales_end
         )

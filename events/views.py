@@ -1,4 +1,5 @@
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -10,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.selectors import organizations_managed_by
 from config.errors import DomainError
+from config.http import AuthedRequest
 from events import services
 from events.forms import EventFilterForm, EventForm, TierFormSet
 from events.models import Event
@@ -70,11 +72,11 @@ def event_detail(request: HttpRequest, event_id: Any, slug: str | None = None) -
 
 
 @login_required
-def manage_list(request: HttpRequest) -> HttpResponse:
-    organizations = list(organizations_managed_by(request.user))  # type: ignore[arg-type]
+def manage_list(request: AuthedRequest) -> HttpResponse:
+    organizations = list(organizations_managed_by(request.user))
     if not organizations:
         raise Http404("You do not manage any organization.")
-    events = events_managed_by(request.user)  # type: ignore[arg-type]
+    events = events_managed_by(request.user)
     status = request.GET.get("status")
     if status in Event.Status.values:
         events = events.filter(status=status)
@@ -95,8 +97,8 @@ def manage_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def manage_create(request: HttpRequest) -> HttpResponse:
-    organizations = list(organizations_managed_by(request.user))  # type: ignore[arg-type]
+def manage_create(request: AuthedRequest) -> HttpResponse:
+    organizations = list(organizations_managed_by(request.user))
     if not organizations:
         raise Http404("You do not manage any organization.")
     form = EventForm(request.POST or None)
@@ -108,7 +110,7 @@ def manage_create(request: HttpRequest) -> HttpResponse:
         )
         try:
             event = services.event_create(
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 organization=organization,
                 venue=form.venue_spec(),
                 tiers=[t.spec() for t in tiers if t.has_changed() and t.cleaned_data],
@@ -132,8 +134,8 @@ def manage_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def manage_edit(request: HttpRequest, event_id: Any) -> HttpResponse:
-    event = event_managed_by(request.user, event_id)  # type: ignore[arg-type]
+def manage_edit(request: AuthedRequest, event_id: Any) -> HttpResponse:
+    event = event_managed_by(request.user, event_id)
     if request.method == "POST":
         form = EventForm(request.POST)
         tiers = TierFormSet(request.POST, prefix="tiers")
@@ -156,13 +158,13 @@ def manage_edit(request: HttpRequest, event_id: Any) -> HttpResponse:
         try:
             services.event_update(
                 actor=request.user,
-                event=event,  # type: ignore[arg-type]
+                event=event,
                 venue=form.venue_spec(),
                 **form.event_fields(),
             )
             services.event_tiers_save(
                 actor=request.user,
-                event=event,  # type: ignore[arg-type]
+                event=event,
                 tiers=[t.spec() for t in tiers if t.cleaned_data],
             )
         except DomainError as exc:
@@ -181,7 +183,7 @@ def manage_edit(request: HttpRequest, event_id: Any) -> HttpResponse:
     )
 
 
-def _manage_action(action: str):  # type: ignore[no-untyped-def]
+def _manage_action(action: str) -> Callable[..., HttpResponse]:
     service, done = {
         "publish": (services.event_publish, "Published: tickets are on sale."),
         "cancel": (services.event_cancel, "Event cancelled."),
@@ -190,8 +192,8 @@ def _manage_action(action: str):  # type: ignore[no-untyped-def]
 
     @login_required
     @require_POST
-    def view(request: HttpRequest, event_id: Any) -> HttpResponse:
-        event = event_managed_by(request.user, event_id)  # type: ignore[arg-type]
+    def view(request: AuthedRequest, event_id: Any) -> HttpResponse:
+        event = event_managed_by(request.user, event_id)
         try:
             service(actor=request.user, event=event)
         except DomainError as exc:

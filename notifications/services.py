@@ -32,10 +32,11 @@ def order_confirmation_send(*, order_id: str) -> None:
         .prefetch_related("tickets__tier")
         .get(pk=order_id)
     )
+    tickets = list(order.tickets.all())
     context = {
         "order": order,
         "event": order.event,
-        "tickets": list(order.tickets.all()),
+        "tickets": tickets,
         "site_url": settings.SITE_URL,
     }
     email_send(
@@ -45,6 +46,6 @@ def order_confirmation_send(*, order_id: str) -> None:
         to=[order.buyer.email],
         attachments=[
             (f"ticket-{n}.png", qr_png(ticket.qr_payload), "image/png")
-            for n, ticket in enumerate(context["tickets"], start=1)
+            for n, ticket in enumerate(tickets, start=1)
         ],
     )

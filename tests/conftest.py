@@ -10,7 +10,7 @@ from tests.factories import EventFactory, MembershipFactory, TicketTierFactory, 
 
 
 @pytest.fixture(autouse=True)
-def _fast_and_isolated(settings, request) -> Iterator[None]:  # type: ignore[no-untyped-def]
+def _fast_and_isolated(settings, request) -> Iterator[None]:
     """Fast password hashing; Celery tasks run inline unless a test starts a real worker."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     eager = "real_celery" not in request.keywords
@@ -19,16 +19,16 @@ def _fast_and_isolated(settings, request) -> Iterator[None]:  # type: ignore[no-
     celery_app.conf.task_eager_propagates = eager
     yield
     celery_app.conf.task_always_eager = previous
-    cache.delete_pattern("*")  # only this prefix: a `make run` may share the server
+    cache.delete_pattern("*")  # type: ignore[attr-defined]  # only this prefix: a `make run` may share the server
 
 
 @pytest.fixture
-def attendee(db) -> User:  # type: ignore[no-untyped-def]
+def attendee(db) -> User:
     return UserFactory()
 
 
 @pytest.fixture
-def organizer(db) -> User:  # type: ignore[no-untyped-def]
+def organizer(db) -> User:
     return MembershipFactory(role=Membership.Role.OWNER).user
 
 

@@ -13,7 +13,7 @@ class OrderLineInline(admin.TabularInline):
 class PaymentInline(admin.TabularInline):
     model = Payment
     extra = 0
-    readonly_fields = [
+    fields = readonly_fields = (
         "provider",
         "provider_charge_id",
         "amount",
@@ -21,8 +21,7 @@ class PaymentInline(admin.TabularInline):
         "status",
         "failure_code",
         "created_at",
-    ]
-    fields = readonly_fields
+    )
     can_delete = False
 
 

@@ -1,13 +1,12 @@
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
-from django.http import HttpRequest
 from ninja import Router, Schema
 from pydantic import Field, model_validator
 
 from config.api import bearer
+from config.http import ApiRequest
 from events.selectors import published_event
 from ticketing import services
 from ticketing.models import Order
@@ -72,9 +71,9 @@ class PayOut(Schema):
 
 
 @router.post("/events/{event_id}/register", response={201: OrderOut})
-def register(request: HttpRequest, event_id: UUID, body: RegisterIn) -> tuple[int, OrderOut]:
+def register(request: ApiRequest, event_id: UUID, body: RegisterIn) -> tuple[int, OrderOut]:
     order = services.order_reserve(
-        buyer=request.auth,  # type: ignore[arg-type]
+        buyer=request.auth,
         event=published_event(event_id),
         items=body.pairs(),
         idempotency_key=body.idempotency_key,
@@ -83,9 +82,9 @@ def register(request: HttpRequest, event_id: UUID, body: RegisterIn) -> tuple[in
 
 
 @router.post("/orders/{order_id}/pay", response=PayOut)
-def pay(request: HttpRequest, order_id: UUID, body: PayIn) -> PayOut:
+def pay(request: ApiRequest, order_id: UUID, body: PayIn) -> PayOut:
     outcome = services.order_pay(
-        buyer=request.auth,  # type: ignore[arg-type]
+        buyer=request.auth,
         order_id=order_id,
         idempotency_key=body.idempotency_key,
         source=body.card_number,
@@ -99,6 +98,6 @@ def pay(request: HttpRequest, order_id: UUID, body: PayIn) -> PayOut:
 
 
 @router.get("/orders/{order_id}", response=OrderOut)
-def get_order(request: HttpRequest, order_id: UUID) -> OrderOut:
-    user: Any = request.auth
+def get_order(request: ApiRequest, order_id: UUID) -> OrderOut:
+    user = request.auth
     return OrderOut.of(order_of_buyer(user, order_id))

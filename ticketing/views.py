@@ -2,12 +2,13 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from checkin.qr import qr_svg
 from config.errors import DomainError
+from config.http import AuthedRequest
 from events.selectors import published_event
 from ticketing import services
 from ticketing.errors import SoldOut
@@ -18,14 +19,14 @@ from ticketing.selectors import order_of_buyer, tickets_of
 
 @login_required
 @require_POST
-def book(request: HttpRequest, event_id: Any) -> HttpResponse:
+def book(request: AuthedRequest, event_id: Any) -> HttpResponse:
     event = published_event(event_id)
     form = BookingForm(request.POST, event=event)
     sold_out = False
     if form.is_valid():
         try:
             order = services.order_reserve(
-                buyer=request.user,  # type: ignore[arg-type]
+                buyer=request.user,
                 event=event,
                 items=form.items(),
                 idempotency_key=form.cleaned_data["idempotency_key"],
@@ -50,13 +51,13 @@ def book(request: HttpRequest, event_id: Any) -> HttpResponse:
 
 
 @login_required
-def order_detail(request: HttpRequest, order_id: Any) -> HttpResponse:
-    order = order_of_buyer(request.user, order_id)  # type: ignore[arg-type]
+def order_detail(request: AuthedRequest, order_id: Any) -> HttpResponse:
+    order = order_of_buyer(request.user, order_id)
     form = PaymentForm(request.POST or None)
     if request.method == "POST" and order.status == Order.Status.PENDING and form.is_valid():
         try:
             services.order_pay(
-                buyer=request.user,  # type: ignore[arg-type]
+                buyer=request.user,
                 order_id=order.pk,
                 idempotency_key=form.cleaned_data["idempotency_key"],
                 source=form.cleaned_data["card_number"],
@@ -70,6 +71,6 @@ def order_detail(request: HttpRequest, order_id: Any) -> HttpResponse:
 
 
 @login_required
-def my_tickets(request: HttpRequest) -> HttpResponse:
-    tickets = [(ticket, qr_svg(ticket.qr_payload)) for ticket in tickets_of(request.user)]  # type: ignore[arg-type]
+def my_tickets(request: AuthedRequest) -> HttpResponse:
+    tickets = [(ticket, qr_svg(ticket.qr_payload)) for ticket in tickets_of(request.user)]
     return render(request, "ticketing/my_tickets.html", {"tickets": tickets})

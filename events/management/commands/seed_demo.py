@@ -88,8 +88,8 @@ class Command(BaseCommand):
             ("door@boxoffice.local", "door", "Demo Events Ltd", "Dario Door"),
             ("attendee@boxoffice.local", "attendee", None, "Alex Attendee"),
         ]
-        for email, role, organization, name in accounts:
-            extra = ["--organization", organization] if organization else []
+        for email, role, org_name, name in accounts:
+            extra = ["--organization", org_name] if org_name else []
             call_command(
                 "create_user",
                 "--email",
