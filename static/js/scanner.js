@@ -51,9 +51,10 @@ function show(data) {
   result.className = `scan-result ${kind}`;
   result.querySelector(".verdict").textContent =
     data.valid ? "Admitted" : data.already_used ? "Already used" : "Invalid";
+  const who = data.attendee_name ? `${data.attendee_name} · ${data.tier}` : "";
   result.querySelector(".detail").textContent = data.valid
-    ? `${data.attendee_name} · ${data.tier}`
-    : data.message;
+    ? who
+    : [data.message, who].filter(Boolean).join(" — ");
   result.hidden = false;
   feedback(kind);
   const item = document.createElement("li");
