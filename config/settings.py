@@ -134,6 +134,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = 100
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# Mail and webhooks wait in their own queue, so a backlog never delays booking housekeeping.
+CELERY_TASK_ROUTES = {"notifications.tasks.*": {"queue": "notifications"}}
 CELERY_BEAT_SCHEDULE = {
     "release-expired-holds": {
         "task": "ticketing.tasks.release_expired_holds",

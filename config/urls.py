@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("events.urls")),
     path("", include("ticketing.urls")),
     path("", include("checkin.urls")),
+    path("", include("analytics.urls")),
 ]

@@ -5,7 +5,6 @@ from notifications.services import email_send, order_confirmation_send
 
 # SMTP and network failures are OSErrors: retry those with backoff; anything else is a bug.
 @shared_task(
-    queue="notifications",
     autoretry_for=(OSError,),
     retry_backoff=True,
     retry_backoff_max=600,
@@ -17,7 +16,6 @@ def send_rendered_email(subject: str, body: str, to: list[str], html: str | None
 
 
 @shared_task(
-    queue="notifications",
     autoretry_for=(OSError,),
     retry_backoff=True,
     retry_backoff_max=600,

@@ -1,0 +1,69 @@
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from accounts.models import User
+from analytics.selectors import event_figures
+from checkin.services import checkin_list_default, ticket_scan
+from events.models import Event, TicketTier
+from tests.factories import EventFactory, MembershipFactory, TicketTierFactory, UserFactory
+from ticketing.services import order_pay, order_reserve
+
+
+def _buy(buyer: User, event: Event, tier: TicketTier, quantity: int) -> list[str]:
+    order = order_reserve(
+        buyer=buyer, event=event, items=[(tier.pk, quantity)], idempotency_key=uuid.uuid4().hex
+    )
+    outcome = order_pay(buyer=buyer, order_id=order.pk, idempotency_key=uuid.uuid4().hex)
+    return [t.qr_payload for t in outcome.tickets]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_figures_count_sold_held_revenue_and_admissions_per_tier(organizer: User) -> None:
+    event = EventFactory(organization=organizer.organizations.get())
+    day = TicketTierFactory(event=event, name="Day", price=Decimal("30.00"), capacity=50)
+    vip = TicketTierFactory(event=event, name="VIP", price=Decimal("90.00"), capacity=5)
+    buyer = UserFactory()
+    payloads = _buy(buyer, event, day, 3)
+    _buy(buyer, event, vip, 1)
+    order_reserve(buyer=buyer, event=event, items=[(day.pk, 2)], idempotency_key="held")
+    ticket_scan(payload=payloads[0], checkin_list=checkin_list_default(event), scanned_by=None)
+
+    figures = event_figures(event)
+
+    by_name = {t.name: t for t in figures.tiers}
+    assert (by_name["Day"].sold, by_name["Day"].held, by_name["Day"].admitted) == (3, 2, 1)
+    assert by_name["Day"].revenue == Decimal("90.00")
+    assert by_name["Day"].available == 45
+    assert (by_name["VIP"].sold, by_name["VIP"].revenue) == (1, Decimal("90.00"))
+    assert (figures.sold, figures.held, figures.admitted) == (4, 2, 1)
+    assert figures.revenue == Decimal("180.00")
+
+
+@pytest.mark.django_db
+def test_dashboard_is_404_for_an_organizer_of_another_organization(event: Event) -> None:
+    stranger = MembershipFactory().user
+    client = Client()
+    client.force_login(stranger)
+    response = client.get(f"/manage/events/{event.pk}/dashboard")
+    assert response.status_code == 404
+
+
+@pytest.mark.django_db
+def test_dashboard_query_count_does_not_grow_with_tiers(
+    organizer: User, django_assert_max_num_queries
+) -> None:
+    event = EventFactory(organization=organizer.organizations.get())
+    client = Client()
+    client.force_login(organizer)
+    TicketTierFactory(event=event)
+    with django_assert_max_num_queries(12) as few:
+        assert client.get(f"/manage/events/{event.pk}/dashboard").status_code == 200
+    for _ in range(6):
+        TicketTierFactory(event=event)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(f"/manage/events/{event.pk}/dashboard")
+    assert response.status_code == 200
+    assert response.content.count(b'<th scope="row">') == 7
