@@ -29,9 +29,9 @@ class TokenOut(Schema):
 
 
 @router.post("/signup", response={201: SignUpOut}, auth=None)
-def signup(request: HttpRequest, body: SignUpIn) -> tuple[int, SignUpOut]:
+def signup(request: HttpRequest, body: SignUpIn) -> SignUpOut:
     user = user_sign_up(email=body.email, password=body.password, full_name=body.full_name)
-    return 201, SignUpOut(user_id=user.pk, email=user.email)
+    return SignUpOut(user_id=user.pk, email=user.email)
 
 
 @router.post("/token", response=TokenOut, auth=None)

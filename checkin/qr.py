@@ -17,7 +17,9 @@ def _code(payload: str) -> qrcode.QRCode:
 def qr_svg(payload: str) -> str:
     """An inline <svg> element (no XML declaration) that scales with its container."""
     image = _code(payload).make_image(image_factory=qrcode.image.svg.SvgPathImage)
-    return image.to_string(encoding="unicode").split("?>", 1)[-1].strip()
+    svg = image.to_string(encoding="unicode").split("?>", 1)[-1].strip()
+    # Several codes share a page; the path's fixed id would repeat.
+    return svg.replace(' id="qr-path"', "")
 
 
 def qr_png(payload: str) -> bytes:

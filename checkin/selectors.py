@@ -1,6 +1,7 @@
 from datetime import timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -26,5 +27,5 @@ def events_for_door(user: User) -> QuerySet[Event]:
 def event_for_door(user: User, event_id: Any) -> Event:
     try:
         return events_for_door(user).get(pk=event_id)
-    except (Event.DoesNotExist, ValueError) as exc:
+    except (Event.DoesNotExist, ValidationError, ValueError) as exc:
         raise Http404("No such event") from exc

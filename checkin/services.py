@@ -74,10 +74,11 @@ def ticket_scan(
 ) -> ScanResult:
     """Check a scanned QR payload at a list's gate, admit it at most once, log every attempt."""
     scan_fields: dict[str, Any] = {
-        "device_id": device_id[:64],
+        # PostgreSQL text cannot hold NUL and a scanner may read one: drop it, still log the try.
+        "device_id": device_id.replace("\x00", "")[:64],
         "scanned_by": scanned_by if scanned_by is not None and scanned_by.pk else None,
         "scanned_at": scanned_at or timezone.now(),
-        "payload_excerpt": (payload or "")[:64],
+        "payload_excerpt": (payload or "").replace("\x00", "")[:64],
     }
     try:
         claim = payload_verify(payload)

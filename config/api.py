@@ -6,6 +6,7 @@ Errors are always {"error": {"code": ..., "message": ...}}; domain errors keep t
 import logging
 from typing import Any
 
+from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -81,6 +82,15 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 @api.exception_handler(Http404)
 def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return error_response(request, 404, "NOT_FOUND", "Not found.")
+
+
+@api.exception_handler(DataError)
+def on_data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
+    # Input PostgreSQL refuses to store or compare (a NUL character in a string, say) is the
+    # client's mistake; one handler here instead of a NUL check on every string field.
+    return error_response(
+        request, 422, "VALIDATION_ERROR", "The input contains a value that cannot be used."
+    )
 
 
 @api.exception_handler(Exception)

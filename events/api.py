@@ -123,8 +123,8 @@ def event_tickets(request: ApiRequest, event_id: UUID) -> list[TierOut]:
 class TierIn(Schema):
     name: str = Field(min_length=1, max_length=100)
     price: Decimal = Field(ge=0, max_digits=10, decimal_places=2)
-    capacity: int = Field(ge=0, le=1_000_000)
-    max_per_order: int = Field(default=10, ge=1, le=100)
+    capacity: int = Field(ge=0, le=1_000_000, strict=True)
+    max_per_order: int = Field(default=10, ge=1, le=100, strict=True)
     sales_start: datetime | None = None
     sales_end: datetime | None = None
 
@@ -145,7 +145,7 @@ class EventIn(Schema):
 
 
 @router.post("/events", response={201: EventDetailOut}, auth=bearer)
-def create_event(request: ApiRequest, body: EventIn) -> tuple[int, EventDetailOut]:
+def create_event(request: ApiRequest, body: EventIn) -> EventDetailOut:
     user = request.auth
     organizations = organizations_managed_by(user)
     if body.organization_id:
@@ -170,7 +170,7 @@ def create_event(request: ApiRequest, body: EventIn) -> tuple[int, EventDetailOu
         venue=services.VenueSpec(name=body.venue_name, city=body.city, address=body.venue_address),
         tiers=[services.TierSpec(**t.dict()) for t in body.tiers],
     )
-    return 201, detail_out(event_managed_by(user, event.pk))
+    return detail_out(event_managed_by(user, event.pk))
 
 
 @router.post("/events/{event_id}/publish", response=EventDetailOut, auth=bearer)

@@ -1,6 +1,7 @@
 from datetime import date, datetime, time
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Min, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
@@ -56,7 +57,7 @@ def published_event(event_id: Any) -> Event:
             .exclude(status=Event.Status.DRAFT)
             .get(pk=event_id)
         )
-    except (Event.DoesNotExist, ValueError) as exc:
+    except (Event.DoesNotExist, ValidationError, ValueError) as exc:
         raise Http404("No such event") from exc
 
 
@@ -79,7 +80,7 @@ def event_managed_by(user: User, event_id: Any) -> Event:
             .prefetch_related("tiers")
             .get(pk=event_id)
         )
-    except (Event.DoesNotExist, ValueError) as exc:
+    except (Event.DoesNotExist, ValidationError, ValueError) as exc:
         raise Http404("No such event") from exc
 
 

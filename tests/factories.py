@@ -1,5 +1,6 @@
 """Test data. Factories build rows; flows (booking, paying) go through the real services."""
 
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -9,11 +10,13 @@ from django.utils import timezone
 
 from accounts.models import Membership, Organization, User
 from events.models import Category, Event, TicketTier, Venue
+from ticketing.models import Order
+from ticketing.services import PaymentOutcome, order_pay, order_reserve
 
 PASSWORD = "correct-horse-battery"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -28,7 +31,7 @@ class UserFactory(factory.django.DjangoModelFactory):
             instance.save()
 
 
-class OrganizationFactory(factory.django.DjangoModelFactory):
+class OrganizationFactory(factory.django.DjangoModelFactory[Organization]):
     class Meta:
         model = Organization
 
@@ -36,7 +39,7 @@ class OrganizationFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"organization-{n}")
 
 
-class MembershipFactory(factory.django.DjangoModelFactory):
+class MembershipFactory(factory.django.DjangoModelFactory[Membership]):
     class Meta:
         model = Membership
 
@@ -45,7 +48,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Membership.Role.OWNER
 
 
-class CategoryFactory(factory.django.DjangoModelFactory):
+class CategoryFactory(factory.django.DjangoModelFactory[Category]):
     class Meta:
         model = Category
         django_get_or_create = ("slug",)
@@ -54,7 +57,7 @@ class CategoryFactory(factory.django.DjangoModelFactory):
     slug = "concert"
 
 
-class VenueFactory(factory.django.DjangoModelFactory):
+class VenueFactory(factory.django.DjangoModelFactory[Venue]):
     class Meta:
         model = Venue
 
@@ -64,7 +67,7 @@ class VenueFactory(factory.django.DjangoModelFactory):
     city = "Berlin"
 
 
-class EventFactory(factory.django.DjangoModelFactory):
+class EventFactory(factory.django.DjangoModelFactory[Event]):
     class Meta:
         model = Event
 
@@ -81,7 +84,7 @@ class EventFactory(factory.django.DjangoModelFactory):
     status = Event.Status.PUBLISHED
 
 
-class TicketTierFactory(factory.django.DjangoModelFactory):
+class TicketTierFactory(factory.django.DjangoModelFactory[TicketTier]):
     class Meta:
         model = TicketTier
 
@@ -90,3 +93,24 @@ class TicketTierFactory(factory.django.DjangoModelFactory):
     price = Decimal("25.00")
     capacity = 100
     max_per_order = 10
+
+
+# --- Flows: built through the real services -------------------------------------------------
+
+
+def order_reserved(
+    *, buyer: User, tier: TicketTier, quantity: int = 1, idempotency_key: str | None = None
+) -> Order:
+    """A pending order holding `quantity` of `tier` for `buyer` (through order_reserve)."""
+    return order_reserve(
+        buyer=buyer,
+        event=tier.event,
+        items=[(tier.pk, quantity)],
+        idempotency_key=idempotency_key or uuid.uuid4().hex,
+    )
+
+
+def order_paid(*, buyer: User, tier: TicketTier, quantity: int = 1) -> PaymentOutcome:
+    """A paid order's PaymentOutcome (order + issued tickets), through reserve and pay."""
+    order = order_reserved(buyer=buyer, tier=tier, quantity=quantity)
+    return order_pay(buyer=buyer, order_id=order.pk, idempotency_key=uuid.uuid4().hex)

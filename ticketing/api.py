@@ -17,14 +17,14 @@ router = Router(tags=["booking"], auth=bearer)
 
 class ItemIn(Schema):
     tier_id: UUID
-    quantity: int = Field(ge=1, le=100)
+    quantity: int = Field(ge=1, le=100, strict=True)
 
 
 class RegisterIn(Schema):
     """Either `tier_id` + `quantity`, or `items` for an order over several tiers."""
 
     tier_id: UUID | None = None
-    quantity: int | None = Field(default=None, ge=1, le=100)
+    quantity: int | None = Field(default=None, ge=1, le=100, strict=True)
     items: list[ItemIn] | None = Field(default=None, min_length=1, max_length=20)
     idempotency_key: str = Field(min_length=1, max_length=100)
 
@@ -71,14 +71,14 @@ class PayOut(Schema):
 
 
 @router.post("/events/{event_id}/register", response={201: OrderOut})
-def register(request: ApiRequest, event_id: UUID, body: RegisterIn) -> tuple[int, OrderOut]:
+def register(request: ApiRequest, event_id: UUID, body: RegisterIn) -> OrderOut:
     order = services.order_reserve(
         buyer=request.auth,
         event=published_event(event_id),
         items=body.pairs(),
         idempotency_key=body.idempotency_key,
     )
-    return 201, OrderOut.of(order)
+    return OrderOut.of(order)
 
 
 @router.post("/orders/{order_id}/pay", response=PayOut)

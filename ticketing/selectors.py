@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -14,7 +15,7 @@ def order_of_buyer(user: User, order_id: Any) -> Order:
             .prefetch_related("lines__tier", "tickets__tier")
             .get(pk=order_id, buyer=user)
         )
-    except (Order.DoesNotExist, ValueError) as exc:
+    except (Order.DoesNotExist, ValidationError, ValueError) as exc:
         raise Http404("No such order") from exc
 
 

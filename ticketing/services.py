@@ -1,6 +1,7 @@
 import hashlib
 import json
 import time
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -8,13 +9,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
 from checkin.signing import ticket_payload_sign
-from config.errors import Busy
+from config.errors import Busy, NotFound
 from events.models import Event, TicketTier
 from ticketing.errors import (
     HoldExpired,
@@ -42,7 +44,11 @@ def _normalise_items(items: Iterable[tuple[Any, int]]) -> dict[str, int]:
     for tier_id, quantity in items:
         if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
             raise QuantityLimit("Quantity must be a whole number of at least 1.")
-        merged[str(tier_id)] = merged.get(str(tier_id), 0) + quantity
+        try:  # one spelling per tier: the lookup below and the request digest depend on it
+            key = str(uuid.UUID(str(tier_id)))
+        except ValueError as exc:
+            raise UnknownTier() from exc
+        merged[key] = merged.get(key, 0) + quantity
     if not merged:
         raise QuantityLimit("Choose at least one ticket.")
     return merged
@@ -194,8 +200,8 @@ def _payment_start(
     """The payment to charge, the outcome of an already paid order, or None: hold expired."""
     try:
         order = Order.objects.select_for_update().get(pk=order_id, buyer=buyer)
-    except (Order.DoesNotExist, ValueError, TypeError) as exc:
-        raise OrderNotPayable("No such order.") from exc
+    except (Order.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
+        raise NotFound("No such order.") from exc
     if order.status == Order.Status.PAID:
         return PaymentOutcome(order=order, tickets=list(order.tickets.all()))
     if order.status == Order.Status.EXPIRED:

@@ -22,10 +22,10 @@ def _buy(buyer: User, event: Event, tier: TicketTier, quantity: int) -> list[str
 
 @pytest.mark.django_db(transaction=True)
 def test_figures_count_sold_held_revenue_and_admissions_per_tier(organizer: User) -> None:
-    event = EventFactory(organization=organizer.organizations.get())
-    day = TicketTierFactory(event=event, name="Day", price=Decimal("30.00"), capacity=50)
-    vip = TicketTierFactory(event=event, name="VIP", price=Decimal("90.00"), capacity=5)
-    buyer = UserFactory()
+    event = EventFactory.create(organization=organizer.organizations.get())
+    day = TicketTierFactory.create(event=event, name="Day", price=Decimal("30.00"), capacity=50)
+    vip = TicketTierFactory.create(event=event, name="VIP", price=Decimal("90.00"), capacity=5)
+    buyer = UserFactory.create()
     payloads = _buy(buyer, event, day, 3)
     _buy(buyer, event, vip, 1)
     order_reserve(buyer=buyer, event=event, items=[(day.pk, 2)], idempotency_key="held")
@@ -44,7 +44,7 @@ def test_figures_count_sold_held_revenue_and_admissions_per_tier(organizer: User
 
 @pytest.mark.django_db
 def test_dashboard_is_404_for_an_organizer_of_another_organization(event: Event) -> None:
-    stranger = MembershipFactory().user
+    stranger = MembershipFactory.create().user
     client = Client()
     client.force_login(stranger)
     response = client.get(f"/manage/events/{event.pk}/dashboard")
@@ -55,14 +55,14 @@ def test_dashboard_is_404_for_an_organizer_of_another_organization(event: Event)
 def test_dashboard_query_count_does_not_grow_with_tiers(
     organizer: User, django_assert_max_num_queries
 ) -> None:
-    event = EventFactory(organization=organizer.organizations.get())
+    event = EventFactory.create(organization=organizer.organizations.get())
     client = Client()
     client.force_login(organizer)
-    TicketTierFactory(event=event)
+    TicketTierFactory.create(event=event)
     with django_assert_max_num_queries(12) as few:
         assert client.get(f"/manage/events/{event.pk}/dashboard").status_code == 200
     for _ in range(6):
-        TicketTierFactory(event=event)
+        TicketTierFactory.create(event=event)
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get(f"/manage/events/{event.pk}/dashboard")
     assert response.status_code == 200

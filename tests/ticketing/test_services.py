@@ -1,0 +1,415 @@
+"""ticketing.services: reserve, pay and release, with every domain error they promise."""
+
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from accounts.models import User
+from checkin.signing import payload_verify
+from config.errors import NotFound
+from events.models import Event, TicketTier
+from tests.factories import EventFactory, TicketTierFactory, UserFactory, order_reserved
+from ticketing.errors import (
+    HoldExpired,
+    IdempotencyKeyReused,
+    OrderNotPayable,
+    PaymentDeclined,
+    QuantityLimit,
+    SalesClosed,
+    SoldOut,
+    UnknownTier,
+)
+from ticketing.models import Order, OrderLine, Payment, SandboxCharge, Ticket
+from ticketing.services import order_pay, order_reserve, orders_release_expired
+from ticketing.tasks import release_expired_holds
+
+DECLINED_CARD = "4000000000000002"
+
+
+def sold(tier: TicketTier) -> int:
+    tier.refresh_from_db()
+    return tier.sold_count
+
+
+def expire(order: Order) -> None:
+    Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+
+# --- order_reserve ---------------------------------------------------------------------------
+
+
+def test_reserve_holds_seats_and_prices_the_order(attendee: User, tier: TicketTier) -> None:
+    order = order_reserve(
+        buyer=attendee, event=tier.event, items=[(tier.pk, 2)], idempotency_key="k1"
+    )
+
+    assert order.status == Order.Status.PENDING
+    assert order.total == tier.price * 2
+    assert order.currency == "EUR"
+    assert order.expires_at > timezone.now()
+    assert list(order.lines.values_list("tier_id", "quantity")) == [(tier.pk, 2)]
+    assert sold(tier) == 2
+    assert Ticket.objects.count() == 0  # tickets exist only once paid
+
+
+def test_reserve_over_several_tiers_makes_one_order(attendee: User, event: Event) -> None:
+    cheap = TicketTierFactory.create(event=event, name="Cheap", capacity=5)
+    dear = TicketTierFactory.create(event=event, name="Dear", capacity=5)
+
+    order = order_reserve(
+        buyer=attendee,
+        event=event,
+        items=[(cheap.pk, 1), (dear.pk, 2), (cheap.pk, 1)],
+        idempotency_key="multi",
+    )
+
+    assert OrderLine.objects.filter(order=order).count() == 2
+    assert (sold(cheap), sold(dear)) == (2, 2)
+    assert order.total == cheap.price * 2 + dear.price * 2
+
+
+def test_happy_path_two_tickets_are_paid_issued_and_emailed(
+    attendee: User, tier: TicketTier, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    order = order_reserved(buyer=attendee, tier=tier, quantity=2)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = order_pay(buyer=attendee, order_id=order.pk, idempotency_key="pay-1")
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAID
+    assert order.paid_at is not None
+    assert len(outcome.tickets) == 2
+    assert Ticket.objects.filter(order=order, holder=attendee).count() == 2
+    assert sold(tier) == 2
+    assert Payment.objects.get(order=order).status == Payment.Status.SUCCEEDED
+    for ticket in Ticket.objects.filter(order=order):
+        claim = payload_verify(ticket.qr_payload)
+        assert (claim.ticket_id, claim.event_id, claim.tier_id) == (
+            ticket.pk,
+            tier.event_id,
+            tier.pk,
+        )
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == [attendee.email]
+    assert tier.event.title in message.subject
+    assert [a[2] for a in message.attachments] == ["image/png", "image/png"]
+
+
+def test_reserving_more_than_is_left_is_sold_out(attendee: User) -> None:
+    tier = TicketTierFactory.create(capacity=3)
+    order_reserved(buyer=UserFactory.create(), tier=tier, quantity=2)
+
+    with pytest.raises(SoldOut) as caught:
+        order_reserved(buyer=attendee, tier=tier, quantity=2)
+
+    assert caught.value.code == "SOLD_OUT"
+    assert sold(tier) == 2
+    assert Order.objects.filter(buyer=attendee).count() == 0  # the whole order rolled back
+
+
+@pytest.mark.parametrize("quantity", [0, -1, -100, 11, True, 1.5, "2"])
+def test_quantity_outside_one_to_max_per_order_is_refused(
+    attendee: User, tier: TicketTier, quantity: Any
+) -> None:
+    assert tier.max_per_order == 10
+
+    with pytest.raises(QuantityLimit) as caught:
+        order_reserve(
+            buyer=attendee, event=tier.event, items=[(tier.pk, quantity)], idempotency_key="q"
+        )
+
+    assert caught.value.code == "QUANTITY_LIMIT"
+    assert Order.objects.count() == 0
+    assert sold(tier) == 0
+
+
+def test_an_order_without_items_is_refused(attendee: User, tier: TicketTier) -> None:
+    with pytest.raises(QuantityLimit):
+        order_reserve(buyer=attendee, event=tier.event, items=[], idempotency_key="none")
+
+    assert Order.objects.count() == 0
+
+
+@pytest.mark.parametrize("key", ["", "x" * 101])
+def test_reserve_needs_an_idempotency_key_of_1_to_100_characters(
+    attendee: User, tier: TicketTier, key: str
+) -> None:
+    with pytest.raises(QuantityLimit):
+        order_reserve(buyer=attendee, event=tier.event, items=[(tier.pk, 1)], idempotency_key=key)
+
+    assert Order.objects.count() == 0
+
+
+def test_unknown_tier_is_refused(attendee: User, tier: TicketTier) -> None:
+    with pytest.raises(UnknownTier) as caught:
+        order_reserve(
+            buyer=attendee, event=tier.event, items=[(uuid.uuid4(), 1)], idempotency_key="u"
+        )
+
+    assert caught.value.code == "UNKNOWN_TIER"
+    assert Order.objects.count() == 0
+
+
+def test_tier_id_that_is_not_a_uuid_is_an_unknown_tier(attendee: User, tier: TicketTier) -> None:
+    with pytest.raises(UnknownTier):
+        order_reserve(
+            buyer=attendee, event=tier.event, items=[("not-a-uuid", 1)], idempotency_key="g"
+        )
+
+    assert Order.objects.count() == 0
+
+
+def test_any_spelling_of_a_tier_id_is_the_same_tier(attendee: User, tier: TicketTier) -> None:
+    order = order_reserve(
+        buyer=attendee,
+        event=tier.event,
+        items=[(str(tier.pk).upper(), 1), (tier.pk.hex, 1), (tier.pk, 1)],
+        idempotency_key="spellings",
+    )
+
+    assert list(order.lines.values_list("tier_id", "quantity")) == [(tier.pk, 3)]
+    assert sold(tier) == 3
+
+
+def test_tier_of_another_event_is_unknown_here(attendee: User, tier: TicketTier) -> None:
+    foreign = TicketTierFactory.create()
+
+    with pytest.raises(UnknownTier):
+        order_reserve(
+            buyer=attendee,
+            event=tier.event,
+            items=[(tier.pk, 1), (foreign.pk, 1)],
+            idempotency_key="mixed",
+        )
+
+    assert (sold(tier), sold(foreign)) == (0, 0)
+    assert Order.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "event_kwargs",
+    [
+        {"status": Event.Status.DRAFT},
+        {"status": Event.Status.CANCELLED},
+        {
+            "starts_at": timezone.now() - timedelta(hours=5),
+            "ends_at": timezone.now() - timedelta(hours=2),
+        },
+    ],
+    ids=["draft", "cancelled", "past"],
+)
+def test_events_not_on_sale_refuse_bookings(attendee: User, event_kwargs: dict[str, Any]) -> None:
+    tier = TicketTierFactory.create(event=EventFactory.create(**event_kwargs))
+
+    with pytest.raises(SalesClosed) as caught:
+        order_reserved(buyer=attendee, tier=tier)
+
+    assert caught.value.code == "SALES_CLOSED"
+    assert sold(tier) == 0
+    assert Order.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        {"sales_start": timezone.now() + timedelta(days=1)},
+        {"sales_end": timezone.now() - timedelta(minutes=1)},
+    ],
+    ids=["not-yet", "already-over"],
+)
+def test_tier_outside_its_sales_window_refuses_bookings(
+    attendee: User, window: dict[str, Any]
+) -> None:
+    tier = TicketTierFactory.create(**window)
+
+    with pytest.raises(SalesClosed):
+        order_reserved(buyer=attendee, tier=tier)
+
+    assert sold(tier) == 0
+    assert Order.objects.count() == 0
+
+
+def test_same_idempotency_key_twice_returns_the_same_order_and_holds_once(
+    attendee: User, tier: TicketTier
+) -> None:
+    first = order_reserved(buyer=attendee, tier=tier, quantity=2, idempotency_key="same")
+    second = order_reserved(buyer=attendee, tier=tier, quantity=2, idempotency_key="same")
+
+    assert first.pk == second.pk
+    assert Order.objects.count() == 1
+    assert sold(tier) == 2
+
+
+def test_same_idempotency_key_for_a_different_request_is_refused(
+    attendee: User, tier: TicketTier
+) -> None:
+    order_reserved(buyer=attendee, tier=tier, quantity=1, idempotency_key="k")
+
+    with pytest.raises(IdempotencyKeyReused) as caught:
+        order_reserved(buyer=attendee, tier=tier, quantity=2, idempotency_key="k")
+
+    assert caught.value.code == "IDEMPOTENCY_KEY_REUSED"
+    assert Order.objects.count() == 1
+    assert sold(tier) == 1
+
+
+def test_idempotency_keys_are_per_buyer(attendee: User, tier: TicketTier) -> None:
+    mine = order_reserved(buyer=attendee, tier=tier, idempotency_key="shared")
+    theirs = order_reserved(buyer=UserFactory.create(), tier=tier, idempotency_key="shared")
+
+    assert mine.pk != theirs.pk
+    assert sold(tier) == 2
+
+
+# --- order_pay -------------------------------------------------------------------------------
+
+
+def test_paying_twice_with_the_same_key_charges_once_and_returns_the_same_tickets(
+    attendee: User, tier: TicketTier
+) -> None:
+    order = order_reserved(buyer=attendee, tier=tier, quantity=2)
+
+    first = order_pay(buyer=attendee, order_id=order.pk, idempotency_key="p")
+    second = order_pay(buyer=attendee, order_id=order.pk, idempotency_key="p")
+
+    assert {t.pk for t in first.tickets} == {t.pk for t in second.tickets}
+    assert Ticket.objects.count() == 2
+    assert SandboxCharge.objects.count() == 1
+    assert Payment.objects.count() == 1
+
+
+def test_paying_a_paid_order_with_a_new_key_does_not_charge_again(
+    attendee: User, tier: TicketTier
+) -> None:
+    order = order_reserved(buyer=attendee, tier=tier, quantity=1)
+    first = order_pay(buyer=attendee, order_id=order.pk, idempotency_key="p1")
+
+    again = order_pay(buyer=attendee, order_id=order.pk, idempotency_key="p2")
+
+    assert [t.pk for t in again.tickets] == [t.pk for t in first.tickets]
+    assert SandboxCharge.objects.count() == 1
+    assert Ticket.objects.count() == 1
+
+
+def test_paying_an_expired_hold_is_refused_and_the_seats_are_released(
+    attendee: User, tier: TicketTier
+) -> None:
+    order = order_reserved(buyer=attendee, tier=tier, quantity=2)
+    expire(order)
+
+    with pytest.raises(HoldExpired) as caught:
+        order_pay(buyer=attendee, order_id=order.pk, idempotency_key="late")
+
+    assert caught.value.code == "HOLD_EXPIRED"
+    order.refresh_from_db()
+    assert order.status == Order.Status.EXPIRED
+    assert sold(tier) == 0
+    assert SandboxCharge.objects.count() == 0
+    assert Ticket.objects.count() == 0
+    # Asking again is the same answer, and nothing is released twice.
+    with pytest.raises(HoldExpired):
+        order_pay(buyer=attendee, order_id=order.pk, idempotency_key="later")
+    assert sold(tier) == 0
+
+
+def test_declined_card_releases_the_hold(attendee: User, tier: TicketTier) -> None:
+    order = order_reserved(buyer=attendee, tier=tier, quantity=2)
+
+    with pytest.raises(PaymentDeclined) as caught:
+        order_pay(buyer=attendee, order_id=order.pk, idempotency_key="d", source=DECLINED_CARD)
+
+    assert caught.value.code == "PAYMENT_DECLINED"
+    assert caught.value.details == {"decline_code": "card_declined"}
+    order.refresh_from_db()
+    assert order.status == Order.Status.CANCELLED
+    assert sold(tier) == 0
+    assert Ticket.objects.count() == 0
+    payment = Payment.objects.get(order=order)
+    assert (payment.status, payment.failure_code) == (Payment.Status.FAILED, "card_declined")
+    assert SandboxCharge.objects.get().succeeded is False
+
+
+def test_a_declined_order_cannot_be_paid_afterwards(attendee: User, tier: TicketTier) -> None:
+    order = order_reserved(buyer=attendee, tier=tier)
+    with pytest.raises(PaymentDeclined):
+        order_pay(buyer=attendee, order_id=order.pk, idempotency_key="d", source=DECLINED_CARD)
+
+    with pytest.raises(OrderNotPayable):
+        order_pay(buyer=attendee, order_id=order.pk, idempotency_key="retry")
+
+    assert Ticket.objects.count() == 0
+    assert sold(tier) == 0
+
+
+def test_nobody_can_pay_someone_elses_order(attendee: User, tier: TicketTier) -> None:
+    order = order_reserved(buyer=attendee, tier=tier)
+
+    with pytest.raises(NotFound):
+        order_pay(buyer=UserFactory.create(), order_id=order.pk, idempotency_key="steal")
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+    assert Payment.objects.count() == 0
+    assert SandboxCharge.objects.count() == 0
+
+
+@pytest.mark.parametrize("order_id", [uuid.uuid4(), "not-a-uuid", None])
+def test_paying_an_unknown_order_is_refused(attendee: User, order_id: Any) -> None:
+    with pytest.raises(NotFound):
+        order_pay(buyer=attendee, order_id=order_id, idempotency_key="x")
+
+    assert Payment.objects.count() == 0
+
+
+# --- orders_release_expired ------------------------------------------------------------------
+
+
+def test_release_expired_gives_back_only_expired_holds(attendee: User) -> None:
+    tier = TicketTierFactory.create(capacity=10)
+    stale_a = order_reserved(buyer=attendee, tier=tier, quantity=2)
+    stale_b = order_reserved(buyer=UserFactory.create(), tier=tier, quantity=3)
+    fresh = order_reserved(buyer=UserFactory.create(), tier=tier, quantity=1)
+    paid = order_reserved(buyer=UserFactory.create(), tier=tier, quantity=1)
+    order_pay(buyer=paid.buyer, order_id=paid.pk, idempotency_key="p")
+    expire(stale_a)
+    expire(stale_b)
+    Order.objects.filter(pk=paid.pk).update(expires_at=timezone.now() - timedelta(hours=1))
+    assert sold(tier) == 7
+
+    released = orders_release_expired()
+
+    assert released == 2
+    statuses = dict(Order.objects.values_list("pk", "status"))
+    assert statuses == {
+        stale_a.pk: Order.Status.EXPIRED,
+        stale_b.pk: Order.Status.EXPIRED,
+        fresh.pk: Order.Status.PENDING,
+        paid.pk: Order.Status.PAID,
+    }
+    assert sold(tier) == 2
+    assert orders_release_expired() == 0  # running it again changes nothing
+    assert sold(tier) == 2
+
+
+def test_release_expired_works_in_batches(attendee: User) -> None:
+    tier = TicketTierFactory.create(capacity=10)
+    for _ in range(5):
+        expire(order_reserved(buyer=UserFactory.create(), tier=tier))
+
+    assert orders_release_expired(limit=2) == 5
+    assert Order.objects.filter(status=Order.Status.EXPIRED).count() == 5
+    assert sold(tier) == 0
+
+
+def test_release_expired_holds_task_runs_the_service(attendee: User, tier: TicketTier) -> None:
+    expire(order_reserved(buyer=attendee, tier=tier, quantity=4))
+
+    assert release_expired_holds.delay().get() == 1
+    assert sold(tier) == 0
