@@ -20,6 +20,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -274,12 +276,51 @@ def manage(environ: dict[str, str], *args: str) -> None:
     subprocess.run([str(BIN / "python"), "manage.py", *args], check=True, env=environ, cwd=BASE_DIR)
 
 
+def web_address() -> tuple[str, int | None]:
+    """The URL to print for GUNICORN_BIND (as config/gunicorn.conf.py reads it) and its port."""
+    bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+    host, sep, port = bind.rpartition(":")
+    if not sep or not port.isdigit():
+        return bind, None  # a unix socket
+    if host in {"", "0.0.0.0", "[::]"}:  # noqa: S104 - only compared, never bound here
+        host = "127.0.0.1"
+    return f"http://{host}:{port}", int(port)
+
+
+def serving(url: str) -> bool:
+    """True once gunicorn's workers answer HTTP at all (any status)."""
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=2):  # noqa: S310
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+
+
 def run() -> int:
+    url, web_port = web_address()
+    if web_port is not None and port_open(web_port):
+        raise SystemExit(
+            f"[devstack] port {web_port} is taken (another `make run`?); "
+            f"set GUNICORN_BIND=127.0.0.1:<free port>"
+        )
     with stack() as environ:
+        if web_port is not None:
+            # Links in emails point at the port actually served, not the default 8000.
+            environ.setdefault("SITE_URL", url)
         manage(environ, "migrate", "--noinput", "-v", "0")
         manage(environ, "seed_demo")
         commands = {
-            "web": [str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "config.wsgi"],
+            "web": [
+                str(BIN / "gunicorn"),
+                "-c",
+                "config/gunicorn.conf.py",
+                # One control socket per checkout, not a shared ~/.gunicorn/gunicorn.ctl.
+                "--control-socket",
+                str(DATA_DIR / "run" / "gunicorn.ctl"),
+                "config.wsgi",
+            ],
             "worker": [
                 str(BIN / "celery"),
                 "-A",
@@ -303,25 +344,33 @@ def run() -> int:
                 str(DATA_DIR / "celerybeat-schedule"),
             ],
         }
-        processes = {
-            name: subprocess.Popen(cmd, env=environ, cwd=BASE_DIR, start_new_session=True)
-            for name, cmd in commands.items()
-        }
-        log("Boxoffice is up on http://127.0.0.1:8000  (Ctrl-C stops everything)")
         stopping = False
 
         def stop(*_: object) -> None:
             nonlocal stopping
             stopping = True
 
+        # Before the children start: a Ctrl-C now must not leave them running in their sessions.
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
+        processes = {
+            name: subprocess.Popen(cmd, env=environ, cwd=BASE_DIR, start_new_session=True)
+            for name, cmd in commands.items()
+        }
+        announced = web_port is None
+        if announced:
+            log(f"Boxoffice is starting on {url}  (Ctrl-C stops everything)")
+        exit_code = 0
         try:
             while not stopping:
                 dead = [n for n, p in processes.items() if p.poll() is not None]
                 if dead:
                     log(f"{', '.join(dead)} exited; stopping the rest")
+                    exit_code = 1
                     break
+                if not announced and serving(url):
+                    announced = True
+                    log(f"Boxoffice is up on {url}  (demo logins above; Ctrl-C stops everything)")
                 time.sleep(0.5)
         finally:
             for process in processes.values():
@@ -332,7 +381,7 @@ def run() -> int:
                     process.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     os.killpg(process.pid, signal.SIGKILL)
-    return 0
+    return exit_code
 
 
 def test(pytest_args: list[str]) -> int:

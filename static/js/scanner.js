@@ -89,7 +89,9 @@ async function check(payload) {
 
 async function loop() {
   if (!stream) return;
-  if (!busy && video.readyState >= 2) {
+  // While a verdict is on screen the camera rests: the ticket is usually still in front of it,
+  // and reading it again would turn "Admitted" into "Already used" before anyone is let in.
+  if (!busy && result.hidden && video.readyState >= 2) {
     try {
       const codes = await detector.detect(video);
       if (codes.length) await check(codes[0].rawValue);
@@ -135,7 +137,10 @@ torchButton.addEventListener("click", async () => {
 });
 startButton.addEventListener("click", startCamera);
 stopButton.addEventListener("click", stopCamera);
-document.getElementById("dismiss").addEventListener("click", () => { result.hidden = true; });
+document.getElementById("dismiss").addEventListener("click", () => {
+  result.hidden = true;
+  lastAt = Date.now(); // a few seconds to take the ticket just checked out of view
+});
 typedForm.addEventListener("submit", (event) => {
   event.preventDefault();
   const input = typedForm.elements.payload;

@@ -125,7 +125,7 @@ class Command(BaseCommand):
             event_publish(actor=organizer, event=event)
         self.stdout.write(
             self.style.SUCCESS(
-                "\nDemo logins (password for all: %s)\n"
+                f"\nDemo logins (password for all: {PASSWORD})\n"
                 "  admin      admin@boxoffice.local       /admin/\n"
                 "  organizer  organizer@boxoffice.local   /manage/\n"
                 "  door staff door@boxoffice.local        /door/\n"
