@@ -137,10 +137,9 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # Mail and webhooks wait in their own queue, so a backlog never delays booking housekeeping.
 CELERY_TASK_ROUTES = {"notifications.tasks.*": {"queue": "notifications"}}
 CELERY_BEAT_SCHEDULE = {
-    "release-expired-holds": {
-        "task": "ticketing.tasks.release_expired_holds",
-        "schedule": 30.0,
-    },
+    "release-expired-holds": {"task": "ticketing.tasks.release_expired_holds", "schedule": 30.0},
+    "reconcile-payments": {"task": "ticketing.tasks.reconcile_payments", "schedule": 30.0},
+    "sync-admission-gate": {"task": "ticketing.tasks.sync_admission_gate", "schedule": 60.0},
 }
 
 # --- Auth ----------------------------------------------------------------------------------
@@ -240,6 +239,18 @@ LOGGING = {
 
 # --- Boxoffice -----------------------------------------------------------------------------
 BOXOFFICE_HOLD_MINUTES = int(os.environ.get("BOXOFFICE_HOLD_MINUTES", "10"))
-# Ed25519 private keys are stored encrypted with a key derived from this (defaults to SECRET_KEY).
-BOXOFFICE_SIGNING_SECRET = os.environ.get("BOXOFFICE_SIGNING_SECRET", SECRET_KEY)
+# Ed25519 private keys are stored encrypted with a key derived from this (defaults to SECRET_KEY;
+# an empty value, as an env file's `BOXOFFICE_SIGNING_SECRET=` gives, counts as unset).
+BOXOFFICE_SIGNING_SECRET = os.environ.get("BOXOFFICE_SIGNING_SECRET") or SECRET_KEY
 PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "sandbox")
+# The sandbox processor answers after this long, like a real one over the network.
+SANDBOX_LATENCY_MS = int(os.environ.get("SANDBOX_LATENCY_MS", "0"))
+
+# Stripe (PAYMENT_PROVIDER=stripe). The webhook secret is the endpoint's `whsec_...` signing secret.
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+# Per request; a timed-out charge is retried once with the same Idempotency-Key, then reported
+# as unknown (ProviderUnavailable) and reconciled later.
+STRIPE_TIMEOUT_SECONDS = float(os.environ.get("STRIPE_TIMEOUT_SECONDS", "10"))
+if PAYMENT_PROVIDER == "stripe" and not STRIPE_SECRET_KEY:
+    raise ImproperlyConfigured("PAYMENT_PROVIDER=stripe needs STRIPE_SECRET_KEY.")
