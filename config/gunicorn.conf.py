@@ -18,3 +18,18 @@ max_requests = 5000
 max_requests_jitter = 500
 accesslog = os.environ.get("GUNICORN_ACCESSLOG")  # unset: no per-request log line on the hot path
 errorlog = "-"
+
+
+def when_ready(server: object) -> None:
+    """Rebuild the Redis admission gate from PostgreSQL before the first request."""
+    import django
+
+    django.setup()
+    from django.db import connections
+
+    from ticketing.gate import gate_sync
+
+    try:
+        gate_sync()
+    finally:
+        connections.close_all()  # never hand the master's connection to forked workers

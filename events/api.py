@@ -2,7 +2,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field
 
@@ -13,6 +13,7 @@ from config.http import ApiRequest
 from events import services
 from events.models import Category, Event
 from events.selectors import event_managed_by, published_event, upcoming_events
+from ticketing.services import orders_release_expired
 
 router = Router(tags=["events"])
 
@@ -93,12 +94,20 @@ def tiers_out(event: Event) -> list[TierOut]:
     ]
 
 
+def _fresh_event(event_id: UUID) -> Event:
+    """The public event with expired holds released first, so availability is current."""
+    event = published_event(event_id)
+    if orders_release_expired(event_id=event.pk):
+        event = published_event(event_id)
+    return event
+
+
 def detail_out(event: Event) -> EventDetailOut:
     return EventDetailOut(**EventOut.of(event).dict(), tiers=tiers_out(event))
 
 
 @router.get("/events", response=EventPage, auth=None)
-def list_events(request: ApiRequest, filters: Query[EventFilters]) -> EventPage:
+def list_events(request: HttpRequest, filters: Query[EventFilters]) -> EventPage:
     events = upcoming_events(
         category=filters.category,
         city=filters.city,
@@ -111,13 +120,13 @@ def list_events(request: ApiRequest, filters: Query[EventFilters]) -> EventPage:
 
 
 @router.get("/events/{event_id}", response=EventDetailOut, auth=None)
-def get_event(request: ApiRequest, event_id: UUID) -> EventDetailOut:
-    return detail_out(published_event(event_id))
+def get_event(request: HttpRequest, event_id: UUID) -> EventDetailOut:
+    return detail_out(_fresh_event(event_id))
 
 
 @router.get("/events/{event_id}/tickets", response=list[TierOut], auth=None)
-def event_tickets(request: ApiRequest, event_id: UUID) -> list[TierOut]:
-    return tiers_out(published_event(event_id))
+def event_tickets(request: HttpRequest, event_id: UUID) -> list[TierOut]:
+    return tiers_out(_fresh_event(event_id))
 
 
 class TierIn(Schema):

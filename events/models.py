@@ -3,6 +3,7 @@ import zoneinfo
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -12,6 +13,10 @@ from django.utils import timezone
 from accounts.models import Organization
 
 TIME_ZONE_CHOICES = sorted((tz, tz) for tz in zoneinfo.available_timezones() if "/" in tz)
+
+
+def default_hold_minutes() -> int:
+    return settings.BOXOFFICE_HOLD_MINUTES
 
 
 class Category(models.Model):
@@ -56,7 +61,10 @@ class Event(models.Model):
     currency = models.CharField(max_length=3, default="EUR")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     hold_minutes = models.PositiveSmallIntegerField(
-        default=10, help_text="How long reserved tickets are held before payment."
+        default=default_hold_minutes, help_text="How long reserved tickets are held before payment."
+    )
+    max_per_buyer = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Most tickets one person may hold for this event."
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -23,6 +23,7 @@ from events.selectors import (
     published_event,
     upcoming_events,
 )
+from ticketing.services import orders_release_expired
 
 
 def event_list(request: HttpRequest) -> HttpResponse:
@@ -55,6 +56,9 @@ def event_list(request: HttpRequest) -> HttpResponse:
 
 def event_detail(request: HttpRequest, event_id: Any, slug: str | None = None) -> HttpResponse:
     event = published_event(event_id)
+    # Expired holds go back on sale as the page is read, even if the beat worker is behind.
+    if orders_release_expired(event_id=event.pk):
+        event = published_event(event_id)
     if slug != event.slug:
         return redirect("events:detail_slug", event_id=event.pk, slug=event.slug)
     return render(

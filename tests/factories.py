@@ -104,7 +104,7 @@ def order_reserved(
     """A pending order holding `quantity` of `tier` for `buyer` (through order_reserve)."""
     return order_reserve(
         buyer=buyer,
-        event=tier.event,
+        event_id=tier.event_id,
         items=[(tier.pk, quantity)],
         idempotency_key=idempotency_key or uuid.uuid4().hex,
     )

@@ -7,7 +7,6 @@ from pydantic import Field, model_validator
 
 from config.api import bearer
 from config.http import ApiRequest
-from events.selectors import published_event
 from ticketing import services
 from ticketing.models import Order
 from ticketing.selectors import order_of_buyer
@@ -74,7 +73,7 @@ class PayOut(Schema):
 def register(request: ApiRequest, event_id: UUID, body: RegisterIn) -> OrderOut:
     order = services.order_reserve(
         buyer=request.auth,
-        event=published_event(event_id),
+        event_id=event_id,
         items=body.pairs(),
         idempotency_key=body.idempotency_key,
     )

@@ -26,9 +26,12 @@ class UnknownTier(DomainError):
 
 
 class HoldExpired(DomainError):
+    """The hold ran out before payment. `details.rereserved` says whether we could hold the
+    same tickets again (with a new `expires_at`), so paying again may just work."""
+
     code = "HOLD_EXPIRED"
     status = 409
-    message = "Your reservation expired before payment; please book again."
+    message = "Your reservation expired before payment."
 
 
 class OrderNotPayable(DomainError):
@@ -47,3 +50,26 @@ class IdempotencyKeyReused(DomainError):
     code = "IDEMPOTENCY_KEY_REUSED"
     status = 422
     message = "This idempotency key was already used for a different request."
+
+
+class IdempotencyKeyInvalid(DomainError):
+    code = "IDEMPOTENCY_KEY_INVALID"
+    status = 422
+    message = "An idempotency_key of 1 to 100 characters is required."
+
+
+class PaymentInProgress(DomainError):
+    code = "PAYMENT_IN_PROGRESS"
+    status = 409
+    message = "A payment for this order is already being processed."
+    retry_after = 2
+
+
+class PaymentPending(DomainError):
+    code = "PAYMENT_PENDING"
+    status = 409
+    message = (
+        "The payment processor did not answer in time. If the charge went through you will "
+        "get your tickets, or your money back, automatically; retry with the same key to see."
+    )
+    retry_after = 10

@@ -95,19 +95,25 @@ class Ticket(models.Model):
 
 
 class Payment(models.Model):
+    """One attempt to charge an order. At most one is in flight and one succeeds per order."""
+
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
+        PENDING = "pending", "Pending"  # charge sent, outcome not yet known
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
+        REFUNDED = "refunded", "Refunded"  # charged after its hold was gone, so given back
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    buyer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="payments")
     provider = models.CharField(max_length=20)
     provider_charge_id = models.CharField(max_length=100, blank=True)
+    provider_refund_id = models.CharField(max_length=100, blank=True)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     idempotency_key = models.CharField(max_length=100)
+    request_digest = models.CharField(max_length=64, default="")
     failure_code = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -115,17 +121,32 @@ class Payment(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["order", "idempotency_key"], name="one_payment_per_idempotency_key"
+                fields=["buyer", "idempotency_key"], name="one_payment_per_idempotency_key"
             ),
             models.UniqueConstraint(
                 fields=["order"],
                 condition=Q(status="succeeded"),
                 name="one_successful_payment_per_order",
             ),
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=Q(status="pending"),
+                name="one_payment_in_flight_per_order",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["updated_at"], condition=Q(status="pending"), name="payment_pending_since"
+            )
         ]
 
     def __str__(self) -> str:
         return f"{self.provider} {self.amount} {self.currency} ({self.status})"
+
+    @property
+    def provider_key(self) -> str:
+        """The idempotency key the processor sees: one per Payment row, reused on retry."""
+        return f"bo-{self.pk}"
 
 
 class SandboxCharge(models.Model):
@@ -142,3 +163,14 @@ class SandboxCharge(models.Model):
 
     def __str__(self) -> str:
         return self.charge_id
+
+
+class SandboxRefund(models.Model):
+    refund_id = models.CharField(max_length=40, unique=True)
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    charge = models.ForeignKey(SandboxCharge, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.refund_id

@@ -1,17 +1,34 @@
+"""Booking: holds on inventory, payment as a saga, tickets.
+
+Inventory truth is `TicketTier.sold_count` (held + sold), changed only by a conditional UPDATE
+in tier-id order, under `CHECK (sold_count <= capacity)`. The Redis gate (ticketing.gate) turns
+the rush away before PostgreSQL once a tier is gone.
+
+Paying is three steps, so no database lock is held while the processor thinks:
+  1. `_payment_start`: lock the order, record a pending Payment (committed);
+  2. the processor's charge, idempotent on the Payment's own key;
+  3. `_payment_finish`: lock the order, confirm and issue tickets, or release the hold.
+A charge whose answer was lost stays pending and is settled by `payments_reconcile` (Celery
+beat) or the processor's webhook: the buyer ends with tickets or a refund, never neither.
+"""
+
 import hashlib
 import json
+import logging
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import psycopg.errors
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from accounts.models import User
@@ -20,23 +37,53 @@ from config.errors import Busy, NotFound
 from events.models import Event, TicketTier
 from ticketing.errors import (
     HoldExpired,
+    IdempotencyKeyInvalid,
     IdempotencyKeyReused,
     OrderNotPayable,
     PaymentDeclined,
+    PaymentInProgress,
+    PaymentPending,
     QuantityLimit,
     SalesClosed,
     SoldOut,
     UnknownTier,
 )
+from ticketing.gate import gate_give, gate_sync, gate_take
 from ticketing.models import Order, OrderLine, Payment, Ticket
-from ticketing.payments import get_provider
+from ticketing.payments import ChargeResult, ProviderUnavailable, get_provider
 from ticketing.signals import order_confirmed
 
+logger = logging.getLogger(__name__)
+
 LOCK_TIMEOUT = "3s"
+REFUNDED_MESSAGE = "Your reservation expired before the payment arrived, so it was refunded."
+# A payment still unanswered after this long is asked about before another may start.
+STALE_PAYMENT = timedelta(seconds=15)
+
+
+# --- Shared helpers --------------------------------------------------------------------------
 
 
 def _request_digest(payload: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _check_key(idempotency_key: str) -> None:
+    if not idempotency_key or len(idempotency_key) > 100:
+        raise IdempotencyKeyInvalid()
+
+
+@contextmanager
+def _busy_on_lock_timeout() -> Iterator[None]:
+    """Inside a transaction: wait at most LOCK_TIMEOUT for row locks, then answer BUSY."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+    try:
+        yield
+    except OperationalError as exc:
+        if isinstance(exc.__cause__, psycopg.errors.LockNotAvailable):
+            raise Busy() from exc
+        raise
 
 
 def _normalise_items(items: Iterable[tuple[Any, int]]) -> dict[str, int]:
@@ -54,21 +101,77 @@ def _normalise_items(items: Iterable[tuple[Any, int]]) -> dict[str, int]:
     return merged
 
 
-def _claim(tier: TicketTier, quantity: int) -> bool:
-    """Take `quantity` of `tier` in one conditional UPDATE; False when not enough remain."""
+def _claim(tier_id: Any, quantity: int) -> bool:
+    """Take `quantity` of a tier in one conditional UPDATE; False when not enough remain."""
     if getattr(settings, "BOXOFFICE_TEST_UNSAFE_INVENTORY", False):
         # Test-only negative control: check, pause, then write without a condition.
-        fresh = TicketTier.objects.get(pk=tier.pk)
+        fresh = TicketTier.objects.get(pk=tier_id)
         if fresh.sold_count + quantity > fresh.capacity:
             return False
         time.sleep(0.05)
-        TicketTier.objects.filter(pk=tier.pk).update(sold_count=fresh.sold_count + quantity)
+        TicketTier.objects.filter(pk=tier_id).update(sold_count=fresh.sold_count + quantity)
         return True
     return bool(
-        TicketTier.objects.filter(pk=tier.pk, sold_count__lte=F("capacity") - quantity).update(
+        TicketTier.objects.filter(pk=tier_id, sold_count__lte=F("capacity") - quantity).update(
             sold_count=F("sold_count") + quantity
         )
     )
+
+
+def _release(order: Order, status: str) -> None:
+    """Give a held order's tickets back; the caller holds the order's row lock."""
+    lines = list(order.lines.order_by("tier_id").values_list("tier_id", "quantity"))
+    for tier_id, quantity in lines:
+        TicketTier.objects.filter(pk=tier_id).update(sold_count=F("sold_count") - quantity)
+    order.status = status
+    order.save(update_fields=["status"])
+    given = {str(tier_id): quantity for tier_id, quantity in lines}
+    event_id = order.event_id
+    transaction.on_commit(lambda: gate_give(event_id, given))
+
+
+def _reclaim(order: Order, hold_minutes: int) -> bool:
+    """Hold a released order's tickets again if all remain; the caller holds the row lock."""
+    with transaction.atomic():  # a savepoint: all lines or none
+        for tier_id, quantity in order.lines.order_by("tier_id").values_list("tier_id", "quantity"):
+            if not _claim(tier_id, quantity):
+                transaction.set_rollback(True)
+                return False
+    order.status = Order.Status.PENDING
+    order.expires_at = timezone.now() + timedelta(minutes=hold_minutes)
+    order.save(update_fields=["status", "expires_at"])
+    return True
+
+
+# --- Reserving -------------------------------------------------------------------------------
+
+
+def order_reserve(
+    *, buyer: User, event_id: Any, items: Iterable[tuple[Any, int]], idempotency_key: str
+) -> Order:
+    """Hold the requested tickets for `buyer` until the hold expires; same key, same order."""
+    _check_key(idempotency_key)
+    wanted = _normalise_items(items)
+    digest = _request_digest({"event": str(event_id), "items": wanted})
+    existing = _existing_order(buyer, idempotency_key, digest)
+    if existing is not None:
+        return existing
+    taken = gate_take(event_id, wanted)  # SOLD_OUT from Redis alone once a tier is gone
+    try:
+        return _reserve_once(buyer, event_id, wanted, idempotency_key, digest)
+    except SoldOut:
+        gate_give(event_id, taken)
+        # Holds that expired but were not yet released are tickets too: release, try again.
+        if orders_release_expired(event_id=event_id):
+            try:
+                return _reserve_once(buyer, event_id, wanted, idempotency_key, digest)
+            except SoldOut:
+                pass
+        gate_sync(event_ids=[event_id])  # the gate let this through, so it ran high
+        raise
+    except BaseException:
+        gate_give(event_id, taken)
+        raise
 
 
 def _existing_order(buyer: User, idempotency_key: str, digest: str) -> Order | None:
@@ -78,21 +181,11 @@ def _existing_order(buyer: User, idempotency_key: str, digest: str) -> Order | N
     return order
 
 
-def order_reserve(
-    *, buyer: User, event: Event, items: Iterable[tuple[Any, int]], idempotency_key: str
+def _reserve_once(
+    buyer: User, event_id: Any, wanted: dict[str, int], idempotency_key: str, digest: str
 ) -> Order:
-    """Hold the requested tickets for `buyer` until the hold expires; same key, same order."""
-    if not idempotency_key or len(idempotency_key) > 100:
-        raise QuantityLimit("An idempotency key of 1 to 100 characters is required.")
-    wanted = _normalise_items(items)
-    digest = _request_digest({"event": str(event.pk), "items": wanted})
-    existing = _existing_order(buyer, idempotency_key, digest)
-    if existing is not None:
-        return existing
     try:
-        return _reserve(
-            buyer=buyer, event=event, wanted=wanted, idempotency_key=idempotency_key, digest=digest
-        )
+        return _reserve(buyer, event_id, wanted, idempotency_key, digest)
     except IntegrityError:
         # A concurrent copy with the same key committed first: answer with its order.
         existing = _existing_order(buyer, idempotency_key, digest)
@@ -103,12 +196,25 @@ def order_reserve(
 
 @transaction.atomic(durable=True)
 def _reserve(
-    *, buyer: User, event: Event, wanted: dict[str, int], idempotency_key: str, digest: str
+    buyer: User, event_id: Any, wanted: dict[str, int], idempotency_key: str, digest: str
 ) -> Order:
     now = timezone.now()
-    tiers = {str(t.pk): t for t in TicketTier.objects.filter(event=event, pk__in=list(wanted))}
+    try:
+        tiers = {
+            str(t.pk): t
+            for t in TicketTier.objects.select_related("event").filter(
+                event_id=event_id, pk__in=list(wanted)
+            )
+        }
+    except ValidationError as exc:
+        raise NotFound("No such event.") from exc
+    if not tiers and not Event.objects.filter(pk=event_id).exclude(status="draft").exists():
+        raise NotFound("No such event.")
     if len(tiers) != len(wanted):
         raise UnknownTier()
+    event = next(iter(tiers.values())).event
+    if event.status == Event.Status.DRAFT:  # drafts do not exist for the public
+        raise NotFound("No such event.")
     if event.status != Event.Status.PUBLISHED or event.ends_at <= now:
         raise SalesClosed()
     for tier_id, quantity in wanted.items():
@@ -117,46 +223,72 @@ def _reserve(
             raise SalesClosed(f"{tier.name} is not on sale right now.")
         if quantity > tier.max_per_order:
             raise QuantityLimit(f"At most {tier.max_per_order} × {tier.name} per order.")
-    with connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-    # The order row first: a concurrent copy of this idempotency key waits on its unique index
-    # here instead of taking inventory it would then have to give back.
-    order = Order.objects.create(
-        buyer=buyer,
-        event=event,
-        currency=event.currency,
-        expires_at=now + timedelta(minutes=event.hold_minutes),
-        idempotency_key=idempotency_key,
-        request_digest=digest,
-    )
-    total = Decimal("0")
-    try:
-        # Fixed order (ids ascending) so two mixed orders can never deadlock.
+    with _busy_on_lock_timeout():
+        if event.max_per_buyer is not None:
+            _check_buyer_limit(buyer, event, sum(wanted.values()), now)
+        # The order row first: a concurrent copy of this idempotency key waits on its unique
+        # index here instead of taking inventory it would then have to give back.
+        order = Order.objects.create(
+            buyer=buyer,
+            event=event,
+            currency=event.currency,
+            total=sum((tiers[t].price * q for t, q in wanted.items()), Decimal("0")),
+            expires_at=now + timedelta(minutes=event.hold_minutes),
+            idempotency_key=idempotency_key,
+            request_digest=digest,
+        )
+        OrderLine.objects.bulk_create(
+            OrderLine(order=order, tier=tiers[t], quantity=q, unit_price=tiers[t].price)
+            for t, q in sorted(wanted.items())
+        )
+        # Inventory last, in tier-id order: the hot row is locked only until the commit that
+        # follows, and two mixed orders can never deadlock.
         for tier_id in sorted(wanted):
-            tier, quantity = tiers[tier_id], wanted[tier_id]
-            if not _claim(tier, quantity):
-                raise SoldOut(f"Not enough {tier.name} tickets left.", tier_id=tier_id)
-            OrderLine.objects.create(
-                order=order, tier=tier, quantity=quantity, unit_price=tier.price
-            )
-            total += tier.price * quantity
-    except Exception as exc:
-        if "lock timeout" in str(exc):
-            raise Busy() from exc
-        raise
-    order.total = total
-    order.save(update_fields=["total"])
+            if not _claim(tier_id, wanted[tier_id]):
+                raise SoldOut(f"Not enough {tiers[tier_id].name} tickets left.", tier_id=tier_id)
     return order
 
 
-def _release(order: Order, status: str) -> None:
-    """Give an unpaid order's tickets back; the caller holds the order's row lock."""
-    for line in order.lines.order_by("tier_id"):
-        TicketTier.objects.filter(pk=line.tier_id).update(
-            sold_count=F("sold_count") - line.quantity
+def _check_buyer_limit(buyer: User, event: Event, adding: int, now: datetime) -> None:
+    """Per-buyer maximum per event; serialised per (event, buyer) by an advisory lock."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"{event.pk}:{buyer.pk}"]
         )
-    order.status = status
-    order.save(update_fields=["status"])
+    live = Q(order__status=Order.Status.PAID) | Q(
+        order__status=Order.Status.PENDING, order__expires_at__gt=now
+    )
+    held = (
+        OrderLine.objects.filter(live, order__buyer=buyer, order__event=event).aggregate(
+            n=Sum("quantity")
+        )["n"]
+        or 0
+    )
+    if held + adding > (event.max_per_buyer or 0):
+        raise QuantityLimit(
+            f"At most {event.max_per_buyer} tickets per person for this event; you have {held}."
+        )
+
+
+def orders_release_expired(*, event_id: Any = None, limit: int = 500) -> int:
+    """Release holds whose time ran out (all events, or one); returns how many orders."""
+    released = 0
+    while True:
+        with transaction.atomic(durable=True):
+            expired = Order.objects.filter(
+                status=Order.Status.PENDING, expires_at__lte=timezone.now()
+            )
+            if event_id is not None:
+                expired = expired.filter(event_id=event_id)
+            batch = list(expired.select_for_update(skip_locked=True).order_by("expires_at")[:limit])
+            for order in batch:
+                _release(order, Order.Status.EXPIRED)
+        released += len(batch)
+        if len(batch) < limit:
+            return released
+
+
+# --- Paying ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -164,83 +296,174 @@ class PaymentOutcome:
     order: Order
     tickets: list[Ticket]
 
+    @property
+    def paid(self) -> bool:
+        return self.order.status == Order.Status.PAID
+
+
+@dataclass(frozen=True)
+class _HoldLapsed:
+    rereserved: bool
+    expires_at: datetime
+
 
 def order_pay(
     *, buyer: User, order_id: Any, idempotency_key: str, source: str = "4242424242424242"
 ) -> PaymentOutcome:
     """Charge a held order and issue its tickets; a paid order answers with its tickets."""
-    if not idempotency_key or len(idempotency_key) > 100:
-        raise OrderNotPayable("An idempotency key of 1 to 100 characters is required.")
-    started = _payment_start(buyer=buyer, order_id=order_id, idempotency_key=idempotency_key)
+    _check_key(idempotency_key)
+    digest = _request_digest(
+        {"order": str(order_id), "source": hashlib.sha256(source.encode()).hexdigest()}
+    )
+    _settle_stale_payments(order_id=order_id, buyer=buyer)
+    try:
+        started = _payment_start(
+            buyer=buyer, order_id=order_id, idempotency_key=idempotency_key, digest=digest
+        )
+    except IntegrityError as exc:  # a concurrent payment of this order won the race
+        raise PaymentInProgress() from exc
     if isinstance(started, PaymentOutcome):
         return started
-    if started is None:
-        raise HoldExpired()
-    result = get_provider(started.provider).charge(
-        amount=started.amount,
-        currency=started.currency,
-        source=source,
-        idempotency_key=f"{started.order_id}:{started.idempotency_key}",
-    )
-    outcome = _payment_finish(
-        payment_id=started.pk,
-        succeeded=result.succeeded,
-        charge_id=result.charge_id,
-        decline_code=result.decline_code,
-    )
-    if outcome.order.status != Order.Status.PAID:
-        raise PaymentDeclined(decline_code=result.decline_code)
-    return outcome
+    if isinstance(started, _HoldLapsed):
+        raise HoldExpired(rereserved=started.rereserved, expires_at=started.expires_at.isoformat())
+    provider = get_provider(started.provider)
+    try:
+        result: ChargeResult | None = provider.charge(
+            amount=started.amount,
+            currency=started.currency,
+            source=source,
+            idempotency_key=started.provider_key,
+        )
+    except ProviderUnavailable:
+        result = _find_charge(started)
+    if result is None:
+        _payment_unanswered(payment_id=started.pk)
+        raise PaymentPending()
+    outcome = _payment_finish(payment_id=started.pk, result=result)
+    if outcome.paid:
+        return outcome
+    if result.succeeded:  # charged after the tickets were gone: refunded
+        raise HoldExpired(REFUNDED_MESSAGE, rereserved=False, refunded=True)
+    raise PaymentDeclined(decline_code=result.decline_code)
+
+
+def _settle_stale_payments(*, order_id: Any, buyer: User) -> None:
+    """Before a new attempt: a long-unanswered payment of this order is settled or given up."""
+    try:
+        stale = list(
+            Payment.objects.filter(
+                order_id=order_id,
+                buyer=buyer,
+                status=Payment.Status.PENDING,
+                updated_at__lte=timezone.now() - STALE_PAYMENT,
+            ).values_list("pk", flat=True)
+        )
+    except ValidationError:
+        return
+    for payment_id in stale:
+        if payment_reconcile(payment_id=payment_id) is None:
+            # The processor has no charge for it: it never happened. A late charge would
+            # still be settled by the processor's webhook (tickets or a refund).
+            Payment.objects.filter(pk=payment_id, status=Payment.Status.PENDING).update(
+                status=Payment.Status.FAILED, failure_code="no_answer", updated_at=timezone.now()
+            )
+
+
+def _find_charge(payment: Payment) -> ChargeResult | None:
+    try:
+        return get_provider(payment.provider).find_charge(idempotency_key=payment.provider_key)
+    except ProviderUnavailable:
+        return None
+
+
+def _outcome(order: Order) -> PaymentOutcome:
+    return PaymentOutcome(order=order, tickets=list(order.tickets.order_by("issued_at", "id")))
 
 
 @transaction.atomic(durable=True)
 def _payment_start(
-    *, buyer: User, order_id: Any, idempotency_key: str
-) -> Payment | PaymentOutcome | None:
-    """The payment to charge, the outcome of an already paid order, or None: hold expired."""
+    *, buyer: User, order_id: Any, idempotency_key: str, digest: str
+) -> Payment | PaymentOutcome | _HoldLapsed:
+    """The payment to charge, a paid order's outcome, or word that the hold lapsed."""
     try:
-        order = Order.objects.select_for_update().get(pk=order_id, buyer=buyer)
+        order = (
+            Order.objects.select_for_update().select_related("event").get(pk=order_id, buyer=buyer)
+        )
     except (Order.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
         raise NotFound("No such order.") from exc
+    # Looked up under the order's lock, so concurrent copies of one request line up here.
+    replay = Payment.objects.filter(buyer=buyer, idempotency_key=idempotency_key).first()
+    if replay is not None:
+        if replay.request_digest != digest:
+            raise IdempotencyKeyReused()
+        if replay.status == Payment.Status.PENDING:
+            return replay  # charged again with the same processor key: no double charge
+        if replay.status == Payment.Status.FAILED:
+            raise PaymentDeclined(decline_code=replay.failure_code)
+        if replay.status == Payment.Status.REFUNDED:
+            raise HoldExpired(REFUNDED_MESSAGE, rereserved=False, refunded=True)
+        return _outcome(order)
     if order.status == Order.Status.PAID:
-        return PaymentOutcome(order=order, tickets=list(order.tickets.all()))
+        return _outcome(order)
+    if order.payments.filter(status=Payment.Status.PENDING).exists():
+        raise PaymentInProgress()
+    hold_minutes = order.event.hold_minutes
+    if order.status == Order.Status.PENDING and order.expires_at <= timezone.now():
+        _release(order, Order.Status.EXPIRED)
     if order.status == Order.Status.EXPIRED:
-        return None
+        return _HoldLapsed(rereserved=_reclaim(order, hold_minutes), expires_at=order.expires_at)
+    if order.status == Order.Status.CANCELLED and not _reclaim(order, hold_minutes):
+        raise SoldOut("The tickets of this order were released and are gone now.")
     if order.status != Order.Status.PENDING:
         raise OrderNotPayable()
-    if order.expires_at <= timezone.now():
-        # Released and committed here; the caller raises HOLD_EXPIRED.
-        _release(order, Order.Status.EXPIRED)
-        return None
-    payment, _ = Payment.objects.get_or_create(
+    return Payment.objects.create(
         order=order,
+        buyer=buyer,
         idempotency_key=idempotency_key,
-        defaults={
-            "provider": settings.PAYMENT_PROVIDER,
-            "amount": order.total,
-            "currency": order.currency,
-        },
+        request_digest=digest,
+        provider=settings.PAYMENT_PROVIDER,
+        amount=order.total,
+        currency=order.currency,
     )
-    return payment
 
 
 @transaction.atomic(durable=True)
-def _payment_finish(
-    *, payment_id: Any, succeeded: bool, charge_id: str, decline_code: str
-) -> PaymentOutcome:
-    payment = Payment.objects.select_related("order").get(pk=payment_id)
+def _payment_unanswered(*, payment_id: Any) -> None:
+    """The processor did not answer: release the hold; reconciliation settles the payment."""
+    payment = Payment.objects.get(pk=payment_id)
     order = Order.objects.select_for_update().get(pk=payment.order_id)
-    if order.status == Order.Status.PAID:
-        return PaymentOutcome(order=order, tickets=list(order.tickets.all()))
-    payment.provider_charge_id = charge_id
-    if not succeeded:
-        payment.status, payment.failure_code = Payment.Status.FAILED, decline_code
-        payment.save(update_fields=["status", "failure_code", "provider_charge_id", "updated_at"])
+    if order.status == Order.Status.PENDING:
+        _release(order, Order.Status.CANCELLED)
+    Payment.objects.filter(pk=payment_id).update(updated_at=timezone.now())
+
+
+@transaction.atomic(durable=True)
+def _payment_finish(*, payment_id: Any, result: ChargeResult) -> PaymentOutcome:
+    """Settle a payment with the processor's answer; safe to call again with the same answer."""
+    order_id = Payment.objects.values_list("order_id", flat=True).get(pk=payment_id)
+    order = Order.objects.select_for_update().select_related("buyer", "event").get(pk=order_id)
+    payment = Payment.objects.select_for_update().get(pk=payment_id)
+    if payment.status in (Payment.Status.SUCCEEDED, Payment.Status.REFUNDED):
+        return _outcome(order)
+    payment.provider_charge_id = result.charge_id or payment.provider_charge_id
+    if not result.succeeded:
+        payment.status, payment.failure_code = Payment.Status.FAILED, result.decline_code
+        payment.save()
         if order.status == Order.Status.PENDING:
             _release(order, Order.Status.CANCELLED)
-        return PaymentOutcome(order=order, tickets=[])
+        return _outcome(order)
+    # Charged. Tickets if the order still has (or can get back) its hold; else the money back.
+    keep = order.status == Order.Status.PENDING or (
+        order.status in (Order.Status.EXPIRED, Order.Status.CANCELLED)
+        and _reclaim(order, order.event.hold_minutes)
+    )
+    if not keep:  # paid by another payment already, or the tickets are gone
+        payment.status = Payment.Status.REFUNDED
+        payment.save()
+        transaction.on_commit(lambda: _enqueue_refund(payment.pk))
+        return _outcome(order)
     payment.status = Payment.Status.SUCCEEDED
-    payment.save(update_fields=["status", "provider_charge_id", "updated_at"])
+    payment.save()
     order.status, order.paid_at = Order.Status.PAID, timezone.now()
     order.save(update_fields=["status", "paid_at"])
     tickets = _issue_tickets(order)
@@ -254,30 +477,82 @@ def _issue_tickets(order: Order) -> list[Ticket]:
         Ticket(
             order=order,
             event_id=order.event_id,
-            tier=line.tier,
+            tier_id=tier_id,
             holder=buyer,
             attendee_name=buyer.display_name,
         )
-        for line in order.lines.select_related("tier").order_by("tier_id")
-        for _ in range(line.quantity)
+        for tier_id, quantity in order.lines.order_by("tier_id").values_list("tier_id", "quantity")
+        for _ in range(quantity)
     ]
     for ticket in tickets:
         ticket.qr_payload = ticket_payload_sign(ticket)
     return Ticket.objects.bulk_create(tickets)
 
 
-def orders_release_expired(*, limit: int = 500) -> int:
-    """Release holds whose time ran out; returns how many orders were released."""
-    released = 0
-    while True:
-        with transaction.atomic(durable=True):
-            batch = list(
-                Order.objects.select_for_update(skip_locked=True)
-                .filter(status=Order.Status.PENDING, expires_at__lte=timezone.now())
-                .order_by("expires_at")[:limit]
+def _enqueue_refund(payment_id: Any) -> None:
+    from ticketing.tasks import refund_payment  # tasks import this module
+
+    refund_payment.delay(str(payment_id))
+
+
+def payment_refund_send(*, payment_id: Any) -> None:
+    """Give back a charge that could not become tickets; safe to repeat (idempotent key)."""
+    payment = Payment.objects.get(pk=payment_id, status=Payment.Status.REFUNDED)
+    if payment.provider_refund_id:
+        return
+    refund = get_provider(payment.provider).refund(
+        charge_id=payment.provider_charge_id,
+        amount=payment.amount,
+        idempotency_key=f"{payment.provider_key}-refund",
+    )
+    Payment.objects.filter(pk=payment_id).update(
+        provider_refund_id=refund.refund_id, updated_at=timezone.now()
+    )
+
+
+def payment_reconcile(*, payment_id: Any) -> PaymentOutcome | None:
+    """Ask the processor what became of a pending payment and settle it (webhook, beat)."""
+    payment = Payment.objects.get(pk=payment_id)
+    if payment.status == Payment.Status.REFUNDED and not payment.provider_refund_id:
+        payment_refund_send(payment_id=payment.pk)
+        return None
+    if payment.status not in (Payment.Status.PENDING, Payment.Status.FAILED):
+        return None
+    result = _find_charge(payment)
+    if result is None:
+        return None
+    if payment.status == Payment.Status.FAILED and not result.succeeded:
+        return None
+    return _payment_finish(payment_id=payment.pk, result=result)
+
+
+def payments_reconcile(
+    *, older_than: timedelta = timedelta(seconds=30), give_up_after: timedelta = timedelta(hours=1)
+) -> int:
+    """Settle payments whose answer was lost; returns how many were looked at."""
+    now = timezone.now()
+    stuck = Payment.objects.filter(
+        Q(status=Payment.Status.PENDING, updated_at__lte=now - older_than)
+        | Q(status=Payment.Status.REFUNDED, provider_refund_id="")
+    ).values_list("pk", "status", "created_at")[:200]
+    seen = 0
+    for payment_id, status, created_at in stuck:
+        seen += 1
+        try:
+            settled = payment_reconcile(payment_id=payment_id)
+        except ProviderUnavailable:
+            continue
+        if (
+            settled is None
+            and status == Payment.Status.PENDING
+            and created_at <= now - give_up_after
+        ):
+            # The processor has no charge for this key after an hour: it never happened.
+            Payment.objects.filter(pk=payment_id, status=Payment.Status.PENDING).update(
+                status=Payment.Status.FAILED, failure_code="no_answer", updated_at=now
             )
-            for order in batch:
-                _release(order, Order.Status.EXPIRED)
-        released += len(batch)
-        if len(batch) < limit:
-            return released
+        else:
+            Payment.objects.filter(pk=payment_id, status=Payment.Status.PENDING).update(
+                updated_at=now
+            )
+    return seen

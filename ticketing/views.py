@@ -27,7 +27,7 @@ def book(request: AuthedRequest, event_id: Any) -> HttpResponse:
         try:
             order = services.order_reserve(
                 buyer=request.user,
-                event=event,
+                event_id=event.pk,
                 items=form.items(),
                 idempotency_key=form.cleaned_data["idempotency_key"],
             )

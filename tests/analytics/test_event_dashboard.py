@@ -14,7 +14,10 @@ from ticketing.services import order_pay, order_reserve
 
 def _buy(buyer: User, event: Event, tier: TicketTier, quantity: int) -> list[str]:
     order = order_reserve(
-        buyer=buyer, event=event, items=[(tier.pk, quantity)], idempotency_key=uuid.uuid4().hex
+        buyer=buyer,
+        event_id=event.pk,
+        items=[(tier.pk, quantity)],
+        idempotency_key=uuid.uuid4().hex,
     )
     outcome = order_pay(buyer=buyer, order_id=order.pk, idempotency_key=uuid.uuid4().hex)
     return [t.qr_payload for t in outcome.tickets]
@@ -28,7 +31,7 @@ def test_figures_count_sold_held_revenue_and_admissions_per_tier(organizer: User
     buyer = UserFactory.create()
     payloads = _buy(buyer, event, day, 3)
     _buy(buyer, event, vip, 1)
-    order_reserve(buyer=buyer, event=event, items=[(day.pk, 2)], idempotency_key="held")
+    order_reserve(buyer=buyer, event_id=event.pk, items=[(day.pk, 2)], idempotency_key="held")
     ticket_scan(payload=payloads[0], checkin_list=checkin_list_default(event), scanned_by=None)
 
     figures = event_figures(event)

@@ -37,7 +37,10 @@ def race_for_last_tickets() -> tuple[TicketTier, Counter[str]]:
             barrier.wait(timeout=30)
             try:
                 order_reserve(
-                    buyer=buyer, event=tier.event, items=[(tier.pk, 1)], idempotency_key="race"
+                    buyer=buyer,
+                    event_id=tier.event_id,
+                    items=[(tier.pk, 1)],
+                    idempotency_key="race",
                 )
                 outcome = "reserved"
             except SoldOut:

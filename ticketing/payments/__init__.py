@@ -2,7 +2,7 @@
 
 from django.conf import settings
 
-from ticketing.payments.base import ChargeResult, PaymentProvider
+from ticketing.payments.base import ChargeResult, PaymentProvider, ProviderUnavailable, RefundResult
 
 
 def get_provider(name: str | None = None) -> PaymentProvider:
@@ -11,7 +11,11 @@ def get_provider(name: str | None = None) -> PaymentProvider:
         from ticketing.payments.sandbox import SandboxProvider
 
         return SandboxProvider()
+    if name == "stripe":
+        from ticketing.payments.stripe import StripeProvider
+
+        return StripeProvider()
     raise ValueError(f"Unknown payment provider {name!r}")
 
 
-__all__ = ["ChargeResult", "PaymentProvider", "get_provider"]
+__all__ = ["ChargeResult", "PaymentProvider", "ProviderUnavailable", "RefundResult", "get_provider"]

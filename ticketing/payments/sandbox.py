@@ -1,52 +1,93 @@
 """A processor that behaves like an external one, without leaving the machine.
 
-It keeps its own ledger (SandboxCharge) with its own charge ids and honours idempotency keys the
-way a real processor does. Test cards, as at Stripe:
+It keeps its own ledger (SandboxCharge, SandboxRefund) with its own ids, honours idempotency
+keys the way a real processor does, and answers after SANDBOX_LATENCY_MS. Test cards, as at
+Stripe where Stripe has one:
 
     4242 4242 4242 4242   succeeds
     4000 0000 0000 0002   declined (card_declined)
     4000 0000 0000 9995   declined (insufficient_funds)
+    4000 0000 0000 0119   times out: no answer, and no charge is made
+    4000 0000 0000 0341   charges, then the answer is lost (the caller sees a timeout)
 """
 
 import secrets
+import time
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from ticketing.models import SandboxCharge
-from ticketing.payments.base import ChargeResult
+from ticketing.models import SandboxCharge, SandboxRefund
+from ticketing.payments.base import ChargeResult, ProviderUnavailable, RefundResult
 
 DECLINING_CARDS = {
     "4000000000000002": "card_declined",
     "4000000000009995": "insufficient_funds",
 }
+TIMEOUT_CARD = "4000000000000119"
+LOST_ANSWER_CARD = "4000000000000341"
+
+
+def _result(charge: SandboxCharge) -> ChargeResult:
+    return ChargeResult(
+        succeeded=charge.succeeded, charge_id=charge.charge_id, decline_code=charge.decline_code
+    )
 
 
 class SandboxProvider:
     name = "sandbox"
 
+    def _wait(self) -> None:
+        latency_ms = getattr(settings, "SANDBOX_LATENCY_MS", 0)
+        if latency_ms:
+            time.sleep(latency_ms / 1000)
+
     def charge(
         self, *, amount: Decimal, currency: str, source: str, idempotency_key: str
     ) -> ChargeResult:
+        self._wait()
         card = "".join(ch for ch in source if ch.isdigit())
         existing = SandboxCharge.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is None:
-            decline = DECLINING_CARDS.get(card, "" if len(card) >= 12 else "invalid_number")
-            try:
-                with transaction.atomic():
-                    existing = SandboxCharge.objects.create(
-                        charge_id="ch_sb_" + secrets.token_hex(12),
-                        idempotency_key=idempotency_key,
-                        amount=amount,
-                        currency=currency,
-                        card_last4=card[-4:],
-                        succeeded=not decline,
-                        decline_code=decline,
-                    )
-            except IntegrityError:  # a concurrent retry with the same key won the insert
-                existing = SandboxCharge.objects.get(idempotency_key=idempotency_key)
-        return ChargeResult(
-            succeeded=existing.succeeded,
-            charge_id=existing.charge_id,
-            decline_code=existing.decline_code,
-        )
+        if existing is not None:
+            return _result(existing)
+        if card == TIMEOUT_CARD:
+            raise ProviderUnavailable("sandbox: the processor did not answer")
+        decline = DECLINING_CARDS.get(card, "" if len(card) >= 12 else "invalid_number")
+        try:
+            with transaction.atomic():
+                charge = SandboxCharge.objects.create(
+                    charge_id="ch_sb_" + secrets.token_hex(12),
+                    idempotency_key=idempotency_key,
+                    amount=amount,
+                    currency=currency,
+                    card_last4=card[-4:],
+                    succeeded=not decline,
+                    decline_code=decline,
+                )
+        except IntegrityError:  # a concurrent retry with the same key won the insert
+            charge = SandboxCharge.objects.get(idempotency_key=idempotency_key)
+        if card == LOST_ANSWER_CARD:
+            raise ProviderUnavailable("sandbox: charged, but the answer was lost")
+        return _result(charge)
+
+    def find_charge(self, *, idempotency_key: str) -> ChargeResult | None:
+        charge = SandboxCharge.objects.filter(idempotency_key=idempotency_key).first()
+        return _result(charge) if charge is not None else None
+
+    def refund(self, *, charge_id: str, amount: Decimal, idempotency_key: str) -> RefundResult:
+        self._wait()
+        charge = SandboxCharge.objects.get(charge_id=charge_id, succeeded=True)
+        try:
+            with transaction.atomic():
+                refund, _ = SandboxRefund.objects.get_or_create(
+                    idempotency_key=idempotency_key,
+                    defaults={
+                        "refund_id": "re_sb_" + secrets.token_hex(12),
+                        "charge": charge,
+                        "amount": amount,
+                    },
+                )
+        except IntegrityError:
+            refund = SandboxRefund.objects.get(idempotency_key=idempotency_key)
+        return RefundResult(refund_id=refund.refund_id, amount=refund.amount)

@@ -1,0 +1,138 @@
+"""The Redis admission gate in front of the inventory row locks.
+
+Per tier, Redis keeps an estimate of the tickets left. A buyer takes from it atomically (Lua)
+before touching PostgreSQL, so once a tier is gone the rush is answered SOLD_OUT by Redis alone,
+and at most as many buyers as there are tickets go on to contend for the row lock.
+
+PostgreSQL stays the truth. The estimate may run high (a crashed request, a sync racing a sale):
+then PostgreSQL refuses, and we re-sync. It must not run low for long, so every refusal after a
+take gives the take back, releases give back, and `gate_sync` rebuilds counters from the
+database periodically and on start-up. When Redis is down, the gate steps aside for a few
+seconds at a time and booking goes straight to PostgreSQL: slower, still correct.
+"""
+
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+from django_redis import get_redis_connection
+from redis.exceptions import RedisError
+
+from events.models import Event, TicketTier
+from ticketing.errors import SoldOut
+
+logger = logging.getLogger(__name__)
+
+UNKNOWN = -2  # no counter for this tier yet
+SHORT = -1  # not enough left
+COUNTER_TTL = 7 * 24 * 3600
+RETRY_AFTER_FAILURE_S = 5.0
+
+_TAKE = """
+local n = tonumber(ARGV[1])
+local v = redis.call('GET', KEYS[1])
+if not v then return -2 end
+if tonumber(v) < n then return -1 end
+return redis.call('DECRBY', KEYS[1], n)
+"""
+_GIVE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCRBY', KEYS[1], ARGV[1]) end
+return -2
+"""
+
+_down_until = 0.0
+_scripts: dict[str, Any] = {}
+
+
+def _key(event_id: Any, tier_id: Any) -> str:
+    prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
+    return f"{prefix}:gate:{event_id}:{tier_id}"
+
+
+def _redis() -> Any | None:
+    """The Redis client, or None while Redis is considered down."""
+    if time.monotonic() < _down_until or getattr(settings, "BOXOFFICE_GATE_DISABLED", False):
+        return None
+    return get_redis_connection("default")
+
+
+def _failed(exc: Exception) -> None:
+    global _down_until
+    _down_until = time.monotonic() + RETRY_AFTER_FAILURE_S
+    logger.warning("admission gate off for %.0f s: %s", RETRY_AFTER_FAILURE_S, exc)
+
+
+def _script(client: Any, name: str, source: str) -> Any:
+    if name not in _scripts:
+        _scripts[name] = client.register_script(source)
+    return _scripts[name]
+
+
+def gate_take(event_id: Any, wanted: Mapping[str, int]) -> dict[str, int] | None:
+    """Take the wanted quantities (what was taken), None if Redis is down; SoldOut if short.
+
+    Tiers without a counter yet pass (their take is not recorded, so nothing is given back).
+    """
+    client = _redis()
+    if client is None:
+        return None
+    taken: dict[str, int] = {}
+    try:
+        take = _script(client, "take", _TAKE)
+        for tier_id in sorted(wanted):
+            left = take(keys=[_key(event_id, tier_id)], args=[wanted[tier_id]])
+            if left == SHORT:
+                gate_give(event_id, taken)
+                raise SoldOut(tier_id=tier_id)
+            if left != UNKNOWN:
+                taken[tier_id] = wanted[tier_id]
+    except RedisError as exc:
+        _failed(exc)
+        return None
+    return taken
+
+
+def gate_give(event_id: Any, taken: Mapping[str, int] | None) -> None:
+    """Give back what gate_take took (for a refusal, a release or an expiry)."""
+    if not taken:
+        return
+    client = _redis()
+    if client is None:
+        return
+    try:
+        give = _script(client, "give", _GIVE)
+        for tier_id, quantity in taken.items():
+            if quantity:
+                give(keys=[_key(event_id, tier_id)], args=[quantity])
+    except RedisError as exc:
+        _failed(exc)
+
+
+def gate_sync(*, event_ids: Iterable[Any] | None = None) -> int:
+    """Rebuild counters from PostgreSQL for on-sale events (or the given ones); returns how many."""
+    client = _redis()
+    if client is None:
+        return 0
+    tiers = TicketTier.objects.filter(
+        event__status=Event.Status.PUBLISHED, event__ends_at__gt=timezone.now()
+    )
+    if event_ids is not None:
+        tiers = tiers.filter(event_id__in=list(event_ids))
+    rows = tiers.annotate(left=F("capacity") - F("sold_count")).values_list(
+        "event_id", "pk", "left"
+    )
+    try:
+        with client.pipeline(transaction=False) as pipe:
+            count = 0
+            for event_id, tier_id, left in rows.iterator():
+                pipe.set(_key(event_id, tier_id), max(left, 0), ex=COUNTER_TTL)
+                count += 1
+            pipe.execute()
+    except RedisError as exc:
+        _failed(exc)
+        return 0
+    return count
