@@ -511,19 +511,32 @@ def payment_refund_send(*, payment_id: Any) -> None:
 
 
 def payment_reconcile(*, payment_id: Any) -> PaymentOutcome | None:
-    """Ask the processor what became of a pending payment and settle it (webhook, beat)."""
+    """Ask the processor what became of a pending payment and settle it (beat, next attempt)."""
     payment = Payment.objects.get(pk=payment_id)
     if payment.status == Payment.Status.REFUNDED and not payment.provider_refund_id:
         payment_refund_send(payment_id=payment.pk)
         return None
-    if payment.status not in (Payment.Status.PENDING, Payment.Status.FAILED):
-        return None
     result = _find_charge(payment)
-    if result is None:
+    return payment_settle(provider_key=payment.provider_key, result=result) if result else None
+
+
+def payment_settle(*, provider_key: str, result: ChargeResult) -> PaymentOutcome | None:
+    """Apply the processor's word on a charge (from a webhook or a lookup); None if moot."""
+    payment_id = provider_key.removeprefix("bo-")
+    payment = Payment.objects.filter(pk=payment_id).first() if _is_uuid(payment_id) else None
+    if payment is None or payment.status not in (Payment.Status.PENDING, Payment.Status.FAILED):
         return None
     if payment.status == Payment.Status.FAILED and not result.succeeded:
-        return None
+        return None  # already settled as failed
     return _payment_finish(payment_id=payment.pk, result=result)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def payments_reconcile(

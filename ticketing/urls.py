@@ -7,4 +7,5 @@ urlpatterns = [
     path("events/<uuid:event_id>/book", views.book, name="book"),
     path("orders/<uuid:order_id>/", views.order_detail, name="order"),
     path("tickets/", views.my_tickets, name="my_tickets"),
+    path("payments/stripe/webhook", views.stripe_webhook, name="stripe_webhook"),
 ]

@@ -2,8 +2,9 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from checkin.qr import qr_svg
@@ -74,3 +75,24 @@ def order_detail(request: AuthedRequest, order_id: Any) -> HttpResponse:
 def my_tickets(request: AuthedRequest) -> HttpResponse:
     tickets = [(ticket, qr_svg(ticket.qr_payload)) for ticket in tickets_of(request.user)]
     return render(request, "ticketing/my_tickets.html", {"tickets": tickets})
+
+
+@csrf_exempt  # Stripe signs the body instead; there is no session to forge
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    """Stripe's word on a charge whose answer we may have lost."""
+    from ticketing.payments.stripe import InvalidWebhook, settlement_from_event, verify_webhook
+
+    try:
+        event = verify_webhook(request.body, request.headers.get("Stripe-Signature", ""))
+    except InvalidWebhook:
+        return JsonResponse(
+            {"error": {"code": "INVALID_SIGNATURE", "message": "Bad Stripe signature."}},
+            status=400,
+        )
+    settlement = settlement_from_event(event)
+    if settlement is not None:
+        key, result = settlement
+        services.payment_settle(provider_key=key, result=result)
+    # 200 for events we ignore too: Stripe would otherwise retry them for days.
+    return JsonResponse({"received": True})

@@ -240,3 +240,17 @@ def verify_webhook(payload: bytes, signature_header: str) -> dict[str, Any]:
     if not isinstance(event, dict) or event.get("object") != "event":
         raise InvalidWebhook("The payload is not a Stripe event")
     return event
+
+
+SETTLING_EVENTS = frozenset({"payment_intent.succeeded", "payment_intent.payment_failed"})
+
+
+def settlement_from_event(event: dict[str, Any]) -> tuple[str, ChargeResult] | None:
+    """(our idempotency key, the charge's outcome) for an event that settles a charge."""
+    if event.get("type") not in SETTLING_EVENTS:
+        return None
+    payload = event["data"]["object"]
+    key = (payload.get("metadata") or {}).get(METADATA_KEY)
+    if not key:
+        return None  # not one of ours (another integration on the same account)
+    return key, _result_from_intent(stripe.PaymentIntent.construct_from(payload, ""))
