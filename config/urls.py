@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("ticketing.urls")),
     path("", include("checkin.urls")),
     path("", include("analytics.urls")),
+    path("", include("waitlist.urls")),
 ]

@@ -1,0 +1,16 @@
+from typing import Any
+
+from django import forms
+
+from events.models import Event
+
+
+class JoinForm(forms.Form):
+    tier = forms.ChoiceField(label="Wait for", required=False)
+
+    def __init__(self, *args: Any, event: Event, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["tier"].choices = [
+            ("", "Any ticket"),
+            *[(str(t.pk), t.name) for t in event.tiers.all() if not t.available],
+        ]
