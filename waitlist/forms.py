@@ -10,7 +10,6 @@ class JoinForm(forms.Form):
 
     def __init__(self, *args: Any, event: Event, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["tier"].choices = [
-            ("", "Any ticket"),
-            *[(str(t.pk), t.name) for t in event.tiers.all() if not t.available],
-        ]
+        choices = [("", "Any ticket")]
+        choices += [(str(t.pk), t.name) for t in event.tiers.all() if not t.available]
+        self.fields["tier"] = forms.ChoiceField(label="Wait for", required=False, choices=choices)
