@@ -1,0 +1,125 @@
+"""Browser fixtures: Debian's Chromium driven by Playwright, pages sized like a phone.
+
+`make test` installs Chromium (Makefile `system-deps`); `playwright install` is not used because
+its downloads are not available everywhere we run.
+"""
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    ViewportSize,
+    sync_playwright,
+)
+from pytest_django.live_server_helper import LiveServer
+
+from accounts.models import User
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PHONE: ViewportSize = {"width": 360, "height": 740}
+
+Launcher = Callable[..., Browser]
+
+
+# Package scope: Playwright's event loop and the lifted async check (below) end with tests/e2e.
+@pytest.fixture(scope="package")
+def _playwright() -> Iterator[Playwright]:
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail("Browser tests need Chromium: `apt-get install chromium` (make test does it).")
+    # Playwright's sync API keeps an asyncio loop running on this thread, and Django refuses ORM
+    # calls from a thread with a running loop. The test thread only builds data and counts rows
+    # while the browser waits, so the check can be lifted for as long as Playwright runs.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            yield playwright
+
+
+@pytest.fixture
+def launch_browser(_playwright: Playwright) -> Iterator[Launcher]:
+    """Start a Chromium with extra command-line flags (the camera test needs its own)."""
+    launched: list[Browser] = []
+
+    def launch(*extra_args: str) -> Browser:
+        browser = _playwright.chromium.launch(
+            executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args]
+        )
+        launched.append(browser)
+        return browser
+
+    yield launch
+    for browser in launched:
+        browser.close()
+
+
+@pytest.fixture(scope="package")
+def browser(_playwright: Playwright) -> Iterator[Browser]:
+    browser = _playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+def phone_context(browser: Browser, live_server: LiveServer) -> BrowserContext:
+    context = browser.new_context(
+        base_url=live_server.url,
+        viewport=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
+    context.set_default_timeout(10_000)
+    return context
+
+
+def record_errors(page: Page) -> list[str]:
+    """Collect uncaught JavaScript errors and console errors (a failed static file shows here)."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "console",
+        lambda m: errors.append(f"{m.text} ({m.location['url']})") if m.type == "error" else None,
+    )
+    return errors
+
+
+@pytest.fixture
+def phone(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
+    """A fresh phone-sized tab on the live server; errors in the browser console fail the test."""
+    context = phone_context(browser, live_server)
+    page = context.new_page()
+    errors = record_errors(page)
+    yield page
+    context.close()
+    assert not errors, f"Errors in the browser: {errors}"
+
+
+def log_in(context: BrowserContext, live_server: LiveServer, user: User) -> None:
+    """Give the browser a session of `user` without going through the login form."""
+    client = Client()
+    client.force_login(user)
+    context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
