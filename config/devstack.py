@@ -8,6 +8,7 @@ variables are set, those servers are used and nothing is started.
     python -m config.devstack run      # web + Celery worker + beat with demo data
     python -m config.devstack test     # ruff, mypy, import contracts, migrations check, pytest
     python -m config.devstack env      # start the stack and print the variables to export
+    python -m config.devstack stop     # stop what `env` left running
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ DATA_DIR = Path(os.environ.get("DEVSTACK_DATA_DIR", BASE_DIR / ".data"))
 PG_PORT = int(os.environ.get("DEVSTACK_PG_PORT", "55432"))
 REDIS_PORT = int(os.environ.get("DEVSTACK_REDIS_PORT", "56379"))
 PG_SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
+SHELL_USER = "shell"  # marks servers started by `env` for a shell, kept until `stop`
 BIN = Path(sys.executable).parent
 
 
@@ -257,7 +259,11 @@ def stack(*, redis_db: int = 0) -> Iterator[dict[str, str]]:
         yield environ
     finally:
         me.unlink(missing_ok=True)
-        others = [p for p in users.iterdir() if p.name.isdigit() and pid_alive(int(p.name))]
+        others = [
+            p
+            for p in users.iterdir()
+            if p.name == SHELL_USER or (p.name.isdigit() and pid_alive(int(p.name)))
+        ]
         if others:
             if started:
                 log("leaving PostgreSQL/Redis running: another devstack process uses them")
@@ -412,13 +418,21 @@ def main(argv: list[str]) -> int:
     if command == "test":
         return test(argv[1:])
     if command == "env":
-        # Leaves the servers running for a shell: `eval "$(python -m config.devstack env)"`.
+        # Leaves the servers running for a shell: `eval "$(python -m config.devstack env)"`;
+        # `make run` / `make test` will not stop them until `python -m config.devstack stop`.
+        (DATA_DIR / "users").mkdir(parents=True, exist_ok=True)
+        (DATA_DIR / "users" / SHELL_USER).touch()
         start_postgres()
         ensure_database(f"postgres://postgres@127.0.0.1:{PG_PORT}/boxoffice", "boxoffice")
         start_redis()
         print(f"export DATABASE_URL=postgres://postgres@127.0.0.1:{PG_PORT}/boxoffice")
         print(f"export REDIS_URL=redis://127.0.0.1:{REDIS_PORT}/0")
         print("export DEBUG=1")
+        return 0
+    if command == "stop":
+        (DATA_DIR / "users" / SHELL_USER).unlink(missing_ok=True)
+        stop_postgres()
+        stop_redis()
         return 0
     print(__doc__)
     return 2

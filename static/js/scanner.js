@@ -21,6 +21,7 @@ let detector = null;
 let busy = false;
 let lastPayload = "";
 let lastAt = 0;
+let typedLast = false;
 
 async function makeDetector() {
   if ("BarcodeDetector" in window) {
@@ -139,13 +140,16 @@ startButton.addEventListener("click", startCamera);
 stopButton.addEventListener("click", stopCamera);
 document.getElementById("dismiss").addEventListener("click", () => {
   result.hidden = true;
+  if (typedLast) typedForm.elements.payload.focus();
+  typedLast = false;
   lastAt = Date.now(); // a few seconds to take the ticket just checked out of view
 });
 typedForm.addEventListener("submit", (event) => {
   event.preventDefault();
   const input = typedForm.elements.payload;
   lastPayload = "";
-  check(input.value.trim()).then(() => { input.value = ""; input.focus(); });
+  // Focus returns on "Next ticket", so the phone keyboard does not cover the verdict.
+  check(input.value.trim()).then(() => { input.value = ""; typedLast = true; });
 });
 
 if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
