@@ -59,7 +59,10 @@ def api_token_issue(*, email: str, password: str) -> str:
     if user is None or not user.check_password(password):
         raise InvalidCredentials()
     token = ApiToken.new_token()
-    ApiToken.objects.create(user=user, digest=ApiToken.digest_of(token))
+    # Issuing counts as use, so the first API call does not write.
+    ApiToken.objects.create(
+        user=user, digest=ApiToken.digest_of(token), last_used_at=timezone.now()
+    )
     return token
 
 

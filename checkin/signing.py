@@ -88,9 +88,14 @@ def _private_key(kid: str, encrypted: str) -> Ed25519PrivateKey:
     return Ed25519PrivateKey.from_private_bytes(raw)
 
 
-def ticket_payload_sign(ticket: Any, *, issued_at: int | None = None) -> str:
-    """The QR payload for a ticket (any object with id, event_id, tier_id)."""
-    key = current_signing_key(ticket.event_id)
+def ticket_payload_sign(
+    ticket: Any, *, key: SigningKey | None = None, issued_at: int | None = None
+) -> str:
+    """The QR payload for a ticket (any object with id, event_id, tier_id).
+
+    Pass the event's `key` when signing many tickets, to look it up once.
+    """
+    key = key or current_signing_key(ticket.event_id)
     header = _HEADER.pack(
         VERSION,
         bytes.fromhex(key.kid),

@@ -27,16 +27,23 @@ from ticketing.errors import SoldOut
 
 logger = logging.getLogger(__name__)
 
+ADMITTED_COPY = -3  # short, but a copy of this request was admitted: PostgreSQL answers it
 UNKNOWN = -2  # no counter for this tier yet
 SHORT = -1  # not enough left
 COUNTER_TTL = 7 * 24 * 3600
+ADMITTED_TTL = 60  # seconds a request's copies may still be in flight
 RETRY_AFTER_FAILURE_S = 5.0
 
+# KEYS[2], when given, marks the request (buyer + idempotency key) as admitted for this tier.
 _TAKE = """
 local n = tonumber(ARGV[1])
 local v = redis.call('GET', KEYS[1])
 if not v then return -2 end
-if tonumber(v) < n then return -1 end
+if tonumber(v) < n then
+  if KEYS[2] and redis.call('EXISTS', KEYS[2]) == 1 then return -3 end
+  return -1
+end
+if KEYS[2] then redis.call('SET', KEYS[2], 1, 'EX', ARGV[2]) end
 return redis.call('DECRBY', KEYS[1], n)
 """
 _GIVE = """
@@ -72,10 +79,15 @@ def _script(client: Any, name: str, source: str) -> Any:
     return _scripts[name]
 
 
-def gate_take(event_id: Any, wanted: Mapping[str, int]) -> dict[str, int] | None:
+def gate_take(
+    event_id: Any, wanted: Mapping[str, int], *, request: str | None = None
+) -> dict[str, int] | None:
     """Take the wanted quantities (what was taken), None if Redis is down; SoldOut if short.
 
-    Tiers without a counter yet pass (their take is not recorded, so nothing is given back).
+    Tiers without a counter yet pass (their take is not recorded, so nothing is given back),
+    and so does a concurrent copy of an admitted `request` (buyer + idempotency key) when
+    the tier is short: the first copy may hold the last tickets, and the copy must get its
+    order from PostgreSQL, not SOLD_OUT.
     """
     client = _redis()
     if client is None:
@@ -84,11 +96,14 @@ def gate_take(event_id: Any, wanted: Mapping[str, int]) -> dict[str, int] | None
     try:
         take = _script(client, "take", _TAKE)
         for tier_id in sorted(wanted):
-            left = take(keys=[_key(event_id, tier_id)], args=[wanted[tier_id]])
+            keys = [_key(event_id, tier_id)]
+            if request is not None:
+                keys.append(f"{keys[0]}:admitted:{request}")
+            left = take(keys=keys, args=[wanted[tier_id], ADMITTED_TTL])
             if left == SHORT:
                 gate_give(event_id, taken)
                 raise SoldOut(tier_id=tier_id)
-            if left != UNKNOWN:
+            if left not in (UNKNOWN, ADMITTED_COPY):
                 taken[tier_id] = wanted[tier_id]
     except RedisError as exc:
         _failed(exc)

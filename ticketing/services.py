@@ -32,7 +32,7 @@ from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from accounts.models import User
-from checkin.signing import ticket_payload_sign
+from checkin.signing import current_signing_key, ticket_payload_sign
 from config.errors import Busy, NotFound
 from events.models import Event, TicketTier
 from ticketing.errors import (
@@ -156,15 +156,16 @@ def order_reserve(
     existing = _existing_order(buyer, idempotency_key, digest)
     if existing is not None:
         return existing
-    taken = gate_take(event_id, wanted)  # SOLD_OUT from Redis alone once a tier is gone
+    # SOLD_OUT from Redis alone once a tier is gone
+    taken = gate_take(event_id, wanted, request=f"{buyer.pk}:{idempotency_key}")
     try:
-        return _reserve_once(buyer, event_id, wanted, idempotency_key, digest)
+        return _reserve_once(buyer, event_id, wanted, idempotency_key, digest, taken)
     except SoldOut:
         gate_give(event_id, taken)
         # Holds that expired but were not yet released are tickets too: release, try again.
         if orders_release_expired(event_id=event_id):
             try:
-                return _reserve_once(buyer, event_id, wanted, idempotency_key, digest)
+                return _reserve_once(buyer, event_id, wanted, idempotency_key, digest, None)
             except SoldOut:
                 pass
         gate_sync(event_ids=[event_id])  # the gate let this through, so it ran high
@@ -182,15 +183,22 @@ def _existing_order(buyer: User, idempotency_key: str, digest: str) -> Order | N
 
 
 def _reserve_once(
-    buyer: User, event_id: Any, wanted: dict[str, int], idempotency_key: str, digest: str
+    buyer: User,
+    event_id: Any,
+    wanted: dict[str, int],
+    idempotency_key: str,
+    digest: str,
+    taken: dict[str, int] | None,
 ) -> Order:
     try:
         return _reserve(buyer, event_id, wanted, idempotency_key, digest)
     except IntegrityError:
-        # A concurrent copy with the same key committed first: answer with its order.
+        # A concurrent copy with the same key committed first: answer with its order, and
+        # give back this copy's admission, which took no tickets (else the gate runs low).
         existing = _existing_order(buyer, idempotency_key, digest)
         if existing is None:
             raise
+        gate_give(event_id, taken)
         return existing
 
 
@@ -315,8 +323,14 @@ def order_pay(
     digest = _request_digest(
         {"order": str(order_id), "source": hashlib.sha256(source.encode()).hexdigest()}
     )
-    _settle_stale_payments(order_id=order_id, buyer=buyer)
     try:
+        started = _payment_start(
+            buyer=buyer, order_id=order_id, idempotency_key=idempotency_key, digest=digest
+        )
+    except PaymentInProgress:
+        # Perhaps an earlier attempt whose answer never came: settle it, then try once more.
+        if not _settle_stale_payments(order_id=order_id, buyer=buyer):
+            raise
         started = _payment_start(
             buyer=buyer, order_id=order_id, idempotency_key=idempotency_key, digest=digest
         )
@@ -339,7 +353,7 @@ def order_pay(
     if result is None:
         _payment_unanswered(payment_id=started.pk)
         raise PaymentPending()
-    outcome = _payment_finish(payment_id=started.pk, result=result)
+    outcome = _payment_finish(payment_id=started.pk, order_id=started.order_id, result=result)
     if outcome.paid:
         return outcome
     if result.succeeded:  # charged after the tickets were gone: refunded
@@ -347,8 +361,8 @@ def order_pay(
     raise PaymentDeclined(decline_code=result.decline_code)
 
 
-def _settle_stale_payments(*, order_id: Any, buyer: User) -> None:
-    """Before a new attempt: a long-unanswered payment of this order is settled or given up."""
+def _settle_stale_payments(*, order_id: Any, buyer: User) -> bool:
+    """Settle or give up this order's long-unanswered payments; True if there were any."""
     try:
         stale = list(
             Payment.objects.filter(
@@ -359,7 +373,7 @@ def _settle_stale_payments(*, order_id: Any, buyer: User) -> None:
             ).values_list("pk", flat=True)
         )
     except ValidationError:
-        return
+        return False
     for payment_id in stale:
         if payment_reconcile(payment_id=payment_id) is None:
             # The processor has no charge for it: it never happened. A late charge would
@@ -367,6 +381,7 @@ def _settle_stale_payments(*, order_id: Any, buyer: User) -> None:
             Payment.objects.filter(pk=payment_id, status=Payment.Status.PENDING).update(
                 status=Payment.Status.FAILED, failure_code="no_answer", updated_at=timezone.now()
             )
+    return bool(stale)
 
 
 def _find_charge(payment: Payment) -> ChargeResult | None:
@@ -392,7 +407,13 @@ def _payment_start(
     except (Order.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
         raise NotFound("No such order.") from exc
     # Looked up under the order's lock, so concurrent copies of one request line up here.
-    replay = Payment.objects.filter(buyer=buyer, idempotency_key=idempotency_key).first()
+    related = list(
+        Payment.objects.filter(
+            Q(buyer=buyer, idempotency_key=idempotency_key)
+            | Q(order=order, status=Payment.Status.PENDING)
+        )
+    )
+    replay = next((p for p in related if p.idempotency_key == idempotency_key), None)
     if replay is not None:
         if replay.request_digest != digest:
             raise IdempotencyKeyReused()
@@ -405,7 +426,7 @@ def _payment_start(
         return _outcome(order)
     if order.status == Order.Status.PAID:
         return _outcome(order)
-    if order.payments.filter(status=Payment.Status.PENDING).exists():
+    if related:  # another payment of this order is in flight
         raise PaymentInProgress()
     hold_minutes = order.event.hold_minutes
     if order.status == Order.Status.PENDING and order.expires_at <= timezone.now():
@@ -438,9 +459,9 @@ def _payment_unanswered(*, payment_id: Any) -> None:
 
 
 @transaction.atomic(durable=True)
-def _payment_finish(*, payment_id: Any, result: ChargeResult) -> PaymentOutcome:
+def _payment_finish(*, payment_id: Any, order_id: Any, result: ChargeResult) -> PaymentOutcome:
     """Settle a payment with the processor's answer; safe to call again with the same answer."""
-    order_id = Payment.objects.values_list("order_id", flat=True).get(pk=payment_id)
+    # Order first, then payment: the same lock order as _payment_start, so no deadlock.
     order = Order.objects.select_for_update().select_related("buyer", "event").get(pk=order_id)
     payment = Payment.objects.select_for_update().get(pk=payment_id)
     if payment.status in (Payment.Status.SUCCEEDED, Payment.Status.REFUNDED):
@@ -448,7 +469,7 @@ def _payment_finish(*, payment_id: Any, result: ChargeResult) -> PaymentOutcome:
     payment.provider_charge_id = result.charge_id or payment.provider_charge_id
     if not result.succeeded:
         payment.status, payment.failure_code = Payment.Status.FAILED, result.decline_code
-        payment.save()
+        payment.save(update_fields=["status", "failure_code", "provider_charge_id", "updated_at"])
         if order.status == Order.Status.PENDING:
             _release(order, Order.Status.CANCELLED)
         return _outcome(order)
@@ -459,11 +480,11 @@ def _payment_finish(*, payment_id: Any, result: ChargeResult) -> PaymentOutcome:
     )
     if not keep:  # paid by another payment already, or the tickets are gone
         payment.status = Payment.Status.REFUNDED
-        payment.save()
+        payment.save(update_fields=["status", "provider_charge_id", "updated_at"])
         transaction.on_commit(lambda: _enqueue_refund(payment.pk))
         return _outcome(order)
     payment.status = Payment.Status.SUCCEEDED
-    payment.save()
+    payment.save(update_fields=["status", "provider_charge_id", "updated_at"])
     order.status, order.paid_at = Order.Status.PAID, timezone.now()
     order.save(update_fields=["status", "paid_at"])
     tickets = _issue_tickets(order)
@@ -484,8 +505,9 @@ def _issue_tickets(order: Order) -> list[Ticket]:
         for tier_id, quantity in order.lines.order_by("tier_id").values_list("tier_id", "quantity")
         for _ in range(quantity)
     ]
+    key = current_signing_key(order.event_id)
     for ticket in tickets:
-        ticket.qr_payload = ticket_payload_sign(ticket)
+        ticket.qr_payload = ticket_payload_sign(ticket, key=key)
     return Ticket.objects.bulk_create(tickets)
 
 
@@ -528,7 +550,7 @@ def payment_settle(*, provider_key: str, result: ChargeResult) -> PaymentOutcome
         return None
     if payment.status == Payment.Status.FAILED and not result.succeeded:
         return None  # already settled as failed
-    return _payment_finish(payment_id=payment.pk, result=result)
+    return _payment_finish(payment_id=payment.pk, order_id=payment.order_id, result=result)
 
 
 def _is_uuid(value: str) -> bool:

@@ -48,10 +48,7 @@ class SandboxProvider:
     ) -> ChargeResult:
         self._wait()
         card = "".join(ch for ch in source if ch.isdigit())
-        existing = SandboxCharge.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return _result(existing)
-        if card == TIMEOUT_CARD:
+        if card == TIMEOUT_CARD:  # never reaches the ledger, so a retry times out again
             raise ProviderUnavailable("sandbox: the processor did not answer")
         decline = DECLINING_CARDS.get(card, "" if len(card) >= 12 else "invalid_number")
         try:
@@ -65,7 +62,7 @@ class SandboxProvider:
                     succeeded=not decline,
                     decline_code=decline,
                 )
-        except IntegrityError:  # a concurrent retry with the same key won the insert
+        except IntegrityError:  # a retry with the same key: the first charge's answer
             charge = SandboxCharge.objects.get(idempotency_key=idempotency_key)
         if card == LOST_ANSWER_CARD:
             raise ProviderUnavailable("sandbox: charged, but the answer was lost")
