@@ -12,6 +12,7 @@ from accounts.models import Organization, User
 from accounts.services import audit_record
 from events.errors import CapacityBelowSold, EventHasOrders, EventNotEditable, InvalidEvent
 from events.models import Category, Event, TicketTier, Venue
+from events.signals import tiers_changed
 
 
 @dataclass(frozen=True)
@@ -137,9 +138,14 @@ EDITABLE_FIELDS = {
 
 @transaction.atomic(durable=True)
 def event_update(
-    *, actor: User, event: Event, venue: VenueSpec | None = None, **fields: Any
+    *,
+    actor: User,
+    event: Event,
+    venue: VenueSpec | None = None,
+    tiers: list[TierSpec] | None = None,
+    **fields: Any,
 ) -> Event:
-    """Change an event's details; returns the event with the changes applied."""
+    """Change an event's details (and its tiers), all or nothing; returns the event."""
     event = Event.objects.select_for_update().get(pk=event.pk)
     if event.status == Event.Status.CANCELLED:
         raise EventNotEditable("A cancelled event cannot be edited.")
@@ -172,12 +178,18 @@ def event_update(
             organization=event.organization,
             changes=changes,
         )
+    if tiers is not None:
+        _save_tiers(actor, event, tiers)
     return event
 
 
 @transaction.atomic(durable=True)
 def event_tiers_save(*, actor: User, event: Event, tiers: list[TierSpec]) -> list[TicketTier]:
     """Create or change tiers; capacity never drops below what is already sold or held."""
+    return _save_tiers(actor, event, tiers)
+
+
+def _save_tiers(actor: User, event: Event, tiers: list[TierSpec]) -> list[TicketTier]:
     for spec in tiers:
         _validate_tier(spec)
     existing = {
@@ -208,6 +220,8 @@ def event_tiers_save(*, actor: User, event: Event, tiers: list[TierSpec]) -> lis
         organization=event.organization,
         changes={"tiers": [[t.name, str(t.price), t.capacity] for t in saved]},
     )
+    event_id = event.pk
+    transaction.on_commit(lambda: tiers_changed.send(sender=Event, event_id=event_id))
     return saved
 
 

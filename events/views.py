@@ -164,12 +164,8 @@ def manage_edit(request: AuthedRequest, event_id: Any) -> HttpResponse:
                 actor=request.user,
                 event=event,
                 venue=form.venue_spec(),
-                **form.event_fields(),
-            )
-            services.event_tiers_save(
-                actor=request.user,
-                event=event,
                 tiers=[t.spec() for t in tiers if t.cleaned_data],
+                **form.event_fields(),
             )
         except DomainError as exc:
             form.add_error(None, exc.detail_message)

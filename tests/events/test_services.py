@@ -19,7 +19,7 @@ from events.services import (
     event_tiers_save,
     event_update,
 )
-from tests.factories import EventFactory, TicketTierFactory, order_reserved
+from tests.factories import EventFactory, TicketTierFactory, UserFactory, order_reserved
 
 
 def audit_actions(target: Event) -> list[str]:
@@ -306,3 +306,21 @@ def test_event_tiers_save_refuses_a_tier_of_another_event(organizer: User, event
     foreign.refresh_from_db()
     assert foreign.name == "Foreign"
     assert foreign.event_id != event.pk
+
+
+def test_an_edit_whose_tiers_are_refused_changes_nothing(organizer: User) -> None:
+    event = EventFactory.create(organization=organizer.organizations.get(), title="Before")
+    tier = TicketTierFactory.create(event=event, capacity=10)
+    order_reserved(buyer=UserFactory.create(), tier=tier, quantity=5)
+
+    with pytest.raises(CapacityBelowSold):
+        event_update(
+            actor=organizer,
+            event=event,
+            title="After",
+            tiers=[TierSpec(id=tier.pk, name=tier.name, price=tier.price, capacity=4)],
+        )
+
+    event.refresh_from_db()
+    tier.refresh_from_db()
+    assert (event.title, tier.capacity) == ("Before", 10)
