@@ -27,6 +27,8 @@ from ticketing.errors import SoldOut
 
 logger = logging.getLogger(__name__)
 
+ELECTED = -4  # short, and this request is the one (per event, per second) to look for
+# expired holds nobody has released yet, so a lagging beat worker cannot leave seats unsold
 ADMITTED_COPY = -3  # short, but a copy of this request was admitted: PostgreSQL answers it
 UNKNOWN = -2  # no counter for this tier yet
 SHORT = -1  # not enough left
@@ -34,22 +36,32 @@ COUNTER_TTL = 7 * 24 * 3600
 ADMITTED_TTL = 60  # seconds a request's copies may still be in flight
 RETRY_AFTER_FAILURE_S = 5.0
 
-# KEYS[2], when given, marks the request (buyer + idempotency key) as admitted for this tier.
+# KEYS: counter, the event's once-a-second election, the request's admitted mark (optional).
 _TAKE = """
 local n = tonumber(ARGV[1])
 local v = redis.call('GET', KEYS[1])
 if not v then return -2 end
 if tonumber(v) < n then
-  if KEYS[2] and redis.call('EXISTS', KEYS[2]) == 1 then return -3 end
+  if KEYS[3] and redis.call('EXISTS', KEYS[3]) == 1 then return -3 end
+  if redis.call('SET', KEYS[2], 1, 'NX', 'EX', 1) then return -4 end
   return -1
 end
-if KEYS[2] then redis.call('SET', KEYS[2], 1, 'EX', ARGV[2]) end
+if KEYS[3] then redis.call('SET', KEYS[3], 1, 'EX', ARGV[2]) end
 return redis.call('DECRBY', KEYS[1], n)
 """
 _GIVE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCRBY', KEYS[1], ARGV[1]) end
 return -2
 """
+
+
+class GateShort(SoldOut):
+    """Sold out by the gate's count; `elected`: this caller should look for expired holds."""
+
+    def __init__(self, *, tier_id: str, elected: bool) -> None:
+        super().__init__(tier_id=tier_id)
+        self.elected = elected
+
 
 _down_until = 0.0
 _scripts: dict[str, Any] = {}
@@ -96,13 +108,14 @@ def gate_take(
     try:
         take = _script(client, "take", _TAKE)
         for tier_id in sorted(wanted):
-            keys = [_key(event_id, tier_id)]
+            counter = _key(event_id, tier_id)
+            keys = [counter, f"{_key(event_id, 'expired-holds')}:check"]
             if request is not None:
-                keys.append(f"{keys[0]}:admitted:{request}")
+                keys.append(f"{counter}:admitted:{request}")
             left = take(keys=keys, args=[wanted[tier_id], ADMITTED_TTL])
-            if left == SHORT:
+            if left in (SHORT, ELECTED):
                 gate_give(event_id, taken)
-                raise SoldOut(tier_id=tier_id)
+                raise GateShort(tier_id=tier_id, elected=left == ELECTED)
             if left not in (UNKNOWN, ADMITTED_COPY):
                 taken[tier_id] = wanted[tier_id]
     except RedisError as exc:

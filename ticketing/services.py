@@ -48,7 +48,7 @@ from ticketing.errors import (
     SoldOut,
     UnknownTier,
 )
-from ticketing.gate import gate_give, gate_sync, gate_take
+from ticketing.gate import GateShort, gate_give, gate_sync, gate_take
 from ticketing.models import Order, OrderLine, Payment, Ticket
 from ticketing.payments import ChargeResult, ProviderUnavailable, get_provider
 from ticketing.signals import order_confirmed
@@ -156,8 +156,7 @@ def order_reserve(
     existing = _existing_order(buyer, idempotency_key, digest)
     if existing is not None:
         return existing
-    # SOLD_OUT from Redis alone once a tier is gone
-    taken = gate_take(event_id, wanted, request=f"{buyer.pk}:{idempotency_key}")
+    taken = _admit(event_id, wanted, request=f"{buyer.pk}:{idempotency_key}")
     try:
         return _reserve_once(buyer, event_id, wanted, idempotency_key, digest, taken)
     except SoldOut:
@@ -173,6 +172,21 @@ def order_reserve(
     except BaseException:
         gate_give(event_id, taken)
         raise
+
+
+def _admit(event_id: Any, wanted: dict[str, int], *, request: str) -> dict[str, int] | None:
+    """Take from the gate: SOLD_OUT from Redis alone once a tier is gone.
+
+    Once a second per event the gate elects a refused buyer to release holds that lapsed
+    unreleased (the beat job may lag); if that frees tickets, the buyer asks again.
+    """
+    for attempt in (1, 2):
+        try:
+            return gate_take(event_id, wanted, request=request)
+        except GateShort as short:
+            if attempt == 2 or not (short.elected and orders_release_expired(event_id=event_id)):
+                raise SoldOut(**short.details) from None
+    raise AssertionError("unreachable")
 
 
 def _existing_order(buyer: User, idempotency_key: str, digest: str) -> Order | None:
@@ -375,7 +389,11 @@ def _settle_stale_payments(*, order_id: Any, buyer: User) -> bool:
     except ValidationError:
         return False
     for payment_id in stale:
-        if payment_reconcile(payment_id=payment_id) is None:
+        try:
+            settled = payment_reconcile(payment_id=payment_id)
+        except ProviderUnavailable:
+            continue  # no word either way: it stays pending, so this attempt must wait
+        if settled is None:
             # The processor has no charge for it: it never happened. A late charge would
             # still be settled by the processor's webhook (tickets or a refund).
             Payment.objects.filter(pk=payment_id, status=Payment.Status.PENDING).update(
@@ -533,12 +551,15 @@ def payment_refund_send(*, payment_id: Any) -> None:
 
 
 def payment_reconcile(*, payment_id: Any) -> PaymentOutcome | None:
-    """Ask the processor what became of a pending payment and settle it (beat, next attempt)."""
+    """Ask the processor what became of a pending payment and settle it (beat, next attempt).
+
+    ProviderUnavailable when the processor cannot be asked: no answer is not "no charge".
+    """
     payment = Payment.objects.get(pk=payment_id)
     if payment.status == Payment.Status.REFUNDED and not payment.provider_refund_id:
         payment_refund_send(payment_id=payment.pk)
         return None
-    result = _find_charge(payment)
+    result = get_provider(payment.provider).find_charge(idempotency_key=payment.provider_key)
     return payment_settle(provider_key=payment.provider_key, result=result) if result else None
 
 
