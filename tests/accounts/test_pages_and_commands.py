@@ -116,7 +116,7 @@ def test_every_admin_list_search_and_add_page_answers(client: Client) -> None:
         assert client.get(changelist).status_code == 200, changelist
         if model_admin.search_fields:
             assert client.get(changelist, {"q": "x"}).status_code == 200, changelist
-        first = model.objects.first()
+        first = model._default_manager.first()
         if first is not None:
             change = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[first.pk])
             assert client.get(change).status_code == 200, change
