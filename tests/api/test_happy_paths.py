@@ -336,3 +336,11 @@ def test_openapi_schema_lists_the_endpoints(anonymous: Api) -> None:
         "/api/v1/checkin/scan",
     ]:
         assert path in paths, path
+
+
+def test_api_docs_load_their_assets_from_our_own_static_files(anonymous: Api) -> None:
+    response = anonymous.client.get("/api/v1/docs")
+
+    assert response.status_code == 200
+    assert b"/static/ninja/swagger-ui-bundle.js" in response.content
+    assert b"cdn." not in response.content  # this machine, and many venues, have no internet
