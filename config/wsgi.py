@@ -4,4 +4,9 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+from ticketing.fastlane import SoldOutFastLane  # noqa: E402 - needs Django set up first
+
+# A sold-out rush is answered from Redis before Django runs (see ticketing/fastlane.py).
+application = SoldOutFastLane(django_application)

@@ -33,7 +33,9 @@ ADMITTED_COPY = -3  # short, but a copy of this request was admitted: PostgreSQL
 UNKNOWN = -2  # no counter for this tier yet
 SHORT = -1  # not enough left
 COUNTER_TTL = 7 * 24 * 3600
-ADMITTED_TTL = 60  # seconds a request's copies may still be in flight
+# An admitted request's key is remembered as long as its retries must get their order back
+# (the idempotency window), not SOLD_OUT; ticketing.fastlane relies on it too.
+ADMITTED_TTL = 24 * 3600
 RETRY_AFTER_FAILURE_S = 5.0
 
 # KEYS: counter, the event's once-a-second election, the request's admitted mark (optional).
@@ -67,25 +69,31 @@ _down_until = 0.0
 _scripts: dict[str, Any] = {}
 
 
-def _key(event_id: Any, tier_id: Any) -> str:
+def counter_key(event_id: Any, tier_id: Any) -> str:
     prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
     return f"{prefix}:gate:{event_id}:{tier_id}"
 
 
-def _redis() -> Any | None:
+def admitted_key(counter: str, idempotency_key: str) -> str:
+    """Marks that a request with this key was admitted for a tier (keys of different buyers
+    may collide: that only sends a request on to PostgreSQL, which answers it correctly)."""
+    return f"{counter}:admitted:{idempotency_key}"
+
+
+def redis_client() -> Any | None:
     """The Redis client, or None while Redis is considered down."""
     if time.monotonic() < _down_until or getattr(settings, "BOXOFFICE_GATE_DISABLED", False):
         return None
     return get_redis_connection("default")
 
 
-def _failed(exc: Exception) -> None:
+def failed(exc: Exception) -> None:
     global _down_until
     _down_until = time.monotonic() + RETRY_AFTER_FAILURE_S
     logger.warning("admission gate off for %.0f s: %s", RETRY_AFTER_FAILURE_S, exc)
 
 
-def _script(client: Any, name: str, source: str) -> Any:
+def script(client: Any, name: str, source: str) -> Any:
     if name not in _scripts:
         _scripts[name] = client.register_script(source)
     return _scripts[name]
@@ -97,21 +105,21 @@ def gate_take(
     """Take the wanted quantities (what was taken), None if Redis is down; SoldOut if short.
 
     Tiers without a counter yet pass (their take is not recorded, so nothing is given back),
-    and so does a concurrent copy of an admitted `request` (buyer + idempotency key) when
+    and so does a concurrent copy of an admitted `request` (its idempotency key) when
     the tier is short: the first copy may hold the last tickets, and the copy must get its
     order from PostgreSQL, not SOLD_OUT.
     """
-    client = _redis()
+    client = redis_client()
     if client is None:
         return None
     taken: dict[str, int] = {}
     try:
-        take = _script(client, "take", _TAKE)
+        take = script(client, "take", _TAKE)
         for tier_id in sorted(wanted):
-            counter = _key(event_id, tier_id)
-            keys = [counter, f"{_key(event_id, 'expired-holds')}:check"]
+            counter = counter_key(event_id, tier_id)
+            keys = [counter, f"{counter_key(event_id, 'expired-holds')}:check"]
             if request is not None:
-                keys.append(f"{counter}:admitted:{request}")
+                keys.append(admitted_key(counter, request))
             left = take(keys=keys, args=[wanted[tier_id], ADMITTED_TTL])
             if left in (SHORT, ELECTED):
                 gate_give(event_id, taken)
@@ -119,7 +127,7 @@ def gate_take(
             if left not in (UNKNOWN, ADMITTED_COPY):
                 taken[tier_id] = wanted[tier_id]
     except RedisError as exc:
-        _failed(exc)
+        failed(exc)
         return None
     return taken
 
@@ -128,21 +136,21 @@ def gate_give(event_id: Any, taken: Mapping[str, int] | None) -> None:
     """Give back what gate_take took (for a refusal, a release or an expiry)."""
     if not taken:
         return
-    client = _redis()
+    client = redis_client()
     if client is None:
         return
     try:
-        give = _script(client, "give", _GIVE)
+        give = script(client, "give", _GIVE)
         for tier_id, quantity in taken.items():
             if quantity:
-                give(keys=[_key(event_id, tier_id)], args=[quantity])
+                give(keys=[counter_key(event_id, tier_id)], args=[quantity])
     except RedisError as exc:
-        _failed(exc)
+        failed(exc)
 
 
 def gate_sync(*, event_ids: Iterable[Any] | None = None) -> int:
     """Rebuild counters from PostgreSQL for on-sale events (or the given ones); returns how many."""
-    client = _redis()
+    client = redis_client()
     if client is None:
         return 0
     tiers = TicketTier.objects.filter(
@@ -157,10 +165,10 @@ def gate_sync(*, event_ids: Iterable[Any] | None = None) -> int:
         with client.pipeline(transaction=False) as pipe:
             count = 0
             for event_id, tier_id, left in rows.iterator():
-                pipe.set(_key(event_id, tier_id), max(left, 0), ex=COUNTER_TTL)
+                pipe.set(counter_key(event_id, tier_id), max(left, 0), ex=COUNTER_TTL)
                 count += 1
             pipe.execute()
     except RedisError as exc:
-        _failed(exc)
+        failed(exc)
         return 0
     return count

@@ -156,7 +156,7 @@ def order_reserve(
     existing = _existing_order(buyer, idempotency_key, digest)
     if existing is not None:
         return existing
-    taken = _admit(event_id, wanted, request=f"{buyer.pk}:{idempotency_key}")
+    taken = _admit(event_id, wanted, request=idempotency_key)
     try:
         return _reserve_once(buyer, event_id, wanted, idempotency_key, digest, taken)
     except SoldOut:

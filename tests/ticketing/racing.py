@@ -63,9 +63,9 @@ def tally(results: Sequence[Any]) -> Counter[str]:
 
 def gate_counter(tier: TicketTier) -> int | None:
     """The admission gate's count of tickets left for `tier`, None when it has no counter."""
-    value = get_redis_connection("default").get(gate._key(tier.event_id, tier.pk))
+    value = get_redis_connection("default").get(gate.counter_key(tier.event_id, tier.pk))
     return None if value is None else int(value)
 
 
 def gate_counter_set(tier: TicketTier, value: int) -> None:
-    get_redis_connection("default").set(gate._key(tier.event_id, tier.pk), value)
+    get_redis_connection("default").set(gate.counter_key(tier.event_id, tier.pk), value)
