@@ -2,6 +2,7 @@
 
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -9,8 +10,11 @@ from typing import Any
 from django.db import connection
 from django_redis import get_redis_connection
 
+from accounts.models import User
 from events.models import TicketTier
 from ticketing import gate
+from ticketing.models import Order
+from ticketing.services import order_reserve
 
 START_TIMEOUT_S = 60.0
 
@@ -69,3 +73,23 @@ def gate_counter(tier: TicketTier) -> int | None:
 
 def gate_counter_set(tier: TicketTier, value: int) -> None:
     get_redis_connection("default").set(gate.counter_key(tier.event_id, tier.pk), value)
+
+
+def reserve(buyer: User, tier: TicketTier, quantity: int = 1) -> Callable[[], Order]:
+    """A call that holds `quantity` of `tier` for `buyer` with a fresh idempotency key."""
+
+    def call() -> Order:
+        return order_reserve(
+            buyer=buyer,
+            event_id=tier.event_id,
+            items=[(tier.pk, quantity)],
+            idempotency_key=uuid.uuid4().hex,
+        )
+
+    return call
+
+
+def sold(tier: TicketTier) -> int:
+    """The tier's held + sold count as the database has it now."""
+    tier.refresh_from_db()
+    return tier.sold_count

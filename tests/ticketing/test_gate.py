@@ -4,7 +4,6 @@ it never lets an estimate oversell, and booking carries on correctly when Redis 
 import socket
 import subprocess
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -12,35 +11,24 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from accounts.models import User
 from config.devstack import port_open, redis_server_binary
-from events.models import Event, TicketTier
+from events.models import Event
 from tests.factories import EventFactory, TicketTierFactory, UserFactory, order_reserved
-from tests.ticketing.racing import gate_counter, gate_counter_set, run_together, tally
+from tests.ticketing.racing import (
+    gate_counter,
+    gate_counter_set,
+    reserve,
+    run_together,
+    sold,
+    tally,
+)
 from ticketing import gate
 from ticketing.errors import PaymentDeclined, SoldOut
 from ticketing.gate import gate_give, gate_sync, gate_take
 from ticketing.models import Order
-from ticketing.services import order_pay, order_reserve, orders_release_expired
+from ticketing.services import order_pay, orders_release_expired
 
 DECLINED_CARD = "4000000000000002"
-
-
-def reserve(buyer: User, tier: TicketTier, quantity: int = 1) -> Callable[[], Order]:
-    def call() -> Order:
-        return order_reserve(
-            buyer=buyer,
-            event_id=tier.event_id,
-            items=[(tier.pk, quantity)],
-            idempotency_key=uuid.uuid4().hex,
-        )
-
-    return call
-
-
-def sold(tier: TicketTier) -> int:
-    tier.refresh_from_db()
-    return tier.sold_count
 
 
 # --- Counters --------------------------------------------------------------------------------

@@ -28,25 +28,13 @@ from tests.factories import (
     UserFactory,
     order_reserved,
 )
-from tests.ticketing.racing import gate_counter, run_together, tally
+from tests.ticketing.racing import gate_counter, reserve, run_together, sold, tally
 from ticketing.gate import gate_sync
 from ticketing.models import Order, OrderLine, Payment, SandboxCharge, Ticket
 from ticketing.services import order_reserve, orders_release_expired
 
 BUYERS = 100  # PostgreSQL has max_connections=300 in the devstack: one connection each
 SEATS = 10
-
-
-def reserve(buyer: User, tier: TicketTier, quantity: int = 1) -> Callable[[], Order]:
-    def call() -> Order:
-        return order_reserve(
-            buyer=buyer,
-            event_id=tier.event_id,
-            items=[(tier.pk, quantity)],
-            idempotency_key=uuid.uuid4().hex,
-        )
-
-    return call
 
 
 def held(tier: TicketTier) -> int:
@@ -57,11 +45,6 @@ def held(tier: TicketTier) -> int:
         )["n"]
         or 0
     )
-
-
-def sold(tier: TicketTier) -> int:
-    tier.refresh_from_db()
-    return tier.sold_count
 
 
 def api_client(user: User) -> Client:

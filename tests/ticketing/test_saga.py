@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import User
 from events.models import TicketTier
 from tests.factories import TicketTierFactory, UserFactory, order_paid, order_reserved
-from tests.ticketing.racing import gate_counter, run_together, tally
+from tests.ticketing.racing import gate_counter, run_together, sold, tally
 from ticketing.errors import HoldExpired, PaymentInProgress, PaymentPending
 from ticketing.gate import gate_sync
 from ticketing.models import Order, Payment, SandboxCharge, SandboxRefund, Ticket
@@ -24,11 +24,6 @@ from ticketing.payments.sandbox import LOST_ANSWER_CARD, TIMEOUT_CARD, SandboxPr
 from ticketing.services import STALE_PAYMENT, order_pay, payments_reconcile
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def sold(tier: TicketTier) -> int:
-    tier.refresh_from_db()
-    return tier.sold_count
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from checkin.signing import payload_verify
 from config.errors import NotFound
 from events.models import Event, TicketTier
 from tests.factories import EventFactory, TicketTierFactory, UserFactory, order_reserved
+from tests.ticketing.racing import sold
 from ticketing.errors import (
     HoldExpired,
     IdempotencyKeyInvalid,
@@ -29,11 +30,6 @@ from ticketing.services import order_pay, order_reserve, orders_release_expired
 from ticketing.tasks import release_expired_holds
 
 DECLINED_CARD = "4000000000000002"
-
-
-def sold(tier: TicketTier) -> int:
-    tier.refresh_from_db()
-    return tier.sold_count
 
 
 def expire(order: Order) -> None:
