@@ -1,9 +1,10 @@
+import functools
 from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -66,21 +67,46 @@ def api_token_issue(*, email: str, password: str) -> str:
     return token
 
 
+@functools.cache
+def _token_user_query() -> tuple[str, list[str]]:
+    """The token lookup as SQL (built once from model metadata) and the user's field names."""
+    quote = connection.ops.quote_name
+    token, user = ApiToken._meta, User._meta
+    fields = user.concrete_fields
+
+    def column(meta: Any, name: str) -> str:
+        return quote(meta.get_field(name).column)
+
+    # Names come from model metadata, quoted; the digest is a parameter.
+    columns = ", ".join(
+        [f"t.{column(token, 'id')}", f"t.{column(token, 'last_used_at')}"]
+        + [f"u.{quote(str(field.column))}" for field in fields]
+    )
+    sql = (
+        f"SELECT {columns} FROM {quote(token.db_table)} t"  # noqa: S608
+        f" JOIN {quote(user.db_table)} u ON u.{column(user, 'id')} = t.{column(token, 'user')}"
+        f" WHERE t.{column(token, 'digest')} = %s AND u.{column(user, 'is_active')}"
+    )
+    return sql, [field.attname for field in fields]
+
+
 def api_token_user(token: str) -> User | None:
     """The active user a bearer token belongs to, or None."""
-    row = (
-        ApiToken.objects.select_related("user")
-        .filter(digest=ApiToken.digest_of(token), user__is_active=True)
-        .only("id", "last_used_at", "user")
-        .first()
-    )
+    # Every API request runs this. The same lookup through the ORM (select_related, filter,
+    # first) costs ~1 ms of CPU to compile and materialise; this costs ~0.2 ms
+    # (bench/flash_sale.py). Same statement, same result, no user input in the SQL text.
+    sql, user_fields = _token_user_query()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ApiToken.digest_of(token)])
+        row = cursor.fetchone()
     if row is None:
         return None
+    token_id, last_used_at, *user_values = row
     now = timezone.now()
     # Touch at most hourly so the hot path does not write on every request.
-    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 3600:
-        ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
-    return row.user
+    if last_used_at is None or (now - last_used_at).total_seconds() > 3600:
+        ApiToken.objects.filter(pk=token_id).update(last_used_at=now)
+    return User.from_db(connection.alias, user_fields, user_values)
 
 
 @transaction.atomic(durable=True)

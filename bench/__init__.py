@@ -1,0 +1,1 @@
+"""Load generators and scale data for Boxoffice; each script prints one JSON object."""
