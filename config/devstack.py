@@ -101,12 +101,38 @@ def _pg_owner(pgdata: Path) -> tuple[int | None, int | None]:
     return entry.pw_uid, entry.pw_gid
 
 
+def _postgres_answers() -> bool:
+    import psycopg
+
+    try:
+        with psycopg.connect(
+            f"postgres://postgres@127.0.0.1:{PG_PORT}/postgres", connect_timeout=2
+        ) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error:
+        return False
+    return True
+
+
+def _redis_answers() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis(port=REDIS_PORT, socket_connect_timeout=2).ping())
+    except redis.RedisError:
+        return False
+
+
 def start_postgres() -> bool:
     """Start the embedded server if it is not running; True if this call started it."""
     pgdata = DATA_DIR / "postgres"
     if (pgdata / "postmaster.pid").exists() and port_open(PG_PORT):
         return False
     if port_open(PG_PORT):
+        # Another checkout's embedded server (same trust setup): use it, never stop it.
+        if _postgres_answers():
+            log(f"using the PostgreSQL already on port {PG_PORT}")
+            return False
         raise SystemExit(f"[devstack] port {PG_PORT} is taken; set DEVSTACK_PG_PORT")
     pgdata.mkdir(parents=True, exist_ok=True)
     pgdata.chmod(0o700)
@@ -190,7 +216,7 @@ def redis_server_binary() -> str:
 def start_redis() -> bool:
     folder = DATA_DIR / "redis"
     if port_open(REDIS_PORT):
-        if (folder / "redis.pid").exists():
+        if (folder / "redis.pid").exists() or _redis_answers():
             return False
         raise SystemExit(f"[devstack] port {REDIS_PORT} is taken; set DEVSTACK_REDIS_PORT")
     folder.mkdir(parents=True, exist_ok=True)
