@@ -18,6 +18,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from config.db import single_statement_atomic
 from ticketing.models import SandboxCharge, SandboxRefund
 from ticketing.payments.base import ChargeResult, ProviderUnavailable, RefundResult
 
@@ -52,7 +53,7 @@ class SandboxProvider:
             raise ProviderUnavailable("sandbox: the processor did not answer")
         decline = DECLINING_CARDS.get(card, "" if len(card) >= 12 else "invalid_number")
         try:
-            with transaction.atomic():
+            with single_statement_atomic():
                 charge = SandboxCharge.objects.create(
                     charge_id="ch_sb_" + secrets.token_hex(12),
                     idempotency_key=idempotency_key,

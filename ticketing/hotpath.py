@@ -1,0 +1,276 @@
+"""The rush case of reserving and paying, one SQL statement per step.
+
+`ticketing.services` is the reference: it checks every rule, names every error and handles
+every race. In a rush nearly every request is the plain case (one tier on sale, tickets left,
+a fresh key, a pending order); for it the ORM path costs eight to ten round trips and most of a
+request's CPU. Here that case is one statement each, which either does exactly what the
+reference path would have done or does nothing at all and returns None, after which the caller
+runs the reference path, which decides. So a rule broken, a race lost or a key replayed never
+gets an answer from this module, only a `None`.
+
+Each statement is a single statement: in autocommit it is its own transaction, so it takes its
+row locks once and releases them at its end; inside a transaction (tests, callers with their
+own) it runs in a savepoint, so a failure cannot poison the outer transaction.
+"""
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import DatabaseError, connection
+
+from accounts.models import User
+from config.db import single_statement_atomic
+from ticketing.models import Order
+
+LOCK_TIMEOUT = "3s"
+
+
+@contextlib.contextmanager
+def _one_statement() -> Iterator[Any]:
+    with single_statement_atomic(), connection.cursor() as cursor:
+        yield cursor
+
+
+# The lock_timeout is set by an init plan that the UPDATE's join needs before it can lock a row,
+# so it applies to that lock wait; `true` makes it local to this statement's transaction.
+_PLACE = """
+WITH wait AS (SELECT set_config('lock_timeout', %(lock_timeout)s, true) AS lock_timeout),
+tier AS (
+    SELECT t.id, t.price, e.id AS event_id, e.currency, e.hold_minutes
+    FROM events_tickettier t JOIN events_event e ON e.id = t.event_id
+    WHERE t.id = %(tier)s AND e.id = %(event)s AND e.status = 'published' AND e.ends_at > %(now)s
+      AND e.max_per_buyer IS NULL AND %(quantity)s <= t.max_per_order
+      AND (t.sales_start IS NULL OR t.sales_start <= %(now)s)
+      AND (t.sales_end IS NULL OR %(now)s < t.sales_end)
+),
+claimed AS (
+    UPDATE events_tickettier t SET sold_count = t.sold_count + %(quantity)s
+    FROM tier, wait
+    WHERE t.id = tier.id AND wait.lock_timeout IS NOT NULL
+      AND t.sold_count <= t.capacity - %(quantity)s
+    RETURNING t.id
+),
+placed AS (
+    INSERT INTO ticketing_order (id, buyer_id, event_id, status, total, currency, expires_at,
+                                 idempotency_key, request_digest, created_at)
+    SELECT %(order)s, %(buyer)s, tier.event_id, 'pending', tier.price * %(quantity)s,
+           tier.currency, %(now)s + make_interval(mins => tier.hold_minutes),
+           %(key)s, %(digest)s, %(now)s
+    FROM tier JOIN claimed ON claimed.id = tier.id
+    RETURNING id, event_id, total, currency, expires_at
+),
+line AS (
+    INSERT INTO ticketing_orderline (order_id, tier_id, quantity, unit_price)
+    SELECT placed.id, tier.id, %(quantity)s, tier.price FROM placed, tier
+)
+SELECT event_id, total, currency, expires_at FROM placed
+"""
+
+
+def order_place(
+    *,
+    buyer: User,
+    event_id: Any,
+    tier_id: str,
+    quantity: int,
+    idempotency_key: str,
+    digest: str,
+    now: datetime,
+) -> Order | None:
+    """A new held order of one tier, or None: the reference path must decide."""
+    order_id = uuid.uuid4()
+    try:
+        with _one_statement() as cursor:
+            cursor.execute(
+                _PLACE,
+                {
+                    "lock_timeout": LOCK_TIMEOUT,
+                    "tier": tier_id,
+                    "event": str(event_id),
+                    "quantity": quantity,
+                    "order": order_id,
+                    "buyer": buyer.pk,
+                    "key": idempotency_key,
+                    "digest": digest,
+                    "now": now,
+                },
+            )
+            row = cursor.fetchone()
+    except DatabaseError:  # a replayed key, a lock wait that timed out: the reference path
+        return None
+    if row is None:
+        return None
+    placed_event_id, total, currency, expires_at = row
+    return Order(
+        id=order_id,
+        buyer=buyer,
+        event_id=placed_event_id,
+        status=Order.Status.PENDING,
+        total=total,
+        currency=currency,
+        expires_at=expires_at,
+        idempotency_key=idempotency_key,
+        request_digest=digest,
+        created_at=now,
+    )
+
+
+# A payment may start on a pending order whose hold still runs. Another payment of the order in
+# flight, or this key used before, breaks a unique constraint: the reference path sorts it out.
+_START = """
+WITH held AS (
+    SELECT id, event_id, total, currency FROM ticketing_order
+    WHERE id = %(order)s AND buyer_id = %(buyer)s AND status = 'pending' AND expires_at > %(now)s
+    FOR UPDATE
+),
+started AS (
+    INSERT INTO ticketing_payment (id, order_id, buyer_id, provider, provider_charge_id,
+                                   provider_refund_id, amount, currency, status, idempotency_key,
+                                   request_digest, failure_code, created_at, updated_at)
+    SELECT %(payment)s, held.id, %(buyer)s, %(provider)s, '', '', held.total, held.currency,
+           'pending', %(key)s, %(digest)s, '', %(now)s, %(now)s
+    FROM held
+    RETURNING amount, currency
+)
+SELECT held.event_id, started.amount, started.currency,
+       (SELECT array_agg(l.tier_id ORDER BY l.tier_id) FROM ticketing_orderline l
+        WHERE l.order_id = held.id),
+       (SELECT array_agg(l.quantity ORDER BY l.tier_id) FROM ticketing_orderline l
+        WHERE l.order_id = held.id)
+FROM held, started
+"""
+
+
+class StartedPayment:
+    """A pending payment of a held order, with what the tickets will need."""
+
+    __slots__ = ("amount", "currency", "event_id", "lines", "order_id", "pk", "provider")
+
+    def __init__(
+        self,
+        *,
+        pk: uuid.UUID,
+        order_id: Any,
+        provider: str,
+        event_id: uuid.UUID,
+        amount: Decimal,
+        currency: str,
+        lines: list[tuple[uuid.UUID, int]],
+    ) -> None:
+        self.pk = pk
+        self.order_id = order_id
+        self.provider = provider
+        self.event_id = event_id
+        self.amount = amount
+        self.currency = currency
+        self.lines = lines
+
+    @property
+    def provider_key(self) -> str:
+        return f"bo-{self.pk}"  # as Payment.provider_key
+
+
+def payment_start(
+    *, buyer: User, order_id: Any, idempotency_key: str, digest: str, provider: str, now: datetime
+) -> StartedPayment | None:
+    """A pending payment of the buyer's held order, or None: the reference path must decide."""
+    payment_id = uuid.uuid4()
+    try:
+        with _one_statement() as cursor:
+            cursor.execute(
+                _START,
+                {
+                    "order": str(order_id),
+                    "buyer": buyer.pk,
+                    "payment": payment_id,
+                    "provider": provider,
+                    "key": idempotency_key,
+                    "digest": digest,
+                    "now": now,
+                },
+            )
+            row = cursor.fetchone()
+    except DatabaseError:
+        return None
+    if row is None:
+        return None
+    event_id, amount, currency, tier_ids, quantities = row
+    return StartedPayment(
+        pk=payment_id,
+        order_id=order_id,
+        provider=provider,
+        event_id=event_id,
+        amount=amount,
+        currency=currency,
+        lines=list(zip(tier_ids or [], quantities or [], strict=True)),
+    )
+
+
+# Both rows are locked and checked first; everything after depends on that one row, so either
+# the order is paid, the payment succeeded and the tickets exist, or nothing changed.
+_FINISH = """
+WITH ready AS (
+    SELECT o.id FROM ticketing_order o JOIN ticketing_payment p ON p.order_id = o.id
+    WHERE o.id = %(order)s AND p.id = %(payment)s AND o.status = 'pending'
+      AND p.status = 'pending'
+    FOR UPDATE
+),
+paid AS (
+    UPDATE ticketing_order o SET status = 'paid', paid_at = %(now)s FROM ready
+    WHERE o.id = ready.id
+),
+settled AS (
+    UPDATE ticketing_payment p SET status = 'succeeded', provider_charge_id = %(charge)s,
+                                   updated_at = %(now)s
+    FROM ready WHERE p.id = %(payment)s
+),
+issued AS (
+    INSERT INTO ticketing_ticket (id, order_id, event_id, tier_id, holder_id, attendee_name,
+                                  status, qr_payload, issued_at)
+    SELECT t.id, ready.id, %(event)s, t.tier_id, %(buyer)s, %(name)s, 'valid', t.payload,
+           %(now)s
+    FROM ready, unnest(%(ids)s::uuid[], %(tiers)s::uuid[], %(payloads)s::text[])
+                AS t(id, tier_id, payload)
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM ready), (SELECT count(*) FROM issued)
+"""
+
+
+def payment_finish(
+    *,
+    buyer: User,
+    started: StartedPayment,
+    charge_id: str,
+    tickets: list[tuple[uuid.UUID, uuid.UUID, str]],
+    now: datetime,
+) -> bool:
+    """Mark a charged payment succeeded, its order paid and issue `tickets` (id, tier, payload).
+
+    False (and nothing changed) when the order or payment moved on meanwhile.
+    """
+    try:
+        with _one_statement() as cursor:
+            cursor.execute(
+                _FINISH,
+                {
+                    "order": str(started.order_id),
+                    "payment": started.pk,
+                    "event": started.event_id,
+                    "buyer": buyer.pk,
+                    "name": buyer.display_name,
+                    "charge": charge_id,
+                    "ids": [ticket_id for ticket_id, _, _ in tickets],
+                    "tiers": [tier_id for _, tier_id, _ in tickets],
+                    "payloads": [payload for _, _, payload in tickets],
+                    "now": now,
+                },
+            )
+            row = cursor.fetchone()
+    except DatabaseError:  # e.g. a deadlock with a reconciliation of the same payment
+        return False
+    return row is not None and row[0] == 1 and row[1] == len(tickets)
