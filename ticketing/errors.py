@@ -73,3 +73,24 @@ class PaymentPending(DomainError):
         "get your tickets, or your money back, automatically; retry with the same key to see."
     )
     retry_after = 10
+
+
+class SeatTaken(DomainError):
+    """Some chosen seats went to someone else; `details.taken` lists them (ids and labels)
+    so a page can keep the rest of the selection."""
+
+    code = "SEAT_TAKEN"
+    status = 409
+    message = "Someone just took one of your seats."
+
+
+class UnknownSeat(DomainError):
+    code = "UNKNOWN_SEAT"
+    status = 422
+    message = "That seat does not exist for this event."
+
+
+class SeatLayoutInvalid(DomainError):
+    code = "SEAT_LAYOUT_INVALID"
+    status = 422
+    message = "The seat layout is not valid."

@@ -172,3 +172,8 @@ def gate_sync(*, event_ids: Iterable[Any] | None = None) -> int:
         failed(exc)
         return 0
     return count
+
+
+def gate_took(event_id: Any, taken: Mapping[str, int]) -> None:
+    """Record tickets taken without asking the gate first (chosen seats): the count follows."""
+    gate_give(event_id, {tier_id: -quantity for tier_id, quantity in taken.items()})

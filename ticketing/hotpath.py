@@ -140,7 +140,11 @@ SELECT held.event_id, started.amount, started.currency,
        (SELECT array_agg(l.tier_id ORDER BY l.tier_id) FROM ticketing_orderline l
         WHERE l.order_id = held.id),
        (SELECT array_agg(l.quantity ORDER BY l.tier_id) FROM ticketing_orderline l
-        WHERE l.order_id = held.id)
+        WHERE l.order_id = held.id),
+       (SELECT array_agg(s.id ORDER BY s.id) FROM ticketing_eventseat s
+        WHERE s.order_id = held.id),
+       (SELECT array_agg(s.tier_id ORDER BY s.id) FROM ticketing_eventseat s
+        WHERE s.order_id = held.id)
 FROM held, started
 """
 
@@ -148,7 +152,7 @@ FROM held, started
 class StartedPayment:
     """A pending payment of a held order, with what the tickets will need."""
 
-    __slots__ = ("amount", "currency", "event_id", "lines", "order_id", "pk", "provider")
+    __slots__ = ("amount", "currency", "event_id", "lines", "order_id", "pk", "provider", "seats")
 
     def __init__(
         self,
@@ -160,6 +164,7 @@ class StartedPayment:
         amount: Decimal,
         currency: str,
         lines: list[tuple[uuid.UUID, int]],
+        seats: list[tuple[uuid.UUID, uuid.UUID]],
     ) -> None:
         self.pk = pk
         self.order_id = order_id
@@ -168,6 +173,7 @@ class StartedPayment:
         self.amount = amount
         self.currency = currency
         self.lines = lines
+        self.seats = seats  # (seat, tier) for assigned seating
 
     @property
     def provider_key(self) -> str:
@@ -198,7 +204,7 @@ def payment_start(
         return None
     if row is None:
         return None
-    event_id, amount, currency, tier_ids, quantities = row
+    event_id, amount, currency, tier_ids, quantities, seat_ids, seat_tier_ids = row
     return StartedPayment(
         pk=payment_id,
         order_id=order_id,
@@ -207,6 +213,7 @@ def payment_start(
         amount=amount,
         currency=currency,
         lines=list(zip(tier_ids or [], quantities or [], strict=True)),
+        seats=list(zip(seat_ids or [], seat_tier_ids or [], strict=True)),
     )
 
 
@@ -229,12 +236,12 @@ settled AS (
     FROM ready WHERE p.id = %(payment)s
 ),
 issued AS (
-    INSERT INTO ticketing_ticket (id, order_id, event_id, tier_id, holder_id, attendee_name,
-                                  status, qr_payload, issued_at)
-    SELECT t.id, ready.id, %(event)s, t.tier_id, %(buyer)s, %(name)s, 'valid', t.payload,
-           %(now)s
-    FROM ready, unnest(%(ids)s::uuid[], %(tiers)s::uuid[], %(payloads)s::text[])
-                AS t(id, tier_id, payload)
+    INSERT INTO ticketing_ticket (id, order_id, event_id, tier_id, seat_id, holder_id,
+                                  attendee_name, status, qr_payload, issued_at)
+    SELECT t.id, ready.id, %(event)s, t.tier_id, t.seat_id, %(buyer)s, %(name)s, 'valid',
+           t.payload, %(now)s
+    FROM ready, unnest(%(ids)s::uuid[], %(tiers)s::uuid[], %(seats)s::uuid[], %(payloads)s::text[])
+                AS t(id, tier_id, seat_id, payload)
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM ready), (SELECT count(*) FROM issued)
@@ -246,10 +253,12 @@ def payment_finish(
     buyer: User,
     started: StartedPayment,
     charge_id: str,
-    tickets: list[tuple[uuid.UUID, uuid.UUID, str]],
+    tickets: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID | None, str]],
     now: datetime,
 ) -> bool:
-    """Mark a charged payment succeeded, its order paid and issue `tickets` (id, tier, payload).
+    """Mark a charged payment succeeded, its order paid and issue `tickets`.
+
+    Each ticket is (id, tier, seat or None, QR payload).
 
     False (and nothing changed) when the order or payment moved on meanwhile.
     """
@@ -264,9 +273,10 @@ def payment_finish(
                     "buyer": buyer.pk,
                     "name": buyer.display_name,
                     "charge": charge_id,
-                    "ids": [ticket_id for ticket_id, _, _ in tickets],
-                    "tiers": [tier_id for _, tier_id, _ in tickets],
-                    "payloads": [payload for _, _, payload in tickets],
+                    "ids": [ticket[0] for ticket in tickets],
+                    "tiers": [ticket[1] for ticket in tickets],
+                    "seats": [ticket[2] for ticket in tickets],
+                    "payloads": [ticket[3] for ticket in tickets],
                     "now": now,
                 },
             )

@@ -1,10 +1,11 @@
 import uuid
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 
 from accounts.models import User
-from events.models import Event, TicketTier
+from events.models import Event, TicketTier, Venue
 
 
 class Order(models.Model):
@@ -28,6 +29,8 @@ class Order(models.Model):
     request_digest = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    # The seats asked for (assigned seating), kept after a release so paying late can re-hold them.
+    seat_ids = ArrayField(models.UUIDField(), default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -85,10 +88,18 @@ class Ticket(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.VALID)
     qr_payload = models.TextField()
     issued_at = models.DateTimeField(auto_now_add=True)
+    seat = models.ForeignKey(
+        "EventSeat", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+    )
 
     class Meta:
         ordering = ["issued_at", "id"]
         indexes = [models.Index(fields=["holder", "status"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["seat"], condition=Q(status="valid"), name="one_valid_ticket_per_seat"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Ticket {str(self.id)[:8]} {self.tier.name}"
@@ -174,3 +185,98 @@ class SandboxRefund(models.Model):
 
     def __str__(self) -> str:
         return self.refund_id
+
+
+# --- Assigned seating -------------------------------------------------------------------------
+
+
+class SeatAttributes(models.Model):
+    """What a buyer may need to know about a seat; shared by layout seats and event seats."""
+
+    section = models.CharField(max_length=50)
+    row = models.CharField(max_length=10)
+    number = models.CharField(max_length=10)
+    # Grid position: seats next to each other in a row have x one apart; a gap is an aisle.
+    x = models.PositiveSmallIntegerField()
+    y = models.PositiveSmallIntegerField()
+    zone = models.CharField(
+        max_length=30, help_text="Price zone, mapped to a ticket tier per event"
+    )
+    wheelchair = models.BooleanField(default=False, help_text="Wheelchair space")
+    companion = models.BooleanField(default=False, help_text="Companion seat")
+    restricted_view = models.BooleanField(default=False)
+    aisle = models.BooleanField(default=False, help_text="Next to an aisle")
+    # Lower is better: best available picks the lowest total.
+    rank = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return f"{self.section} {self.row}-{self.number}"
+
+
+class SeatMap(models.Model):
+    """A venue's seating layout, reused by its events: each event copies it into EventSeats."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="seat_maps")
+    name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["venue", "name"], name="unique_seat_map_name_per_venue")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.venue.name})"
+
+
+class MapSeat(SeatAttributes):
+    seat_map = models.ForeignKey(SeatMap, on_delete=models.CASCADE, related_name="seats")
+
+    class Meta:
+        ordering = ["y", "x"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["seat_map", "section", "row", "number"], name="unique_label_per_seat_map"
+            ),
+            models.UniqueConstraint(fields=["seat_map", "x", "y"], name="one_seat_per_map_spot"),
+        ]
+
+
+class EventSeat(SeatAttributes):
+    """One seat at one event. `order` is the one live order holding or owning it (none: free).
+
+    A single column cannot name two orders, so no seat is in two live orders; a ticket's seat
+    is unique among valid tickets besides (Ticket.Meta).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="seats")
+    tier = models.ForeignKey(TicketTier, on_delete=models.PROTECT, related_name="seats")
+    order = models.ForeignKey(
+        "Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="seats"
+    )
+    blocked = models.BooleanField(default=False)
+    block_reason = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["y", "x"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "section", "row", "number"], name="unique_seat_label_per_event"
+            ),
+            models.UniqueConstraint(fields=["event", "x", "y"], name="one_seat_per_event_spot"),
+            models.CheckConstraint(
+                condition=Q(blocked=False) | Q(order__isnull=True),
+                name="blocked_seat_not_in_an_order",
+            ),
+        ]
+        indexes = [models.Index(fields=["tier", "rank"], name="event_seat_tier_rank")]

@@ -50,7 +50,7 @@ from ticketing.errors import (
     UnknownTier,
 )
 from ticketing.gate import GateShort, gate_give, gate_sync, gate_take
-from ticketing.models import Order, OrderLine, Payment, Ticket
+from ticketing.models import EventSeat, Order, OrderLine, Payment, Ticket
 from ticketing.payments import ChargeResult, ProviderUnavailable, get_provider
 from ticketing.signals import order_confirmed
 
@@ -124,6 +124,8 @@ def _release(order: Order, status: str) -> None:
     lines = list(order.lines.order_by("tier_id").values_list("tier_id", "quantity"))
     for tier_id, quantity in lines:
         TicketTier.objects.filter(pk=tier_id).update(sold_count=F("sold_count") - quantity)
+    if order.seat_ids:
+        EventSeat.objects.filter(order=order).update(order=None)
     order.status = status
     order.save(update_fields=["status"])
     given = {str(tier_id): quantity for tier_id, quantity in lines}
@@ -133,9 +135,14 @@ def _release(order: Order, status: str) -> None:
 
 def _reclaim(order: Order, hold_minutes: int) -> bool:
     """Hold a released order's tickets again if all remain; the caller holds the row lock."""
-    with transaction.atomic():  # a savepoint: all lines or none
+    with transaction.atomic():  # a savepoint: all lines (and all seats) or none
         for tier_id, quantity in order.lines.order_by("tier_id").values_list("tier_id", "quantity"):
             if not _claim(tier_id, quantity):
+                transaction.set_rollback(True)
+                return False
+        if order.seat_ids:
+            seats = EventSeat.objects.filter(pk__in=order.seat_ids, order=None, blocked=False)
+            if seats.update(order=order) != len(order.seat_ids):
                 transaction.set_rollback(True)
                 return False
     order.status = Order.Status.PENDING
@@ -434,12 +441,12 @@ def _payment_finish_at_once(
             order_id=started.order_id,
             event_id=started.event_id,
             tier_id=tier_id,
+            seat_id=seat_id,
             holder=buyer,
             attendee_name=buyer.display_name,
             issued_at=now,
         )
-        for tier_id, quantity in started.lines
-        for _ in range(quantity)
+        for tier_id, seat_id in ticket_plan(started.lines, started.seats)
     ]
     for ticket in tickets:
         ticket.qr_payload = ticket_payload_sign(ticket, key=key)
@@ -447,7 +454,7 @@ def _payment_finish_at_once(
         buyer=buyer,
         started=started,
         charge_id=charge_id,
-        tickets=[(t.pk, t.tier_id, t.qr_payload) for t in tickets],
+        tickets=[(t.pk, t.tier_id, t.seat_id, t.qr_payload) for t in tickets],
         now=now,
     )
     if not done:
@@ -604,21 +611,34 @@ def _payment_finish(*, payment_id: Any, order_id: Any, result: ChargeResult) -> 
 
 def _issue_tickets(order: Order) -> list[Ticket]:
     buyer = order.buyer
+    plan = ticket_plan(
+        list(order.lines.order_by("tier_id").values_list("tier_id", "quantity")),
+        list(order.seats.order_by("pk").values_list("pk", "tier_id")),
+    )
     tickets = [
         Ticket(
             order=order,
             event_id=order.event_id,
             tier_id=tier_id,
+            seat_id=seat_id,
             holder=buyer,
             attendee_name=buyer.display_name,
         )
-        for tier_id, quantity in order.lines.order_by("tier_id").values_list("tier_id", "quantity")
-        for _ in range(quantity)
+        for tier_id, seat_id in plan
     ]
     key = current_signing_key(order.event_id)
     for ticket in tickets:
         ticket.qr_payload = ticket_payload_sign(ticket, key=key)
     return Ticket.objects.bulk_create(tickets)
+
+
+def ticket_plan(
+    lines: list[tuple[Any, int]], seats: list[tuple[Any, Any]]
+) -> list[tuple[Any, Any]]:
+    """(tier, seat) per ticket: one per seat for assigned seating, else per line quantity."""
+    if seats:
+        return [(tier_id, seat_id) for seat_id, tier_id in seats]
+    return [(tier_id, None) for tier_id, quantity in lines for _ in range(quantity)]
 
 
 def _enqueue_refund(payment_id: Any) -> None:

@@ -1,0 +1,639 @@
+"""Assigned seating: venue layouts, each event's own seats, holding seats and best available.
+
+A venue's `SeatMap` is copied into an event's `EventSeat`s, zone by zone onto ticket tiers; a
+tier's capacity is then its sellable (unblocked) seats, so `sold_count` and the admission gate
+work for seats exactly as for general admission. A seat belongs to at most one live order
+(`EventSeat.order`, one column); holding takes row locks on the seats in id order, all or none.
+
+Layout import format (JSON): a list of seats, or {"seats": [...]}, each
+    {"section": "Balcony", "row": "C", "number": "14", "x": 14, "y": 3, "zone": "A",
+     "wheelchair": false, "companion": false, "restricted_view": false, "aisle": false}
+CSV: a header row with the same names (booleans as 1/0, true/false or yes/no).
+x is the position in the row (neighbours are one apart; leave a gap for an aisle), y the row's
+distance from the stage.
+"""
+
+import csv
+import io
+import json
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import CharField, F, Value
+from django.db.models.functions import Cast, Concat
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.services import audit_record
+from config.errors import NotFound
+from events.models import Event, TicketTier, Venue
+from events.signals import tiers_changed
+from ticketing.errors import (
+    QuantityLimit,
+    SalesClosed,
+    SeatLayoutInvalid,
+    SeatTaken,
+    SoldOut,
+    UnknownSeat,
+    UnknownTier,
+)
+from ticketing.gate import gate_give, gate_sync, gate_took
+from ticketing.models import EventSeat, MapSeat, Order, OrderLine, SeatMap
+from ticketing.services import (
+    _admit,
+    _busy_on_lock_timeout,
+    _check_buyer_limit,
+    _check_key,
+    _claim,
+    _existing_order,
+    _request_digest,
+    orders_release_expired,
+)
+
+ATTRIBUTES = ("wheelchair", "companion", "restricted_view", "aisle")
+MAX_SEATS_PER_MAP = 20_000
+MAX_SEATS_PER_ORDER = 20
+# How many of the best blocks a buyer may land on: in a rush the same best block is everyone's
+# first choice, so each request tries a random one of the best few (no waiting, SKIP LOCKED).
+BEST_BLOCKS_TRIED = 8
+
+
+# --- Layouts ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeatBlock:
+    """Rows x seats generated in one go: rows labelled from `first_row`, seats numbered from 1."""
+
+    section: str
+    rows: int
+    seats_per_row: int
+    zone: str
+    first_row: str = "A"
+    aisles_after: tuple[int, ...] = ()  # an aisle after these seat numbers
+    x: int = 0  # where the block starts, so blocks can sit side by side
+    y: int = 0
+
+
+def _row_label(first: str, index: int) -> str:
+    if first.isdigit():
+        return str(int(first) + index)
+    # A..Z, then AA, AB, ... as theatres do.
+    start = ord(first.upper()[0]) - ord("A") + index
+    label = ""
+    start += 1
+    while start:
+        start, rest = divmod(start - 1, 26)
+        label = chr(ord("A") + rest) + label
+    return label
+
+
+def _block_seats(block: SeatBlock) -> list[dict[str, Any]]:
+    if not (1 <= block.rows <= 200 and 1 <= block.seats_per_row <= 200):
+        raise SeatLayoutInvalid("A block has 1 to 200 rows of 1 to 200 seats.")
+    seats = []
+    for r in range(block.rows):
+        x = block.x
+        for n in range(1, block.seats_per_row + 1):
+            seats.append(
+                {
+                    "section": block.section,
+                    "row": _row_label(block.first_row, r),
+                    "number": str(n),
+                    "x": x,
+                    "y": block.y + r,
+                    "zone": block.zone,
+                    "aisle": n in block.aisles_after
+                    or (n - 1) in block.aisles_after
+                    or n in (1, block.seats_per_row),
+                }
+            )
+            x += 2 if n in block.aisles_after else 1
+    return seats
+
+
+def _ranked(seats: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Best first: rows nearest the stage, then seats nearest the middle."""
+    if not seats:
+        return seats
+    xs = [s["x"] for s in seats]
+    ys = [s["y"] for s in seats]
+    middle, front = (min(xs) + max(xs)) / 2, min(ys)
+    for seat in seats:
+        seat["rank"] = (seat["y"] - front) * 1000 + round(abs(seat["x"] - middle) * 10)
+        if seat.get("restricted_view"):
+            seat["rank"] += 500_000
+    return seats
+
+
+def _clean(raw: dict[str, Any], index: int) -> dict[str, Any]:
+    def text(name: str, limit: int) -> str:
+        value = str(raw.get(name, "")).strip()
+        if not value or len(value) > limit:
+            raise SeatLayoutInvalid(f"Seat {index + 1}: {name} must be 1 to {limit} characters.")
+        return value
+
+    def number(name: str) -> int:
+        try:
+            value = int(raw.get(name))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise SeatLayoutInvalid(f"Seat {index + 1}: {name} must be a whole number.") from None
+        if not 0 <= value <= 10_000:
+            raise SeatLayoutInvalid(f"Seat {index + 1}: {name} must be between 0 and 10000.")
+        return value
+
+    def flag(name: str) -> bool:
+        value = raw.get(name, False)
+        if isinstance(value, str):
+            return value.strip().lower() in ("1", "true", "yes", "y")
+        return bool(value)
+
+    return {
+        "section": text("section", 50),
+        "row": text("row", 10),
+        "number": text("number", 10),
+        "x": number("x"),
+        "y": number("y"),
+        "zone": text("zone", 30),
+        **{name: flag(name) for name in ATTRIBUTES},
+    }
+
+
+def _validated(seats: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if not seats:
+        raise SeatLayoutInvalid("A layout needs at least one seat.")
+    if len(seats) > MAX_SEATS_PER_MAP:
+        raise SeatLayoutInvalid(f"A layout has at most {MAX_SEATS_PER_MAP} seats.")
+    labels = Counter((s["section"], s["row"], s["number"]) for s in seats)
+    spots = Counter((s["x"], s["y"]) for s in seats)
+    twice = [f"{s} {r}-{n}" for (s, r, n), c in labels.items() if c > 1]
+    if twice:
+        raise SeatLayoutInvalid(f"Seat labels used twice: {', '.join(twice[:5])}.")
+    crowded = [f"x={x} y={y}" for (x, y), c in spots.items() if c > 1]
+    if crowded:
+        raise SeatLayoutInvalid(f"Two seats at one spot: {', '.join(crowded[:5])}.")
+    return _ranked(seats)
+
+
+def layout_parse(*, data: str, fmt: str) -> list[dict[str, Any]]:
+    """Seats from an import file (format in this module's docstring), validated."""
+    if fmt == "json":
+        try:
+            parsed = json.loads(data)
+        except ValueError as exc:
+            raise SeatLayoutInvalid(f"Not valid JSON: {exc}") from exc
+        rows = parsed.get("seats") if isinstance(parsed, dict) else parsed
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise SeatLayoutInvalid('Expected a list of seats, or {"seats": [...]}.')
+    elif fmt == "csv":
+        rows = list(csv.DictReader(io.StringIO(data)))
+    else:
+        raise SeatLayoutInvalid("The format is json or csv.")
+    return _validated([_clean(row, i) for i, row in enumerate(rows)])
+
+
+def layout_export(*, seat_map: SeatMap) -> str:
+    """The layout as JSON in the import format."""
+    fields = ["section", "row", "number", "x", "y", "zone", *ATTRIBUTES]
+    return json.dumps({"seats": list(seat_map.seats.values(*fields))}, indent=1)
+
+
+@transaction.atomic(durable=True)
+def seat_map_create(
+    *,
+    user: User,
+    venue: Venue,
+    name: str,
+    blocks: Sequence[SeatBlock] = (),
+    seats: list[dict[str, Any]] | None = None,
+) -> SeatMap:
+    """A venue layout from generated blocks and/or imported seats."""
+    rows = [seat for block in blocks for seat in _block_seats(block)] + list(seats or [])
+    rows = _validated(rows)
+    try:
+        with transaction.atomic():
+            seat_map = SeatMap.objects.create(venue=venue, name=name.strip()[:100])
+    except IntegrityError:
+        raise SeatLayoutInvalid(f"{venue.name} already has a layout called {name}.") from None
+    MapSeat.objects.bulk_create([MapSeat(seat_map=seat_map, **seat) for seat in rows])
+    audit_record(
+        actor=user,
+        action="seat_map.create",
+        target=seat_map,
+        organization=venue.organization,
+        changes={"seats": len(rows)},
+    )
+    return seat_map
+
+
+@transaction.atomic(durable=True)
+def seat_map_edit(
+    *,
+    user: User,
+    seat_map: SeatMap,
+    seat_ids: Iterable[int],
+    remove: bool = False,
+    zone: str | None = None,
+    attributes: dict[str, bool] | None = None,
+    relabel: dict[int, tuple[str, str, str]] | None = None,
+) -> int:
+    """Remove, rezone, mark or relabel seats of a layout; returns how many seats it touched."""
+    seats = list(MapSeat.objects.select_for_update().filter(seat_map=seat_map).order_by("pk"))
+    chosen = set(seat_ids) & {seat.pk for seat in seats}
+    keep = [seat for seat in seats if not (remove and seat.pk in chosen)]
+    for seat in keep:
+        if seat.pk not in chosen:
+            continue
+        if zone and zone.strip():
+            seat.zone = zone.strip()[:30]
+        for name, value in (attributes or {}).items():
+            if name in ATTRIBUTES:
+                setattr(seat, name, value)
+        if relabel and seat.pk in relabel:
+            seat.section, seat.row, seat.number = (part.strip() for part in relabel[seat.pk])
+    fields = ["section", "row", "number", "x", "y", "zone", *ATTRIBUTES]
+    cleaned = _validated(
+        [_clean({f: getattr(s, f) for f in fields}, i) for i, s in enumerate(keep)]
+    )
+    for row, seat in zip(cleaned, keep, strict=True):
+        seat.section, seat.row, seat.number, seat.rank = (
+            row["section"],
+            row["row"],
+            row["number"],
+            row["rank"],
+        )
+    MapSeat.objects.filter(pk__in=chosen - {seat.pk for seat in keep}).delete()
+    # Labels may swap between seats, and the unique index checks row by row: park them first.
+    parked = MapSeat.objects.filter(pk__in=[seat.pk for seat in keep])
+    parked.update(number=Concat(Value("~"), Cast("id", CharField())))
+    MapSeat.objects.bulk_update(keep, ["section", "row", "number", "zone", "rank", *ATTRIBUTES])
+    audit_record(
+        actor=user,
+        action="seat_map.edit",
+        target=seat_map,
+        organization=seat_map.venue.organization,
+        changes={"seats": len(chosen), "remove": remove, "zone": zone, "attributes": attributes},
+    )
+    return len(chosen)
+
+
+@transaction.atomic(durable=True)
+def event_seating_apply(
+    *, user: User, event: Event, seat_map: SeatMap, zone_tiers: dict[str, Any]
+) -> int:
+    """Give the event its own copy of a layout, zone by zone onto tiers; returns seat count.
+
+    Each seated tier's capacity becomes its seat count. Only before any order exists.
+    """
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    if seat_map.venue_id != event.venue_id:
+        raise SeatLayoutInvalid("That layout belongs to another venue.")
+    if Order.objects.filter(event=event).exists():
+        raise SeatLayoutInvalid("This event has orders already; its seats cannot be replaced.")
+    tiers = {str(t.pk): t for t in TicketTier.objects.select_for_update().filter(event=event)}
+    zones = set(seat_map.seats.values_list("zone", flat=True))
+    missing = sorted(zones - set(zone_tiers))
+    if missing:
+        raise SeatLayoutInvalid(f"Choose a tier for zone {', '.join(missing)}.")
+    chosen = {zone: tiers.get(str(tier_id)) for zone, tier_id in zone_tiers.items()}
+    if any(t is None for z, t in chosen.items() if z in zones):
+        raise UnknownTier()
+    EventSeat.objects.filter(event=event).delete()
+    fields = ["section", "row", "number", "x", "y", "zone", "rank", *ATTRIBUTES]
+    seats = [
+        EventSeat(event=event, tier=chosen[row["zone"]], **row)
+        for row in seat_map.seats.values(*fields)
+    ]
+    EventSeat.objects.bulk_create(seats, batch_size=2000)
+    counts = Counter(str(seat.tier.pk) for seat in seats)
+    for tier_id, tier in tiers.items():
+        if tier_id in counts:
+            tier.capacity = counts[tier_id]
+            tier.save(update_fields=["capacity"])
+    audit_record(
+        actor=user,
+        action="event.seating_apply",
+        target=event,
+        organization=event.organization,
+        changes={"seat_map": str(seat_map.pk), "seats": len(seats)},
+    )
+    event_id = event.pk
+    transaction.on_commit(lambda: tiers_changed.send(sender=Event, event_id=event_id))
+    return len(seats)
+
+
+@transaction.atomic(durable=True)
+def event_seats_block(
+    *, user: User, event: Event, seat_ids: Iterable[Any], blocked: bool, reason: str = ""
+) -> int:
+    """Block free seats (technical, house seats) or release blocked ones; returns how many.
+
+    A blocked seat is not for sale, so its tier's capacity shrinks by one while it is blocked.
+    """
+    with _busy_on_lock_timeout():
+        try:
+            seats = list(
+                EventSeat.objects.select_for_update()
+                .filter(event=event, pk__in=list(seat_ids), order=None, blocked=not blocked)
+                .order_by("pk")
+            )
+        except ValidationError as exc:
+            raise UnknownSeat() from exc
+        per_tier = Counter(seat.tier_id for seat in seats)
+        for tier_id in sorted(per_tier):
+            change = per_tier[tier_id] if not blocked else -per_tier[tier_id]
+            TicketTier.objects.filter(pk=tier_id).update(capacity=F("capacity") + change)
+        EventSeat.objects.filter(pk__in=[s.pk for s in seats]).update(
+            blocked=blocked, block_reason=reason[:100] if blocked else ""
+        )
+    audit_record(
+        actor=user,
+        action="event.seats_block" if blocked else "event.seats_unblock",
+        target=event,
+        organization=event.organization,
+        changes={"seats": [s.label for s in seats], "reason": reason},
+    )
+    event_id = event.pk
+    transaction.on_commit(lambda: tiers_changed.send(sender=Event, event_id=event_id))
+    return len(seats)
+
+
+# --- Reading seat states ---------------------------------------------------------------------
+
+AVAILABLE, HELD, SOLD, BLOCKED = "a", "h", "s", "b"
+_STATES = """
+SELECT s.id, CASE
+    WHEN s.blocked THEN 'b'
+    WHEN o.status = 'paid' THEN 's'
+    WHEN o.status = 'pending' AND o.expires_at > %(now)s THEN 'h'
+    ELSE 'a' END
+FROM ticketing_eventseat s LEFT JOIN ticketing_order o ON o.id = s.order_id
+WHERE s.event_id = %(event)s
+ORDER BY s.y, s.x, s.id
+"""
+
+
+def event_seat_states(*, event_id: Any) -> str:
+    """One letter per seat in the event's seat order (y, x): a(vailable), h(eld), s(old),
+    b(locked). A hold that lapsed is available: released on read."""
+    with connection.cursor() as cursor:
+        cursor.execute(_STATES, {"event": str(event_id), "now": timezone.now()})
+        return "".join(state for _, state in cursor.fetchall())
+
+
+# --- Holding seats ---------------------------------------------------------------------------
+
+
+def order_reserve_seats(
+    *,
+    buyer: User,
+    event_id: Any,
+    idempotency_key: str,
+    seat_ids: Sequence[Any] = (),
+    best_available: tuple[Any, int] | None = None,
+) -> Order:
+    """Hold chosen seats, or the best `quantity` adjacent seats of a tier, all or none.
+
+    SEAT_TAKEN names the seats someone else got first (so a page can keep the rest).
+    """
+    _check_key(idempotency_key)
+    if best_available is not None:
+        tier_id, quantity = best_available
+        return _reserve_best(buyer, event_id, str(tier_id), quantity, idempotency_key)
+    wanted = _normalise_seats(seat_ids)
+    digest = _request_digest({"event": str(event_id), "seats": wanted})
+    existing = _existing_order(buyer, idempotency_key, digest)
+    if existing is not None:
+        return existing
+    for attempt in (1, 2):
+        try:
+            return _hold(buyer, event_id, wanted, idempotency_key, digest)
+        except _LapsedHolds:
+            # Seats whose hold ran out but was not released yet: release, then try again.
+            if attempt == 2 or not orders_release_expired(event_id=event_id):
+                raise SeatTaken() from None
+        except IntegrityError:
+            existing = _existing_order(buyer, idempotency_key, digest)
+            if existing is None:
+                raise
+            return existing
+    raise AssertionError("unreachable")
+
+
+class _LapsedHolds(Exception):
+    pass
+
+
+def _normalise_seats(seat_ids: Sequence[Any]) -> list[str]:
+    try:
+        wanted = sorted({str(uuid.UUID(str(seat_id))) for seat_id in seat_ids})
+    except ValueError as exc:
+        raise UnknownSeat() from exc
+    if not wanted:
+        raise QuantityLimit("Choose at least one seat.")
+    if len(wanted) > MAX_SEATS_PER_ORDER:
+        raise QuantityLimit(f"At most {MAX_SEATS_PER_ORDER} seats per order.")
+    return wanted
+
+
+@transaction.atomic(durable=True)
+def _hold(
+    buyer: User, event_id: Any, wanted: list[str], idempotency_key: str, digest: str
+) -> Order:
+    return _hold_in_transaction(buyer, event_id, wanted, idempotency_key, digest)
+
+
+def _hold_in_transaction(
+    buyer: User, event_id: Any, wanted: list[str], idempotency_key: str, digest: str
+) -> Order:
+    now = timezone.now()
+    try:
+        event = Event.objects.exclude(status=Event.Status.DRAFT).get(pk=event_id)
+    except (Event.DoesNotExist, ValidationError) as exc:
+        raise NotFound("No such event.") from exc
+    if event.status != Event.Status.PUBLISHED or event.ends_at <= now:
+        raise SalesClosed()
+    with _busy_on_lock_timeout():
+        seats = list(
+            EventSeat.objects.select_for_update(of=("self",))
+            .select_related("tier", "order")
+            .filter(event=event, pk__in=wanted)
+            .order_by("pk")  # one lock order for everybody: no deadlocks
+        )
+        if len(seats) != len(wanted):
+            raise UnknownSeat()
+        _check_seats_free(seats, now)
+        per_tier = Counter(str(seat.tier_id) for seat in seats)
+        tiers = {str(seat.tier_id): seat.tier for seat in seats}
+        for tier_id, quantity in per_tier.items():
+            tier = tiers[tier_id]
+            if not tier.on_sale_at(now):
+                raise SalesClosed(f"{tier.name} is not on sale right now.")
+            if quantity > tier.max_per_order:
+                raise QuantityLimit(f"At most {tier.max_per_order} × {tier.name} per order.")
+        if event.max_per_buyer is not None:
+            _check_buyer_limit(buyer, event, len(seats), now)
+        order = Order.objects.create(
+            buyer=buyer,
+            event=event,
+            currency=event.currency,
+            total=sum((tiers[t].price * q for t, q in per_tier.items()), Decimal("0")),
+            expires_at=now + timedelta(minutes=event.hold_minutes),
+            idempotency_key=idempotency_key,
+            request_digest=digest,
+            seat_ids=[seat.pk for seat in seats],
+        )
+        OrderLine.objects.bulk_create(
+            OrderLine(order=order, tier=tiers[t], quantity=q, unit_price=tiers[t].price)
+            for t, q in sorted(per_tier.items())
+        )
+        EventSeat.objects.filter(pk__in=[seat.pk for seat in seats]).update(order=order)
+        for tier_id in sorted(per_tier):
+            # Seats and counts move together; a tier whose count says "full" with a free
+            # seat in hand means the two drifted, and the count (the CHECK) wins.
+            if not _claim(tier_id, per_tier[tier_id]):
+                raise SoldOut(f"No {tiers[tier_id].name} seats left.", tier_id=tier_id)
+    taken = dict(per_tier)
+    transaction.on_commit(lambda: gate_took(event.pk, taken))
+    return order
+
+
+def _check_seats_free(seats: list[EventSeat], now: Any) -> None:
+    taken, lapsed = [], False
+    for seat in seats:
+        holder = seat.order
+        if seat.blocked:
+            taken.append(seat)
+        elif holder is not None and holder.status in Order.LIVE_STATUSES:
+            if holder.status == Order.Status.PENDING and holder.expires_at <= now:
+                lapsed = True
+            else:
+                taken.append(seat)
+        elif holder is not None:  # a released order still pointing at it: free
+            continue
+    if taken:
+        labels = ", ".join(seat.label for seat in taken)
+        raise SeatTaken(
+            f"Someone just took {labels}.",
+            taken=[{"id": str(seat.pk), "label": seat.label} for seat in taken],
+        )
+    if lapsed:
+        raise _LapsedHolds()
+
+
+_BEST_BLOCKS = """
+WITH free AS (
+    SELECT s.id, s.section, s.row, s.x, s.rank,
+           s.x - row_number() OVER (PARTITION BY s.section, s.row, s.y ORDER BY s.x) AS run
+    FROM ticketing_eventseat s
+    WHERE s.tier_id = %(tier)s AND s.order_id IS NULL AND NOT s.blocked
+),
+windows AS (
+    SELECT count(*) OVER w AS n, sum(rank) OVER w AS score, array_agg(id) OVER w AS ids
+    FROM free
+    WINDOW w AS (PARTITION BY section, row, run ORDER BY x
+                 ROWS BETWEEN CURRENT ROW AND %(more)s FOLLOWING)
+)
+SELECT ids FROM windows WHERE n = %(n)s ORDER BY score LIMIT %(limit)s
+"""
+# Seats someone is holding a lock on right now are skipped, not waited for: in a rush the best
+# seat is everyone's first choice, and waiting for it would only end in "taken".
+_BEST_SINGLES = """
+SELECT id FROM ticketing_eventseat
+WHERE tier_id = %(tier)s AND order_id IS NULL AND NOT blocked
+ORDER BY rank LIMIT %(n)s FOR UPDATE SKIP LOCKED
+"""
+_LOCK_FREE = """
+SELECT id FROM ticketing_eventseat
+WHERE id = ANY(%(ids)s::uuid[]) AND order_id IS NULL AND NOT blocked
+ORDER BY id FOR UPDATE SKIP LOCKED
+"""
+
+
+def seats_best_blocks(*, tier_id: Any, quantity: int, limit: int) -> list[list[uuid.UUID]]:
+    """The best `limit` blocks of `quantity` adjacent free seats of a tier: one row, no aisle
+    (a gap in x) inside, lowest total rank first."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _BEST_BLOCKS, {"tier": tier_id, "n": quantity, "more": quantity - 1, "limit": limit}
+        )
+        return [ids for (ids,) in cursor.fetchall()]
+
+
+def _reserve_best(
+    buyer: User, event_id: Any, tier_id: str, quantity: int, idempotency_key: str
+) -> Order:
+    if not isinstance(quantity, int) or not 1 <= quantity <= MAX_SEATS_PER_ORDER:
+        raise QuantityLimit(f"Choose 1 to {MAX_SEATS_PER_ORDER} seats.")
+    try:
+        tier_key = str(uuid.UUID(tier_id))
+    except ValueError as exc:
+        raise UnknownTier() from exc
+    digest = _request_digest({"event": str(event_id), "best": tier_key, "quantity": quantity})
+    wanted = {tier_key: quantity}
+    try:
+        taken = _admit(event_id, wanted, request=idempotency_key)
+    except SoldOut:
+        existing = _existing_order(buyer, idempotency_key, digest)
+        if existing is not None:
+            return existing
+        raise
+    try:
+        existing = _existing_order(buyer, idempotency_key, digest)
+        if existing is not None:
+            gate_give(event_id, taken)
+            return existing
+        if not TicketTier.objects.filter(pk=tier_key, event_id=event_id).exists():
+            raise UnknownTier()
+        for _ in range(3):  # every good block may go between choosing and locking it
+            order = _hold_best(buyer, event_id, tier_key, quantity, idempotency_key, digest)
+            if order is not None:
+                gate_give(event_id, taken)  # _hold noted its own take on commit
+                return order
+            orders_release_expired(event_id=event_id)
+    except IntegrityError:
+        gate_give(event_id, taken)
+        existing = _existing_order(buyer, idempotency_key, digest)
+        if existing is None:
+            raise
+        return existing
+    except BaseException:
+        gate_give(event_id, taken)
+        raise
+    gate_give(event_id, taken)
+    gate_sync(event_ids=[event_id])
+    raise SoldOut(f"Not enough {quantity} seats left.", tier_id=tier_key)
+
+
+@transaction.atomic(durable=True)
+def _hold_best(
+    buyer: User, event_id: Any, tier_id: str, quantity: int, key: str, digest: str
+) -> Order | None:
+    """Hold the best free block, or with none left together the best single seats; None when
+    the seats went meanwhile."""
+    with connection.cursor() as cursor:
+        blocks = (
+            seats_best_blocks(tier_id=tier_id, quantity=quantity, limit=BEST_BLOCKS_TRIED)
+            if quantity > 1
+            else []
+        )
+        for ids in blocks:
+            with transaction.atomic():  # a savepoint: a failed try gives its row locks back
+                cursor.execute(_LOCK_FREE, {"ids": [str(i) for i in ids]})
+                if len(cursor.fetchall()) == quantity:
+                    return _hold_in_transaction(buyer, event_id, sorted(map(str, ids)), key, digest)
+                transaction.set_rollback(True)
+        if blocks:
+            return None
+        cursor.execute(_BEST_SINGLES, {"tier": tier_id, "n": quantity})
+        ids = [row[0] for row in cursor.fetchall()]
+        if len(ids) < quantity:
+            return None
+        return _hold_in_transaction(buyer, event_id, sorted(map(str, ids)), key, digest)
