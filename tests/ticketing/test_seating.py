@@ -1,5 +1,6 @@
 """Assigned seating: all-or-nothing seat holds, no seat sold twice, best available, blocks."""
 
+import functools
 import itertools
 import uuid
 from collections import Counter
@@ -55,7 +56,7 @@ def _overlapping_pair_rush() -> tuple[list[Any], list[Order]]:
     buyers = UserFactory.create_batch(50)
     # Buyer i wants seats i and i+1: every seat but the ends is wanted by two buyers.
     calls = [
-        (lambda b=buyer, i=i: hold(b, event, [row[i].pk, row[i + 1].pk]))
+        functools.partial(hold, buyer, event, [row[i].pk, row[i + 1].pk])
         for i, buyer in enumerate(buyers)
     ]
     results = run_together(calls)
@@ -221,7 +222,7 @@ def test_twenty_concurrent_best_available_buyers_get_distinct_adjacent_pairs() -
     event, tiers = seated_event(SeatBlock(section="Stalls", rows=4, seats_per_row=12, zone="A"))
     buyers = UserFactory.create_batch(20)
 
-    results = run_together([(lambda b=b: best(b, event, tiers["A"], 2)) for b in buyers])
+    results = run_together([functools.partial(best, b, event, tiers["A"], 2) for b in buyers])
 
     assert tally(results) == {"ok": 20}, tally(results)
     pairs = [seats_of(order) for order in results]
