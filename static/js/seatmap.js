@@ -1,5 +1,5 @@
 // Seat map enhancement: the seat list (checkboxes) is the form; the SVG drives it.
-// Live states every 1.5 s (ETag), a message when a chosen seat goes, zoom buttons.
+// Live states every second (ETag; the server caches states for a second), a message when a chosen seat goes, zoom buttons.
 (function () {
   "use strict";
   const form = document.getElementById("seat-form");
@@ -93,7 +93,7 @@
     } catch (err) {
       // Offline for a moment: the next poll catches up.
     }
-    setTimeout(poll, 1500);
+    setTimeout(poll, 1000);
   }
 
   const tools = form.querySelector(".seatmap-tools");
@@ -108,5 +108,5 @@
     svg.setAttribute("height", String(Math.round(height * zoom)));
   });
   refreshCount();
-  setTimeout(poll, 1500);
+  setTimeout(poll, 1000);
 })();
