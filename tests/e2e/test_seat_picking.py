@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from tests.e2e.conftest import log_in
@@ -15,7 +15,7 @@ from ticketing.seating import SeatBlock, order_reserve_seats
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def seat_button(page: Page, label: str):  # type: ignore[no-untyped-def]
+def seat_button(page: Page, label: str) -> Locator:
     return page.get_by_role("checkbox", name=re.compile(rf"^{re.escape(label)},"))
 
 
