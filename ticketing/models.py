@@ -279,4 +279,12 @@ class EventSeat(SeatAttributes):
                 name="blocked_seat_not_in_an_order",
             ),
         ]
-        indexes = [models.Index(fields=["tier", "rank"], name="event_seat_tier_rank")]
+        indexes = [
+            # Best available walks the free seats of a tier from the best rank: an index of
+            # free seats only, so a nearly sold-out tier is not a scan past every sold seat.
+            models.Index(
+                fields=["tier", "rank"],
+                condition=Q(order__isnull=True, blocked=False),
+                name="event_seat_free_by_rank",
+            )
+        ]
