@@ -506,7 +506,7 @@ def _payment_finish(*, payment_id: Any, order_id: Any, result: ChargeResult) -> 
     order.status, order.paid_at = Order.Status.PAID, timezone.now()
     order.save(update_fields=["status", "paid_at"])
     tickets = _issue_tickets(order)
-    transaction.on_commit(lambda: order_confirmed.send(sender=Order, order_id=order.pk))
+    order_confirmed.send(sender=Order, order_id=order.pk)  # in the transaction: outbox row
     return PaymentOutcome(order=order, tickets=tickets)
 
 
