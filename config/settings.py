@@ -283,6 +283,10 @@ NOTIFICATIONS_REMINDER_OFFSETS = [
     int(m) for m in env_list("NOTIFICATIONS_REMINDER_OFFSETS", "1440,120")
 ]  # minutes before the start; an event can have its own
 NOTIFICATIONS_REMINDER_MAX_MINUTES = 14 * 24 * 60
+# After a failed publish, skip the broker this long (the outbox keeps what is skipped).
+NOTIFICATIONS_BROKER_BACKOFF_SECONDS = float(
+    os.environ.get("NOTIFICATIONS_BROKER_BACKOFF_SECONDS", "15")
+)
 # Test-only: the naive "already sent?" check instead of the atomic claim (negative control).
 NOTIFICATIONS_UNSAFE_NO_CLAIM = False
 

@@ -154,7 +154,7 @@ def list_webhooks(request: ApiRequest) -> list[WebhookOut]:
 
 
 @router.post("/webhooks", response={201: WebhookOut})
-def create_webhook(request: ApiRequest, body: WebhookIn) -> tuple[int, WebhookOut]:
+def create_webhook(request: ApiRequest, body: WebhookIn) -> WebhookOut:
     organization = organizations_managed_by(request.auth).filter(pk=body.organization_id).first()
     if organization is None:
         raise Http404
@@ -165,19 +165,19 @@ def create_webhook(request: ApiRequest, body: WebhookIn) -> tuple[int, WebhookOu
         topics=body.topics,
         description=body.description,
     )
-    return 201, _webhook(endpoint)
+    return _webhook(endpoint)
 
 
 @router.post("/webhooks/{endpoint_id}/test", response={202: dict})
-def test_webhook(request: ApiRequest, endpoint_id: UUID) -> tuple[int, dict[str, str]]:
+def test_webhook(request: ApiRequest, endpoint_id: UUID) -> dict[str, str]:
     endpoints.webhook_endpoint_test(actor=request.auth, endpoint=_endpoint(request, endpoint_id))
-    return 202, {"status": "queued"}
+    return {"status": "queued"}
 
 
 @router.delete("/webhooks/{endpoint_id}", response={204: None})
-def delete_webhook(request: ApiRequest, endpoint_id: UUID) -> tuple[int, None]:
+def delete_webhook(request: ApiRequest, endpoint_id: UUID) -> None:
     endpoints.webhook_endpoint_delete(actor=request.auth, endpoint=_endpoint(request, endpoint_id))
-    return 204, None
+    return None
 
 
 @router.get("/webhooks/{endpoint_id}/deliveries", response=list[WebhookDeliveryOut])

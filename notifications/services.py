@@ -150,14 +150,37 @@ def ticket_checked_in_record(
     )
 
 
+class _Breaker:
+    """After a failed publish, skip publishing for a while: the first booking during a broker
+    outage pays for the connection attempts (redis-py retries a refused connection for seconds),
+    the ones after it do not. What is skipped waits in the outbox for the re-dispatcher."""
+
+    open_until = 0.0
+
+    def closed(self) -> bool:
+        return time.monotonic() >= self.open_until
+
+    def trip(self) -> None:
+        self.open_until = time.monotonic() + settings.NOTIFICATIONS_BROKER_BACKOFF_SECONDS
+
+    def reset(self) -> None:
+        self.open_until = 0.0
+
+
+broker_breaker = _Breaker()
+
+
 def message_dispatch(*, message_id: Any) -> bool:
     """Hand a message to Celery; a broker that is down is logged, and the re-dispatcher retries."""
     from notifications.tasks import fan_out  # tasks import this module
 
+    if not broker_breaker.closed():
+        return False
     try:
         # No publish retries: a booking must not wait on a dead broker; the beat job catches up.
         fan_out.apply_async((str(message_id),), retry=False)
     except Exception:
+        broker_breaker.trip()
         logger.warning("Broker unavailable; message %s waits for re-dispatch", message_id)
         return False
     return True
@@ -302,8 +325,11 @@ def message_fan_out(*, message_id: Any) -> list[tuple[uuid.UUID, str]]:
         message = (
             Message.objects.select_for_update(of=("self",))
             .select_related("event__venue", "user__notification_preference")
-            .get(pk=message_id)
+            .filter(pk=message_id)
+            .first()
         )
+        if message is None:  # lost a dedupe race to an equal message, which goes out instead
+            return []
         if message.status == Message.Status.PENDING:
             targets, order = _targets(message)
             Delivery.objects.bulk_create(
@@ -339,6 +365,8 @@ def deliveries_enqueue(deliveries: list[tuple[Any, str]]) -> int:
     hooks = [pk for pk, channel in deliveries if channel == Channel.WEBHOOK]
     size = settings.NOTIFICATIONS_BATCH_SIZE
     published: list[Any] = []
+    if not broker_breaker.closed():
+        return 0
     try:
         for start in range(0, len(people), size):
             batch = people[start : start + size]
@@ -348,6 +376,7 @@ def deliveries_enqueue(deliveries: list[tuple[Any, str]]) -> int:
             send_webhook.apply_async((str(pk),), retry=False)
             published.append(pk)
     except Exception:
+        broker_breaker.trip()
         logger.warning("Broker unavailable; %d deliveries wait for re-dispatch", len(deliveries))
     if published:
         Delivery.objects.filter(pk__in=published).update(enqueued_at=timezone.now())
@@ -552,12 +581,15 @@ def delivery_retry_enqueue(*, delivery_id: Any, channel: str, delay: float) -> N
     """Schedule the next try; if the broker refuses, the re-dispatcher finds the row when due."""
     from notifications.tasks import send_deliveries, send_webhook
 
+    if not broker_breaker.closed():
+        return
     try:
         if channel == Channel.WEBHOOK:
             send_webhook.apply_async((str(delivery_id),), countdown=delay, retry=False)
         else:
             send_deliveries.apply_async(([str(delivery_id)],), countdown=delay, retry=False)
     except Exception:
+        broker_breaker.trip()
         logger.warning("Broker unavailable; retry of %s waits for re-dispatch", delivery_id)
 
 
@@ -580,13 +612,20 @@ def notifications_redispatch(*, now: datetime | None = None, limit: int = 5000) 
         counts["messages"] += 1
     # A worker killed mid-send leaves `sending`; the task time limit ended any live attempt long
     # before the lease runs out, so handing it back cannot make two senders.
-    lease = timedelta(seconds=settings.NOTIFICATIONS_SENDING_LEASE_SECONDS)
-    counts["reclaimed"] = Delivery.objects.filter(
-        status=Delivery.Status.SENDING, claimed_at__lt=now - lease
+    lease_end = now - timedelta(seconds=settings.NOTIFICATIONS_SENDING_LEASE_SECONDS)
+    lost = Delivery.objects.filter(status=Delivery.Status.SENDING, claimed_at__lt=lease_end)
+    reclaimed = list(lost.values_list("pk", "channel")[:limit])
+    Delivery.objects.filter(
+        pk__in=[pk for pk, _ in reclaimed],
+        status=Delivery.Status.SENDING,
+        claimed_at__lt=lease_end,
     ).update(status=Delivery.Status.PENDING, enqueued_at=None)
+    counts["reclaimed"] = len(reclaimed)
+    deliveries_enqueue(reclaimed)
     waiting = list(
         Delivery.objects.filter(
             Q(status=Delivery.Status.PENDING, created_at__lt=now - grace)
+            & ~Q(pk__in=[pk for pk, _ in reclaimed])
             & (Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - grace * 10))
             | Q(status=Delivery.Status.RETRY, next_attempt_at__lt=now - grace)
         )

@@ -28,8 +28,19 @@ from django.conf import settings
 from kombu import Queue
 
 from config.celery import app as celery_app
+from notifications.services import broker_breaker
 
 WORKER_QUEUES = ("celery", "notifications", "webhooks")
+
+
+@pytest.fixture(autouse=True)
+def _broker_breaker_closed() -> Iterator[None]:
+    """A broker outage in one test must not make the next one skip publishing."""
+    broker_breaker.reset()
+    yield
+    broker_breaker.reset()
+
+
 BROKER_CLAIM_KEY = "boxoffice:test-broker-owner"
 
 
