@@ -17,8 +17,8 @@ from ticketing.gate import gate_sync
 # transaction adds a SAVEPOINT and a RELEASE (in production, BEGIN and COMMIT).
 REGISTER_QUERIES = 9  # token, idempotency key, tiers, lock timeout, order, lines, inventory
 SOLD_OUT_QUERIES = 2  # the token, the idempotency key: Redis answers the rest
-PAY_QUERIES = 18  # token; start: order, payments, insert; charge; finish: 2 locks, 2 updates,
-# lines, signing key, tickets
+PAY_QUERIES = 19  # token; start: order, payments, insert; charge; finish: 2 locks, 2 updates,
+# lines, signing key, tickets, the confirmation's outbox row
 
 
 def register(api: Api, tier: TicketTier) -> Any:
