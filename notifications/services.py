@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -427,8 +427,16 @@ def _email_headers(delivery: Delivery, user: User, kind: str) -> tuple[dict[str,
     return headers, url
 
 
-def _send_now(delivery: Delivery, mailer: Mailer | None, cache: dict[Any, Rendered]) -> int:
-    """One try over the delivery's channel; returns the response code. Raises DeliveryFailed."""
+def _send_now(
+    delivery: Delivery,
+    mailer: Mailer | None,
+    cache: dict[Any, Rendered],
+    notifications: list[Notification] | None = None,
+) -> int:
+    """One try over the delivery's channel; returns the response code. Raises DeliveryFailed.
+
+    With `notifications`, an in-app entry is appended there for the caller to insert in bulk.
+    """
     message = delivery.message
     if delivery.channel == Channel.WEBHOOK:
         endpoint = delivery.endpoint
@@ -445,17 +453,26 @@ def _send_now(delivery: Delivery, mailer: Mailer | None, cache: dict[Any, Render
     user = delivery.user
     if user is None:
         raise DeliveryFailed("The recipient's account was deleted.", retryable=False)
-    headers, unsubscribe_url = _email_headers(delivery, user, message.kind)
-    key = (message.pk, user.pk)
+    is_email = delivery.channel == Channel.EMAIL
+    headers, unsubscribe_url = (
+        _email_headers(delivery, user, message.kind) if is_email else ({}, None)
+    )
+    key = (message.pk, user.pk, is_email)
     if key not in cache:
         cache[key] = render(message, user, unsubscribe_url=unsubscribe_url)
     rendered = cache[key]
     if delivery.channel == Channel.INAPP:
-        Notification.objects.get_or_create(
+        entry = Notification(
             message=message,
             user=user,
-            defaults={"title": rendered.subject, "body": rendered.short, "url": rendered.url},
+            title=rendered.subject[:200],
+            body=rendered.short,
+            url=rendered.url,
         )
+        if notifications is not None:
+            notifications.append(entry)
+        else:  # the unique (message, user) makes a repeat a no-op
+            Notification.objects.bulk_create([entry], ignore_conflicts=True)
         return 200
     if delivery.channel == Channel.SMS:
         sms_backend().send(to=delivery.recipient, text=rendered.short, reference=str(delivery.pk))
@@ -566,15 +583,86 @@ def _failed(delivery: Delivery, exc: DeliveryFailed, started: float) -> SendResu
     return SendResult(Delivery.Status.RETRY if retry else Delivery.Status.FAILED, delay)
 
 
+def _claim_many(delivery_ids: list[Any], now: datetime) -> set[uuid.UUID]:
+    """The batch form of `_claim`: one UPDATE ... RETURNING for the whole batch."""
+    ids = [uuid.UUID(str(pk)) for pk in delivery_ids]
+    if settings.NOTIFICATIONS_UNSAFE_NO_CLAIM:
+        done = [Delivery.Status.SENT, Delivery.Status.FAILED]
+        return set(
+            Delivery.objects.filter(pk__in=ids)
+            .exclude(status__in=done)
+            .values_list("pk", flat=True)
+        )
+    table = Delivery._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, claimed_at = %s, attempts = attempts + 1 "  # noqa: S608 - our table name
+            "WHERE id = ANY(%s) AND (status = %s OR (status = %s AND next_attempt_at <= %s)) "
+            "RETURNING id",
+            [
+                Delivery.Status.SENDING,
+                now,
+                ids,
+                Delivery.Status.PENDING,
+                Delivery.Status.RETRY,
+                now + timedelta(seconds=1),
+            ],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
 def deliveries_send(*, delivery_ids: list[Any]) -> dict[Any, SendResult]:
-    """Send a batch over one SMTP connection; returns each delivery's result."""
+    """Send a batch (email, SMS, in-app) over one SMTP connection; each delivery's result.
+
+    Claimed in one statement; each email or SMS is marked sent the moment it is, so a crash
+    later in the batch cannot send it again. In-app entries and the log go in at the end, in
+    bulk: an in-app entry is unique per (message, user), so a repeat of it is harmless.
+    """
+    now = timezone.now()
+    claimed = _claim_many(delivery_ids, now)
+    results: dict[Any, SendResult] = {
+        pk: SendResult("busy") for pk in delivery_ids if uuid.UUID(str(pk)) not in claimed
+    }
+    deliveries = Delivery.objects.select_related(
+        "message__event__venue", "user__notification_preference", "endpoint"
+    ).filter(pk__in=claimed)
     mailer, cache = Mailer(), dict[Any, Rendered]()
+    notifications: list[Notification] = []
+    in_app: list[Any] = []
+    log: list[DeliveryAttempt] = []
     try:
-        return {
-            pk: delivery_send(delivery_id=pk, mailer=mailer, cache=cache) for pk in delivery_ids
-        }
+        for delivery in deliveries:
+            started = time.monotonic()
+            try:
+                code = _send_now(delivery, mailer, cache, notifications)
+            except DeliveryFailed as exc:
+                results[delivery.pk] = _failed(delivery, exc, started)
+                continue
+            if delivery.channel == Channel.INAPP:
+                in_app.append(delivery.pk)
+            else:
+                Delivery.objects.filter(pk=delivery.pk).update(
+                    status=Delivery.Status.SENT, sent_at=timezone.now(), response_code=code
+                )
+            log.append(
+                DeliveryAttempt(
+                    delivery=delivery,
+                    number=delivery.attempts,
+                    succeeded=True,
+                    response_code=code,
+                    duration_ms=int((time.monotonic() - started) * 1000),
+                )
+            )
+            results[delivery.pk] = SendResult(Delivery.Status.SENT)
     finally:
         mailer.close()
+        with transaction.atomic():
+            Notification.objects.bulk_create(notifications, ignore_conflicts=True)
+            Delivery.objects.filter(pk__in=in_app).update(
+                status=Delivery.Status.SENT, sent_at=timezone.now(), response_code=200
+            )
+            DeliveryAttempt.objects.bulk_create(log)
+    return results
 
 
 def delivery_retry_enqueue(*, delivery_id: Any, channel: str, delay: float) -> None:
@@ -682,7 +770,7 @@ def reminders_record(*, now: datetime | None = None) -> int:
     new = [message for key, message in due.items() if key not in existing]
     Message.objects.bulk_create(new, ignore_conflicts=True)
     for message in new:
-        message_dispatch(message_id=message.pk)
+        transaction.on_commit(lambda pk=message.pk: message_dispatch(message_id=pk))
     return len(new)
 
 

@@ -18,6 +18,7 @@ from events.models import Event, TicketTier
 from events.services import VenueSpec, event_cancel, event_update
 from notifications.models import Delivery, Message, Notification, Preference, ReminderSchedule
 from notifications.services import (
+    deliveries_send,
     delivery_send,
     message_fan_out,
     notifications_redispatch,
@@ -318,7 +319,7 @@ class SlowCountingSms:
         return reference
 
 
-def race_one_delivery(threads: int) -> list[str]:
+def race_one_delivery(threads: int, *, batch: bool = False) -> list[str]:
     user = make_user()
     message = Message.objects.create(
         topic="event.reminder", audience="user", dedupe_key=f"race:{user.pk}", user=user
@@ -334,7 +335,10 @@ def race_one_delivery(threads: int) -> list[str]:
     def worker() -> None:
         try:
             barrier.wait()
-            delivery_send(delivery_id=delivery.pk)
+            if batch:
+                deliveries_send(delivery_ids=[delivery.pk])
+            else:
+                delivery_send(delivery_id=delivery.pk)
         finally:
             connection.close()
 
@@ -349,15 +353,17 @@ def race_one_delivery(threads: int) -> list[str]:
 SMS_PATH = "tests.notifications.test_pipeline.SlowCountingSms"
 
 
+@pytest.mark.parametrize("batch", [False, True], ids=["single", "batch"])
 @pytest.mark.django_db(transaction=True)
-def test_eight_workers_racing_for_one_delivery_send_it_once(settings: Any) -> None:
+def test_eight_workers_racing_for_one_delivery_send_it_once(settings: Any, batch: bool) -> None:
     settings.SMS_BACKEND = SMS_PATH
-    assert len(race_one_delivery(8)) == 1
+    assert len(race_one_delivery(8, batch=batch)) == 1
 
 
+@pytest.mark.parametrize("batch", [False, True], ids=["single", "batch"])
 @pytest.mark.django_db(transaction=True)
-def test_without_the_claim_racing_workers_send_twice(settings: Any) -> None:
+def test_without_the_claim_racing_workers_send_twice(settings: Any, batch: bool) -> None:
     """Negative control: the naive "was it sent already?" check lets duplicates through."""
     settings.SMS_BACKEND = SMS_PATH
     settings.NOTIFICATIONS_UNSAFE_NO_CLAIM = True
-    assert len(race_one_delivery(8)) > 1
+    assert len(race_one_delivery(8, batch=batch)) > 1
