@@ -11,6 +11,7 @@
    Celery whatever was never enqueued, lost with a dead worker, or due for a retry.
 """
 
+import functools
 import json
 import logging
 import secrets
@@ -770,7 +771,7 @@ def reminders_record(*, now: datetime | None = None) -> int:
     new = [message for key, message in due.items() if key not in existing]
     Message.objects.bulk_create(new, ignore_conflicts=True)
     for message in new:
-        transaction.on_commit(lambda pk=message.pk: message_dispatch(message_id=pk))
+        transaction.on_commit(functools.partial(message_dispatch, message_id=message.pk))
     return len(new)
 
 
