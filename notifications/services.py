@@ -36,6 +36,7 @@ from notifications.channels.email import Mailer, email_build
 from notifications.channels.sms import sms_backend
 from notifications.channels.webhook import webhook_post
 from notifications.content import Rendered, render
+from notifications.errors import InvalidReminders
 from notifications.models import (
     Audience,
     Channel,
@@ -777,6 +778,11 @@ def reminders_record(*, now: datetime | None = None) -> int:
 
 def reminder_schedule_set(*, event: Event, offsets_minutes: list[int] | None) -> None:
     """Set when an event's reminders go out (None: the defaults, [] for none)."""
+    if offsets_minutes is not None and (
+        len(offsets_minutes) > 5
+        or any(not 5 <= m <= settings.NOTIFICATIONS_REMINDER_MAX_MINUTES for m in offsets_minutes)
+    ):
+        raise InvalidReminders()
     if offsets_minutes is None:
         ReminderSchedule.objects.filter(event=event).delete()
         return

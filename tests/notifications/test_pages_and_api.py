@@ -17,7 +17,14 @@ from notifications.channels import DeliveryFailed
 from notifications.channels.sms import ConsoleSmsBackend, HttpGatewaySmsBackend
 from notifications.context_processors import unread
 from notifications.ics import event_ics
-from notifications.models import Delivery, Message, Notification, Preference, WebhookEndpoint
+from notifications.models import (
+    Delivery,
+    DeliveryAttempt,
+    Message,
+    Notification,
+    Preference,
+    WebhookEndpoint,
+)
 from notifications.preferences import unsubscribe_token
 from notifications.services import delivery_send, message_fan_out
 from tests.factories import PASSWORD, MembershipFactory, order_paid
@@ -350,3 +357,64 @@ def test_calendar_file_escapes_and_folds(db: None) -> None:
     assert all(len(line.encode()) <= 75 for line in ics.split("\r\n"))
     assert ics.endswith("END:VCALENDAR\r\n")
     assert mail.outbox == []
+
+
+def test_api_shows_the_delivery_log_and_deletes_an_endpoint(
+    client: Client, organizer: User, event: Event, http_receiver: HttpReceiver
+) -> None:
+    endpoint = WebhookEndpoint.objects.create(
+        organization=event.organization, url=f"{http_receiver.url}/h", topics=["event.changed"]
+    )
+    http_receiver.script = [500]
+    message = Message.objects.create(
+        topic="webhook.test",
+        audience="endpoint",
+        dedupe_key="x",
+        endpoint=endpoint,
+        organization=event.organization,
+    )
+    ((delivery_id, _),) = message_fan_out(message_id=message.pk)
+    assert delivery_send(delivery_id=delivery_id).status == "retry"
+    Delivery.objects.filter(pk=delivery_id).update(next_attempt_at=None, status="pending")
+    assert delivery_send(delivery_id=delivery_id).status == "sent"
+    headers = bearer(organizer)
+    log = client.get(f"/api/v1/webhooks/{endpoint.pk}/deliveries", headers=headers).json()
+    assert [(a["number"], a["response_code"]) for a in log[0]["attempts"]] == [(1, 500), (2, 200)]
+    assert log[0]["event_id"] == str(message.pk)
+    assert client.delete(f"/api/v1/webhooks/{endpoint.pk}", headers=headers).status_code == 204
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_notification_centre_and_webhook_log_take_a_fixed_number_of_queries(
+    client: Client, organizer: User, event: Event, django_assert_max_num_queries: Any
+) -> None:
+    message = Message.objects.create(topic="event.changed", audience="org", dedupe_key="q")
+    Notification.objects.bulk_create(
+        Notification(
+            user=organizer,
+            message=Message.objects.create(
+                topic="event.changed", audience="user", dedupe_key=f"n{n}"
+            ),
+            title=f"T{n}",
+            body="b",
+        )
+        for n in range(30)
+    )
+    endpoint = WebhookEndpoint.objects.create(
+        organization=event.organization, url="https://a.test/h", topics=["event.changed"]
+    )
+    deliveries = Delivery.objects.bulk_create(
+        Delivery(
+            message=message, channel="webhook", recipient=f"{endpoint.pk}-{n}", endpoint=endpoint
+        )
+        for n in range(30)
+    )
+    DeliveryAttempt.objects.bulk_create(
+        DeliveryAttempt(delivery=d, number=1, succeeded=False, response_code=500)
+        for d in deliveries
+    )
+    client.force_login(organizer)
+    with django_assert_max_num_queries(10):
+        assert client.get("/notifications/").status_code == 200
+    with django_assert_max_num_queries(12):
+        assert client.get(f"/manage/webhooks/{endpoint.pk}/").status_code == 200

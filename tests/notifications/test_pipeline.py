@@ -16,12 +16,14 @@ from django.utils import timezone
 from accounts.models import User
 from events.models import Event, TicketTier
 from events.services import VenueSpec, event_cancel, event_update
+from notifications.errors import InvalidReminders
 from notifications.models import Delivery, Message, Notification, Preference, ReminderSchedule
 from notifications.services import (
     deliveries_send,
     delivery_send,
     message_fan_out,
     notifications_redispatch,
+    reminder_schedule_set,
     reminders_record,
 )
 from tests.factories import order_paid
@@ -32,7 +34,7 @@ from tests.notifications.helpers import (
     make_user,
 )
 from ticketing.models import Order
-from ticketing.signals import order_confirmed
+from ticketing.signals import order_confirmed, order_refunded
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 
@@ -367,3 +369,36 @@ def test_without_the_claim_racing_workers_send_twice(settings: Any, batch: bool)
     settings.SMS_BACKEND = SMS_PATH
     settings.NOTIFICATIONS_UNSAFE_NO_CLAIM = True
     assert len(race_one_delivery(8, batch=batch)) > 1
+
+
+def test_reminder_times_outside_5_minutes_to_14_days_are_refused(event: Event) -> None:
+    with pytest.raises(InvalidReminders):
+        reminder_schedule_set(event=event, offsets_minutes=[3])
+    with pytest.raises(InvalidReminders):
+        reminder_schedule_set(event=event, offsets_minutes=[15 * 24 * 60])
+    reminder_schedule_set(event=event, offsets_minutes=[60, 60, 1440])
+    assert ReminderSchedule.objects.get(event=event).offsets_minutes == [1440, 60]
+
+
+# --- Refunds (ticketing sends `order_refunded` inside its refund transaction) ---------------------
+
+
+def test_refund_tells_the_buyer_how_much_comes_back(
+    attendee: User, tier: TicketTier, django_capture_on_commit_callbacks: Any
+) -> None:
+    order = order_paid(buyer=attendee, tier=tier, quantity=2).order
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        for _ in range(2):  # announced twice, one refund: one message
+            order_refunded.send(
+                sender=Order,
+                order_id=order.pk,
+                amount=Decimal("50.00"),
+                currency="EUR",
+                refund_id="re_1",
+            )
+    refunds = [m for m in mail.outbox if m.subject.startswith("Refund")]
+    assert len(refunds) == 1
+    assert refunds[0].to == [attendee.email]
+    assert "We refunded 50.00 EUR" in refunds[0].body
+    assert "List-Unsubscribe" not in refunds[0].extra_headers
