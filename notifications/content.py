@@ -49,7 +49,9 @@ def change_lines(event: Event, changes: dict[str, list[str]]) -> list[str]:
     """`Starts: Sat 6 Dec 2026, 19:00 CET → Sat 6 Dec 2026, 20:00 CET` for each change."""
     time_zone = event.time_zone
     lines = []
-    for name, (old, new) in changes.items():
+    rank = {name: n for n, name in enumerate(FIELD_LABELS)}
+    ranked = sorted(changes.items(), key=lambda item: rank.get(item[0], len(rank)))
+    for name, (old, new) in ranked:
         if name in ("starts_at", "ends_at"):
             old, new = local_time(old, time_zone), local_time(new, time_zone)
         lines.append(f"{FIELD_LABELS.get(name, name.replace('_', ' ').title())}: {old} → {new}")

@@ -12,7 +12,7 @@ from pytest_django.live_server_helper import LiveServer
 
 from accounts.models import Membership, User
 from events.models import Event
-from tests.e2e.conftest import log_in, phone_context, record_errors
+from tests.e2e.conftest import PHONE, log_in, phone_context, record_errors
 from tests.factories import EventFactory, MembershipFactory, order_paid
 from tests.notifications.conftest import Inbox, smtp_server  # noqa: F401 - a fixture
 from tests.notifications.helpers import make_tier, make_user
@@ -60,6 +60,10 @@ def test_organizer_moves_the_event_and_the_attendee_sees_it_in_app_and_in_email(
     page.get_by_label("Ends").fill("2031-01-10T23:00")
     page.get_by_role("button", name="Save changes").click()
     expect(page.get_by_role("status")).to_contain_text("Saved.")
+    page.goto("/manage/webhooks/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Webhooks")
+    page.screenshot(path="/tmp/e2e-webhooks.png", full_page=True)  # noqa: S108
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     organizer_context.close()
     assert not errors
 
@@ -76,6 +80,8 @@ def test_organizer_moves_the_event_and_the_attendee_sees_it_in_app_and_in_email(
     change = page.locator("li.notification").filter(has_text="Changed: Night Train")
     expect(change).to_contain_text(CHANGE)
     expect(change).to_contain_text("Ends: Fri 10 Jan 2031, 22:00 CET → Fri 10 Jan 2031, 23:00 CET")
+    page.screenshot(path="/tmp/e2e-notification-centre.png", full_page=True)  # noqa: S108
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     change.get_by_role("button").click()
     expect(page).to_have_url(re.compile(rf"/events/{night_train.pk}/"))
     page.goto("/notifications/")
