@@ -269,7 +269,9 @@ if PAYMENT_PROVIDER == "stripe" and not STRIPE_SECRET_KEY:
 NOTIFICATIONS_BATCH_SIZE = int(os.environ.get("NOTIFICATIONS_BATCH_SIZE", "50"))
 NOTIFICATIONS_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATIONS_MAX_ATTEMPTS", "8"))
 NOTIFICATIONS_RETRY_BASE_SECONDS = float(os.environ.get("NOTIFICATIONS_RETRY_BASE_SECONDS", "30"))
-NOTIFICATIONS_RETRY_MAX_SECONDS = float(os.environ.get("NOTIFICATIONS_RETRY_MAX_SECONDS", "3600"))
+# Below the broker's visibility timeout: a Redis broker hands out again a countdown task that
+# waited longer than that (harmless here, the claim stops the second send, but wasted work).
+NOTIFICATIONS_RETRY_MAX_SECONDS = float(os.environ.get("NOTIFICATIONS_RETRY_MAX_SECONDS", "1800"))
 # Nothing is re-dispatched younger than this (its own task is most likely on the way).
 NOTIFICATIONS_REDISPATCH_GRACE_SECONDS = float(
     os.environ.get("NOTIFICATIONS_REDISPATCH_GRACE_SECONDS", "30")
