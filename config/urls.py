@@ -16,4 +16,5 @@ urlpatterns = [
     path("", include("checkin.urls")),
     path("", include("analytics.urls")),
     path("", include("waitlist.urls")),
+    path("", include("notifications.urls")),
 ]

@@ -14,12 +14,14 @@ own) it runs in a savepoint, so a failure cannot poison the outer transaction.
 """
 
 import contextlib
+import logging
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import psycopg.errors
 from django.db import DatabaseError, connection
 
 from accounts.models import User
@@ -27,6 +29,14 @@ from config.db import single_statement_atomic
 from ticketing.models import Order
 
 LOCK_TIMEOUT = "3s"
+logger = logging.getLogger(__name__)
+
+
+def _fell_back(step: str, exc: DatabaseError) -> None:
+    # A replayed key is routine; anything else (a schema the statement does not know) would
+    # silently send every request down the slow path, so it is logged loudly.
+    unique = isinstance(exc.__cause__, psycopg.errors.UniqueViolation)
+    logger.log(logging.DEBUG if unique else logging.WARNING, "%s fell back: %s", step, exc)
 
 
 @contextlib.contextmanager
@@ -56,10 +66,10 @@ claimed AS (
 ),
 placed AS (
     INSERT INTO ticketing_order (id, buyer_id, event_id, status, total, currency, expires_at,
-                                 idempotency_key, request_digest, created_at)
+                                 idempotency_key, request_digest, created_at, seat_ids)
     SELECT %(order)s, %(buyer)s, tier.event_id, 'pending', tier.price * %(quantity)s,
            tier.currency, %(now)s + make_interval(mins => tier.hold_minutes),
-           %(key)s, %(digest)s, %(now)s
+           %(key)s, %(digest)s, %(now)s, '{}'
     FROM tier JOIN claimed ON claimed.id = tier.id
     RETURNING id, event_id, total, currency, expires_at
 ),
@@ -100,7 +110,8 @@ def order_place(
                 },
             )
             row = cursor.fetchone()
-    except DatabaseError:  # a replayed key, a lock wait that timed out: the reference path
+    except DatabaseError as exc:  # a replayed key, a lock wait that timed out: the reference path
+        _fell_back("order_place", exc)
         return None
     if row is None:
         return None
@@ -200,7 +211,8 @@ def payment_start(
                 },
             )
             row = cursor.fetchone()
-    except DatabaseError:
+    except DatabaseError as exc:
+        _fell_back("payment_start", exc)
         return None
     if row is None:
         return None
@@ -258,29 +270,28 @@ def payment_finish(
 ) -> bool:
     """Mark a charged payment succeeded, its order paid and issue `tickets`.
 
-    Each ticket is (id, tier, seat or None, QR payload).
-
-    False (and nothing changed) when the order or payment moved on meanwhile.
+    Each ticket is (id, tier, seat or None, QR payload). Runs in the caller's transaction (so
+    what listens to the confirmation can write in it too); False, with nothing changed, when
+    the order or payment moved on meanwhile. A database error propagates: roll back.
     """
-    try:
-        with _one_statement() as cursor:
-            cursor.execute(
-                _FINISH,
-                {
-                    "order": str(started.order_id),
-                    "payment": started.pk,
-                    "event": started.event_id,
-                    "buyer": buyer.pk,
-                    "name": buyer.display_name,
-                    "charge": charge_id,
-                    "ids": [ticket[0] for ticket in tickets],
-                    "tiers": [ticket[1] for ticket in tickets],
-                    "seats": [ticket[2] for ticket in tickets],
-                    "payloads": [ticket[3] for ticket in tickets],
-                    "now": now,
-                },
-            )
-            row = cursor.fetchone()
-    except DatabaseError:  # e.g. a deadlock with a reconciliation of the same payment
-        return False
+    if not connection.in_atomic_block:
+        raise RuntimeError("payment_finish runs in the caller's transaction")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _FINISH,
+            {
+                "order": str(started.order_id),
+                "payment": started.pk,
+                "event": started.event_id,
+                "buyer": buyer.pk,
+                "name": buyer.display_name,
+                "charge": charge_id,
+                "ids": [ticket[0] for ticket in tickets],
+                "tiers": [ticket[1] for ticket in tickets],
+                "seats": [ticket[2] for ticket in tickets],
+                "payloads": [ticket[3] for ticket in tickets],
+                "now": now,
+            },
+        )
+        row = cursor.fetchone()
     return row is not None and row[0] == 1 and row[1] == len(tickets)

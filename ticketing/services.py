@@ -27,7 +27,7 @@ from typing import Any
 import psycopg.errors
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
@@ -450,14 +450,19 @@ def _payment_finish_at_once(
     ]
     for ticket in tickets:
         ticket.qr_payload = ticket_payload_sign(ticket, key=key)
-    done = hotpath.payment_finish(
-        buyer=buyer,
-        started=started,
-        charge_id=charge_id,
-        tickets=[(t.pk, t.tier_id, t.seat_id, t.qr_payload) for t in tickets],
-        now=now,
-    )
-    if not done:
+    try:
+        with transaction.atomic(durable=True):
+            if not hotpath.payment_finish(
+                buyer=buyer,
+                started=started,
+                charge_id=charge_id,
+                tickets=[(t.pk, t.tier_id, t.seat_id, t.qr_payload) for t in tickets],
+                now=now,
+            ):
+                return None
+            # In the transaction, like the reference path: listeners write their outbox rows.
+            order_confirmed.send(sender=Order, order_id=started.order_id)
+    except DatabaseError:  # e.g. a deadlock with a reconciliation: the reference path decides
         return None
     order = Order(
         id=started.order_id,
@@ -468,8 +473,6 @@ def _payment_finish_at_once(
         currency=started.currency,
         paid_at=now,
     )
-    order_id = order.pk
-    transaction.on_commit(lambda: order_confirmed.send(sender=Order, order_id=order_id))
     # In the order the reference path reads them back: issued together, so by id.
     return PaymentOutcome(order=order, tickets=sorted(tickets, key=lambda t: t.pk))
 
@@ -605,7 +608,7 @@ def _payment_finish(*, payment_id: Any, order_id: Any, result: ChargeResult) -> 
     order.status, order.paid_at = Order.Status.PAID, timezone.now()
     order.save(update_fields=["status", "paid_at"])
     tickets = _issue_tickets(order)
-    transaction.on_commit(lambda: order_confirmed.send(sender=Order, order_id=order.pk))
+    order_confirmed.send(sender=Order, order_id=order.pk)  # in the transaction: outbox row
     return PaymentOutcome(order=order, tickets=tickets)
 
 
