@@ -147,6 +147,10 @@ async function sync() {
 }
 
 async function heartbeat() {
+  if (!navigator.onLine) {
+    setOnline(false);
+    return;
+  }
   if (queue.length) await sync();
   try {
     const response = await request(cfg.statsUrl);
@@ -350,7 +354,7 @@ if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
 
 // --- Offline readiness: service worker, cached page and assets, bundle, queue ---------------
 async function prepareOffline() {
-  if ("serviceWorker" in navigator) {
+  if ("serviceWorker" in navigator && navigator.onLine) {
     try {
       await navigator.serviceWorker.register(cfg.swUrl, { scope: "/door/" });
       // The page caches itself and what it needs, so a reload without network still works.

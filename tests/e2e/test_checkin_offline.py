@@ -1,0 +1,137 @@
+"""The door scanner without a network: it loads, decides in the browser, and syncs afterwards."""
+
+import base64
+from collections.abc import Iterator
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.utils import timezone
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+from pytest_django.live_server_helper import LiveServer
+
+from accounts.models import Membership
+from checkin.models import Admission, Scan
+from checkin.services import checkin_list_default, ticket_scan
+from tests.e2e.conftest import log_in, phone_context, record_errors
+from tests.factories import EventFactory, MembershipFactory, TicketTierFactory, order_paid
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+# Offline, a request the page or its service worker tries anyway fails with this; that is the
+# situation under test, not a fault.
+OFFLINE_NOISE = ("ERR_INTERNET_DISCONNECTED", "Failed to fetch")
+
+
+def forge(payload: str) -> str:
+    """The same claims, signed by a key that is not the event's."""
+    raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    header = raw[:57]
+    return (
+        base64.urlsafe_b64encode(header + Ed25519PrivateKey.generate().sign(header))
+        .rstrip(b"=")
+        .decode()
+    )
+
+
+@pytest.fixture
+def door_phone(browser: Browser, live_server: LiveServer) -> Iterator[tuple[Page, BrowserContext]]:
+    context = phone_context(browser, live_server)
+    page = context.new_page()
+    errors = record_errors(page)
+    yield page, context
+    context.close()
+    real = [e for e in errors if not any(noise in e for noise in OFFLINE_NOISE)]
+    assert not real, f"Errors in the browser: {real}"
+
+
+def scan_typed(page: Page, payload: str) -> None:
+    page.get_by_label("Ticket code").fill(payload)
+    page.get_by_role("button", name="Check ticket").click()
+
+
+def next_ticket(page: Page) -> None:
+    page.get_by_role("button", name="Next ticket").click()
+    expect(page.locator("#result")).to_be_hidden()
+
+
+def test_offline_scanner_admits_once_rejects_forgeries_and_syncs_first_scan_wins(
+    door_phone: tuple[Page, BrowserContext], live_server: LiveServer
+) -> None:
+    page, context = door_phone
+    door = MembershipFactory.create(role=Membership.Role.DOOR)
+    event = EventFactory.create(organization=door.organization, title="Field Day")
+    tier = TicketTierFactory.create(event=event, name="Day pass")
+    ana, bo = order_paid(buyer=door.user, tier=tier, quantity=2).tickets
+    gate = checkin_list_default(event)
+    log_in(context, live_server, door.user)
+
+    page.goto(f"/door/{event.pk}/")
+    expect(page.locator("#scanner[data-ready='1']")).to_be_attached()
+    expect(page.locator("#expected")).to_have_text("2")
+
+    # The venue Wi-Fi goes: the page reloads from the service worker's cache, with its bundle.
+    context.set_offline(True)
+    page.reload()
+    expect(page.locator("#scanner[data-ready='1']")).to_be_attached()
+    expect(page.locator("#connection")).to_contain_text("Offline")
+
+    scan_typed(page, ana.qr_payload)
+    expect(page.locator("#result .verdict")).to_have_text("Admitted")
+    expect(page.locator("#result .reason")).to_contain_text("offline")
+    next_ticket(page)
+
+    scan_typed(page, ana.qr_payload)
+    expect(page.locator("#result .verdict")).to_have_text("Already used")
+    next_ticket(page)
+
+    scan_typed(page, forge(ana.qr_payload))
+    expect(page.locator("#result .verdict")).to_have_text("Invalid")
+    expect(page.locator("#result .reason")).to_contain_text("invalid_signature")
+    next_ticket(page)
+
+    scan_typed(page, bo.qr_payload)
+    expect(page.locator("#result .verdict")).to_have_text("Admitted")
+    next_ticket(page)
+    expect(page.locator("#queue-status")).to_contain_text("4 scans waiting to sync")
+    expect(page.locator("#admitted")).to_have_text("2")
+    assert Scan.objects.count() == 0  # nothing reached the server
+
+    # Meanwhile a second gate, online, lets Bo in too: later than this phone did.
+    other_gate = ticket_scan(
+        payload=bo.qr_payload, checkin_list=gate, scanned_by=door.user, device_id="gate-2"
+    )
+    assert other_gate.valid
+
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    expect(page.locator("#history")).to_contain_text(
+        "Synced 4 offline scans, 1 conflict", timeout=15_000
+    )
+    expect(page.locator("#queue-status")).to_have_text("")
+    expect(page.locator("#connection")).to_contain_text("Online")
+
+    # One admission per ticket; every attempt logged once, in the order it happened at the door.
+    assert Admission.objects.filter(ticket=ana).count() == 1
+    assert Admission.objects.filter(ticket=bo).count() == 1
+    offline = Scan.objects.filter(client_scan_id__isnull=False).order_by("scanned_at")
+    assert [(s.result, s.reason, s.local_result) for s in offline] == [
+        ("admitted", "ok", "admitted"),
+        ("already_used", "already_used", "already_used"),
+        ("rejected", "invalid_signature", "rejected"),
+        ("admitted", "ok", "admitted"),
+    ]
+    # First scan wins by scanned_at: the phone's earlier offline scan of Bo holds the admission,
+    # and the pair is flagged for the organizer.
+    bo_offline = offline[3]
+    admission = Admission.objects.get(ticket=bo)
+    assert admission.scan_id == bo_offline.pk
+    assert admission.admitted_at == bo_offline.scanned_at < timezone.now()
+    assert bo_offline.conflict
+    assert str(bo_offline.conflict_with_id) == other_gate.scan_id
+    assert Scan.objects.filter(conflict=True).count() == 1
+
+    # Sending the same queue again changes nothing (idempotent by client scan id).
+    count = Scan.objects.count()
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    page.wait_for_timeout(500)
+    assert Scan.objects.count() == count
