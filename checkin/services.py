@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -168,6 +169,17 @@ def _sql() -> dict[str, str]:
             WHERE ticket_id = %(ticket)s AND checkin_list_id = %(list)s AND inside
             RETURNING admitted_at""",
     }
+    # Test-only variants (settings.CHECKIN_TEST_RACE): both racing statements take their
+    # snapshot, then pause, so they surely overlap; "unguarded" is the check-then-insert that
+    # the constraint and ON CONFLICT replace, for the race test's negative control.
+    race_row = """INSERT INTO {adm} (ticket_id, checkin_list_id, scan_id, admitted_at, inside)
+        SELECT %(ticket)s, %(list)s, %(id)s, %(at)s, true FROM pg_sleep(0.3)"""
+    admissions["race_guarded"] = (
+        race_row + " ON CONFLICT (ticket_id, checkin_list_id) DO NOTHING RETURNING admitted_at"
+    )
+    check_first = """ WHERE NOT EXISTS (SELECT 1 FROM {adm}
+        WHERE ticket_id = %(ticket)s AND checkin_list_id = %(list)s) RETURNING admitted_at"""
+    admissions["race_unguarded"] = race_row + check_first
     statements = {"context": context, "reject": reject}
     scan_select = scan_values.format(
         result="CASE WHEN ok THEN %(ok_result)s ELSE %(no_result)s END",
@@ -323,6 +335,9 @@ def ticket_scan(
         params["no_reason"] = "not_inside"
     else:
         kind = "reentry" if allow_reentry else ("takeover" if client_scan_id else "once")
+        race = getattr(settings, "CHECKIN_TEST_RACE", None)
+        if race and kind == "once":
+            kind = f"race_{race}"
         params.update(ok_result="admitted", no_result="already_used", ok_reason="ok")
         params["no_reason"] = "already_inside" if allow_reentry else "already_used"
     with connection.cursor() as cursor:

@@ -78,3 +78,24 @@ def test_my_tickets_page_shows_a_scannable_qr_code_per_ticket(
         assert str(payload_verify(payload).ticket_id) == ticket_id
         shown[ticket_id] = payload
     assert shown == {str(t.pk): t.qr_payload for t in tickets}
+
+
+def test_confirmation_email_qr_attachments_decode_to_payloads_that_verify(
+    settings: object, attendee: User, tier: TicketTier
+) -> None:
+    from django.core import mail
+
+    from notifications.services import order_confirmation_send
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # type: ignore[attr-defined]
+    order = order_paid(buyer=attendee, tier=tier, quantity=2).order
+    mail.outbox.clear()
+
+    order_confirmation_send(order_id=str(order.pk))
+
+    (message,) = [m for m in mail.outbox if attendee.email in m.to]
+    pngs = [content for _, content, mime in message.attachments if mime == "image/png"]
+    decoded = [qr_texts(png)[0] for png in pngs]
+    assert {str(payload_verify(p).ticket_id) for p in decoded} == {
+        str(t.pk) for t in order.tickets.all()
+    }
