@@ -94,29 +94,45 @@ class Scan(models.Model):
         ENTRY = "in", "Entry"
         EXIT = "out", "Exit"
 
+    # Every scan writes this row, so it carries only the indexes something reads: a list's log
+    # (scan_list_received also serves the foreign key), a ticket's scans, conflicts, and the
+    # client scan id that makes sync idempotent.
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    checkin_list = models.ForeignKey(CheckinList, on_delete=models.PROTECT, related_name="scans")
+    checkin_list = models.ForeignKey(
+        CheckinList, on_delete=models.PROTECT, related_name="scans", db_index=False
+    )
     ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.PROTECT)
     direction = models.CharField(max_length=3, choices=Direction.choices, default=Direction.ENTRY)
     result = models.CharField(max_length=15, choices=Result.choices)
     reason = models.CharField(max_length=30)
     device_id = models.CharField(max_length=64, blank=True)
-    scanned_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
-    device_link = models.ForeignKey(DeviceLink, null=True, blank=True, on_delete=models.SET_NULL)
+    scanned_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
+    )
+    device_link = models.ForeignKey(
+        DeviceLink, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
+    )
     payload_excerpt = models.CharField(max_length=64, blank=True)
-    scanned_at = models.DateTimeField(db_index=True)
+    scanned_at = models.DateTimeField()
     received_at = models.DateTimeField(default=timezone.now)
     # Offline scans: the device's own id for the scan (sync is idempotent by it) and what the
     # device showed the door. A device that admitted what the server would not is a conflict.
-    client_scan_id = models.UUIDField(null=True, blank=True, unique=True)
+    client_scan_id = models.UUIDField(null=True, blank=True)
     local_result = models.CharField(max_length=15, blank=True)
     conflict = models.BooleanField(default=False)
     conflict_with = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
 
     class Meta:
         ordering = ["-scanned_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client_scan_id"],
+                condition=Q(client_scan_id__isnull=False),
+                name="one_scan_per_client_scan_id",
+            )
+        ]
         indexes = [
             models.Index(fields=["checkin_list", "-received_at"], name="scan_list_received"),
             models.Index(
@@ -133,7 +149,10 @@ class Scan(models.Model):
 class Admission(models.Model):
     """A ticket let in through a list. The unique constraint is what makes admission once-only."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="admissions")
+    # The unique (ticket, list) index serves lookups by ticket too.
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.PROTECT, related_name="admissions", db_index=False
+    )
     checkin_list = models.ForeignKey(CheckinList, on_delete=models.PROTECT)
     scan = models.OneToOneField(Scan, on_delete=models.PROTECT)
     admitted_at = models.DateTimeField()

@@ -210,6 +210,19 @@ def _sql() -> dict[str, str]:
     return {name: sql.format(**tables) for name, sql in statements.items()}
 
 
+def _run(name: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    """Execute one of the hot statements as a server-side prepared statement.
+
+    Django's cursors bind values on the client, so PostgreSQL would parse and plan these
+    statements on every scan; a prepared statement is planned once per connection.
+    """
+    connection.ensure_connection()
+    raw = connection.connection
+    with connection.wrap_database_errors, raw.cursor() as cursor:
+        cursor.execute(_sql()[name], params, prepare=True)
+        return cursor.fetchone() if cursor.description else None
+
+
 def _clean(text: str, limit: int) -> str:
     # PostgreSQL text cannot hold NUL and a scanner may read one: drop it, still log the try.
     return (text or "").replace("\x00", "")[:limit]
@@ -249,9 +262,7 @@ def ticket_scan(
         "kid": claim.kid if claim else None,
         "ticket": claim.ticket_id if claim else None,
     }
-    with connection.cursor() as cursor:
-        cursor.execute(_sql()["context"], params)
-        row = cursor.fetchone()
+    row = _run("context", params)
     if row is None:
         raise NotFound("No such check-in list.")
     (
@@ -291,8 +302,7 @@ def ticket_scan(
 
     def reject(reason: str, message: str | None = None) -> ScanResult:
         params["reason"] = reason
-        with connection.cursor() as cursor:
-            cursor.execute(_sql()["reject"], params)
+        _run("reject", params)
         return ScanResult(
             valid=False,
             reason=reason,
@@ -340,9 +350,9 @@ def ticket_scan(
             kind = f"race_{race}"
         params.update(ok_result="admitted", no_result="already_used", ok_reason="ok")
         params["no_reason"] = "already_inside" if allow_reentry else "already_used"
-    with connection.cursor() as cursor:
-        cursor.execute(_sql()[kind], params)
-        result, conflict, first_at, _ = cursor.fetchone()
+    written = _run(kind, params)
+    assert written is not None  # noqa: S101 - the statement always returns its one row
+    result, conflict, first_at, _ = written
     scan_id = str(params["id"])
     if result in POSITIVE:
         reason = params["ok_reason"]
