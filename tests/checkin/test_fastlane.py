@@ -23,7 +23,7 @@ from ticketing.models import Ticket
 
 def environ(body: Any, token: str | None) -> dict[str, Any]:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    env = RequestFactory()._base_environ(
+    env = RequestFactory()._base_environ(  # type: ignore[attr-defined]
         REQUEST_METHOD="POST",
         PATH_INFO="/api/v1/checkin/scan",
         CONTENT_TYPE="application/json",
