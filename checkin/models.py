@@ -96,21 +96,41 @@ class Scan(models.Model):
 
     # Every scan writes this row, so it carries only the indexes something reads: a list's log
     # (scan_list_received also serves the foreign key), a ticket's scans, conflicts, and the
-    # client scan id that makes sync idempotent.
+    # client scan id that makes sync idempotent. Its references are not database foreign keys:
+    # each one would lock the referenced row at commit, and every gate's scans would queue on
+    # the same list and user rows. The log only ever gains rows (the ORM's PROTECT still
+    # refuses to delete a list or ticket that has scans); Admission keeps its ticket and scan
+    # constraints.
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     checkin_list = models.ForeignKey(
-        CheckinList, on_delete=models.PROTECT, related_name="scans", db_index=False
+        CheckinList,
+        on_delete=models.PROTECT,
+        related_name="scans",
+        db_index=False,
+        db_constraint=False,
     )
-    ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.PROTECT)
+    ticket = models.ForeignKey(
+        Ticket, null=True, blank=True, on_delete=models.PROTECT, db_constraint=False
+    )
     direction = models.CharField(max_length=3, choices=Direction.choices, default=Direction.ENTRY)
     result = models.CharField(max_length=15, choices=Result.choices)
     reason = models.CharField(max_length=30)
     device_id = models.CharField(max_length=64, blank=True)
     scanned_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        db_index=False,
+        db_constraint=False,
     )
     device_link = models.ForeignKey(
-        DeviceLink, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
+        DeviceLink,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        db_index=False,
+        db_constraint=False,
     )
     payload_excerpt = models.CharField(max_length=64, blank=True)
     scanned_at = models.DateTimeField()
@@ -121,7 +141,13 @@ class Scan(models.Model):
     local_result = models.CharField(max_length=15, blank=True)
     conflict = models.BooleanField(default=False)
     conflict_with = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
 
     class Meta:
@@ -153,7 +179,9 @@ class Admission(models.Model):
     ticket = models.ForeignKey(
         Ticket, on_delete=models.PROTECT, related_name="admissions", db_index=False
     )
-    checkin_list = models.ForeignKey(CheckinList, on_delete=models.PROTECT)
+    # Not a database foreign key, for the reason given on Scan: every admission would lock the
+    # one list row.
+    checkin_list = models.ForeignKey(CheckinList, on_delete=models.PROTECT, db_constraint=False)
     scan = models.OneToOneField(Scan, on_delete=models.PROTECT)
     admitted_at = models.DateTimeField()
     # Re-entry lists: an exit scan clears it, the next entry sets it again.

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -218,7 +219,12 @@ def _run(name: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
     """
     connection.ensure_connection()
     raw = connection.connection
-    with connection.wrap_database_errors, raw.cursor() as cursor:
+    if raw.prepare_threshold is None:
+        # Django turns preparing off; allow it for explicit prepare=True only (Django's own
+        # ClientCursors never prepare, so nothing else on the connection changes).
+        raw.prepare_threshold = 2**31
+    # A plain psycopg cursor: the connection's default (Django's ClientCursor) cannot prepare.
+    with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
         cursor.execute(_sql()[name], params, prepare=True)
         return cursor.fetchone() if cursor.description else None
 
