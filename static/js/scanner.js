@@ -146,6 +146,13 @@ async function sync() {
   }
 }
 
+function refreshCounts() {
+  request(cfg.statsUrl)
+    .then((response) => (response.ok ? response.json() : null))
+    .then(renderCounts)
+    .catch(() => null);
+}
+
 async function heartbeat() {
   if (!navigator.onLine) {
     setOnline(false);
@@ -252,6 +259,7 @@ async function check(payload, direction = currentDirection()) {
           data = await response.json();
           if (data.error) data = { valid: false, reason: data.error.code, message: data.error.message };
           setOnline(true);
+          refreshCounts();
           if (gate && data.ticket_id && data.valid) gate.apply({ local_result: data.direction === "out" ? "exited" : "admitted", scanned_at: new Date().toISOString() }, data.ticket_id);
         }
       } catch (_) {

@@ -11,7 +11,13 @@ from django.utils import timezone
 from accounts.models import User
 from checkin.models import Admission, CheckinList, Scan, SigningKey
 from checkin.selectors import checkin_bundle
-from checkin.services import OfflineScan, scans_sync, signing_key_rotate, ticket_scan
+from checkin.services import (
+    OfflineScan,
+    ScanResult,
+    scans_sync,
+    signing_key_rotate,
+    ticket_scan,
+)
 from events.models import Event, TicketTier
 from tests.factories import TicketTierFactory, order_paid
 from ticketing.models import Ticket
@@ -230,3 +236,45 @@ def test_bundle_is_a_constant_number_of_queries(
 
     with django_assert_max_num_queries(7):
         checkin_bundle(gate)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_batch_synced_twice_at_once_is_recorded_once() -> None:
+    import threading
+
+    from django.db import connection
+
+    from checkin.services import checkin_list_default
+    from tests.factories import EventFactory, MembershipFactory
+
+    door = MembershipFactory.create(role="door").user
+    tier = TicketTierFactory.create(
+        event=EventFactory.create(organization=door.organizations.get())
+    )
+    tickets = order_paid(buyer=door, tier=tier, quantity=5).tickets
+    gate = checkin_list_default(tier.event)
+    batch = [offline(t.qr_payload, T0 + timedelta(seconds=n)) for n, t in enumerate(tickets)]
+    barrier = threading.Barrier(2)
+    answers: list[dict[str, ScanResult]] = []
+    errors: list[BaseException] = []
+
+    def phone() -> None:
+        try:
+            barrier.wait(timeout=30)
+            answers.append(scans_sync(checkin_list=gate, scans=batch, scanned_by=door))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=phone) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert Scan.objects.count() == 5
+    assert Admission.objects.count() == 5
+    for answer in answers:
+        assert {r.reason for r in answer.values()} == {"ok"}
