@@ -57,6 +57,11 @@ def device_link_for_token(token: str) -> DeviceLink:
         raise Http404("No such scanner link")
     if link.revoked_at is not None:
         raise DeviceLinkRevoked()
+    event = link.checkin_list.event
+    if event.status != Event.Status.PUBLISHED or event.ends_at < timezone.now() - timedelta(
+        hours=12
+    ):
+        raise Http404("This event is not open for scanning")  # as events_for_door decides
     return link
 
 

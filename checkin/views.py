@@ -8,6 +8,7 @@ credential, so those endpoints carry no cookie authority and need no CSRF token)
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import wraps
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -60,6 +61,7 @@ from checkin.services import (
     signing_key_rotate,
     ticket_scan,
 )
+from config.errors import NotFound
 from config.http import AuthedRequest
 from events.models import Event
 from events.selectors import event_managed_by
@@ -112,6 +114,20 @@ def _link_door(token: str) -> Door:
 # --- The scanner page and its JSON --------------------------------------------------------------
 
 
+def _door_view(handler: Any) -> Any:
+    """The service re-checks access in the query that decides a scan: its NotFound is a 404."""
+
+    @wraps(handler)
+    def view(*args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return handler(*args, **kwargs)
+        except NotFound as exc:
+            raise Http404(exc.detail_message) from exc
+
+    return view
+
+
+@_door_view
 def _scanner_page(request: HttpRequest, door: Door) -> HttpResponse:
     result = None
     if request.method == "POST":
@@ -138,6 +154,7 @@ def _scanner_page(request: HttpRequest, door: Door) -> HttpResponse:
     )
 
 
+@_door_view
 def _scan(request: HttpRequest, door: Door) -> JsonResponse:
     body = _json_body(request)
     if body is None:
@@ -167,6 +184,7 @@ def _offline_scan(item: Any) -> OfflineScan:
     )
 
 
+@_door_view
 def _sync(request: HttpRequest, door: Door) -> JsonResponse:
     body = _json_body(request)
     if body is None or not isinstance(body.get("scans"), list):

@@ -121,7 +121,7 @@ function useBundle(bundle) {
 }
 
 async function sync() {
-  if (syncing || !queue.length) return;
+  if (syncing || revoked || !queue.length) return;
   syncing = true;
   try {
     const batch = queue.slice(0, 500);
@@ -129,7 +129,7 @@ async function sync() {
       method: "POST",
       body: JSON.stringify({ device_id: deviceId, scans: batch.map(({ ticket_id, readmission, ...scan }) => scan) }),
     });
-    if (!response.ok) return;
+    if (checkRevoked(response) || !response.ok) return;
     const data = await response.json();
     const done = new Set([...data.results, ...data.invalid].map((r) => r.client_scan_id));
     const conflicts = data.results.filter((r) => r.conflict).length;
@@ -146,6 +146,16 @@ async function sync() {
   }
 }
 
+// The organizer revoked this device link (410): say so and stop calling the server.
+let revoked = false;
+function checkRevoked(response) {
+  if (response.status !== 410) return false;
+  revoked = true;
+  connection.classList.add("offline");
+  connection.querySelector(".label").textContent = "This scanner link was revoked";
+  return true;
+}
+
 function refreshCounts() {
   request(cfg.statsUrl)
     .then((response) => (response.ok ? response.json() : null))
@@ -154,6 +164,7 @@ function refreshCounts() {
 }
 
 async function heartbeat() {
+  if (revoked) return;
   if (!navigator.onLine) {
     setOnline(false);
     return;
@@ -161,6 +172,7 @@ async function heartbeat() {
   if (queue.length) await sync();
   try {
     const response = await request(cfg.statsUrl);
+    if (checkRevoked(response)) return;
     if (response.ok) {
       setOnline(true);
       renderCounts(await response.json());
@@ -256,6 +268,7 @@ async function check(payload, direction = currentDirection()) {
           body: JSON.stringify({ payload, device_id: deviceId, direction }),
         });
         if (response.status < 500) {
+          checkRevoked(response);
           data = await response.json();
           if (data.error) data = { valid: false, reason: data.error.code, message: data.error.message };
           setOnline(true);

@@ -294,3 +294,21 @@ def test_my_tickets_page_shows_the_reissued_code_after_a_revocation(
     (payload,) = decode_svg(svg)
     assert payload_verify(payload).ticket_id == ticket.pk
     assert payload != ticket.qr_payload
+
+
+def test_device_link_of_an_event_long_over_is_404(
+    client: Client, event: Event, organizer: User
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    _, token = device_link_create(
+        checkin_list=checkin_list_default(event), actor=organizer, label="Sam"
+    )
+    Event.objects.filter(pk=event.pk).update(
+        starts_at=timezone.now() - timedelta(days=3), ends_at=timezone.now() - timedelta(days=2)
+    )
+
+    assert client.get(f"/door/link/{token}/").status_code == 404
+    assert client.post(f"/door/link/{token}/scan", "{}", "application/json").status_code == 404
