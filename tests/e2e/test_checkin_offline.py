@@ -17,9 +17,9 @@ from tests.factories import EventFactory, MembershipFactory, TicketTierFactory, 
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-# Offline, a request the page or its service worker tries anyway fails with this; that is the
-# situation under test, not a fault.
-OFFLINE_NOISE = ("ERR_INTERNET_DISCONNECTED", "Failed to fetch")
+# Offline, a request the page or its service worker tries anyway fails with this, and a revoked
+# link answers 410; that is the situation under test, not a fault.
+OFFLINE_NOISE = ("ERR_INTERNET_DISCONNECTED", "Failed to fetch", "status of 410 (Gone)")
 
 
 def forge(payload: str) -> str:
@@ -135,3 +135,69 @@ def test_offline_scanner_admits_once_rejects_forgeries_and_syncs_first_scan_wins
     page.evaluate("window.dispatchEvent(new Event('online'))")
     page.wait_for_timeout(500)
     assert Scan.objects.count() == count
+
+
+def test_volunteer_link_offline_on_a_reentry_list_applies_the_servers_rules(
+    door_phone: tuple[Page, BrowserContext], live_server: LiveServer
+) -> None:
+    """No account: a device link. Offline, the browser refuses a tier the list does not admit
+    and a refunded ticket, and lets a ticket out and back in; the sync agrees with it."""
+    from checkin.models import CheckinList, DeviceLink
+    from checkin.services import device_link_create, device_link_revoke
+    from ticketing.models import Ticket
+
+    page, context = door_phone
+    owner = MembershipFactory.create(role=Membership.Role.OWNER)
+    event = EventFactory.create(organization=owner.organization, title="Arena Night")
+    day = TicketTierFactory.create(event=event, name="Day")
+    vip = TicketTierFactory.create(event=event, name="VIP")
+    guest, refunded = order_paid(buyer=owner.user, tier=day, quantity=2).tickets
+    (lounge_guest,) = order_paid(buyer=owner.user, tier=vip).tickets
+    Ticket.objects.filter(pk=refunded.pk).update(status="void", void_reason="refunded")
+    arena = CheckinList.objects.create(event=event, name="Arena", allow_reentry=True)
+    arena.tiers.add(day)
+    link, token = device_link_create(checkin_list=arena, actor=owner.user, label="Sam")
+
+    page.goto(f"/door/link/{token}/")
+    expect(page.locator("#scanner[data-ready='1']")).to_be_attached()
+    expect(page.locator("#expected")).to_have_text("1")
+    context.set_offline(True)
+    page.evaluate("window.dispatchEvent(new Event('offline'))")
+
+    def verdict(payload: str, direction: str = "Entry") -> str:
+        page.get_by_label(direction).check()
+        scan_typed(page, payload)
+        expect(page.locator("#result")).to_be_visible()
+        text = page.locator("#result").inner_text()
+        next_ticket(page)
+        return text
+
+    assert "Admitted" in verdict(guest.qr_payload)
+    assert "Already inside" in verdict(guest.qr_payload)
+    assert "Exit" in verdict(guest.qr_payload, "Exit")
+    assert "not_inside" in verdict(guest.qr_payload, "Exit")
+    assert "Admitted" in verdict(guest.qr_payload)
+    assert "tier_not_allowed" in verdict(lounge_guest.qr_payload)
+    assert "refunded" in verdict(refunded.qr_payload)
+    assert Scan.objects.count() == 0
+
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    expect(page.locator("#history")).to_contain_text("Synced 7 offline scans", timeout=15_000)
+    synced = Scan.objects.order_by("scanned_at")
+    assert [(s.result, s.reason) for s in synced] == [
+        ("admitted", "ok"),
+        ("already_used", "already_inside"),
+        ("exited", "exit"),
+        ("rejected", "not_inside"),
+        ("admitted", "ok"),
+        ("rejected", "tier_not_allowed"),
+        ("rejected", "refunded"),
+    ]
+    assert {s.device_link_id for s in synced} == {link.pk}
+    assert not any(s.conflict for s in synced)
+    assert Admission.objects.get(ticket=guest).inside
+
+    # The organizer revokes the link: the page says so at its next heartbeat.
+    device_link_revoke(link=DeviceLink.objects.get(pk=link.pk), actor=owner.user)
+    expect(page.locator("#connection")).to_contain_text("revoked", timeout=8_000)
