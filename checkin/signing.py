@@ -129,6 +129,24 @@ def payload_decode(payload: str) -> tuple[TicketClaim, bytes, bytes]:
     return claim, header, signature
 
 
+@lru_cache(maxsize=1024)
+def _public_key(kid: str, raw: bytes) -> Ed25519PublicKey:
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def signature_valid(kid: str, public_key: bytes, header: bytes, signature: bytes) -> bool:
+    """Whether `signature` is the key's over `header` (the parsed key is kept per process)."""
+    try:
+        _public_key(kid, public_key).verify(signature, header)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def public_key_b64(key: SigningKey) -> str:
+    return base64.urlsafe_b64encode(bytes(key.public_key)).rstrip(b"=").decode()
+
+
 def payload_verify(payload: str) -> TicketClaim:
     """The claim of a genuine payload; InvalidPayload with a reason otherwise."""
     claim, header, signature = payload_decode(payload)
@@ -143,8 +161,6 @@ def payload_verify(payload: str) -> TicketClaim:
         raise InvalidPayload("revoked_key", "This ticket was signed with a revoked key.")
     if key.event_id != claim.event_id:
         raise InvalidPayload("invalid_signature", "This ticket's signature is not valid.")
-    try:
-        Ed25519PublicKey.from_public_bytes(bytes(key.public_key)).verify(signature, header)
-    except InvalidSignature as exc:
-        raise InvalidPayload("invalid_signature", "This ticket's signature is not valid.") from exc
+    if not signature_valid(claim.kid, bytes(key.public_key), header, signature):
+        raise InvalidPayload("invalid_signature", "This ticket's signature is not valid.")
     return claim
