@@ -100,20 +100,29 @@ def checkin_list_counts(checkin_list: CheckinList) -> dict[str, int]:
 def checkin_bundle(checkin_list: CheckinList) -> dict[str, Any]:
     """What a scanner needs to decide offline: keys, revocations, admissions, names and tiers.
 
-    Tickets are `[id, name, tier index]` rows to keep the download small (a 10,000-ticket event
-    is ~600 kB of JSON before compression).
+    Tickets are `[id, name, tier index, seat label]` rows to keep the download small (a
+    10,000-ticket event is ~600 kB of JSON before compression); the seat label is "" for
+    general admission.
     """
     event = checkin_list.event
     keys = SigningKey.objects.filter(event=event, revoked_at__isnull=True).order_by("created_at")
     tiers = list(event.tiers.order_by("pk").values_list("pk", "name"))
     tier_index = {pk: n for n, (pk, _) in enumerate(tiers)}
     tickets = Ticket.objects.filter(event=event).values_list(
-        "pk", "attendee_name", "tier_id", "status", "void_reason"
+        "pk",
+        "attendee_name",
+        "tier_id",
+        "status",
+        "void_reason",
+        "seat__section",
+        "seat__row",
+        "seat__number",
     )
     valid, revoked = [], []
-    for pk, name, tier_id, status, void_reason in tickets.iterator(chunk_size=5000):
+    for pk, name, tier_id, status, void_reason, *seat in tickets.iterator(chunk_size=5000):
         if status == Ticket.Status.VALID:
-            valid.append([str(pk), name, tier_index[tier_id]])
+            label = f"{seat[0]} {seat[1]}-{seat[2]}" if seat[0] else ""
+            valid.append([str(pk), name, tier_index[tier_id], label])
         else:
             revoked.append([str(pk), void_reason or "revoked"])
     admissions = Admission.objects.filter(checkin_list=checkin_list).values_list(

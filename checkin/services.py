@@ -32,7 +32,7 @@ from checkin.signing import (
 )
 from config.errors import NotFound
 from events.models import Event, TicketTier
-from ticketing.models import Ticket
+from ticketing.models import EventSeat, Ticket
 
 ENTRY = Scan.Direction.ENTRY.value
 EXIT = Scan.Direction.EXIT.value
@@ -71,6 +71,7 @@ class ScanResult:
     first_used_at: datetime | None = None
     attendee_name: str = ""
     tier: str = ""
+    seat: str = ""  # "Balcony C-14" for assigned seating
     ticket_id: str = ""
     scan_id: str = ""
     direction: str = ENTRY
@@ -84,6 +85,7 @@ class ScanResult:
             "message": self.message,
             "attendee_name": self.attendee_name,
             "tier": self.tier,
+            "seat": self.seat,
             "already_used": self.already_used,
             "first_used_at": self.first_used_at.isoformat() if self.first_used_at else None,
             "ticket_id": self.ticket_id,
@@ -117,6 +119,7 @@ def _sql() -> dict[str, str]:
         "key": SigningKey._meta.db_table,
         "ticket": Ticket._meta.db_table,
         "tier": TicketTier._meta.db_table,
+        "seat": EventSeat._meta.db_table,
         "adm": Admission._meta.db_table,
         "scan": Scan._meta.db_table,
     }
@@ -133,6 +136,7 @@ def _sql() -> dict[str, str]:
                    WHERE d.id = %(link)s AND d.checkin_list_id = l.id AND d.revoked_at IS NULL),
                k.event_id, k.public_key, k.revoked_at IS NOT NULL,
                t.event_id, t.status, t.void_reason, t.attendee_name, tt.name,
+               st.section || ' ' || st.row || '-' || st.number,
                NOT EXISTS (SELECT 1 FROM {lst_tiers} x WHERE x.checkinlist_id = l.id)
                  OR EXISTS (SELECT 1 FROM {lst_tiers} x
                             WHERE x.checkinlist_id = l.id AND x.tickettier_id = t.tier_id)
@@ -141,6 +145,7 @@ def _sql() -> dict[str, str]:
         LEFT JOIN {key} k ON k.kid = %(kid)s
         LEFT JOIN {ticket} t ON t.id = %(ticket)s
         LEFT JOIN {tier} tt ON tt.id = t.tier_id
+        LEFT JOIN {seat} st ON st.id = t.seat_id
         WHERE l.id = %(list)s
     """
     scan_columns = """(id, checkin_list_id, ticket_id, direction, result, reason, device_id,
@@ -286,6 +291,7 @@ def ticket_scan(
         void_reason,
         attendee_name,
         tier_name,
+        seat_label,
         tier_ok,
     ) = row
     if (user_id is not None and not (member and event_open)) or (
@@ -337,6 +343,7 @@ def ticket_scan(
     details = {
         "attendee_name": attendee_name,
         "tier": tier_name,
+        "seat": seat_label or "",
         "ticket_id": str(claim.ticket_id),
     }
     if ticket_status != Ticket.Status.VALID:
@@ -612,9 +619,9 @@ def signing_key_revoke(*, key: SigningKey, actor: User) -> int:
     current = SigningKey.objects.get(event_id=locked.event_id, is_current=True)
     tickets = [
         ticket
-        for ticket in Ticket.objects.filter(
-            event_id=locked.event_id, status=Ticket.Status.VALID
-        ).only("id", "event_id", "tier_id", "qr_payload")
+        for ticket in Ticket.objects.filter(event_id=locked.event_id, status=Ticket.Status.VALID)
+        .select_related("seat")
+        .only("id", "event_id", "tier_id", "qr_payload", "seat")
         if _kid_of(ticket.qr_payload) == locked.kid
     ]
     for ticket in tickets:

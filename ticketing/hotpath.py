@@ -159,7 +159,9 @@ SELECT held.event_id, started.amount, started.currency,
        (SELECT array_agg(s.id ORDER BY s.id) FROM ticketing_eventseat s
         WHERE s.order_id = held.id),
        (SELECT array_agg(s.tier_id ORDER BY s.id) FROM ticketing_eventseat s
-        WHERE s.order_id = held.id)
+        WHERE s.order_id = held.id),
+       (SELECT array_agg(s.section || ' ' || s.row || '-' || s.number ORDER BY s.id)
+        FROM ticketing_eventseat s WHERE s.order_id = held.id)
 FROM held, started
 """
 
@@ -179,7 +181,7 @@ class StartedPayment:
         amount: Decimal,
         currency: str,
         lines: list[tuple[uuid.UUID, int]],
-        seats: list[tuple[uuid.UUID, uuid.UUID]],
+        seats: list[tuple[uuid.UUID, uuid.UUID, str]],
     ) -> None:
         self.pk = pk
         self.order_id = order_id
@@ -188,7 +190,7 @@ class StartedPayment:
         self.amount = amount
         self.currency = currency
         self.lines = lines
-        self.seats = seats  # (seat, tier) for assigned seating
+        self.seats = seats  # (seat, tier, label) for assigned seating
 
     @property
     def provider_key(self) -> str:
@@ -220,7 +222,7 @@ def payment_start(
         return None
     if row is None:
         return None
-    event_id, amount, currency, tier_ids, quantities, seat_ids, seat_tier_ids = row
+    event_id, amount, currency, tier_ids, quantities, seat_ids, seat_tiers, seat_labels = row
     return StartedPayment(
         pk=payment_id,
         order_id=order_id,
@@ -229,7 +231,7 @@ def payment_start(
         amount=amount,
         currency=currency,
         lines=list(zip(tier_ids or [], quantities or [], strict=True)),
-        seats=list(zip(seat_ids or [], seat_tier_ids or [], strict=True)),
+        seats=list(zip(seat_ids or [], seat_tiers or [], seat_labels or [], strict=True)),
     )
 
 

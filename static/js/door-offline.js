@@ -1,10 +1,12 @@
 // Offline check-in: the same verdict the server gives (checkin/services.py), from a bundle the
 // scanner downloaded while online. The payload format is documented in checkin/README.md:
 //   version:1 | kid:4 | event:16 | ticket:16 | tier:16 | issued_at:4 | Ed25519 signature:64
-// The signature covers the first 57 bytes and is checked with WebCrypto ("Ed25519").
+// Version 2 (a ticket on an assigned seat) adds seat length:1 | seat label (UTF-8) before the
+// signature. The signature covers everything before it; WebCrypto ("Ed25519") checks it.
 
 const PAYLOAD_BYTES = 121;
-const SIGNED_BYTES = 57;
+const HEADER_BYTES = 57;
+const MAX_SEAT_BYTES = 60;
 
 export function b64urlDecode(text) {
   const clean = text.trim().replace(/-/g, "+").replace(/_/g, "/");
@@ -28,14 +30,27 @@ function uuid(bytes) {
 
 export function decodePayload(payload) {
   const raw = b64urlDecode(payload || "");
-  if (!raw || raw.length !== PAYLOAD_BYTES || raw[0] !== 1) return null;
+  if (!raw) return null;
+  let signedBytes = HEADER_BYTES;
+  let seat = "";
+  if (raw.length === PAYLOAD_BYTES && raw[0] === 1) {
+    signedBytes = HEADER_BYTES;
+  } else if (raw.length > PAYLOAD_BYTES + 1 && raw[0] === 2) {
+    const seatBytes = raw[HEADER_BYTES];
+    signedBytes = HEADER_BYTES + 1 + seatBytes;
+    if (seatBytes < 1 || seatBytes > MAX_SEAT_BYTES || raw.length !== signedBytes + 64) return null;
+    seat = new TextDecoder().decode(raw.slice(HEADER_BYTES + 1, signedBytes));
+  } else {
+    return null;
+  }
   return {
     kid: hex(raw.slice(1, 5)),
     eventId: uuid(raw.slice(5, 21)),
     ticketId: uuid(raw.slice(21, 37)),
     tierId: uuid(raw.slice(37, 53)),
-    signed: raw.slice(0, SIGNED_BYTES),
-    signature: raw.slice(SIGNED_BYTES),
+    seat,
+    signed: raw.slice(0, signedBytes),
+    signature: raw.slice(signedBytes),
   };
 }
 
@@ -67,7 +82,7 @@ export class OfflineGate {
     this.reentry = bundle.list.allow_reentry;
     this.tiers = bundle.tiers.map(([id, name]) => ({ id, name }));
     this.allowedTiers = new Set(bundle.list.tiers.map((i) => this.tiers[i].id));
-    this.tickets = new Map(bundle.tickets.map(([id, name, tier]) => [id, { name, tier }]));
+    this.tickets = new Map(bundle.tickets.map(([id, name, tier, seat]) => [id, { name, tier, seat }]));
     this.revoked = new Map(bundle.revoked);
     this.state = new Map(bundle.admitted.map(([id, at, inside]) => [id, { at, inside }]));
     this.keys = new Map();
@@ -128,6 +143,7 @@ export class OfflineGate {
       ticket_id: claim.ticketId,
       attendee_name: known ? known.name : "",
       tier: tier ? tier.name : "",
+      seat: claim.seat || (known ? known.seat || "" : ""),
     };
     // A genuine signature for a ticket missing from the bundle was sold after the download:
     // the signature is the proof, only the name is unknown.

@@ -213,7 +213,7 @@ function show(data) {
   const kind = data.valid ? "ok" : data.already_used ? "used" : "bad";
   result.className = `scan-result ${kind}`;
   result.querySelector(".verdict").textContent = verdictText(data);
-  const who = data.attendee_name ? `${data.attendee_name} · ${data.tier}` : data.tier || "";
+  const who = [data.attendee_name, data.tier, data.seat ? `Seat ${data.seat}` : ""].filter(Boolean).join(" · ");
   result.querySelector(".detail").textContent = data.valid
     ? who
     : [data.message, who].filter(Boolean).join(" — ");

@@ -255,3 +255,27 @@ def test_blocked_seats_are_never_sold_and_come_back_when_released() -> None:
     tiers["A"].refresh_from_db()
     assert tiers["A"].capacity == 3
     assert hold(UserFactory.create(), event, [a2.pk]).seat_ids == [a2.pk]
+
+
+@pytest.mark.django_db
+def test_a_seated_ticket_carries_its_seat_signed_in_the_qr_and_the_door_shows_it() -> None:
+    from checkin.qr import qr_png
+    from checkin.services import checkin_list_default, ticket_scan
+    from checkin.signing import payload_verify
+    from tests.qr import qr_texts
+
+    event, _ = seated_event(SeatBlock(section="Balcony", rows=3, seats_per_row=14, zone="A"))
+    buyer = UserFactory.create()
+    order = hold(buyer, event, [seat(event, "Balcony C-14").pk])
+    (ticket,) = order_pay(buyer=buyer, order_id=order.pk, idempotency_key="p").tickets
+
+    (decoded,) = qr_texts(qr_png(ticket.qr_payload))
+    assert payload_verify(decoded).seat == "Balcony C-14"
+    door = Membership.objects.get(organization=event.organization).user
+    result = ticket_scan(
+        payload=decoded,
+        checkin_list=checkin_list_default(event),
+        scanned_by=door,
+        device_id="gate-1",
+    )
+    assert result.valid and result.seat == "Balcony C-14"
