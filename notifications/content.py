@@ -190,7 +190,7 @@ def render(message: Message, user: User, *, unsubscribe_url: str | None = None) 
 def _order_confirmed(order_id: str) -> Rendered:
     order = (
         Order.objects.select_related("buyer", "event", "event__venue")
-        .prefetch_related("tickets__tier")
+        .prefetch_related("tickets__tier", "tickets__seat")
         .get(pk=order_id)
     )
     tickets = list(order.tickets.all())

@@ -279,3 +279,19 @@ def test_a_seated_ticket_carries_its_seat_signed_in_the_qr_and_the_door_shows_it
         device_id="gate-1",
     )
     assert result.valid and result.seat == "Balcony C-14"
+
+
+@pytest.mark.django_db
+def test_the_confirmation_email_names_each_seat() -> None:
+    from notifications.content import render
+    from notifications.models import Message
+
+    event, _ = seated_event(SeatBlock(section="Balcony", rows=3, seats_per_row=4, zone="A"))
+    buyer = UserFactory.create()
+    order = hold(buyer, event, [seat(event, "Balcony B-1").pk, seat(event, "Balcony B-2").pk])
+    order_pay(buyer=buyer, order_id=order.pk, idempotency_key="p")
+
+    email = render(Message.objects.get(dedupe_key=f"order.confirmed:{order.pk}"), buyer)
+
+    assert "seat Balcony B-1" in email.text and "seat Balcony B-2" in email.text
+    assert "<strong>Balcony B-1</strong>" in email.html
