@@ -234,6 +234,49 @@ def seat_map_create(
 
 
 @transaction.atomic(durable=True)
+def seat_map_add_blocks(*, user: User, seat_map: SeatMap, blocks: Sequence[SeatBlock]) -> int:
+    """Generate more blocks into an existing layout; returns how many seats were added.
+
+    The whole layout is validated again (a block may not reuse a label or a spot) and re-ranked,
+    since the middle of the house moves when a block is added at one side.
+    """
+    SeatMap.objects.select_for_update().get(pk=seat_map.pk)  # one editor at a time per layout
+    fields = ["id", "section", "row", "number", "x", "y", "zone", "rank", *ATTRIBUTES]
+    existing = list(MapSeat.objects.filter(seat_map=seat_map).values(*fields))
+    new = [seat for block in blocks for seat in _block_seats(block)]
+    if not new:
+        return 0
+    _validated([*existing, *new])  # ranks the dicts in place
+    MapSeat.objects.bulk_create(MapSeat(seat_map=seat_map, **seat) for seat in new)
+    ranks = [MapSeat(pk=seat["id"], rank=seat["rank"]) for seat in existing]
+    MapSeat.objects.bulk_update(ranks, ["rank"], batch_size=2000)
+    audit_record(
+        actor=user,
+        action="seat_map.add_blocks",
+        target=seat_map,
+        organization=seat_map.venue.organization,
+        changes={
+            "seats": len(new),
+            "blocks": [f"{b.section} {b.rows}x{b.seats_per_row} zone {b.zone}" for b in blocks],
+        },
+    )
+    return len(new)
+
+
+@transaction.atomic(durable=True)
+def seat_map_delete(*, user: User, seat_map: SeatMap) -> None:
+    """Delete a layout. Events that applied it keep their own copy of the seats."""
+    audit_record(
+        actor=user,
+        action="seat_map.delete",
+        target=seat_map,
+        organization=seat_map.venue.organization,
+        changes={"name": seat_map.name},
+    )
+    seat_map.delete()
+
+
+@transaction.atomic(durable=True)
 def seat_map_edit(
     *,
     user: User,
