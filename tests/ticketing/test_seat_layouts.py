@@ -365,7 +365,7 @@ def test_seats_of_another_layout_are_not_touched(
 def test_deleting_a_layout_keeps_the_events_seats(
     organizer: User, layout: SeatMap, event: Event
 ) -> None:
-    tier = TicketTierFactory(event=event, name="A")
+    tier = TicketTierFactory.create(event=event, name="A")
     event_seating_apply(
         user=organizer,
         event=event,
@@ -385,9 +385,11 @@ def test_deleting_a_layout_keeps_the_events_seats(
 @pytest.fixture
 def tiers(event: Event) -> dict[str, TicketTier]:
     return {
-        "front": TicketTierFactory(event=event, name="Front", price=Decimal("80"), capacity=1),
-        "back": TicketTierFactory(event=event, name="Back", price=Decimal("40"), capacity=1),
-        "ga": TicketTierFactory(event=event, name="Standing", capacity=300),
+        "front": TicketTierFactory.create(
+            event=event, name="Front", price=Decimal("80"), capacity=1
+        ),
+        "back": TicketTierFactory.create(event=event, name="Back", price=Decimal("40"), capacity=1),
+        "ga": TicketTierFactory.create(event=event, name="Standing", capacity=300),
     }
 
 
@@ -465,7 +467,7 @@ def test_apply_needs_a_tier_for_every_zone(
 def test_apply_refuses_another_events_tier(
     organizer: User, event: Event, layout: SeatMap, tiers: dict[str, TicketTier]
 ) -> None:
-    foreign = TicketTierFactory()
+    foreign = TicketTierFactory.create()
 
     with pytest.raises(UnknownTier):
         event_seating_apply(
@@ -479,8 +481,8 @@ def test_apply_refuses_another_events_tier(
 def test_apply_refuses_a_layout_of_another_venue(
     organizer: User, layout: SeatMap, tiers: dict[str, TicketTier]
 ) -> None:
-    elsewhere = EventFactory(organization=layout.venue.organization)  # its own new venue
-    tier = TicketTierFactory(event=elsewhere)
+    elsewhere = EventFactory.create(organization=layout.venue.organization)  # its own new venue
+    tier = TicketTierFactory.create(event=elsewhere)
 
     with pytest.raises(SeatLayoutInvalid, match="another venue"):
         event_seating_apply(
@@ -494,7 +496,7 @@ def test_apply_refuses_a_layout_of_another_venue(
 def test_apply_is_refused_once_the_event_has_orders(
     organizer: User, seated: Event, layout: SeatMap, tiers: dict[str, TicketTier]
 ) -> None:
-    buyer = UserFactory()
+    buyer = UserFactory.create()
     first = EventSeat.objects.filter(event=seated).first()
     assert first is not None
     order_reserve_seats(buyer=buyer, event_id=seated.pk, idempotency_key="k1", seat_ids=[first.pk])
@@ -563,7 +565,7 @@ def test_a_held_seat_cannot_be_blocked(
 ) -> None:
     held = event_seat(seated, "Stalls A-1")
     order_reserve_seats(
-        buyer=UserFactory(), event_id=seated.pk, idempotency_key="k", seat_ids=[held.pk]
+        buyer=UserFactory.create(), event_id=seated.pk, idempotency_key="k", seat_ids=[held.pk]
     )
 
     changed = event_seats_block(
@@ -576,8 +578,8 @@ def test_a_held_seat_cannot_be_blocked(
 
 
 def test_seats_of_another_event_are_not_blocked(organizer: User, seated: Event) -> None:
-    other = EventFactory()
-    tier = TicketTierFactory(event=other)
+    other = EventFactory.create()
+    tier = TicketTierFactory.create(event=other)
     foreign = EventSeat.objects.create(
         event=other, tier=tier, section="S", row="A", number="1", x=0, y=0, zone="A"
     )
@@ -599,7 +601,7 @@ def test_a_blocked_seat_is_never_sold(
     event_seats_block(
         user=organizer, event=seated, seat_ids=[blocked.pk], blocked=True, reason="house seat"
     )
-    buyer = UserFactory()
+    buyer = UserFactory.create()
 
     with pytest.raises(SeatTaken) as caught:
         order_reserve_seats(
@@ -631,7 +633,7 @@ def test_best_available_skips_blocked_seats(
     )
 
     order = order_reserve_seats(
-        buyer=UserFactory(),
+        buyer=UserFactory.create(),
         event_id=seated.pk,
         idempotency_key=uuid.uuid4().hex,
         best_available=(tiers["back"].pk, 1),
@@ -640,7 +642,7 @@ def test_best_available_skips_blocked_seats(
     assert list(EventSeat.objects.filter(order=order).values_list("pk", flat=True)) == [keep.pk]
     with pytest.raises(Exception, match="left") as caught:
         order_reserve_seats(
-            buyer=UserFactory(),
+            buyer=UserFactory.create(),
             event_id=seated.pk,
             idempotency_key=uuid.uuid4().hex,
             best_available=(tiers["back"].pk, 1),
