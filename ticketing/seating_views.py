@@ -3,6 +3,7 @@ event's seats (apply a layout, block and release seats). Everything is loaded th
 scoped to the user's organizations, so a foreign id is a 404 and door staff see nothing."""
 
 import uuid
+from collections import Counter
 from typing import Any
 
 from django.contrib import messages
@@ -152,6 +153,7 @@ def _edit_page(
     bulk: SeatBulkForm | None = None,
     block: SeatBlockForm | None = None,
     query: str | None = None,
+    error: str = "",
     status: int = 200,
 ) -> HttpResponse:
     params = QueryDict(query) if query is not None else request.GET
@@ -181,7 +183,8 @@ def _edit_page(
             "filter_query": page_query.urlencode(),
             "query": params.urlencode(),
             "bulk": bulk or SeatBulkForm(),
-            "block": block,
+            "block_form": block,  # not "block": the template engine keeps {% block %}s there
+            "error": error,
             "facets": facets,
             "zones": [(z, n, colours[z]) for z, n in facets["zones"]],
             "seat_count": len(everything),
@@ -273,7 +276,6 @@ def _relabel(request: AuthedRequest, seat_map: SeatMap, query: str) -> HttpRespo
         )
         if new != (seat.section, seat.row, seat.number):
             relabel[seat.pk] = new
-    form = SeatBulkForm()
     if not relabel:
         messages.info(request, "No label changed.")
         return _back("ticketing:seat_map_edit", seat_map.pk, query)
@@ -282,8 +284,7 @@ def _relabel(request: AuthedRequest, seat_map: SeatMap, query: str) -> HttpRespo
             user=request.user, seat_map=seat_map, seat_ids=list(relabel), relabel=relabel
         )
     except DomainError as exc:
-        form.add_error(None, exc.detail_message)
-        return _edit_page(request, seat_map, bulk=form, query=query, status=422)
+        return _edit_page(request, seat_map, query=query, error=exc.detail_message, status=422)
     messages.success(request, f"Relabelled {len(relabel)} seats.")
     return _back("ticketing:seat_map_edit", seat_map.pk, query)
 
@@ -314,6 +315,7 @@ def _event_page(
     )
     everything = list(event_seats_with_state(event))
     colours = zone_colours(s.zone for s in everything)
+    per_zone = Counter(s.zone for s in everything)
     page_query = request.GET.copy()
     page_query.pop("page", None)
     return render(
@@ -332,7 +334,7 @@ def _event_page(
             "filter_query": page_query.urlencode(),
             "blocking": blocking or SeatBlockingForm(),
             "states": STATE_NAMES,
-            "zones": sorted(colours.items()),
+            "zones": [(z, per_zone[z], colour) for z, colour in sorted(colours.items())],
             "seat_count": len(everything),
             "svg": seats_svg(
                 everything, colours=colours, title=f"Seats of {event.title}", states=True
