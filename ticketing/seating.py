@@ -348,6 +348,12 @@ def event_seating_apply(
     chosen = {zone: tiers.get(str(tier_id)) for zone, tier_id in zone_tiers.items()}
     if any(t is None for z, t in chosen.items() if z in zones):
         raise UnknownTier()
+    # A tier seated by the copy being replaced, but by none of the new seats, would otherwise
+    # keep selling its old seat count as unseated tickets.
+    seated_before = {
+        str(t)
+        for t in EventSeat.objects.filter(event=event).values_list("tier_id", flat=True).distinct()
+    }
     EventSeat.objects.filter(event=event).delete()
     fields = ["section", "row", "number", "x", "y", "zone", "rank", *ATTRIBUTES]
     seats = [
@@ -357,8 +363,8 @@ def event_seating_apply(
     EventSeat.objects.bulk_create(seats, batch_size=2000)
     counts = Counter(str(seat.tier.pk) for seat in seats)
     for tier_id, tier in tiers.items():
-        if tier_id in counts:
-            tier.capacity = counts[tier_id]
+        if tier_id in counts or tier_id in seated_before:
+            tier.capacity = counts.get(tier_id, 0)
             tier.save(update_fields=["capacity"])
     audit_record(
         actor=user,

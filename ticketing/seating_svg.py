@@ -48,7 +48,9 @@ def seats_svg(
     height = (max(s.y for s in seats) - min_y) * UNIT + 2 * PAD
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="seat-svg" viewBox="0 0 {width} {height}"'
-        f' width="{width}" height="{height}" role="img" aria-label="{escape(title)}">',
+        f' width="{width}" height="{height}" role="img" aria-label="{escape(title)}"'
+        # Fill the box, but a small house not beyond twice its size, a big one not below half.
+        f' style="width:100%;height:auto;min-width:{width // 2}px;max-width:{width * 2}px">',
         "<defs>"
         '<pattern id="held" width="4" height="4" patternUnits="userSpaceOnUse"'
         ' patternTransform="rotate(45)"><rect width="4" height="4" fill="#fff"/>'

@@ -49,6 +49,10 @@ from ticketing.seating_svg import seats_svg, zone_colours
 SEATS_PER_PAGE = 100  # three label inputs and a checkbox each: well under Django's field limit
 
 
+def _seats(n: int) -> str:
+    return f"{n} seat" if n == 1 else f"{n} seats"
+
+
 def _query(text: str) -> str:
     """A filter query string handed back by a form, re-encoded so only parameters survive."""
     return QueryDict(text).urlencode()
@@ -114,7 +118,7 @@ def seat_map_import(request: AuthedRequest, venue_id: int) -> HttpResponse:
                 form.add_error(None, exc.detail_message)
             else:
                 count = len(form.cleaned_data["seats"])
-                messages.success(request, f"Imported {count} seats into {seat_map.name}.")
+                messages.success(request, f"Imported {_seats(count)} into {seat_map.name}.")
                 return redirect("ticketing:seat_map_edit", seat_map_id=seat_map.pk)
         status = 422
     return render(
@@ -214,7 +218,7 @@ def seat_map_add_block(request: AuthedRequest, seat_map_id: Any) -> HttpResponse
         except DomainError as exc:
             form.add_error(None, exc.detail_message)
         else:
-            messages.success(request, f"Added {added} seats in {form.block().section}.")
+            messages.success(request, f"Added {_seats(added)} in {form.block().section}.")
             return redirect("ticketing:seat_map_edit", seat_map_id=seat_map.pk)
     return _edit_page(request, seat_map, block=form, status=422)
 
@@ -252,7 +256,7 @@ def seat_map_bulk(request: AuthedRequest, seat_map_id: Any) -> HttpResponse:
                 form.add_error(None, exc.detail_message)
             else:
                 action = dict(form.fields["action"].choices)[form.cleaned_data["action"]]  # type: ignore[attr-defined]
-                messages.success(request, f"{action}: {changed} seats.")
+                messages.success(request, f"{action}: {_seats(changed)}.")
                 if form.cleaned_data["action"] == "remove":
                     query = _query_without_page(query)
                 return _back("ticketing:seat_map_edit", seat_map.pk, query)
@@ -285,7 +289,7 @@ def _relabel(request: AuthedRequest, seat_map: SeatMap, query: str) -> HttpRespo
         )
     except DomainError as exc:
         return _edit_page(request, seat_map, query=query, error=exc.detail_message, status=422)
-    messages.success(request, f"Relabelled {len(relabel)} seats.")
+    messages.success(request, f"Relabelled {_seats(len(relabel))}.")
     return _back("ticketing:seat_map_edit", seat_map.pk, query)
 
 
@@ -408,6 +412,6 @@ def event_seating_block(request: AuthedRequest, event_id: Any) -> HttpResponse:
                 skipped = len(set(map(str, seat_ids))) - changed
                 note = f" ({skipped} were not free to change)" if skipped else ""
                 verb = "Blocked" if blocked else "Released"
-                messages.success(request, f"{verb} {changed} seats{note}.")
+                messages.success(request, f"{verb} {_seats(changed)}{note}.")
                 return redirect("ticketing:event_seating", event_id=event.pk)
     return _event_page(request, event, blocking=form, status=422)

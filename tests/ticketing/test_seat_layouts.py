@@ -454,6 +454,23 @@ def test_applying_again_before_orders_replaces_the_seats(
     assert capacity(tiers["back"]) == 5
 
 
+def test_a_tier_left_without_seats_by_a_new_layout_is_not_sold_unseated(
+    organizer: User, seated: Event, layout: SeatMap, tiers: dict[str, TicketTier]
+) -> None:
+    assert capacity(tiers["back"]) == 6
+
+    event_seating_apply(
+        user=organizer,
+        event=seated,
+        seat_map=layout,
+        zone_tiers={"A": tiers["front"].pk, "B": tiers["front"].pk},
+    )
+
+    assert capacity(tiers["front"]) == 18
+    assert capacity(tiers["back"]) == 0  # its six seats went to Front
+    assert capacity(tiers["ga"]) == 300
+
+
 def test_apply_needs_a_tier_for_every_zone(
     organizer: User, event: Event, layout: SeatMap, tiers: dict[str, TicketTier]
 ) -> None:
