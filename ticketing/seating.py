@@ -288,6 +288,9 @@ def seat_map_edit(
     relabel: dict[int, tuple[str, str, str]] | None = None,
 ) -> int:
     """Remove, rezone, mark or relabel seats of a layout; returns how many seats it touched."""
+    # The layout row first, as seat_map_add_blocks does: the seat rows alone would let a block
+    # added meanwhile take a label this edit is handing out.
+    SeatMap.objects.select_for_update().get(pk=seat_map.pk)
     seats = list(MapSeat.objects.select_for_update().filter(seat_map=seat_map).order_by("pk"))
     chosen = set(seat_ids) & {seat.pk for seat in seats}
     keep = [seat for seat in seats if not (remove and seat.pk in chosen)]
