@@ -50,6 +50,7 @@ BUYER_PASSWORD = "flash-sale-bench-buyer"  # noqa: S105 - hashed once for all be
 # A transient answer is retried with the same idempotency key, as a real client would.
 RETRYABLE_CODES = {"BUSY", "PAYMENT_IN_PROGRESS"}
 MAX_ATTEMPTS = 5
+SEATS_PER_ROW = 100  # --seated: rows of 100 seats, aisles after seats 25 and 75
 SAFE_DB_NAME = re.compile(r"^[a-z0-9_]*bench[a-z0-9_]*$")
 
 
@@ -67,6 +68,7 @@ class LoadSpec:
     tier_id: str
     tokens: list[str]
     concurrency: int
+    seated: bool = False
 
 
 @dataclass
@@ -151,11 +153,16 @@ async def _post(
 async def _buy(session: Any, stats: LoadStats, spec: LoadSpec, token: str) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     key = uuid.uuid4().hex
+    wanted: dict[str, Any] = (
+        {"best_available": {"tier_id": spec.tier_id, "quantity": 1}}
+        if spec.seated
+        else {"tier_id": spec.tier_id, "quantity": 1}
+    )
     status, raw, start, end = await _post(
         session,
         stats,
         f"{spec.url}/api/v1/events/{spec.event_id}/register",
-        {"tier_id": spec.tier_id, "quantity": 1, "idempotency_key": key},
+        {**wanted, "idempotency_key": key},
         headers,
     )
     if status == 409 and _error_code(raw) == "SOLD_OUT":
@@ -441,8 +448,14 @@ def machine_cpu() -> tuple[float, float]:
 # --- Data: the sale and the check -------------------------------------------------------------
 
 
-def create_sale(*, capacity: int, buyers: int, run_id: str) -> tuple[str, str, list[str]]:
-    """A published event with one tier of `capacity`, and `buyers` users with API tokens."""
+def create_sale(
+    *, capacity: int, buyers: int, run_id: str, seated: bool = False
+) -> tuple[str, str, list[str]]:
+    """A published event with one tier of `capacity`, and `buyers` users with API tokens.
+
+    `seated`: the tier is `capacity` assigned seats in rows of 100 (aisles after seats 25 and
+    75), built with the organizer's services, and buyers ask for the best available seat.
+    """
     from datetime import timedelta
     from decimal import Decimal
 
@@ -494,18 +507,63 @@ def create_sale(*, capacity: int, buyers: int, run_id: str) -> tuple[str, str, l
             ),
             batch_size=2000,
         )
+    if seated:
+        seat_the_sale(event, tier, capacity)
     return str(event.pk), str(tier.pk), tokens
+
+
+def seat_the_sale(event: Any, tier: Any, capacity: int) -> None:
+    from accounts.models import User
+    from ticketing.seating import SeatBlock, event_seating_apply, seat_map_create
+
+    organizer = User.objects.create(email=f"organizer-{event.pk}@bench.invalid")
+    full_rows, rest = divmod(capacity, SEATS_PER_ROW)
+    aisles = (25, 75)
+    blocks = (
+        [
+            SeatBlock(
+                section="Arena",
+                rows=full_rows,
+                seats_per_row=SEATS_PER_ROW,
+                zone="A",
+                aisles_after=aisles,
+            )
+        ]
+        if full_rows
+        else []
+    )
+    if rest:
+        blocks.append(
+            SeatBlock(
+                section="Arena",
+                rows=1,
+                seats_per_row=rest,
+                zone="A",
+                first_row=_row_after(full_rows),
+                aisles_after=aisles,
+                y=full_rows,
+            )
+        )
+    seat_map = seat_map_create(user=organizer, venue=event.venue, name="Arena", blocks=blocks)
+    event_seating_apply(user=organizer, event=event, seat_map=seat_map, zone_tiers={"A": tier.pk})
+
+
+def _row_after(rows: int) -> str:
+    from ticketing.seating import _row_label
+
+    return _row_label("A", rows)
 
 
 def check_database(*, event_id: str, tier_id: str, buyers: int) -> dict[str, Any]:
     """What PostgreSQL says happened, and whether it adds up."""
-    from django.db.models import CharField, Count, Sum, Value
+    from django.db.models import CharField, Count, F, Sum, Value
     from django.db.models.functions import Cast, Concat
 
     from events.models import TicketTier
     from ticketing.models import Order, OrderLine, Payment, SandboxCharge, Ticket
 
     tier = TicketTier.objects.get(pk=tier_id)
+    seated = tier.seats.exists()
     orders = dict(
         Order.objects.filter(event_id=event_id)
         .values_list("status")
@@ -550,6 +608,22 @@ def check_database(*, event_id: str, tier_id: str, buyers: int) -> dict[str, Any
         .count(),
         "tickets_of_unpaid_orders": tickets.exclude(order__status=Order.Status.PAID).count(),
     }
+    if seated:
+        from ticketing.models import EventSeat
+
+        result["seats"] = EventSeat.objects.filter(tier=tier).count()
+        # The figure issue 4 asks for: a seat with two valid tickets, or two live orders.
+        result["seats_sold_twice"] = (
+            tickets.filter(status=Ticket.Status.VALID)
+            .values("seat_id")
+            .annotate(n=Count("id"))
+            .filter(n__gt=1)
+            .count()
+        )
+        result["tickets_without_seat"] = tickets.filter(seat__isnull=True).count()
+        result["tickets_on_a_seat_of_another_order"] = tickets.exclude(
+            seat__order_id=F("order_id")
+        ).count()
     result["oversold"] = max(0, ticket_count - capacity)
     result["undersold"] = max(0, capacity - ticket_count) if buyers >= capacity else 0
     succeeded = by_status.get(Payment.Status.SUCCEEDED, 0)
@@ -561,6 +635,12 @@ def check_database(*, event_id: str, tier_id: str, buyers: int) -> dict[str, Any
         problems.append("duplicate tickets")
     if result["tickets_of_unpaid_orders"]:
         problems.append("tickets on unpaid orders")
+    if seated and (
+        result["seats_sold_twice"]
+        or result["tickets_without_seat"]
+        or result["tickets_on_a_seat_of_another_order"]
+    ):
+        problems.append("a seat sold twice, or a ticket without its own seat")
     if ticket_count != orders.get(Order.Status.PAID, 0):
         problems.append("tickets != paid orders")
     if tier.sold_count != ticket_count + held:
@@ -622,7 +702,7 @@ def one_run(
         )
     started = time.perf_counter()
     event_id, tier_id, tokens = create_sale(
-        capacity=args.capacity, buyers=args.buyers, run_id=run_id
+        capacity=args.capacity, buyers=args.buyers, run_id=run_id, seated=args.seated
     )
     gate_sync(event_ids=[event_id])
     log(
@@ -630,7 +710,12 @@ def one_run(
         f"created in {time.perf_counter() - started:.1f} s"
     )
     spec = LoadSpec(
-        url="", event_id=event_id, tier_id=tier_id, tokens=tokens, concurrency=args.concurrency
+        url="",
+        event_id=event_id,
+        tier_id=tier_id,
+        tokens=tokens,
+        concurrency=args.concurrency,
+        seated=args.seated,
     )
     server: dict[str, Any] = {}
     with contextlib.ExitStack() as stack:
@@ -723,15 +808,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db-name", default="boxoffice_bench", help="dropped and recreated")
     parser.add_argument("--redis-db", type=int, default=15, help="flushed before and after")
     parser.add_argument("--keep-db", action="store_true", help="leave the database for a look")
-    parser.add_argument("--seated", action="store_true", help="assigned seating (not yet)")
+    parser.add_argument(
+        "--seated", action="store_true", help="K assigned seats; buyers ask for best available"
+    )
     args = parser.parse_args(argv)
-    if args.seated:
-        print(
-            "flash_sale: --seated (assigned seating) is not available yet: Boxoffice has no "
-            "seat maps to sell from. This flag is reserved for when it does.",
-            file=sys.stderr,
-        )
-        return 2
     if min(args.capacity, args.buyers, args.concurrency, args.runs) < 1:
         parser.error("--capacity, --buyers, --concurrency and --runs must be at least 1")
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
-from checkin.models import Admission, CheckinList, Scan, SigningKey
+from checkin.models import Admission, CheckinList, DeviceLink, Scan, SigningKey
 
 
 @admin.register(SigningKey)
@@ -15,15 +15,24 @@ class SigningKeyAdmin(admin.ModelAdmin):
 
 @admin.register(CheckinList)
 class CheckinListAdmin(admin.ModelAdmin):
-    list_display = ["name", "event", "created_at"]
+    list_display = ["name", "event", "allow_reentry", "created_at"]
     search_fields = ["name", "event__title"]
     filter_horizontal = ["tiers"]
 
 
 @admin.register(Scan)
 class ScanAdmin(admin.ModelAdmin):
-    list_display = ["scanned_at", "checkin_list", "result", "reason", "device_id", "scanned_by"]
-    list_filter = ["result", "reason"]
+    list_display = [
+        "scanned_at",
+        "checkin_list",
+        "direction",
+        "result",
+        "reason",
+        "conflict",
+        "device_id",
+        "scanned_by",
+    ]
+    list_filter = ["result", "reason", "conflict", "direction"]
     search_fields = ["ticket__id", "device_id", "scanned_by__email"]
     date_hierarchy = "scanned_at"
 
@@ -39,3 +48,12 @@ class AdmissionAdmin(admin.ModelAdmin):
     list_display = ["ticket", "checkin_list", "admitted_at"]
     search_fields = ["ticket__id"]
     readonly_fields = ["ticket", "checkin_list", "scan", "admitted_at"]
+
+
+@admin.register(DeviceLink)
+class DeviceLinkAdmin(admin.ModelAdmin):
+    list_display = ["label", "checkin_list", "created_at", "last_seen_at", "revoked_at"]
+    search_fields = ["label", "checkin_list__event__title"]
+    # The token itself is never stored; its digest is of no use to anyone reading the admin.
+    exclude = ["token_digest"]
+    readonly_fields = ["checkin_list", "created_by", "created_at", "last_seen_at"]

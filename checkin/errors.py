@@ -11,3 +11,21 @@ class InvalidPayload(DomainError):
     def __init__(self, reason: str, message: str | None = None) -> None:
         self.reason = reason
         super().__init__(message)
+
+
+class DeviceLinkRevoked(DomainError):
+    code = "DEVICE_LINK_REVOKED"
+    status = 410
+    message = "This scanner link was revoked by the organizer."
+
+
+class KeyInUse(DomainError):
+    code = "KEY_IN_USE"
+    status = 409
+    message = "The current signing key cannot be revoked; rotate to a new key first."
+
+
+class ListNameTaken(DomainError):
+    code = "LIST_NAME_TAKEN"
+    status = 409
+    message = "This event already has a check-in list with that name."

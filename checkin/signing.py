@@ -29,9 +29,11 @@ from checkin.errors import InvalidPayload
 from checkin.models import SigningKey
 
 VERSION = 1
+SEATED_VERSION = 2  # the header, then the seat label (length byte + UTF-8), then the signature
 _HEADER = struct.Struct(">B4s16s16s16sI")
 SIGNATURE_BYTES = 64
 PAYLOAD_BYTES = _HEADER.size + SIGNATURE_BYTES
+MAX_SEAT_LABEL_BYTES = 60
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class TicketClaim:
     ticket_id: uuid.UUID
     tier_id: uuid.UUID
     issued_at: int
+    seat: str = ""  # "Balcony C-14" on an assigned seat (version 2), else ""
 
 
 @lru_cache(maxsize=4)
@@ -89,21 +92,32 @@ def _private_key(kid: str, encrypted: str) -> Ed25519PrivateKey:
 
 
 def ticket_payload_sign(
-    ticket: Any, *, key: SigningKey | None = None, issued_at: int | None = None
+    ticket: Any,
+    *,
+    key: SigningKey | None = None,
+    issued_at: int | None = None,
+    seat_label: str | None = None,
 ) -> str:
     """The QR payload for a ticket (any object with id, event_id, tier_id).
 
-    Pass the event's `key` when signing many tickets, to look it up once.
+    Pass the event's `key` when signing many tickets, to look it up once. A ticket on a seat
+    carries its label, signed, so a door shows it even offline; pass `seat_label` when the
+    ticket's seat is not loaded.
     """
     key = key or current_signing_key(ticket.event_id)
+    if seat_label is None and getattr(ticket, "seat_id", None):
+        seat_label = ticket.seat.label
+    seat = (seat_label or "").encode()[:MAX_SEAT_LABEL_BYTES]
     header = _HEADER.pack(
-        VERSION,
+        SEATED_VERSION if seat else VERSION,
         bytes.fromhex(key.kid),
         uuid.UUID(str(ticket.event_id)).bytes,
         uuid.UUID(str(ticket.id)).bytes,
         uuid.UUID(str(ticket.tier_id)).bytes,
         issued_at if issued_at is not None else int(time.time()),
     )
+    if seat:
+        header += bytes([len(seat)]) + seat
     signature = _private_key(key.kid, key.private_key_encrypted).sign(header)
     return base64.urlsafe_b64encode(header + signature).rstrip(b"=").decode()
 
@@ -115,18 +129,47 @@ def payload_decode(payload: str) -> tuple[TicketClaim, bytes, bytes]:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError) as exc:
         raise InvalidPayload("malformed", "This code is not a Boxoffice ticket.") from exc
-    if len(raw) != PAYLOAD_BYTES or raw[0] != VERSION:
-        raise InvalidPayload("malformed", "This code is not a Boxoffice ticket.")
-    header, signature = raw[: _HEADER.size], raw[_HEADER.size :]
-    _, kid, event, ticket, tier, issued_at = _HEADER.unpack(header)
+    malformed = InvalidPayload("malformed", "This code is not a Boxoffice ticket.")
+    seat = b""
+    if len(raw) == PAYLOAD_BYTES and raw[0] == VERSION:
+        signed_bytes = _HEADER.size
+    elif len(raw) > PAYLOAD_BYTES + 1 and raw[0] == SEATED_VERSION:
+        seat_length = raw[_HEADER.size]
+        signed_bytes = _HEADER.size + 1 + seat_length
+        if not 0 < seat_length <= MAX_SEAT_LABEL_BYTES or len(raw) != signed_bytes + 64:
+            raise malformed
+        seat = raw[_HEADER.size + 1 : signed_bytes]
+    else:
+        raise malformed
+    header, signature = raw[:signed_bytes], raw[signed_bytes:]
+    _, kid, event, ticket, tier, issued_at = _HEADER.unpack(header[: _HEADER.size])
     claim = TicketClaim(
         kid=kid.hex(),
         event_id=uuid.UUID(bytes=event),
         ticket_id=uuid.UUID(bytes=ticket),
         tier_id=uuid.UUID(bytes=tier),
         issued_at=issued_at,
+        seat=seat.decode(errors="replace"),
     )
     return claim, header, signature
+
+
+@lru_cache(maxsize=1024)
+def _public_key(kid: str, raw: bytes) -> Ed25519PublicKey:
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def signature_valid(kid: str, public_key: bytes, header: bytes, signature: bytes) -> bool:
+    """Whether `signature` is the key's over `header` (the parsed key is kept per process)."""
+    try:
+        _public_key(kid, public_key).verify(signature, header)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def public_key_b64(key: SigningKey) -> str:
+    return base64.urlsafe_b64encode(bytes(key.public_key)).rstrip(b"=").decode()
 
 
 def payload_verify(payload: str) -> TicketClaim:
@@ -143,8 +186,6 @@ def payload_verify(payload: str) -> TicketClaim:
         raise InvalidPayload("revoked_key", "This ticket was signed with a revoked key.")
     if key.event_id != claim.event_id:
         raise InvalidPayload("invalid_signature", "This ticket's signature is not valid.")
-    try:
-        Ed25519PublicKey.from_public_bytes(bytes(key.public_key)).verify(signature, header)
-    except InvalidSignature as exc:
-        raise InvalidPayload("invalid_signature", "This ticket's signature is not valid.") from exc
+    if not signature_valid(claim.kid, bytes(key.public_key), header, signature):
+        raise InvalidPayload("invalid_signature", "This ticket's signature is not valid.")
     return claim

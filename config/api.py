@@ -103,12 +103,16 @@ def _register_routers() -> None:
     from accounts.api import router as accounts_router
     from checkin.api import router as checkin_router
     from events.api import router as events_router
+    from notifications.api import router as notifications_router
+    from ticketing.api import public_router as seating_router
     from ticketing.api import router as ticketing_router
 
     api.add_router("/auth", accounts_router)
     api.add_router("/", events_router)
     api.add_router("/", ticketing_router)
+    api.add_router("/", seating_router)
     api.add_router("/checkin", checkin_router)
+    api.add_router("/", notifications_router)
 
 
 _register_routers()

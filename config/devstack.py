@@ -361,7 +361,7 @@ def run() -> int:
                 "-l",
                 "info",
                 "-Q",
-                "celery,notifications",
+                "celery,notifications,webhooks",
                 "--concurrency",
                 "2",
             ],

@@ -84,6 +84,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.roles",
+                "notifications.context_processors.unread",
             ],
         },
     },
@@ -133,11 +134,19 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A dead broker answers fast, so a booking's after-commit publish never hangs on it.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
-# Mail and webhooks wait in their own queue, so a backlog never delays booking housekeeping.
-CELERY_TASK_ROUTES = {"notifications.tasks.*": {"queue": "notifications"}}
+# Queues: `celery` (the default: booking housekeeping), `notifications` (mail, SMS, in-app) and
+# `webhooks` (organizers' servers, which can be slow), so a backlog in one never delays another.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    "notifications.tasks.send_webhook": {"queue": "webhooks"},
+    "notifications.tasks.*": {"queue": "notifications"},
+}
 CELERY_BEAT_SCHEDULE = {
+    "notifications-redispatch": {"task": "notifications.tasks.redispatch", "schedule": 60.0},
+    "notifications-reminders": {"task": "notifications.tasks.record_reminders", "schedule": 60.0},
     "release-expired-holds": {"task": "ticketing.tasks.release_expired_holds", "schedule": 30.0},
     "reconcile-payments": {"task": "ticketing.tasks.reconcile_payments", "schedule": 30.0},
     "sync-admission-gate": {"task": "ticketing.tasks.sync_admission_gate", "schedule": 60.0},
@@ -255,3 +264,44 @@ STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_TIMEOUT_SECONDS = float(os.environ.get("STRIPE_TIMEOUT_SECONDS", "10"))
 if PAYMENT_PROVIDER == "stripe" and not STRIPE_SECRET_KEY:
     raise ImproperlyConfigured("PAYMENT_PROVIDER=stripe needs STRIPE_SECRET_KEY.")
+
+# --- Notifications -------------------------------------------------------------------------
+NOTIFICATIONS_BATCH_SIZE = int(os.environ.get("NOTIFICATIONS_BATCH_SIZE", "50"))
+NOTIFICATIONS_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATIONS_MAX_ATTEMPTS", "8"))
+NOTIFICATIONS_RETRY_BASE_SECONDS = float(os.environ.get("NOTIFICATIONS_RETRY_BASE_SECONDS", "30"))
+# Below the broker's visibility timeout: a Redis broker hands out again a countdown task that
+# waited longer than that (harmless here, the claim stops the second send, but wasted work).
+NOTIFICATIONS_RETRY_MAX_SECONDS = float(os.environ.get("NOTIFICATIONS_RETRY_MAX_SECONDS", "1800"))
+# Nothing is re-dispatched younger than this (its own task is most likely on the way).
+NOTIFICATIONS_REDISPATCH_GRACE_SECONDS = float(
+    os.environ.get("NOTIFICATIONS_REDISPATCH_GRACE_SECONDS", "30")
+)
+# A delivery `sending` for longer than this was lost with its worker. Must exceed the task time
+# limit, which ends any attempt still alive, so a reclaimed delivery has no other sender.
+NOTIFICATIONS_SENDING_LEASE_SECONDS = float(
+    os.environ.get("NOTIFICATIONS_SENDING_LEASE_SECONDS", str(CELERY_TASK_TIME_LIMIT * 2))
+)
+NOTIFICATIONS_REMINDER_OFFSETS = [
+    int(m) for m in env_list("NOTIFICATIONS_REMINDER_OFFSETS", "1440,120")
+]  # minutes before the start; an event can have its own
+NOTIFICATIONS_REMINDER_MAX_MINUTES = 14 * 24 * 60
+# After a failed publish, skip the broker this long (the outbox keeps what is skipped).
+NOTIFICATIONS_BROKER_BACKOFF_SECONDS = float(
+    os.environ.get("NOTIFICATIONS_BROKER_BACKOFF_SECONDS", "15")
+)
+# Test-only: the naive "already sent?" check instead of the atomic claim (negative control).
+NOTIFICATIONS_UNSAFE_NO_CLAIM = False
+
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "notifications.channels.sms.ConsoleSmsBackend")
+SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
+SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN", "")
+SMS_GATEWAY_TIMEOUT_SECONDS = float(os.environ.get("SMS_GATEWAY_TIMEOUT_SECONDS", "10"))
+SMS_FROM = os.environ.get("SMS_FROM", "Boxoffice")
+if SMS_BACKEND.endswith("HttpGatewaySmsBackend") and not SMS_GATEWAY_URL:
+    raise ImproperlyConfigured("The HTTP SMS gateway backend needs SMS_GATEWAY_URL.")
+
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
+WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "8"))
+WEBHOOK_DISABLE_AFTER_FAILURES = int(os.environ.get("WEBHOOK_DISABLE_AFTER_FAILURES", "20"))
+# Plain http endpoints only where DEBUG is on (local receivers, tests).
+WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", DEBUG)

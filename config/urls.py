@@ -10,9 +10,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", api.urls),
-    path("", include("events.urls")),
+    # Before events: its /events/<id>/<slug>/ would swallow /events/<id>/seats/.
     path("", include("ticketing.urls")),
+    path("", include("events.urls")),
     path("", include("checkin.urls")),
     path("", include("analytics.urls")),
     path("", include("waitlist.urls")),
+    path("", include("notifications.urls")),
 ]

@@ -12,7 +12,7 @@ from accounts.models import Organization, User
 from accounts.services import audit_record
 from events.errors import CapacityBelowSold, EventHasOrders, EventNotEditable, InvalidEvent
 from events.models import Category, Event, TicketTier, Venue
-from events.signals import tiers_changed
+from events.signals import event_cancelled, event_changed, tiers_changed
 
 
 @dataclass(frozen=True)
@@ -178,6 +178,9 @@ def event_update(
             organization=event.organization,
             changes=changes,
         )
+        event_changed.send(
+            sender=Event, event_id=event.pk, organization_id=event.organization_id, changes=changes
+        )
     if tiers is not None:
         _save_tiers(actor, event, tiers)
     return event
@@ -248,6 +251,7 @@ def event_cancel(*, actor: User, event: Event) -> Event:
     event.status = Event.Status.CANCELLED
     event.save(update_fields=["status", "updated_at"])
     audit_record(actor=actor, action="event.cancel", target=event, organization=event.organization)
+    event_cancelled.send(sender=Event, event_id=event.pk, organization_id=event.organization_id)
     return event
 
 

@@ -1,6 +1,14 @@
-"""What events announces, after commit. Ticketing (the admission gate) and waitlists listen."""
+"""What events announces. Ticketing (the admission gate), waitlists and notifications listen."""
 
 from django.dispatch import Signal
 
 # sender=Event class, event_id=UUID: tier capacities or prices were changed
 tiers_changed = Signal()
+
+# Sent INSIDE the service's transaction, so a listener's outbox row commits with the change.
+# sender=Event class, event_id=UUID, organization_id=UUID,
+# changes={"starts_at"|"ends_at"|"venue"|"session"|...: [old, new]} (datetimes as ISO strings)
+event_changed = Signal()
+
+# Sent INSIDE event_cancel's transaction. sender=Event class, event_id=UUID, organization_id=UUID
+event_cancelled = Signal()

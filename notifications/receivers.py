@@ -1,14 +1,41 @@
-"""Listeners for what other apps announce; each one only enqueues a task."""
+"""Listeners for what other apps announce. Each runs inside the sender's transaction and writes
+one outbox row, so the message exists exactly when the change does."""
 
 from typing import Any
-from uuid import UUID
 
 from django.dispatch import receiver
 
-from notifications.tasks import send_order_confirmation
-from ticketing.signals import order_confirmed
+from events.signals import event_cancelled, event_changed
+from notifications import services
+from ticketing.signals import order_confirmed, order_refunded
 
 
 @receiver(order_confirmed)
-def on_order_confirmed(sender: Any, order_id: UUID, **kwargs: Any) -> None:
-    send_order_confirmation.delay(str(order_id))
+def on_order_confirmed(sender: Any, order_id: Any, **kwargs: Any) -> None:
+    # The flash-sale hot path: one INSERT, nothing read.
+    services.order_confirmed_record(order_id=order_id)
+
+
+@receiver(order_refunded)
+def on_order_refunded(
+    sender: Any, order_id: Any, amount: Any, currency: str, refund_id: Any, **kwargs: Any
+) -> None:
+    services.order_refunded_record(
+        order_id=order_id, amount=amount, currency=currency, refund_id=refund_id
+    )
+
+
+@receiver(event_changed)
+def on_event_changed(
+    sender: Any, event_id: Any, organization_id: Any, changes: dict[str, list[str]], **kwargs: Any
+) -> None:
+    notify = {k: v for k, v in changes.items() if k in services.HOLDER_FIELDS}
+    if notify:
+        services.event_changed_record(
+            event_id=event_id, organization_id=organization_id, changes=notify
+        )
+
+
+@receiver(event_cancelled)
+def on_event_cancelled(sender: Any, event_id: Any, organization_id: Any, **kwargs: Any) -> None:
+    services.event_cancelled_record(event_id=event_id, organization_id=organization_id)

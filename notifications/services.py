@@ -1,9 +1,794 @@
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
+"""The delivery pipeline: outbox rows in, exactly one effect per (message, channel, recipient) out.
 
-from checkin.qr import qr_png
-from ticketing.models import Order
+1. `*_record` functions run inside the transaction of the change (receivers call them) and write
+   one Message row; after commit the message is handed to Celery, and if the broker is down the
+   row simply waits for the re-dispatcher.
+2. `message_fan_out` turns a message into Delivery rows, one per (channel, recipient); the unique
+   key makes a second fan-out a no-op.
+3. `delivery_send` claims a delivery with a conditional UPDATE (pending/retry -> sending) before
+   it sends, so a task delivered twice, or two workers racing, send once.
+4. `notifications_redispatch` (beat, and `manage.py notifications_redispatch`) hands back to
+   Celery whatever was never enqueued, lost with a dead worker, or due for a retry.
+"""
+
+import functools
+import json
+import logging
+import secrets
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from events.models import Event
+from notifications.channels import DeliveryFailed
+from notifications.channels.email import Mailer, email_build
+from notifications.channels.sms import sms_backend
+from notifications.channels.webhook import webhook_post
+from notifications.content import Rendered, render
+from notifications.errors import InvalidReminders
+from notifications.models import (
+    Audience,
+    Channel,
+    Delivery,
+    DeliveryAttempt,
+    Kind,
+    Message,
+    Notification,
+    Preference,
+    ReminderSchedule,
+    Topic,
+    WebhookEndpoint,
+)
+from notifications.preferences import unsubscribe_token
+from ticketing.models import Order, Ticket
+
+logger = logging.getLogger(__name__)
+
+# --- 1. Outbox rows, written in the caller's transaction ---------------------------------------
+
+
+def message_record(
+    *,
+    topic: str,
+    audience: str,
+    dedupe_key: str,
+    data: dict[str, Any] | None = None,
+    user_id: Any = None,
+    event_id: Any = None,
+    organization_id: Any = None,
+    endpoint_id: Any = None,
+) -> uuid.UUID:
+    """Write one outbox row in the current transaction (one INSERT); Celery gets it after commit.
+
+    Recording the same `dedupe_key` again changes nothing. Returns the id it tried to insert.
+    """
+    message = Message(
+        topic=topic,
+        audience=audience,
+        dedupe_key=dedupe_key,
+        data=data or {},
+        user_id=user_id,
+        event_id=event_id,
+        organization_id=organization_id,
+        endpoint_id=endpoint_id,
+    )
+    Message.objects.bulk_create([message], ignore_conflicts=True)
+    message_id = message.pk
+    transaction.on_commit(lambda: message_dispatch(message_id=message_id))
+    return message_id
+
+
+def order_confirmed_record(*, order_id: Any) -> None:
+    """The buyer's tickets, and the organization's `order.confirmed` webhooks (one INSERT)."""
+    message_record(
+        topic=Topic.ORDER_CONFIRMED,
+        audience=Audience.ORDER,
+        dedupe_key=f"order.confirmed:{order_id}",
+        data={"order_id": str(order_id)},
+    )
+
+
+def order_refunded_record(*, order_id: Any, amount: Any, currency: str, refund_id: Any) -> None:
+    """Tell the buyer (and webhooks) that money went back for an order."""
+    message_record(
+        topic=Topic.ORDER_REFUNDED,
+        audience=Audience.ORDER,
+        dedupe_key=f"order.refunded:{refund_id}",
+        data={"order_id": str(order_id), "amount": str(amount), "currency": currency},
+    )
+
+
+# What a ticket holder needs to hear about (a new title or description is not worth a message).
+HOLDER_FIELDS = ("starts_at", "ends_at", "venue", "session")
+
+
+def event_changed_record(
+    *, event_id: Any, organization_id: Any, changes: dict[str, list[str]]
+) -> None:
+    """Every ticket holder hears once what changed (old -> new); webhooks get `event.changed`."""
+    message_record(
+        topic=Topic.EVENT_CHANGED,
+        audience=Audience.EVENT_HOLDERS,
+        dedupe_key=f"event.changed:{event_id}:{uuid.uuid4()}",
+        data={"changes": changes},
+        event_id=event_id,
+        organization_id=organization_id,
+    )
+
+
+def event_cancelled_record(*, event_id: Any, organization_id: Any) -> None:
+    """Every ticket holder hears once that the event is off and what happens to their money."""
+    message_record(
+        topic=Topic.EVENT_CANCELLED,
+        audience=Audience.EVENT_HOLDERS,
+        dedupe_key=f"event.cancelled:{event_id}",
+        event_id=event_id,
+        organization_id=organization_id,
+    )
+
+
+def ticket_checked_in_record(
+    *, ticket_id: Any, event_id: Any, organization_id: Any, scanned_at: str
+) -> None:
+    """`ticket.checked_in` for the organization's webhooks (nobody is emailed)."""
+    message_record(
+        topic=Topic.TICKET_CHECKED_IN,
+        audience=Audience.ORGANIZATION,
+        dedupe_key=f"ticket.checked_in:{ticket_id}:{scanned_at}",
+        data={"ticket_id": str(ticket_id), "scanned_at": scanned_at},
+        event_id=event_id,
+        organization_id=organization_id,
+    )
+
+
+class _Breaker:
+    """After a failed publish, skip publishing for a while: the first booking during a broker
+    outage pays for the connection attempts (redis-py retries a refused connection for seconds),
+    the ones after it do not. What is skipped waits in the outbox for the re-dispatcher."""
+
+    open_until = 0.0
+
+    def closed(self) -> bool:
+        return time.monotonic() >= self.open_until
+
+    def trip(self) -> None:
+        self.open_until = time.monotonic() + settings.NOTIFICATIONS_BROKER_BACKOFF_SECONDS
+
+    def reset(self) -> None:
+        self.open_until = 0.0
+
+
+broker_breaker = _Breaker()
+
+
+def message_dispatch(*, message_id: Any) -> bool:
+    """Hand a message to Celery; a broker that is down is logged, and the re-dispatcher retries."""
+    from notifications.tasks import fan_out  # tasks import this module
+
+    if not broker_breaker.closed():
+        return False
+    try:
+        # No publish retries: a booking must not wait on a dead broker; the beat job catches up.
+        fan_out.apply_async((str(message_id),), retry=False)
+    except Exception:
+        broker_breaker.trip()
+        logger.warning("Broker unavailable; message %s waits for re-dispatch", message_id)
+        return False
+    return True
+
+
+# --- 2. Fan-out: recipients and channels -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    channel: str
+    recipient: str
+    user_id: Any = None
+    endpoint_id: Any = None
+
+
+def _preference(user: User) -> Preference:
+    try:
+        return user.notification_preference
+    except Preference.DoesNotExist:
+        return Preference(user=user)
+
+
+def _person_targets(user: User, kind: str) -> list[Target]:
+    preference = _preference(user)
+    recipients: dict[str, str] = {
+        Channel.EMAIL: user.email,
+        Channel.SMS: preference.phone,
+        Channel.INAPP: str(user.pk),
+    }
+    return [
+        Target(channel, recipients[channel], user_id=user.pk)
+        for channel in sorted(preference.channels_for(kind))
+        if recipients[channel]
+    ]
+
+
+def _webhook_targets(organization_id: Any, topic: str) -> list[Target]:
+    if organization_id is None:
+        return []
+    endpoints = WebhookEndpoint.objects.filter(
+        organization_id=organization_id, is_active=True, topics__contains=[topic]
+    )
+    return [Target(Channel.WEBHOOK, str(e.pk), endpoint_id=e.pk) for e in endpoints]
+
+
+def _holders(event_id: Any, *, any_status: bool) -> Iterable[User]:
+    tickets = Ticket.objects.filter(event_id=event_id, order__status=Order.Status.PAID)
+    if not any_status:
+        tickets = tickets.filter(status=Ticket.Status.VALID)
+    return (
+        User.objects.filter(pk__in=tickets.values("holder_id"))
+        .select_related("notification_preference")
+        .order_by("pk")
+        .iterator(chunk_size=2000)
+    )
+
+
+def _event_json(event: Event) -> dict[str, Any]:
+    return {
+        "id": str(event.pk),
+        "title": event.title,
+        "starts_at": event.starts_at.isoformat(),
+        "ends_at": event.ends_at.isoformat(),
+        "time_zone": event.time_zone,
+        "status": event.status,
+        "venue": {"name": event.venue.name, "city": event.venue.city},
+        "url": settings.SITE_URL + event.get_absolute_url(),
+    }
+
+
+def _order_json(order: Order) -> dict[str, Any]:
+    return {
+        "id": str(order.pk),
+        "code": order.code,
+        "status": order.status,
+        "total": str(order.total),
+        "currency": order.currency,
+        "buyer_email": order.buyer.email,
+        "tickets": [
+            {"id": str(t.pk), "tier": t.tier.name, "attendee_name": t.attendee_name}
+            for t in order.tickets.all()
+        ],
+    }
+
+
+def _webhook_payload(message: Message, order: Order | None) -> dict[str, Any]:
+    """The JSON body every endpoint gets for this message; built once, the same on every retry."""
+    data: dict[str, Any] = {}
+    if message.event is not None:
+        data["event"] = _event_json(message.event)
+    if order is not None:
+        data["order"] = _order_json(order)
+    if message.topic == Topic.EVENT_CHANGED:
+        data["changes"] = message.data["changes"]
+    elif message.topic == Topic.ORDER_REFUNDED:
+        data["refund"] = {"amount": message.data["amount"], "currency": message.data["currency"]}
+    elif message.topic == Topic.TICKET_CHECKED_IN:
+        data["ticket"] = {"id": message.data["ticket_id"], "scanned_at": message.data["scanned_at"]}
+    elif message.topic == Topic.WEBHOOK_TEST:
+        data["test"] = True
+    return {
+        "id": str(message.pk),
+        "type": message.topic,
+        "created_at": message.created_at.isoformat(),
+        "data": data,
+    }
+
+
+def _targets(message: Message) -> tuple[list[Target], Order | None]:
+    kind = message.kind
+    if message.audience == Audience.ORDER:
+        order = (
+            Order.objects.select_related("buyer__notification_preference", "event__venue")
+            .prefetch_related("tickets__tier")
+            .get(pk=message.data["order_id"])
+        )
+        message.user, message.event = order.buyer, order.event
+        message.organization_id = order.event.organization_id
+        targets = _person_targets(order.buyer, kind)
+        return targets + _webhook_targets(message.organization_id, message.topic), order
+    if message.audience == Audience.USER:
+        return ([] if message.user is None else _person_targets(message.user, kind)), None
+    if message.audience == Audience.EVENT_HOLDERS:
+        targets = [
+            target
+            for user in _holders(
+                message.event_id, any_status=message.topic == Topic.EVENT_CANCELLED
+            )
+            for target in _person_targets(user, kind)
+        ]
+        return targets + _webhook_targets(message.organization_id, message.topic), None
+    if message.audience == Audience.ORGANIZATION:
+        return _webhook_targets(message.organization_id, message.topic), None
+    endpoint_id = message.endpoint_id
+    return [Target(Channel.WEBHOOK, str(endpoint_id), endpoint_id=endpoint_id)], None
+
+
+def message_fan_out(*, message_id: Any) -> list[tuple[uuid.UUID, str]]:
+    """Create the message's deliveries (once) and return (id, channel) of those still pending."""
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update(of=("self",))
+            .select_related("event__venue", "user__notification_preference")
+            .filter(pk=message_id)
+            .first()
+        )
+        if message is None:  # lost a dedupe race to an equal message, which goes out instead
+            return []
+        if message.status == Message.Status.PENDING:
+            targets, order = _targets(message)
+            Delivery.objects.bulk_create(
+                [
+                    Delivery(
+                        message=message,
+                        channel=t.channel,
+                        recipient=t.recipient,
+                        user_id=t.user_id,
+                        endpoint_id=t.endpoint_id,
+                    )
+                    for t in targets
+                ],
+                ignore_conflicts=True,
+                batch_size=1000,
+            )
+            if any(t.channel == Channel.WEBHOOK for t in targets):
+                message.data = {**message.data, "payload": _webhook_payload(message, order)}
+            message.status, message.fanned_out_at = Message.Status.FANNED_OUT, timezone.now()
+            message.save()
+    return list(
+        Delivery.objects.filter(message_id=message_id, status=Delivery.Status.PENDING)
+        .order_by("created_at", "pk")
+        .values_list("pk", "channel")
+    )
+
+
+def deliveries_enqueue(deliveries: list[tuple[Any, str]]) -> int:
+    """Publish send tasks (batches for people, one task per webhook); returns how many went out."""
+    from notifications.tasks import send_deliveries, send_webhook
+
+    people = [pk for pk, channel in deliveries if channel != Channel.WEBHOOK]
+    hooks = [pk for pk, channel in deliveries if channel == Channel.WEBHOOK]
+    size = settings.NOTIFICATIONS_BATCH_SIZE
+    published: list[Any] = []
+    if not broker_breaker.closed():
+        return 0
+    try:
+        for start in range(0, len(people), size):
+            batch = people[start : start + size]
+            send_deliveries.apply_async(([str(pk) for pk in batch],), retry=False)
+            published += batch
+        for pk in hooks:
+            send_webhook.apply_async((str(pk),), retry=False)
+            published.append(pk)
+    except Exception:
+        broker_breaker.trip()
+        logger.warning("Broker unavailable; %d deliveries wait for re-dispatch", len(deliveries))
+    if published:
+        Delivery.objects.filter(pk__in=published).update(enqueued_at=timezone.now())
+    return len(published)
+
+
+# --- 3. Sending one delivery -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendResult:
+    status: str  # a Delivery.Status, or "busy" when another worker has it / it is finished
+    retry_in: float | None = None
+
+
+def retry_delay(attempt: int, *, base: float, cap: float) -> float:
+    """Exponential backoff with jitter: between half and all of base * 2^(attempt-1), capped."""
+    delay = min(cap, base * 2 ** max(0, attempt - 1))
+    return float(secrets.SystemRandom().uniform(delay / 2, delay))
+
+
+def _claim(delivery_id: Any, now: datetime) -> bool:
+    """pending/retry -> sending, atomically: of two tasks for one delivery, one gets it."""
+    if settings.NOTIFICATIONS_UNSAFE_NO_CLAIM:  # test-only: the naive check the claim replaces
+        return not Delivery.objects.filter(
+            pk=delivery_id, status__in=[Delivery.Status.SENT, Delivery.Status.FAILED]
+        ).exists()
+    due = Q(status=Delivery.Status.PENDING) | Q(
+        status=Delivery.Status.RETRY, next_attempt_at__lte=now + timedelta(seconds=1)
+    )
+    claimed = Delivery.objects.filter(due, pk=delivery_id).update(
+        status=Delivery.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+    )
+    return claimed == 1
+
+
+def _email_headers(delivery: Delivery, user: User, kind: str) -> tuple[dict[str, str], str | None]:
+    domain = urlsplit(settings.SITE_URL).hostname or "boxoffice.local"
+    # The same id on every attempt: a mail system that already has it can drop a repeat.
+    headers = {"Message-ID": f"<{delivery.pk}@{domain}>", "Auto-Submitted": "auto-generated"}
+    if kind == Kind.TRANSACTIONAL:
+        return headers, None
+    url = settings.SITE_URL + reverse(
+        "notifications:unsubscribe", kwargs={"token": unsubscribe_token(user, kind)}
+    )
+    headers["List-Unsubscribe"] = f"<{url}>"
+    headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return headers, url
+
+
+def _send_now(
+    delivery: Delivery,
+    mailer: Mailer | None,
+    cache: dict[Any, Rendered],
+    notifications: list[Notification] | None = None,
+) -> int:
+    """One try over the delivery's channel; returns the response code. Raises DeliveryFailed.
+
+    With `notifications`, an in-app entry is appended there for the caller to insert in bulk.
+    """
+    message = delivery.message
+    if delivery.channel == Channel.WEBHOOK:
+        endpoint = delivery.endpoint
+        if endpoint is None:
+            raise DeliveryFailed("The endpoint was deleted.", retryable=False)
+        body = json.dumps(message.data["payload"], separators=(",", ":")).encode()
+        return webhook_post(
+            url=endpoint.url,
+            secret=endpoint.secret,
+            body=body,
+            event_id=str(message.pk),
+            topic=message.topic,
+        )
+    user = delivery.user
+    if user is None:
+        raise DeliveryFailed("The recipient's account was deleted.", retryable=False)
+    is_email = delivery.channel == Channel.EMAIL
+    headers, unsubscribe_url = (
+        _email_headers(delivery, user, message.kind) if is_email else ({}, None)
+    )
+    key = (message.pk, user.pk, is_email)
+    if key not in cache:
+        cache[key] = render(message, user, unsubscribe_url=unsubscribe_url)
+    rendered = cache[key]
+    if delivery.channel == Channel.INAPP:
+        entry = Notification(
+            message=message,
+            user=user,
+            title=rendered.subject[:200],
+            body=rendered.short,
+            url=rendered.url,
+        )
+        if notifications is not None:
+            notifications.append(entry)
+        else:  # the unique (message, user) makes a repeat a no-op
+            Notification.objects.bulk_create([entry], ignore_conflicts=True)
+        return 200
+    if delivery.channel == Channel.SMS:
+        sms_backend().send(to=delivery.recipient, text=rendered.short, reference=str(delivery.pk))
+        return 200
+    email = email_build(
+        to=delivery.recipient,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        attachments=rendered.attachments,
+        headers=headers,
+    )
+    return (mailer or Mailer()).send(email)
+
+
+def _webhook_outcome(endpoint_id: Any, succeeded: bool) -> None:
+    if succeeded:
+        WebhookEndpoint.objects.filter(pk=endpoint_id).exclude(consecutive_failures=0).update(
+            consecutive_failures=0
+        )
+        return
+    WebhookEndpoint.objects.filter(pk=endpoint_id).update(
+        consecutive_failures=F("consecutive_failures") + 1
+    )
+    limit = settings.WEBHOOK_DISABLE_AFTER_FAILURES
+    disabled = WebhookEndpoint.objects.filter(
+        pk=endpoint_id, is_active=True, consecutive_failures__gte=limit
+    ).update(is_active=False, disabled_reason=f"Disabled after {limit} failed attempts in a row.")
+    if disabled:
+        logger.warning("Webhook endpoint %s disabled after %d failures", endpoint_id, limit)
+
+
+def delivery_send(
+    *,
+    delivery_id: Any,
+    mailer: Mailer | None = None,
+    cache: dict[Any, Rendered] | None = None,
+) -> SendResult:
+    """Send one delivery if nobody has; safe to call any number of times, from any worker."""
+    now = timezone.now()
+    if not _claim(delivery_id, now):
+        return SendResult("busy")
+    delivery = Delivery.objects.select_related(
+        "message__event__venue", "user__notification_preference", "endpoint"
+    ).get(pk=delivery_id)
+    endpoint = delivery.endpoint
+    if delivery.channel == Channel.WEBHOOK and not (endpoint and endpoint.is_active):
+        Delivery.objects.filter(pk=delivery_id).update(
+            status=Delivery.Status.SKIPPED, last_error="The endpoint is disabled."
+        )
+        return SendResult(Delivery.Status.SKIPPED)
+    started = time.monotonic()
+    try:
+        code = _send_now(delivery, mailer, {} if cache is None else cache)
+    except DeliveryFailed as exc:
+        return _failed(delivery, exc, started)
+    duration = int((time.monotonic() - started) * 1000)
+    with transaction.atomic():
+        Delivery.objects.filter(pk=delivery_id).update(
+            status=Delivery.Status.SENT,
+            sent_at=timezone.now(),
+            response_code=code,
+            last_error="",
+        )
+        DeliveryAttempt.objects.create(
+            delivery_id=delivery_id,
+            number=delivery.attempts,
+            succeeded=True,
+            response_code=code,
+            duration_ms=duration,
+        )
+        if delivery.endpoint_id:
+            _webhook_outcome(delivery.endpoint_id, True)
+    return SendResult(Delivery.Status.SENT)
+
+
+def _failed(delivery: Delivery, exc: DeliveryFailed, started: float) -> SendResult:
+    webhook = delivery.channel == Channel.WEBHOOK
+    limit = settings.WEBHOOK_MAX_ATTEMPTS if webhook else settings.NOTIFICATIONS_MAX_ATTEMPTS
+    retry = exc.retryable and delivery.attempts < limit
+    delay = (
+        retry_delay(
+            delivery.attempts,
+            base=settings.NOTIFICATIONS_RETRY_BASE_SECONDS,
+            cap=settings.NOTIFICATIONS_RETRY_MAX_SECONDS,
+        )
+        if retry
+        else None
+    )
+    with transaction.atomic():
+        Delivery.objects.filter(pk=delivery.pk).update(
+            status=Delivery.Status.RETRY if retry else Delivery.Status.FAILED,
+            next_attempt_at=timezone.now() + timedelta(seconds=delay) if delay else None,
+            response_code=exc.code,
+            last_error=str(exc)[:2000],
+        )
+        DeliveryAttempt.objects.create(
+            delivery=delivery,
+            number=delivery.attempts,
+            succeeded=False,
+            response_code=exc.code,
+            error=str(exc)[:2000],
+            duration_ms=int((time.monotonic() - started) * 1000),
+        )
+        if delivery.endpoint_id:
+            _webhook_outcome(delivery.endpoint_id, False)
+    logger.info("Delivery %s attempt %d failed: %s", delivery.pk, delivery.attempts, exc)
+    return SendResult(Delivery.Status.RETRY if retry else Delivery.Status.FAILED, delay)
+
+
+def _claim_many(delivery_ids: list[Any], now: datetime) -> set[uuid.UUID]:
+    """The batch form of `_claim`: one UPDATE ... RETURNING for the whole batch."""
+    ids = [uuid.UUID(str(pk)) for pk in delivery_ids]
+    if settings.NOTIFICATIONS_UNSAFE_NO_CLAIM:
+        done = [Delivery.Status.SENT, Delivery.Status.FAILED]
+        return set(
+            Delivery.objects.filter(pk__in=ids)
+            .exclude(status__in=done)
+            .values_list("pk", flat=True)
+        )
+    table = Delivery._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, claimed_at = %s, attempts = attempts + 1 "  # noqa: S608 - our table name
+            "WHERE id = ANY(%s) AND (status = %s OR (status = %s AND next_attempt_at <= %s)) "
+            "RETURNING id",
+            [
+                Delivery.Status.SENDING,
+                now,
+                ids,
+                Delivery.Status.PENDING,
+                Delivery.Status.RETRY,
+                now + timedelta(seconds=1),
+            ],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def deliveries_send(*, delivery_ids: list[Any]) -> dict[Any, SendResult]:
+    """Send a batch (email, SMS, in-app) over one SMTP connection; each delivery's result.
+
+    Claimed in one statement; each email or SMS is marked sent the moment it is, so a crash
+    later in the batch cannot send it again. In-app entries and the log go in at the end, in
+    bulk: an in-app entry is unique per (message, user), so a repeat of it is harmless.
+    """
+    now = timezone.now()
+    claimed = _claim_many(delivery_ids, now)
+    results: dict[Any, SendResult] = {
+        pk: SendResult("busy") for pk in delivery_ids if uuid.UUID(str(pk)) not in claimed
+    }
+    deliveries = Delivery.objects.select_related(
+        "message__event__venue", "user__notification_preference", "endpoint"
+    ).filter(pk__in=claimed)
+    mailer, cache = Mailer(), dict[Any, Rendered]()
+    notifications: list[Notification] = []
+    in_app: list[Any] = []
+    log: list[DeliveryAttempt] = []
+    try:
+        for delivery in deliveries:
+            started = time.monotonic()
+            try:
+                code = _send_now(delivery, mailer, cache, notifications)
+            except DeliveryFailed as exc:
+                results[delivery.pk] = _failed(delivery, exc, started)
+                continue
+            if delivery.channel == Channel.INAPP:
+                in_app.append(delivery.pk)
+            else:
+                Delivery.objects.filter(pk=delivery.pk).update(
+                    status=Delivery.Status.SENT, sent_at=timezone.now(), response_code=code
+                )
+            log.append(
+                DeliveryAttempt(
+                    delivery=delivery,
+                    number=delivery.attempts,
+                    succeeded=True,
+                    response_code=code,
+                    duration_ms=int((time.monotonic() - started) * 1000),
+                )
+            )
+            results[delivery.pk] = SendResult(Delivery.Status.SENT)
+    finally:
+        mailer.close()
+        with transaction.atomic():
+            Notification.objects.bulk_create(notifications, ignore_conflicts=True)
+            Delivery.objects.filter(pk__in=in_app).update(
+                status=Delivery.Status.SENT, sent_at=timezone.now(), response_code=200
+            )
+            DeliveryAttempt.objects.bulk_create(log)
+    return results
+
+
+def delivery_retry_enqueue(*, delivery_id: Any, channel: str, delay: float) -> None:
+    """Schedule the next try; if the broker refuses, the re-dispatcher finds the row when due."""
+    from notifications.tasks import send_deliveries, send_webhook
+
+    if not broker_breaker.closed():
+        return
+    try:
+        if channel == Channel.WEBHOOK:
+            send_webhook.apply_async((str(delivery_id),), countdown=delay, retry=False)
+        else:
+            send_deliveries.apply_async(([str(delivery_id)],), countdown=delay, retry=False)
+    except Exception:
+        broker_breaker.trip()
+        logger.warning("Broker unavailable; retry of %s waits for re-dispatch", delivery_id)
+
+
+# --- 4. Re-dispatch: nothing stays stuck ------------------------------------------------------
+
+
+def notifications_redispatch(*, now: datetime | None = None, limit: int = 5000) -> dict[str, int]:
+    """Hand back to Celery every message or delivery that should be moving and is not."""
+    now = now or timezone.now()
+    grace = timedelta(seconds=settings.NOTIFICATIONS_REDISPATCH_GRACE_SECONDS)
+    counts = {"messages": 0, "pending": 0, "reclaimed": 0, "retries": 0}
+    # Messages whose fan-out task never ran (broker down at commit, task lost).
+    stuck_messages = list(
+        Message.objects.filter(status=Message.Status.PENDING, created_at__lt=now - grace)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for message_id in stuck_messages:
+        deliveries_enqueue(message_fan_out(message_id=message_id))
+        counts["messages"] += 1
+    # A worker killed mid-send leaves `sending`; the task time limit ended any live attempt long
+    # before the lease runs out, so handing it back cannot make two senders.
+    lease_end = now - timedelta(seconds=settings.NOTIFICATIONS_SENDING_LEASE_SECONDS)
+    lost = Delivery.objects.filter(status=Delivery.Status.SENDING, claimed_at__lt=lease_end)
+    reclaimed = list(lost.values_list("pk", "channel")[:limit])
+    Delivery.objects.filter(
+        pk__in=[pk for pk, _ in reclaimed],
+        status=Delivery.Status.SENDING,
+        claimed_at__lt=lease_end,
+    ).update(status=Delivery.Status.PENDING, enqueued_at=None)
+    counts["reclaimed"] = len(reclaimed)
+    deliveries_enqueue(reclaimed)
+    waiting = list(
+        Delivery.objects.filter(
+            Q(status=Delivery.Status.PENDING, created_at__lt=now - grace)
+            & ~Q(pk__in=[pk for pk, _ in reclaimed])
+            & (Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - grace * 10))
+            | Q(status=Delivery.Status.RETRY, next_attempt_at__lt=now - grace)
+        )
+        .order_by("created_at")
+        .values_list("pk", "channel", "status")[:limit]
+    )
+    counts["pending"] = sum(1 for *_, status in waiting if status == Delivery.Status.PENDING)
+    counts["retries"] = len(waiting) - counts["pending"]
+    deliveries_enqueue([(pk, channel) for pk, channel, _ in waiting])
+    return counts
+
+
+# --- 5. Reminders -------------------------------------------------------------------------------
+
+
+def _offsets(event: Event) -> list[int]:
+    try:
+        custom = event.reminder_schedule.offsets_minutes
+    except ReminderSchedule.DoesNotExist:
+        custom = None
+    return sorted(custom if custom is not None else settings.NOTIFICATIONS_REMINDER_OFFSETS)
+
+
+def reminders_record(*, now: datetime | None = None) -> int:
+    """Record the reminders that are due (beat, every minute); each one exactly once.
+
+    Of an event's offsets whose time has come only the nearest is sent, so an event published two
+    hours before it starts gets the 2-hour reminder and not a late "tomorrow" one. The key has
+    the start time in it: an event moved later gets its reminders again for the new time.
+    """
+    now = now or timezone.now()
+    horizon = now + timedelta(minutes=settings.NOTIFICATIONS_REMINDER_MAX_MINUTES)
+    events = Event.objects.filter(
+        status=Event.Status.PUBLISHED, starts_at__gt=now, starts_at__lte=horizon
+    ).select_related("reminder_schedule")
+    due: dict[str, Message] = {}
+    for event in events:
+        passed = [m for m in _offsets(event) if event.starts_at - timedelta(minutes=m) <= now]
+        if not passed:
+            continue
+        offset = min(passed)
+        key = f"reminder:{event.pk}:{offset}:{event.starts_at.isoformat()}"
+        due[key] = Message(
+            topic=Topic.EVENT_REMINDER,
+            audience=Audience.EVENT_HOLDERS,
+            dedupe_key=key,
+            data={"offset_minutes": offset},
+            event=event,
+            organization_id=event.organization_id,
+        )
+    if not due:
+        return 0
+    existing = set(Message.objects.filter(dedupe_key__in=due).values_list("dedupe_key", flat=True))
+    new = [message for key, message in due.items() if key not in existing]
+    Message.objects.bulk_create(new, ignore_conflicts=True)
+    for message in new:
+        transaction.on_commit(functools.partial(message_dispatch, message_id=message.pk))
+    return len(new)
+
+
+def reminder_schedule_set(*, event: Event, offsets_minutes: list[int] | None) -> None:
+    """Set when an event's reminders go out (None: the defaults, [] for none)."""
+    if offsets_minutes is not None and (
+        len(offsets_minutes) > 5
+        or any(not 5 <= m <= settings.NOTIFICATIONS_REMINDER_MAX_MINUTES for m in offsets_minutes)
+    ):
+        raise InvalidReminders()
+    if offsets_minutes is None:
+        ReminderSchedule.objects.filter(event=event).delete()
+        return
+    ReminderSchedule.objects.update_or_create(
+        event=event, defaults={"offsets_minutes": sorted(set(offsets_minutes), reverse=True)}
+    )
 
 
 def email_send(
@@ -14,38 +799,9 @@ def email_send(
     html: str | None = None,
     attachments: list[tuple[str, bytes, str]] | None = None,
 ) -> None:
-    """Send one email through the configured backend (SMTP in production)."""
-    message = EmailMultiAlternatives(
-        subject=subject, body=body, to=to, from_email=settings.DEFAULT_FROM_EMAIL
+    """Send one already-rendered email now (allauth's account mail; not part of the outbox)."""
+    message = email_build(
+        to=to[0], subject=subject, text=body, html=html, attachments=attachments or []
     )
-    if html:
-        message.attach_alternative(html, "text/html")
-    for name, content, mime in attachments or []:
-        message.attach(name, content, mime)
+    message.to = list(to)
     message.send()
-
-
-def order_confirmation_send(*, order_id: str) -> None:
-    """Email the buyer their tickets, each QR code attached as a PNG."""
-    order = (
-        Order.objects.select_related("buyer", "event", "event__venue")
-        .prefetch_related("tickets__tier")
-        .get(pk=order_id)
-    )
-    tickets = list(order.tickets.all())
-    context = {
-        "order": order,
-        "event": order.event,
-        "tickets": tickets,
-        "site_url": settings.SITE_URL,
-    }
-    email_send(
-        subject=f"Your tickets for {order.event.title}",
-        body=render_to_string("notifications/order_confirmed.txt", context),
-        html=render_to_string("notifications/order_confirmed.html", context),
-        to=[order.buyer.email],
-        attachments=[
-            (f"ticket-{n}.png", qr_png(ticket.qr_payload), "image/png")
-            for n, ticket in enumerate(tickets, start=1)
-        ],
-    )

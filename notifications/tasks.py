@@ -1,9 +1,47 @@
+"""Thin Celery wrappers; each is safe to run twice (the delivery claim sees to it)."""
+
 from celery import shared_task
 
-from notifications.services import email_send, order_confirmation_send
+from notifications import services
+from notifications.models import Channel, Delivery
+from notifications.services import email_send
 
 
-# SMTP and network failures are OSErrors: retry those with backoff; anything else is a bug.
+@shared_task
+def fan_out(message_id: str) -> None:
+    services.deliveries_enqueue(services.message_fan_out(message_id=message_id))
+
+
+@shared_task
+def send_deliveries(delivery_ids: list[str]) -> None:
+    results = services.deliveries_send(delivery_ids=delivery_ids)
+    for delivery_id, result in results.items():
+        if result.status == Delivery.Status.RETRY and result.retry_in is not None:
+            services.delivery_retry_enqueue(
+                delivery_id=delivery_id, channel=Channel.EMAIL, delay=result.retry_in
+            )
+
+
+@shared_task
+def send_webhook(delivery_id: str) -> None:
+    result = services.delivery_send(delivery_id=delivery_id)
+    if result.status == Delivery.Status.RETRY and result.retry_in is not None:
+        services.delivery_retry_enqueue(
+            delivery_id=delivery_id, channel=Channel.WEBHOOK, delay=result.retry_in
+        )
+
+
+@shared_task
+def redispatch() -> None:
+    services.notifications_redispatch()
+
+
+@shared_task
+def record_reminders() -> None:
+    services.reminders_record()
+
+
+# allauth's account mail (rendered in the request); SMTP and network failures retry with backoff.
 @shared_task(
     autoretry_for=(OSError,),
     retry_backoff=True,
@@ -13,14 +51,3 @@ from notifications.services import email_send, order_confirmation_send
 )
 def send_rendered_email(subject: str, body: str, to: list[str], html: str | None = None) -> None:
     email_send(subject=subject, body=body, to=to, html=html)
-
-
-@shared_task(
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=8,
-)
-def send_order_confirmation(order_id: str) -> None:
-    order_confirmation_send(order_id=order_id)

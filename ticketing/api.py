@@ -1,15 +1,18 @@
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import Router, Schema
 from pydantic import Field, model_validator
 
 from config.api import bearer
 from config.http import ApiRequest
-from ticketing import services
+from ticketing import seating, services
 from ticketing.models import Order
-from ticketing.selectors import order_of_buyer
+from ticketing.seating import MAX_SEATS_PER_ORDER
+from ticketing.selectors import order_of_buyer, seat_labels_of, seat_plan, seat_states_cached
 
 router = Router(tags=["booking"], auth=bearer)
 
@@ -19,18 +22,32 @@ class ItemIn(Schema):
     quantity: int = Field(ge=1, le=100, strict=True)
 
 
+class BestAvailableIn(Schema):
+    tier_id: UUID
+    quantity: int = Field(ge=1, le=MAX_SEATS_PER_ORDER, strict=True)
+
+
 class RegisterIn(Schema):
-    """Either `tier_id` + `quantity`, or `items` for an order over several tiers."""
+    """One of: `tier_id` + `quantity`; `items` for an order over several tiers; `seat_ids`
+    (assigned seating); `best_available` (the best adjacent seats of a tier)."""
 
     tier_id: UUID | None = None
     quantity: int | None = Field(default=None, ge=1, le=100, strict=True)
     items: list[ItemIn] | None = Field(default=None, min_length=1, max_length=20)
+    seat_ids: list[UUID] | None = Field(default=None, min_length=1, max_length=MAX_SEATS_PER_ORDER)
+    best_available: BestAvailableIn | None = None
     idempotency_key: str = Field(min_length=1, max_length=100)
 
     @model_validator(mode="after")
     def one_shape(self) -> "RegisterIn":
-        if self.items is None and (self.tier_id is None or self.quantity is None):
-            raise ValueError("give tier_id and quantity, or items")
+        shapes = [
+            self.tier_id is not None or self.quantity is not None,
+            self.items is not None,
+            self.seat_ids is not None,
+            self.best_available is not None,
+        ]
+        if sum(shapes) != 1 or (shapes[0] and (self.tier_id is None or self.quantity is None)):
+            raise ValueError("give tier_id and quantity, or items, or seat_ids, or best_available")
         return self
 
     def pairs(self) -> list[tuple[UUID, int]]:
@@ -45,6 +62,7 @@ class OrderOut(Schema):
     expires_at: datetime
     total: Decimal
     currency: str
+    seat_ids: list[UUID] = []
 
     @staticmethod
     def of(order: Order) -> "OrderOut":
@@ -54,6 +72,7 @@ class OrderOut(Schema):
             expires_at=order.expires_at,
             total=order.total,
             currency=order.currency,
+            seat_ids=order.seat_ids,
         )
 
 
@@ -67,10 +86,22 @@ class PayOut(Schema):
     status: str
     ticket_ids: list[UUID]
     qr_codes: list[str]
+    seat_labels: list[str | None]
 
 
 @router.post("/events/{event_id}/register", response={201: OrderOut})
 def register(request: ApiRequest, event_id: UUID, body: RegisterIn) -> OrderOut:
+    if body.seat_ids is not None or body.best_available is not None:
+        best = body.best_available
+        return OrderOut.of(
+            seating.order_reserve_seats(
+                buyer=request.auth,
+                event_id=event_id,
+                idempotency_key=body.idempotency_key,
+                seat_ids=body.seat_ids or (),
+                best_available=(best.tier_id, best.quantity) if best else None,
+            )
+        )
     order = services.order_reserve(
         buyer=request.auth,
         event_id=event_id,
@@ -93,6 +124,7 @@ def pay(request: ApiRequest, order_id: UUID, body: PayIn) -> PayOut:
         status=outcome.order.status,
         ticket_ids=[t.pk for t in outcome.tickets],
         qr_codes=[t.qr_payload for t in outcome.tickets],
+        seat_labels=seat_labels_of(outcome.tickets),
     )
 
 
@@ -100,3 +132,36 @@ def pay(request: ApiRequest, order_id: UUID, body: PayIn) -> PayOut:
 def get_order(request: ApiRequest, order_id: UUID) -> OrderOut:
     user = request.auth
     return OrderOut.of(order_of_buyer(user, order_id))
+
+
+public_router = Router(tags=["seating"])
+
+
+class SeatsOut(Schema):
+    """Compact: `seats` rows are [id, label, x, y, tier index, flags]; `states` has one letter
+    per seat in the same order: a(vailable), h(eld), s(old), b(locked). Flags: w(heelchair),
+    c(ompanion), r(estricted view), a(isle)."""
+
+    version: str
+    states: str
+    tiers: list[dict[str, Any]] | None = None
+    seats: list[list[Any]] | None = None
+
+
+@public_router.get("/events/{event_id}/seats", response={200: SeatsOut, 304: None})
+def seats(request: HttpRequest, event_id: UUID, states_only: bool = False) -> Any:
+    """Seat states of a published event, with `ETag`: poll with `If-None-Match` and
+    `states_only=true` for live updates."""
+    states = seat_states_cached(event_id)
+    etag = f'"{states.version}"'
+    if states_only and request.headers.get("If-None-Match") == etag:
+        response = HttpResponse(status=304)
+    else:
+        body: dict[str, Any] = {"version": states.version, "states": states.states}
+        if not states_only:
+            plan = seat_plan(event_id)
+            body["tiers"], body["seats"] = plan.tiers, plan.rows
+        response = JsonResponse(body)
+    response["ETag"] = etag
+    response["Cache-Control"] = "no-cache"
+    return response

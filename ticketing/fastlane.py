@@ -54,6 +54,9 @@ def _wanted(body: bytes) -> tuple[dict[str, int], str] | None:
         key = data["idempotency_key"]
         if "items" in data:
             pairs = [(item["tier_id"], item["quantity"]) for item in data["items"]]
+        elif "best_available" in data:
+            best = data["best_available"]
+            pairs = [(best["tier_id"], best["quantity"])]
         else:
             pairs = [(data["tier_id"], data["quantity"])]
     except (ValueError, KeyError, TypeError):

@@ -1,9 +1,10 @@
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
 from events.models import Event
+from ticketing.seating import MAX_SEATS_PER_ORDER
 
 
 class BookingForm(forms.Form):
@@ -61,3 +62,48 @@ class PaymentForm(forms.Form):
         if not 12 <= len(digits) <= 19:
             raise forms.ValidationError("Enter the 12–19 digits of the card number.")
         return digits
+
+
+class SeatIdsField(forms.Field):
+    """Repeated `seat` values; whether they are real seats is the service's to say."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[str]:
+        return [str(v) for v in value or []]
+
+
+class SeatHoldForm(forms.Form):
+    """Chosen seats (`seat`, repeated), or `best_tier` + `best_quantity` for the best
+    available; `action` says which button was pressed."""
+
+    idempotency_key = forms.CharField(max_length=100)
+    action = forms.ChoiceField(choices=[("pick", "pick"), ("best", "best")], initial="pick")
+    seat = SeatIdsField(required=False)
+    best_tier = forms.ChoiceField(required=False, label="Zone")
+    best_quantity = forms.IntegerField(
+        required=False, min_value=1, max_value=MAX_SEATS_PER_ORDER, initial=2, label="Seats"
+    )
+
+    def __init__(self, *args: Any, tiers: list[dict[str, Any]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["best_tier"]).choices = [
+            (t["id"], t["name"]) for t in tiers
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        if data.get("action") == "best":
+            if not data.get("best_tier") or not data.get("best_quantity"):
+                raise forms.ValidationError("Choose a zone and how many seats.")
+            data["seat"] = []
+        elif not data.get("seat"):
+            raise forms.ValidationError("Choose at least one seat on the map or in the list.")
+        return data
+
+    def best_available(self) -> tuple[str, int] | None:
+        if self.cleaned_data.get("action") != "best":
+            return None
+        return self.cleaned_data["best_tier"], self.cleaned_data["best_quantity"]

@@ -1,5 +1,9 @@
 """The rush case of reserving and paying, one SQL statement per step.
 
+Keep the INSERTs here in step with the models: a new NOT NULL column without a database
+default makes a statement fail, which only shows as the slow path and a logged warning
+(tests/api/test_hot_path.py counts the statements exactly, so it catches that).
+
 `ticketing.services` is the reference: it checks every rule, names every error and handles
 every race. In a rush nearly every request is the plain case (one tier on sale, tickets left,
 a fresh key, a pending order); for it the ORM path costs eight to ten round trips and most of a
@@ -14,12 +18,14 @@ own) it runs in a savepoint, so a failure cannot poison the outer transaction.
 """
 
 import contextlib
+import logging
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import psycopg.errors
 from django.db import DatabaseError, connection
 
 from accounts.models import User
@@ -27,6 +33,14 @@ from config.db import single_statement_atomic
 from ticketing.models import Order
 
 LOCK_TIMEOUT = "3s"
+logger = logging.getLogger(__name__)
+
+
+def _fell_back(step: str, exc: DatabaseError) -> None:
+    # A replayed key is routine; anything else (a schema the statement does not know) would
+    # silently send every request down the slow path, so it is logged loudly.
+    unique = isinstance(exc.__cause__, psycopg.errors.UniqueViolation)
+    logger.log(logging.DEBUG if unique else logging.WARNING, "%s fell back: %s", step, exc)
 
 
 @contextlib.contextmanager
@@ -56,10 +70,10 @@ claimed AS (
 ),
 placed AS (
     INSERT INTO ticketing_order (id, buyer_id, event_id, status, total, currency, expires_at,
-                                 idempotency_key, request_digest, created_at)
+                                 idempotency_key, request_digest, created_at, seat_ids)
     SELECT %(order)s, %(buyer)s, tier.event_id, 'pending', tier.price * %(quantity)s,
            tier.currency, %(now)s + make_interval(mins => tier.hold_minutes),
-           %(key)s, %(digest)s, %(now)s
+           %(key)s, %(digest)s, %(now)s, '{}'
     FROM tier JOIN claimed ON claimed.id = tier.id
     RETURNING id, event_id, total, currency, expires_at
 ),
@@ -100,7 +114,8 @@ def order_place(
                 },
             )
             row = cursor.fetchone()
-    except DatabaseError:  # a replayed key, a lock wait that timed out: the reference path
+    except DatabaseError as exc:  # a replayed key, a lock wait that timed out: the reference path
+        _fell_back("order_place", exc)
         return None
     if row is None:
         return None
@@ -144,7 +159,9 @@ SELECT held.event_id, started.amount, started.currency,
        (SELECT array_agg(s.id ORDER BY s.id) FROM ticketing_eventseat s
         WHERE s.order_id = held.id),
        (SELECT array_agg(s.tier_id ORDER BY s.id) FROM ticketing_eventseat s
-        WHERE s.order_id = held.id)
+        WHERE s.order_id = held.id),
+       (SELECT array_agg(s.section || ' ' || s.row || '-' || s.number ORDER BY s.id)
+        FROM ticketing_eventseat s WHERE s.order_id = held.id)
 FROM held, started
 """
 
@@ -164,7 +181,7 @@ class StartedPayment:
         amount: Decimal,
         currency: str,
         lines: list[tuple[uuid.UUID, int]],
-        seats: list[tuple[uuid.UUID, uuid.UUID]],
+        seats: list[tuple[uuid.UUID, uuid.UUID, str]],
     ) -> None:
         self.pk = pk
         self.order_id = order_id
@@ -173,7 +190,7 @@ class StartedPayment:
         self.amount = amount
         self.currency = currency
         self.lines = lines
-        self.seats = seats  # (seat, tier) for assigned seating
+        self.seats = seats  # (seat, tier, label) for assigned seating
 
     @property
     def provider_key(self) -> str:
@@ -200,11 +217,12 @@ def payment_start(
                 },
             )
             row = cursor.fetchone()
-    except DatabaseError:
+    except DatabaseError as exc:
+        _fell_back("payment_start", exc)
         return None
     if row is None:
         return None
-    event_id, amount, currency, tier_ids, quantities, seat_ids, seat_tier_ids = row
+    event_id, amount, currency, tier_ids, quantities, seat_ids, seat_tiers, seat_labels = row
     return StartedPayment(
         pk=payment_id,
         order_id=order_id,
@@ -213,7 +231,7 @@ def payment_start(
         amount=amount,
         currency=currency,
         lines=list(zip(tier_ids or [], quantities or [], strict=True)),
-        seats=list(zip(seat_ids or [], seat_tier_ids or [], strict=True)),
+        seats=list(zip(seat_ids or [], seat_tiers or [], seat_labels or [], strict=True)),
     )
 
 
@@ -237,8 +255,8 @@ settled AS (
 ),
 issued AS (
     INSERT INTO ticketing_ticket (id, order_id, event_id, tier_id, seat_id, holder_id,
-                                  attendee_name, status, qr_payload, issued_at)
-    SELECT t.id, ready.id, %(event)s, t.tier_id, t.seat_id, %(buyer)s, %(name)s, 'valid',
+                                  attendee_name, status, void_reason, qr_payload, issued_at)
+    SELECT t.id, ready.id, %(event)s, t.tier_id, t.seat_id, %(buyer)s, %(name)s, 'valid', '',
            t.payload, %(now)s
     FROM ready, unnest(%(ids)s::uuid[], %(tiers)s::uuid[], %(seats)s::uuid[], %(payloads)s::text[])
                 AS t(id, tier_id, seat_id, payload)
@@ -258,29 +276,28 @@ def payment_finish(
 ) -> bool:
     """Mark a charged payment succeeded, its order paid and issue `tickets`.
 
-    Each ticket is (id, tier, seat or None, QR payload).
-
-    False (and nothing changed) when the order or payment moved on meanwhile.
+    Each ticket is (id, tier, seat or None, QR payload). Runs in the caller's transaction (so
+    what listens to the confirmation can write in it too); False, with nothing changed, when
+    the order or payment moved on meanwhile. A database error propagates: roll back.
     """
-    try:
-        with _one_statement() as cursor:
-            cursor.execute(
-                _FINISH,
-                {
-                    "order": str(started.order_id),
-                    "payment": started.pk,
-                    "event": started.event_id,
-                    "buyer": buyer.pk,
-                    "name": buyer.display_name,
-                    "charge": charge_id,
-                    "ids": [ticket[0] for ticket in tickets],
-                    "tiers": [ticket[1] for ticket in tickets],
-                    "seats": [ticket[2] for ticket in tickets],
-                    "payloads": [ticket[3] for ticket in tickets],
-                    "now": now,
-                },
-            )
-            row = cursor.fetchone()
-    except DatabaseError:  # e.g. a deadlock with a reconciliation of the same payment
-        return False
+    if not connection.in_atomic_block:
+        raise RuntimeError("payment_finish runs in the caller's transaction")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _FINISH,
+            {
+                "order": str(started.order_id),
+                "payment": started.pk,
+                "event": started.event_id,
+                "buyer": buyer.pk,
+                "name": buyer.display_name,
+                "charge": charge_id,
+                "ids": [ticket[0] for ticket in tickets],
+                "tiers": [ticket[1] for ticket in tickets],
+                "seats": [ticket[2] for ticket in tickets],
+                "payloads": [ticket[3] for ticket in tickets],
+                "now": now,
+            },
+        )
+        row = cursor.fetchone()
     return row is not None and row[0] == 1 and row[1] == len(tickets)

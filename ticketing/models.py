@@ -85,7 +85,16 @@ class Ticket(models.Model):
     tier = models.ForeignKey(TicketTier, on_delete=models.PROTECT, related_name="tickets")
     holder = models.ForeignKey(User, on_delete=models.PROTECT, related_name="tickets")
     attendee_name = models.CharField(max_length=150)
+
+    class VoidReason(models.TextChoices):
+        REFUNDED = "refunded", "Refunded"
+        TRANSFERRED = "transferred", "Transferred to someone else"
+        CANCELLED = "cancelled", "Cancelled"
+
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.VALID)
+    # Why a void ticket is void: the door names it ("refunded" vs "transferred"). Blank while
+    # valid, and for tickets voided before the reason was recorded.
+    void_reason = models.CharField(max_length=12, choices=VoidReason.choices, blank=True)
     qr_payload = models.TextField()
     issued_at = models.DateTimeField(auto_now_add=True)
     seat = models.ForeignKey(
@@ -279,4 +288,12 @@ class EventSeat(SeatAttributes):
                 name="blocked_seat_not_in_an_order",
             ),
         ]
-        indexes = [models.Index(fields=["tier", "rank"], name="event_seat_tier_rank")]
+        indexes = [
+            # Best available walks the free seats of a tier from the best rank: an index of
+            # free seats only, so a nearly sold-out tier is not a scan past every sold seat.
+            models.Index(
+                fields=["tier", "rank"],
+                condition=Q(order__isnull=True, blocked=False),
+                name="event_seat_free_by_rank",
+            )
+        ]

@@ -16,6 +16,8 @@ distance from the stage.
 import csv
 import io
 import json
+import random
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -64,6 +66,7 @@ MAX_SEATS_PER_ORDER = 20
 # How many of the best blocks a buyer may land on: in a rush the same best block is everyone's
 # first choice, so each request tries a random one of the best few (no waiting, SKIP LOCKED).
 BEST_BLOCKS_TRIED = 8
+BEST_ATTEMPTS = 6
 
 
 # --- Layouts ---------------------------------------------------------------------------------
@@ -515,15 +518,18 @@ def _hold_in_transaction(
     if event.status != Event.Status.PUBLISHED or event.ends_at <= now:
         raise SalesClosed()
     with _busy_on_lock_timeout():
-        seats = list(
-            EventSeat.objects.select_for_update(of=("self",))
-            .select_related("tier", "order")
-            .filter(event=event, pk__in=wanted)
-            .order_by("pk")  # one lock order for everybody: no deadlocks
-        )
+        # Not select_related("order"): under a lock wait PostgreSQL re-reads the locked seat
+        # but not the joined row, so an order committed meanwhile would look like no order.
+        chosen = EventSeat.objects.select_related("tier").filter(event=event, pk__in=wanted)
+        unsafe = getattr(settings, "BOXOFFICE_TEST_UNSAFE_SEATS", False)
+        if not unsafe:  # one lock order for everybody: no deadlocks
+            chosen = chosen.select_for_update(of=("self",))
+        seats = list(chosen.order_by("pk"))
         if len(seats) != len(wanted):
             raise UnknownSeat()
         _check_seats_free(seats, now)
+        if unsafe:  # test-only negative control: check, pause, then write without a lock
+            time.sleep(0.05)
         per_tier = Counter(str(seat.tier_id) for seat in seats)
         tiers = {str(seat.tier_id): seat.tier for seat in seats}
         for tier_id, quantity in per_tier.items():
@@ -560,9 +566,11 @@ def _hold_in_transaction(
 
 
 def _check_seats_free(seats: list[EventSeat], now: Any) -> None:
+    """SeatTaken unless every seat is free; the caller holds the seats' row locks."""
+    holders = Order.objects.in_bulk({seat.order_id for seat in seats if seat.order_id})
     taken, lapsed = [], False
     for seat in seats:
-        holder = seat.order
+        holder = holders.get(seat.order_id) if seat.order_id else None
         if seat.blocked:
             taken.append(seat)
         elif holder is not None and holder.status in Order.LIVE_STATUSES:
@@ -646,12 +654,14 @@ def _reserve_best(
             return existing
         if not TicketTier.objects.filter(pk=tier_key, event_id=event_id).exists():
             raise UnknownTier()
-        for _ in range(3):  # every good block may go between choosing and locking it
+        for attempt in range(BEST_ATTEMPTS):
             order = _hold_best(buyer, event_id, tier_key, quantity, idempotency_key, digest)
             if order is not None:
                 gate_give(event_id, taken)  # _hold noted its own take on commit
                 return order
-            orders_release_expired(event_id=event_id)
+            if not orders_release_expired(event_id=event_id) and attempt < BEST_ATTEMPTS - 1:
+                # The blocks went (or were being taken) while we chose: a moment, then again.
+                time.sleep(random.uniform(0.005, 0.02) * (attempt + 1))  # noqa: S311 - jitter
     except IntegrityError:
         gate_give(event_id, taken)
         existing = _existing_order(buyer, idempotency_key, digest)

@@ -1,18 +1,24 @@
-from typing import Any
+import hashlib
+from dataclasses import dataclass
+from typing import Any, cast
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts.models import User
-from ticketing.models import Order, Ticket
+from events.selectors import published_event
+from ticketing.models import EventSeat, Order, Ticket
+from ticketing.seating import ATTRIBUTES as SEAT_FLAGS
+from ticketing.seating import event_seat_states
 
 
 def order_of_buyer(user: User, order_id: Any) -> Order:
     try:
         return (
             Order.objects.select_related("event", "event__venue")
-            .prefetch_related("lines__tier", "tickets__tier")
+            .prefetch_related("lines__tier", "tickets__tier", "tickets__seat", "seats")
             .get(pk=order_id, buyer=user)
         )
     except (Order.DoesNotExist, ValidationError, ValueError) as exc:
@@ -23,6 +29,127 @@ def tickets_of(user: User) -> QuerySet[Ticket]:
     """A holder's tickets, soonest event first."""
     return (
         Ticket.objects.filter(holder=user)
-        .select_related("event", "event__venue", "tier", "order")
+        .select_related("event", "event__venue", "tier", "order", "seat")
         .order_by("event__starts_at", "issued_at", "id")
     )
+
+
+# --- Assigned seating ------------------------------------------------------------------------
+
+SEAT_STATES_TTL_S = 1  # live seat maps poll every ~1.5 s: never staler than this
+SEAT_PLAN_TTL_S = 30  # the layout only changes before sales start
+
+
+@dataclass(frozen=True)
+class SeatStates:
+    version: str
+    states: str
+
+
+@dataclass(frozen=True)
+class SeatPlan:
+    tiers: list[dict[str, Any]]
+    rows: list[list[Any]]  # [id, label, x, y, tier index, flags], in (y, x) order
+
+
+def _seat_flags(seat: dict[str, Any]) -> str:
+    return "".join(
+        letter
+        for letter, name in (
+            ("w", "wheelchair"),
+            ("c", "companion"),
+            ("r", "restricted_view"),
+            ("a", "aisle"),
+        )
+        if seat[name]
+    )
+
+
+def seat_plan(event_id: Any) -> SeatPlan:
+    """The seat map of a published event (404 otherwise), cached briefly."""
+    key = f"seat-plan:{event_id}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cast(SeatPlan, cached)
+    event = published_event(event_id)
+    tiers = list(event.tiers.filter(seats__isnull=False).distinct().order_by("price", "name"))
+    index = {tier.pk: i for i, tier in enumerate(tiers)}
+    fields = ["id", "section", "row", "number", "x", "y", "tier_id", *SEAT_FLAGS]
+    rows = [
+        [
+            str(seat["id"]),
+            f"{seat['section']} {seat['row']}-{seat['number']}",
+            seat["x"],
+            seat["y"],
+            index[seat["tier_id"]],
+            _seat_flags(seat),
+        ]
+        for seat in EventSeat.objects.filter(event=event).order_by("y", "x", "id").values(*fields)
+    ]
+    plan = SeatPlan(
+        tiers=[
+            {"id": str(t.pk), "name": t.name, "price": str(t.price), "currency": event.currency}
+            for t in tiers
+        ],
+        rows=rows,
+    )
+    cache.set(key, plan, SEAT_PLAN_TTL_S)
+    return plan
+
+
+def seat_states_cached(event_id: Any) -> SeatStates:
+    """Seat states of a published event (404 otherwise), at most a second old."""
+    key = f"seat-states:{event_id}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cast(SeatStates, cached)
+    seat_plan(event_id)  # the 404 for unknown and unpublished events
+    states = event_seat_states(event_id=event_id)
+    result = SeatStates(version=hashlib.sha1(states.encode()).hexdigest()[:16], states=states)  # noqa: S324 - a cache tag, not security
+    cache.set(key, result, SEAT_STATES_TTL_S)
+    return result
+
+
+def seat_labels_of(tickets: list[Ticket]) -> list[str | None]:
+    """Each ticket's seat label (None for general admission), in one query at most."""
+    seat_ids = [t.seat_id for t in tickets if t.seat_id]
+    if not seat_ids:
+        return [None] * len(tickets)
+    labels = {seat.pk: seat.label for seat in EventSeat.objects.filter(pk__in=seat_ids)}
+    return [labels.get(t.seat_id) if t.seat_id else None for t in tickets]
+
+
+SEAT_PITCH = 30  # SVG units per grid step; at 1:1 a seat is a 24 px touch target
+STATE_NAMES = {"a": "available", "h": "held", "s": "sold", "b": "blocked"}
+FLAG_NAMES = {"w": "wheelchair space", "c": "companion seat", "r": "restricted view", "a": "aisle"}
+
+
+def seat_map_context(plan: SeatPlan, states: str, selected: set[str]) -> dict[str, Any]:
+    """What the seat map template draws: seats with positions, states and words for them."""
+    seats = []
+    for index, (seat_id, label, x, y, tier_index, flags) in enumerate(plan.rows):
+        state = states[index] if index < len(states) else "a"
+        tier = plan.tiers[tier_index]
+        seats.append(
+            {
+                "index": index,
+                "id": seat_id,
+                "label": label,
+                "section_row": label.rsplit("-", 1)[0],
+                "cx": x * SEAT_PITCH + SEAT_PITCH,
+                "cy": y * SEAT_PITCH + SEAT_PITCH,
+                "state": state,
+                "state_name": STATE_NAMES[state],
+                "tier": tier,
+                "tier_index": tier_index,
+                "wheelchair": "w" in flags,
+                "features": ", ".join(FLAG_NAMES[f] for f in flags if f != "a"),
+                "selected": seat_id in selected and state == "a",
+            }
+        )
+    width = max((s["cx"] for s in seats), default=0) + SEAT_PITCH
+    height = max((s["cy"] for s in seats), default=0) + SEAT_PITCH
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for seat in sorted(seats, key=lambda s: (s["section_row"], s["cx"])):
+        rows.setdefault(seat["section_row"], []).append(seat)
+    return {"seats": seats, "rows": rows, "width": width, "height": height}

@@ -27,7 +27,7 @@ from typing import Any
 import psycopg.errors
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
@@ -435,8 +435,9 @@ def _payment_finish_at_once(
     """The rush case of `_payment_finish`: one statement, or None if the order moved on."""
     now = timezone.now()
     key = current_signing_key(started.event_id)
-    tickets = [
-        Ticket(
+    tickets = []
+    for tier_id, seat_id, label in ticket_plan(started.lines, started.seats):
+        ticket = Ticket(
             id=uuid.uuid4(),
             order_id=started.order_id,
             event_id=started.event_id,
@@ -446,18 +447,21 @@ def _payment_finish_at_once(
             attendee_name=buyer.display_name,
             issued_at=now,
         )
-        for tier_id, seat_id in ticket_plan(started.lines, started.seats)
-    ]
-    for ticket in tickets:
-        ticket.qr_payload = ticket_payload_sign(ticket, key=key)
-    done = hotpath.payment_finish(
-        buyer=buyer,
-        started=started,
-        charge_id=charge_id,
-        tickets=[(t.pk, t.tier_id, t.seat_id, t.qr_payload) for t in tickets],
-        now=now,
-    )
-    if not done:
+        ticket.qr_payload = ticket_payload_sign(ticket, key=key, seat_label=label)
+        tickets.append(ticket)
+    try:
+        with transaction.atomic(durable=True):
+            if not hotpath.payment_finish(
+                buyer=buyer,
+                started=started,
+                charge_id=charge_id,
+                tickets=[(t.pk, t.tier_id, t.seat_id, t.qr_payload) for t in tickets],
+                now=now,
+            ):
+                return None
+            # In the transaction, like the reference path: listeners write their outbox rows.
+            order_confirmed.send(sender=Order, order_id=started.order_id)
+    except DatabaseError:  # e.g. a deadlock with a reconciliation: the reference path decides
         return None
     order = Order(
         id=started.order_id,
@@ -468,8 +472,6 @@ def _payment_finish_at_once(
         currency=started.currency,
         paid_at=now,
     )
-    order_id = order.pk
-    transaction.on_commit(lambda: order_confirmed.send(sender=Order, order_id=order_id))
     # In the order the reference path reads them back: issued together, so by id.
     return PaymentOutcome(order=order, tickets=sorted(tickets, key=lambda t: t.pk))
 
@@ -605,18 +607,22 @@ def _payment_finish(*, payment_id: Any, order_id: Any, result: ChargeResult) -> 
     order.status, order.paid_at = Order.Status.PAID, timezone.now()
     order.save(update_fields=["status", "paid_at"])
     tickets = _issue_tickets(order)
-    transaction.on_commit(lambda: order_confirmed.send(sender=Order, order_id=order.pk))
+    order_confirmed.send(sender=Order, order_id=order.pk)  # in the transaction: outbox row
     return PaymentOutcome(order=order, tickets=tickets)
 
 
 def _issue_tickets(order: Order) -> list[Ticket]:
     buyer = order.buyer
+    seats = [
+        (seat.pk, seat.tier_id, seat.label) for seat in order.seats.order_by("pk").only(*SEAT_LABEL)
+    ]
     plan = ticket_plan(
-        list(order.lines.order_by("tier_id").values_list("tier_id", "quantity")),
-        list(order.seats.order_by("pk").values_list("pk", "tier_id")),
+        list(order.lines.order_by("tier_id").values_list("tier_id", "quantity")), seats
     )
-    tickets = [
-        Ticket(
+    tickets = []
+    key = current_signing_key(order.event_id)
+    for tier_id, seat_id, label in plan:
+        ticket = Ticket(
             order=order,
             event_id=order.event_id,
             tier_id=tier_id,
@@ -624,21 +630,21 @@ def _issue_tickets(order: Order) -> list[Ticket]:
             holder=buyer,
             attendee_name=buyer.display_name,
         )
-        for tier_id, seat_id in plan
-    ]
-    key = current_signing_key(order.event_id)
-    for ticket in tickets:
-        ticket.qr_payload = ticket_payload_sign(ticket, key=key)
+        ticket.qr_payload = ticket_payload_sign(ticket, key=key, seat_label=label)
+        tickets.append(ticket)
     return Ticket.objects.bulk_create(tickets)
 
 
+SEAT_LABEL = ("id", "tier_id", "section", "row", "number")
+
+
 def ticket_plan(
-    lines: list[tuple[Any, int]], seats: list[tuple[Any, Any]]
-) -> list[tuple[Any, Any]]:
-    """(tier, seat) per ticket: one per seat for assigned seating, else per line quantity."""
+    lines: list[tuple[Any, int]], seats: list[tuple[Any, Any, str]]
+) -> list[tuple[Any, Any, str]]:
+    """(tier, seat, seat label) per ticket: one per seat for assigned seating, else per line."""
     if seats:
-        return [(tier_id, seat_id) for seat_id, tier_id in seats]
-    return [(tier_id, None) for tier_id, quantity in lines for _ in range(quantity)]
+        return [(tier_id, seat_id, label) for seat_id, tier_id, label in seats]
+    return [(tier_id, None, "") for tier_id, quantity in lines for _ in range(quantity)]
 
 
 def _enqueue_refund(payment_id: Any) -> None:

@@ -5,6 +5,7 @@ from ticketing import seating_views, views
 app_name = "ticketing"
 urlpatterns = [
     path("events/<uuid:event_id>/book", views.book, name="book"),
+    path("events/<uuid:event_id>/seats/", views.seats, name="seats"),
     path("orders/<uuid:order_id>/", views.order_detail, name="order"),
     path("tickets/", views.my_tickets, name="my_tickets"),
     path("payments/stripe/webhook", views.stripe_webhook, name="stripe_webhook"),

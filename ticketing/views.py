@@ -1,8 +1,10 @@
-from typing import Any
+import uuid
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -11,11 +13,17 @@ from checkin.qr import qr_svg
 from config.errors import DomainError
 from config.http import AuthedRequest
 from events.selectors import published_event
-from ticketing import services
-from ticketing.errors import SoldOut
-from ticketing.forms import BookingForm, PaymentForm
+from ticketing import seating, services
+from ticketing.errors import SeatTaken, SoldOut
+from ticketing.forms import BookingForm, PaymentForm, SeatHoldForm
 from ticketing.models import Order
-from ticketing.selectors import order_of_buyer, tickets_of
+from ticketing.selectors import (
+    order_of_buyer,
+    seat_map_context,
+    seat_plan,
+    seat_states_cached,
+    tickets_of,
+)
 
 
 @login_required
@@ -96,3 +104,44 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         services.payment_settle(provider_key=key, result=result)
     # 200 for events we ignore too: Stripe would otherwise retry them for days.
     return JsonResponse({"received": True})
+
+
+def seats(request: HttpRequest, event_id: Any) -> HttpResponse:
+    """The seat map: pick seats (or ask for the best available) and hold them."""
+    event = published_event(event_id)
+    plan = seat_plan(event.pk)
+    if not plan.rows:
+        raise Http404("This event has no assigned seating")
+    status, error, selected = 200, "", set(request.POST.getlist("seat"))
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        form = SeatHoldForm(request.POST, tiers=plan.tiers)
+        if form.is_valid():
+            try:
+                order = seating.order_reserve_seats(
+                    buyer=cast(AuthedRequest, request).user,
+                    event_id=event.pk,
+                    idempotency_key=form.cleaned_data["idempotency_key"],
+                    seat_ids=form.cleaned_data["seat"],
+                    best_available=form.best_available(),
+                )
+            except SeatTaken as exc:
+                taken = {seat["id"] for seat in exc.details.get("taken", [])}
+                selected -= taken  # keep the rest of the selection
+                status, error = 409, exc.detail_message + " Your other seats are still selected."
+            except DomainError as exc:
+                status, error = exc.status, exc.detail_message
+            else:
+                return redirect("ticketing:order", order_id=order.pk)
+        else:
+            status, error = 422, " ".join(str(e) for errors in form.errors.values() for e in errors)
+    states = seat_states_cached(event.pk).states
+    context = {
+        "event": event,
+        "seat_map": seat_map_context(plan, states, selected),
+        "tiers": plan.tiers,
+        "error": error,
+        "idempotency_key": uuid.uuid4().hex,
+    }
+    return render(request, "ticketing/seats.html", context, status=status)

@@ -1,12 +1,17 @@
 """The scanner page and its JSON endpoint: any code typed or read gets a verdict, never a 500."""
 
 import json
+import re
+import uuid
 
 import pytest
+from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.test import Client
 
 from accounts.models import User
-from checkin.models import Admission, Scan
+from checkin.models import Admission, CheckinList, Scan
+from checkin.services import checkin_list_default
 from events.models import Event
 from ticketing.models import Ticket
 
@@ -73,3 +78,59 @@ def test_scanner_json_with_nul_characters_is_a_logged_malformed_verdict(
     assert response.status_code == 200
     assert response.json()["reason"] == "malformed"
     assert Scan.objects.get().payload_excerpt == "ab"
+
+
+def test_scanner_page_is_an_installable_app(door_client: Client, event: Event) -> None:
+    html = door_client.get(f"/door/{event.pk}/").content.decode()
+    manifest_url = re.search(r'rel="manifest" href="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+    manifest = door_client.get(manifest_url.replace("&amp;", "&")).json()
+    worker = door_client.get("/door/sw.js")
+
+    assert manifest["start_url"] == f"/door/{event.pk}/"
+    assert manifest["scope"] == "/door/" and manifest["display"] == "standalone"
+    assert {i["sizes"] for i in manifest["icons"]} >= {"192x192", "512x512"}
+    for icon in manifest["icons"]:
+        assert finders.find(icon["src"].removeprefix(settings.STATIC_URL))
+    assert worker.status_code == 200
+    assert worker["Content-Type"].startswith("text/javascript")
+    assert worker["Service-Worker-Allowed"] == "/door/"
+    assert b'addEventListener("fetch"' in worker.content
+
+
+@pytest.mark.parametrize("start", ["https://evil.example/", "//evil.example/door/", "/admin/"])
+def test_manifest_start_url_stays_on_the_door(client: Client, start: str) -> None:
+    assert client.get("/door/manifest.webmanifest", {"start": start}).json()["start_url"] == (
+        "/door/"
+    )
+
+
+def test_scanner_switches_lists_and_offers_exit_scans_on_reentry_lists(
+    door_client: Client, event: Event, ticket: Ticket
+) -> None:
+    checkin_list_default(event)
+    arena = CheckinList.objects.create(event=event, name="Arena", allow_reentry=True)
+
+    page = door_client.get(f"/door/{event.pk}/?list={arena.pk}")
+    door_client.post(f"/door/{event.pk}/?list={arena.pk}", {"payload": ticket.qr_payload})
+    out = door_client.post(
+        f"/door/{event.pk}/?list={arena.pk}", {"payload": ticket.qr_payload, "direction": "out"}
+    )
+
+    html = page.content.decode()
+    assert 'name="direction" value="out"' in html
+    assert "Main entrance" in html  # the other list is one tap away
+    assert out.context["result"].reason == "exit"
+    assert "Exit" in out.content.decode()
+    assert door_client.get(f"/door/{event.pk}/?list={uuid.uuid4()}").status_code == 404
+
+
+def test_scanner_stats_are_the_lists_counters(
+    door_client: Client, event: Event, ticket: Ticket
+) -> None:
+    door_client.post(f"/door/{event.pk}/", {"payload": ticket.qr_payload})
+
+    assert door_client.get(f"/door/{event.pk}/stats").json() == {
+        "admitted": 1,
+        "inside": 1,
+        "expected": 1,
+    }

@@ -241,8 +241,150 @@ def test_every_scan_attempt_is_logged(ticket: Ticket, gate: CheckinList) -> None
     ]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_two_doors_scanning_the_same_ticket_at_once_admit_it_exactly_once() -> None:
+@pytest.mark.parametrize(
+    ("void_reason", "reason"),
+    [
+        ("refunded", "refunded"),
+        ("transferred", "transferred"),
+        ("cancelled", "cancelled"),
+        ("", "revoked"),
+    ],
+)
+def test_void_ticket_is_rejected_with_why_it_is_void(
+    ticket: Ticket, gate: CheckinList, void_reason: str, reason: str
+) -> None:
+    Ticket.objects.filter(pk=ticket.pk).update(status=Ticket.Status.VOID, void_reason=void_reason)
+
+    result, row = scan(ticket.qr_payload, gate)
+
+    assert (result.valid, result.reason, row.reason) == (False, reason, reason)
+    assert result.attendee_name == ticket.attendee_name
+    assert not Admission.objects.exists()
+
+
+def test_every_rejection_case_has_its_own_reason(
+    attendee: User, ticket: Ticket, gate: CheckinList
+) -> None:
+    """The issue's list: forged, altered, other event, unknown key, revoked key, refunded,
+    transferred away, tier not on the list. Each is told apart by `reason`."""
+    other_event = order_paid(
+        buyer=attendee, tier=TicketTierFactory.create(event=EventFactory.create())
+    ).tickets[0]
+    refunded, transferred, revoked_key, other_tier = order_paid(
+        buyer=attendee, tier=ticket.tier, quantity=4
+    ).tickets
+    Ticket.objects.filter(pk=refunded.pk).update(status="void", void_reason="refunded")
+    Ticket.objects.filter(pk=transferred.pk).update(status="void", void_reason="transferred")
+    old_key = SigningKey.objects.get(event=gate.event, is_current=True)
+    signing_key_create(event_id=gate.event_id)
+    SigningKey.objects.filter(pk=old_key.pk).update(revoked_at=timezone.now())
+    raw = raw_of(ticket_payload_sign(ticket))  # signed with the current key
+    header = bytes(raw[:57])
+    forged = b64(header + Ed25519PrivateKey.generate().sign(header))
+    altered = bytearray(raw)
+    altered[40] ^= 0x01
+    unknown_key = bytearray(raw)
+    unknown_key[1:5] = b"\x00\x00\x00\x00"
+    vip = TicketTierFactory.create(event=gate.event, name="VIP")
+    vip_only = CheckinList.objects.create(event=gate.event, name="VIP only")
+    vip_only.tiers.add(vip)
+
+    reasons = {
+        "forged": scan(forged, gate)[0].reason,
+        "altered": scan(b64(bytes(altered)), gate)[0].reason,
+        "other event": scan(other_event.qr_payload, gate)[0].reason,
+        "unknown key": scan(b64(bytes(unknown_key)), gate)[0].reason,
+        "revoked key": scan(revoked_key.qr_payload, gate)[0].reason,
+        "refunded": scan(ticket_payload_sign(refunded), gate)[0].reason,
+        "transferred": scan(ticket_payload_sign(transferred), gate)[0].reason,
+        "tier": scan(ticket_payload_sign(other_tier), vip_only)[0].reason,
+    }
+
+    assert reasons == {
+        "forged": "invalid_signature",
+        "altered": "invalid_signature",
+        "other event": "wrong_event",
+        "unknown key": "unknown_key",
+        "revoked key": "revoked_key",
+        "refunded": "refunded",
+        "transferred": "transferred",
+        "tier": "tier_not_allowed",
+    }
+    assert not Admission.objects.exists()
+    assert Scan.objects.filter(result="rejected").count() == 8
+
+
+# --- Re-entry -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def reentry_gate(gate: CheckinList) -> CheckinList:
+    gate.allow_reentry = True
+    gate.save()
+    return gate
+
+
+def test_reentry_list_admits_again_only_after_an_exit(
+    ticket: Ticket, reentry_gate: CheckinList
+) -> None:
+    p = ticket.qr_payload
+    steps = [
+        scan(p, reentry_gate)[0],
+        scan(p, reentry_gate)[0],
+        scan(p, reentry_gate, direction="out")[0],
+        scan(p, reentry_gate, direction="out")[0],
+        scan(p, reentry_gate)[0],
+        scan(p, reentry_gate)[0],
+    ]
+
+    assert [(r.valid, r.reason) for r in steps] == [
+        (True, "ok"),
+        (False, "already_inside"),
+        (True, "exit"),
+        (False, "not_inside"),
+        (True, "ok"),
+        (False, "already_inside"),
+    ]
+    admission = Admission.objects.get(ticket=ticket)
+    assert admission.inside
+    assert steps[1].already_used and steps[1].first_used_at == admission.admitted_at
+    assert list(Scan.objects.order_by("scanned_at").values_list("result", flat=True)) == [
+        "admitted",
+        "already_used",
+        "exited",
+        "rejected",
+        "admitted",
+        "already_used",
+    ]
+
+
+def test_exit_before_any_entry_is_not_inside(ticket: Ticket, reentry_gate: CheckinList) -> None:
+    result, row = scan(ticket.qr_payload, reentry_gate, direction="out")
+
+    assert (result.valid, result.reason, row.result) == (False, "not_inside", "rejected")
+    assert not Admission.objects.exists()
+
+
+def test_list_without_reentry_refuses_exits_and_second_entries(
+    ticket: Ticket, gate: CheckinList
+) -> None:
+    assert scan(ticket.qr_payload, gate)[0].valid
+
+    exit_result, _ = scan(ticket.qr_payload, gate, direction="out")
+    again, _ = scan(ticket.qr_payload, gate)
+
+    assert (exit_result.valid, exit_result.reason) == (False, "exit_not_allowed")
+    assert (again.valid, again.reason) == (False, "already_used")
+    assert Admission.objects.get(ticket=ticket).inside
+
+
+# --- Two gates at the same instant ---------------------------------------------------------------
+
+
+def race_two_doors(settings: Any, mode: str) -> tuple[Ticket, CheckinList, list[ScanResult]]:
+    """Two threads scan one ticket; the admission statements surely overlap (they pause 0.3 s
+    after taking their snapshot, settings.CHECKIN_TEST_RACE)."""
+    settings.CHECKIN_TEST_RACE = mode
     door = MembershipFactory.create(role="door").user
     tier = TicketTierFactory.create(
         event=EventFactory.create(organization=door.organizations.get())
@@ -275,12 +417,41 @@ def test_two_doors_scanning_the_same_ticket_at_once_admit_it_exactly_once() -> N
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-
     assert errors == []
+    return ticket, gate, results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_doors_scanning_the_same_ticket_at_once_admit_it_exactly_once(settings: Any) -> None:
+    ticket, _, results = race_two_doors(settings, "guarded")
+
     assert sorted(r.reason for r in results) == ["already_used", "ok"]
     assert sum(r.valid for r in results) == 1
+    used = next(r for r in results if not r.valid)
+    assert used.first_used_at == Admission.objects.get(ticket=ticket).admitted_at
     assert Admission.objects.filter(ticket=ticket).count() == 1
     assert sorted(Scan.objects.filter(ticket=ticket).values_list("device_id", "result")) in (
         [("door-1", "admitted"), ("door-2", "already_used")],
         [("door-1", "already_used"), ("door-2", "admitted")],
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_negative_control_without_the_guard_the_race_admits_twice(settings: Any) -> None:
+    """Check-then-insert without the unique constraint: the same race lets the ticket in twice,
+    so the test above can see a race when there is one."""
+    table = Admission._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT one_admission_per_ticket_and_list")
+    try:
+        ticket, _, results = race_two_doors(settings, "unguarded")
+
+        assert [r.reason for r in results] == ["ok", "ok"]
+        assert Admission.objects.filter(ticket=ticket).count() == 2
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - model metadata
+            cursor.execute(
+                f"ALTER TABLE {table} ADD CONSTRAINT one_admission_per_ticket_and_list "
+                "UNIQUE (ticket_id, checkin_list_id)"
+            )

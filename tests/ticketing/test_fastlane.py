@@ -70,6 +70,19 @@ def test_a_sold_out_tier_is_answered_without_django(sold_out: TicketTier) -> Non
 
 
 @pytest.mark.django_db
+def test_a_best_available_ask_for_a_sold_out_tier_is_answered_without_django(
+    sold_out: TicketTier,
+) -> None:
+    django = Django()
+    best = {"best_available": {"tier_id": str(sold_out.pk), "quantity": 1}, "idempotency_key": "b"}
+
+    status, _ = call(SoldOutFastLane(django), register_path(sold_out), best)
+
+    assert status == "409 Conflict"
+    assert django.bodies == []
+
+
+@pytest.mark.django_db
 def test_tickets_left_go_to_django_with_the_body_intact(tier: TicketTier) -> None:
     gate_sync(event_ids=[tier.event_id])
     django = Django()

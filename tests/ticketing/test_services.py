@@ -95,7 +95,7 @@ def test_happy_path_two_tickets_are_paid_issued_and_emailed(
     message = mail.outbox[0]
     assert message.to == [attendee.email]
     assert tier.event.title in message.subject
-    assert [a[2] for a in message.attachments] == ["image/png", "image/png"]
+    assert [a[2] for a in message.attachments] == ["image/png", "image/png", "text/calendar"]
 
 
 def test_reserving_more_than_is_left_is_sold_out(attendee: User) -> None:

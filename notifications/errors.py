@@ -1,0 +1,25 @@
+from config.errors import DomainError
+
+
+class InvalidPhone(DomainError):
+    code = "INVALID_PHONE"
+    status = 422
+    message = "Enter a mobile number with its country code, e.g. +49 151 23456789."
+
+
+class InvalidWebhook(DomainError):
+    code = "INVALID_WEBHOOK"
+    status = 422
+    message = "The webhook endpoint is not valid."
+
+
+class InvalidReminders(DomainError):
+    code = "INVALID_REMINDERS"
+    status = 422
+    message = "Reminders are whole minutes between 5 minutes and 14 days before the start."
+
+
+class InvalidUnsubscribeLink(DomainError):
+    code = "INVALID_UNSUBSCRIBE_LINK"
+    status = 400
+    message = "This unsubscribe link is not valid."

@@ -1,0 +1,289 @@
+"""The outbox (Message), one Delivery per (message, channel, recipient), and what feeds them.
+
+A Message is written in the same transaction as the change it reports; everything after that is
+done by Celery from these rows, so a lost task or a dead broker delays a message but never loses
+it, and the unique delivery key means a task run twice sends once.
+"""
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from accounts.models import Organization
+from events.models import Event
+
+
+class Kind(models.TextChoices):
+    """What a person can choose channels for; transactional mail always goes by email."""
+
+    TRANSACTIONAL = "transactional", "Tickets and refunds"
+    REMINDER = "reminder", "Reminders"
+    UPDATE = "update", "Event changes"
+    MARKETING = "marketing", "News and offers"
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+    INAPP = "inapp", "In the app"
+    WEBHOOK = "webhook", "Webhook"
+
+
+class Topic(models.TextChoices):
+    ORDER_CONFIRMED = "order.confirmed", "Order confirmed"
+    ORDER_REFUNDED = "order.refunded", "Order refunded"
+    TICKET_CHECKED_IN = "ticket.checked_in", "Ticket checked in"
+    EVENT_CHANGED = "event.changed", "Event changed"
+    EVENT_CANCELLED = "event.cancelled", "Event cancelled"
+    EVENT_REMINDER = "event.reminder", "Event reminder"
+    WEBHOOK_TEST = "webhook.test", "Webhook test"
+
+
+# What organizers may subscribe an endpoint to.
+WEBHOOK_TOPICS = [
+    Topic.ORDER_CONFIRMED,
+    Topic.ORDER_REFUNDED,
+    Topic.TICKET_CHECKED_IN,
+    Topic.EVENT_CHANGED,
+    Topic.EVENT_CANCELLED,
+]
+
+TOPIC_KIND = {
+    Topic.ORDER_CONFIRMED: Kind.TRANSACTIONAL,
+    Topic.ORDER_REFUNDED: Kind.TRANSACTIONAL,
+    # Money is involved (what happens to it is the point of the message): always by email.
+    Topic.EVENT_CANCELLED: Kind.TRANSACTIONAL,
+    Topic.EVENT_CHANGED: Kind.UPDATE,
+    Topic.EVENT_REMINDER: Kind.REMINDER,
+    Topic.TICKET_CHECKED_IN: Kind.TRANSACTIONAL,
+    Topic.WEBHOOK_TEST: Kind.TRANSACTIONAL,
+}
+
+
+class Audience(models.TextChoices):
+    """Who the message is for; resolved to recipients when the message is fanned out."""
+
+    USER = "user", "One person"
+    ORDER = "order", "The buyer of an order (and the organization's webhooks)"
+    EVENT_HOLDERS = "holders", "Every ticket holder of the event"
+    ORGANIZATION = "org", "The organization's webhooks only"
+    ENDPOINT = "endpoint", "One webhook endpoint (a test)"
+
+
+class Message(models.Model):
+    """An outbox row: something happened that somebody must hear about."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be fanned out"
+        FANNED_OUT = "fanned", "Deliveries created"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    topic = models.CharField(max_length=40, choices=Topic.choices)
+    audience = models.CharField(max_length=10, choices=Audience.choices)
+    # The same change reported twice (a beat run repeated, a receiver called twice) collides here.
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.CASCADE)
+    organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE)
+    endpoint = models.ForeignKey(
+        "WebhookEndpoint", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    data = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    fanned_out_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["created_at"], name="message_pending", condition=Q(status="pending")
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} {self.dedupe_key}"
+
+    @property
+    def kind(self) -> str:
+        return TOPIC_KIND[Topic(self.topic)]
+
+
+class Delivery(models.Model):
+    """One message to one recipient over one channel; (message, channel, recipient) is unique."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        RETRY = "retry", "Waiting to retry"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    # An email address, a phone number, a user id (in-app) or a webhook endpoint id.
+    recipient = models.CharField(max_length=254)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    endpoint = models.ForeignKey(
+        "WebhookEndpoint",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    response_code = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "channel", "recipient"], name="delivery_once_per_recipient"
+            )
+        ]
+        indexes = [
+            # The re-dispatcher's scan: only rows not finished yet.
+            models.Index(
+                fields=["status", "created_at"],
+                name="delivery_open",
+                condition=Q(status__in=["pending", "sending", "retry"]),
+            ),
+            models.Index(fields=["endpoint", "-created_at"], name="delivery_endpoint_log"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} to {self.recipient}: {self.status}"
+
+
+class DeliveryAttempt(models.Model):
+    """The delivery log: every try, its response code and error (append-only)."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="log")
+    number = models.PositiveIntegerField()
+    succeeded = models.BooleanField()
+    response_code = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["delivery", "number"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number}: {self.response_code or self.error}"
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+class WebhookEndpoint(models.Model):
+    """Where an organization wants to hear about its events, and which topics."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="webhook_endpoints"
+    )
+    url = models.URLField(max_length=500)
+    description = models.CharField(max_length=200, blank=True)
+    topics = models.JSONField(default=list)
+    secret = models.CharField(max_length=80, default=new_webhook_secret)
+    is_active = models.BooleanField(default=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    disabled_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class Notification(models.Model):
+    """An entry in a person's notification centre."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    url = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "user"], name="notification_once")
+        ]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="notification_feed"),
+            # The navigation's unread count reads only this small index.
+            models.Index(fields=["user"], name="notification_unread", condition=Q(read_at=None)),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Preference(models.Model):
+    """A person's channels per kind of message, and the phone number SMS goes to."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    phone = models.CharField(max_length=20, blank=True, help_text="E.164, e.g. +4915123456789")
+    reminder_email = models.BooleanField(default=True)
+    reminder_sms = models.BooleanField(default=False)
+    reminder_inapp = models.BooleanField(default=True)
+    update_email = models.BooleanField(default=True)
+    update_sms = models.BooleanField(default=False)
+    update_inapp = models.BooleanField(default=True)
+    marketing_email = models.BooleanField(default=False)
+    marketing_sms = models.BooleanField(default=False)
+    marketing_inapp = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"preferences of {self.user_id}"
+
+    def channels_for(self, kind: str) -> set[str]:
+        """The channels a message of `kind` goes out on for this person."""
+        if kind == Kind.TRANSACTIONAL:
+            return {str(Channel.EMAIL), str(Channel.INAPP)}
+        chosen: set[str] = {
+            channel
+            for channel in (Channel.EMAIL, Channel.SMS, Channel.INAPP)
+            if getattr(self, f"{kind}_{channel}", False)
+        }
+        if not self.phone:
+            chosen.discard(Channel.SMS)
+        return chosen
+
+
+class ReminderSchedule(models.Model):
+    """When an event's reminders go out, in minutes before its start (default 24 h and 2 h)."""
+
+    event = models.OneToOneField(Event, on_delete=models.CASCADE, related_name="reminder_schedule")
+    offsets_minutes = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return f"reminders of {self.event_id}: {self.offsets_minutes}"
