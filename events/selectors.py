@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import organizations_managed_by
-from events.models import Category, Event
+from events.models import Category, Event, Venue
 
 
 def upcoming_events(
@@ -95,3 +95,20 @@ def cities() -> list[str]:
         .distinct()
         .order_by("venue__city")
     )
+
+
+def venues_managed_by(user: User) -> QuerySet[Venue]:
+    """Venues of the organizations `user` owns or manages."""
+    return (
+        Venue.objects.filter(organization__in=organizations_managed_by(user))
+        .select_related("organization")
+        .order_by("name", "city", "pk")
+    )
+
+
+def venue_managed_by(user: User, venue_id: Any) -> Venue:
+    """One venue `user` manages; any other id is a 404, never someone else's data."""
+    try:
+        return venues_managed_by(user).get(pk=venue_id)
+    except (Venue.DoesNotExist, ValidationError, ValueError) as exc:
+        raise Http404("No such venue") from exc

@@ -238,6 +238,50 @@ def seat_map_create(
 
 
 @transaction.atomic(durable=True)
+def seat_map_add_blocks(*, user: User, seat_map: SeatMap, blocks: Sequence[SeatBlock]) -> int:
+    """Generate more blocks into an existing layout; returns how many seats were added.
+
+    The whole layout is validated again (a block may not reuse a label or a spot) and re-ranked,
+    since the middle of the house moves when a block is added at one side.
+    """
+    if not getattr(settings, "BOXOFFICE_TEST_UNSAFE_LAYOUT_LOCK", False):  # race tests' control
+        SeatMap.objects.select_for_update().get(pk=seat_map.pk)  # one editor at a time per layout
+    fields = ["id", "section", "row", "number", "x", "y", "zone", "rank", *ATTRIBUTES]
+    existing = list(MapSeat.objects.filter(seat_map=seat_map).values(*fields))
+    new = [seat for block in blocks for seat in _block_seats(block)]
+    if not new:
+        return 0
+    _validated([*existing, *new])  # ranks the dicts in place
+    MapSeat.objects.bulk_create(MapSeat(seat_map=seat_map, **seat) for seat in new)
+    ranks = [MapSeat(pk=seat["id"], rank=seat["rank"]) for seat in existing]
+    MapSeat.objects.bulk_update(ranks, ["rank"], batch_size=2000)
+    audit_record(
+        actor=user,
+        action="seat_map.add_blocks",
+        target=seat_map,
+        organization=seat_map.venue.organization,
+        changes={
+            "seats": len(new),
+            "blocks": [f"{b.section} {b.rows}x{b.seats_per_row} zone {b.zone}" for b in blocks],
+        },
+    )
+    return len(new)
+
+
+@transaction.atomic(durable=True)
+def seat_map_delete(*, user: User, seat_map: SeatMap) -> None:
+    """Delete a layout. Events that applied it keep their own copy of the seats."""
+    audit_record(
+        actor=user,
+        action="seat_map.delete",
+        target=seat_map,
+        organization=seat_map.venue.organization,
+        changes={"name": seat_map.name},
+    )
+    seat_map.delete()
+
+
+@transaction.atomic(durable=True)
 def seat_map_edit(
     *,
     user: User,
@@ -249,6 +293,9 @@ def seat_map_edit(
     relabel: dict[int, tuple[str, str, str]] | None = None,
 ) -> int:
     """Remove, rezone, mark or relabel seats of a layout; returns how many seats it touched."""
+    # The layout row first, as seat_map_add_blocks does: the seat rows alone would let a block
+    # added meanwhile take a label this edit is handing out.
+    SeatMap.objects.select_for_update().get(pk=seat_map.pk)
     seats = list(MapSeat.objects.select_for_update().filter(seat_map=seat_map).order_by("pk"))
     chosen = set(seat_ids) & {seat.pk for seat in seats}
     keep = [seat for seat in seats if not (remove and seat.pk in chosen)]
@@ -309,6 +356,12 @@ def event_seating_apply(
     chosen = {zone: tiers.get(str(tier_id)) for zone, tier_id in zone_tiers.items()}
     if any(t is None for z, t in chosen.items() if z in zones):
         raise UnknownTier()
+    # A tier seated by the copy being replaced, but by none of the new seats, would otherwise
+    # keep selling its old seat count as unseated tickets.
+    seated_before = {
+        str(t)
+        for t in EventSeat.objects.filter(event=event).values_list("tier_id", flat=True).distinct()
+    }
     EventSeat.objects.filter(event=event).delete()
     fields = ["section", "row", "number", "x", "y", "zone", "rank", *ATTRIBUTES]
     seats = [
@@ -318,8 +371,8 @@ def event_seating_apply(
     EventSeat.objects.bulk_create(seats, batch_size=2000)
     counts = Counter(str(seat.tier.pk) for seat in seats)
     for tier_id, tier in tiers.items():
-        if tier_id in counts:
-            tier.capacity = counts[tier_id]
+        if tier_id in counts or tier_id in seated_before:
+            tier.capacity = counts.get(tier_id, 0)
             tier.save(update_fields=["capacity"])
     audit_record(
         actor=user,

@@ -1,0 +1,232 @@
+"""Forms of the organizer's seating pages: generate, import, edit, apply and block."""
+
+import re
+from typing import Any
+
+from django import forms
+
+from events.models import TicketTier
+from ticketing.errors import SeatLayoutInvalid
+from ticketing.seating import ATTRIBUTES, SeatBlock, layout_parse
+from ticketing.seating_selectors import ATTRIBUTE_FILTERS, STATE_NAMES
+
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+MAX_LABELS = 500
+
+
+class SeatBlockForm(forms.Form):
+    section = forms.CharField(max_length=50, initial="Stalls")
+    rows = forms.IntegerField(min_value=1, max_value=200, initial=10)
+    seats_per_row = forms.IntegerField(min_value=1, max_value=200, initial=20)
+    first_row = forms.RegexField(
+        regex=r"^([A-Za-z]|\d{1,4})$",
+        max_length=4,
+        initial="A",
+        label="First row label",
+        help_text="A letter (rows go A, B, … Z, AA) or a number.",
+        error_messages={"invalid": "Use one letter or a number."},
+    )
+    zone = forms.CharField(max_length=30, initial="A", help_text="Price zone.")
+    aisles_after = forms.CharField(
+        required=False,
+        label="Aisles after seat numbers",
+        help_text="For example 5, 15: a gap after seats 5 and 15 of each row.",
+    )
+    x = forms.IntegerField(min_value=0, max_value=9000, initial=0, label="Position x")
+    y = forms.IntegerField(
+        min_value=0, max_value=9000, initial=0, label="Position y", help_text="Rows from the stage."
+    )
+
+    def clean_aisles_after(self) -> tuple[int, ...]:
+        text = self.cleaned_data["aisles_after"].strip()
+        if not text:
+            return ()
+        if not re.fullmatch(r"\d+(\s*[,\s]\s*\d+)*", text):
+            raise forms.ValidationError("Seat numbers separated by commas, like 5, 15.")
+        return tuple(sorted({int(n) for n in re.split(r"[,\s]+", text)}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        per_row, aisles = data.get("seats_per_row"), data.get("aisles_after") or ()
+        if per_row and any(not 1 <= n < per_row for n in aisles):
+            self.add_error("aisles_after", f"Aisles go after seats 1 to {per_row - 1}.")
+        return data
+
+    def block(self) -> SeatBlock:
+        d = self.cleaned_data
+        return SeatBlock(
+            section=d["section"].strip(),
+            rows=d["rows"],
+            seats_per_row=d["seats_per_row"],
+            zone=d["zone"].strip(),
+            first_row=d["first_row"].upper(),
+            aisles_after=d["aisles_after"],
+            x=d["x"],
+            y=d["y"],
+        )
+
+
+class NewSeatMapForm(SeatBlockForm):
+    name = forms.CharField(max_length=100, label="Layout name")
+
+    field_order = ["name"]
+
+
+class SeatMapImportForm(forms.Form):
+    name = forms.CharField(max_length=100, label="Layout name")
+    fmt = forms.ChoiceField(
+        label="Format",
+        choices=[("auto", "Detect"), ("json", "JSON"), ("csv", "CSV")],
+        initial="auto",
+    )
+    file = forms.FileField(required=False, label="Upload a file")
+    text = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 8}), label="Or paste it"
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        upload, text = data.get("file"), (data.get("text") or "").strip()
+        if bool(upload) == bool(text):
+            raise forms.ValidationError("Upload a file or paste the layout, one of the two.")
+        if upload:
+            if upload.size > MAX_IMPORT_BYTES:
+                raise forms.ValidationError("The file is larger than 5 MB.")
+            try:
+                text = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise forms.ValidationError("The file is not UTF-8 text.") from None
+        fmt = data.get("fmt") or "auto"
+        if fmt == "auto":
+            name = getattr(upload, "name", "") or ""
+            if name.lower().endswith(".csv"):
+                fmt = "csv"
+            elif name.lower().endswith(".json"):
+                fmt = "json"
+            else:
+                fmt = "json" if text.lstrip()[:1] in ("[", "{") else "csv"
+        try:
+            data["seats"] = layout_parse(data=text, fmt=fmt)
+        except SeatLayoutInvalid as exc:
+            raise forms.ValidationError(exc.detail_message) from None
+        return data
+
+
+class MapSeatFilterForm(forms.Form):
+    q = forms.CharField(required=False, label="Search labels")
+    section = forms.ChoiceField(required=False)
+    zone = forms.ChoiceField(required=False)
+    attribute = forms.ChoiceField(required=False, choices=[("", "Any"), *ATTRIBUTE_FILTERS.items()])
+
+    def __init__(self, *args: Any, sections: list[str], zones: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["section"].choices = [("", "All"), *((s, s) for s in sections)]  # type: ignore[attr-defined]
+        self.fields["zone"].choices = [("", "All"), *((z, z) for z in zones)]  # type: ignore[attr-defined]
+
+    def filters(self) -> dict[str, str]:
+        if not self.is_valid():
+            return {}
+        return {k: v for k, v in self.cleaned_data.items() if v}
+
+
+BULK_ACTIONS = [
+    ("remove", "Remove seats"),
+    ("zone", "Set zone"),
+    *((f"mark_{a}", f"Mark {ATTRIBUTE_FILTERS[a].lower()}") for a in ATTRIBUTES),
+    *((f"unmark_{a}", f"Unmark {ATTRIBUTE_FILTERS[a].lower()}") for a in ATTRIBUTES),
+]
+
+
+class SeatBulkForm(forms.Form):
+    action = forms.ChoiceField(choices=BULK_ACTIONS)
+    zone = forms.CharField(max_length=30, required=False, label="New zone")
+    scope = forms.ChoiceField(
+        choices=[("selected", "Ticked seats"), ("filter", "All seats matching the filter")],
+        initial="selected",
+        widget=forms.RadioSelect,
+        label="Apply to",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("action") == "zone" and not (data.get("zone") or "").strip():
+            self.add_error("zone", "Name the zone to set.")
+        return data
+
+    def edit_kwargs(self) -> dict[str, Any]:
+        """seat_map_edit's keyword arguments for the chosen action."""
+        action = self.cleaned_data["action"]
+        if action == "remove":
+            return {"remove": True}
+        if action == "zone":
+            return {"zone": self.cleaned_data["zone"].strip()}
+        verb, attribute = action.split("_", 1)
+        return {"attributes": {attribute: verb == "mark"}}
+
+
+class ApplySeatingForm(forms.Form):
+    """Pick a tier for each zone of the chosen layout."""
+
+    def __init__(
+        self, *args: Any, zones: list[str], tiers: list[TicketTier], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [("", "Choose a tier"), *((str(t.pk), f"{t.name} ({t.price})") for t in tiers)]
+        by_name = {t.name.lower(): str(t.pk) for t in tiers}
+        self.zone_fields = []
+        for i, zone in enumerate(zones):
+            name = f"zone_{i}"
+            self.fields[name] = forms.ChoiceField(
+                choices=choices, label=f"Zone {zone}", initial=by_name.get(zone.lower(), "")
+            )
+            self.zone_fields.append((zone, name))
+
+    def zone_tiers(self) -> dict[str, str]:
+        return {zone: self.cleaned_data[name] for zone, name in self.zone_fields}
+
+
+class SeatBlockingForm(forms.Form):
+    action = forms.ChoiceField(choices=[("block", "Block"), ("release", "Release")])
+    labels = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Seat labels",
+        help_text='One per line or comma separated, like "Stalls A-1, Stalls A-2".',
+    )
+    reason = forms.CharField(
+        max_length=100, required=False, help_text="For example: technical, house seats."
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ticked: list[str] = self.data.getlist("seat") if hasattr(self.data, "getlist") else []
+
+    def clean_labels(self) -> list[str]:
+        text = self.cleaned_data["labels"]
+        labels = [part.strip() for part in re.split(r"[,\n;]+", text) if part.strip()]
+        if len(labels) > MAX_LABELS:
+            raise forms.ValidationError(f"At most {MAX_LABELS} labels at a time.")
+        return labels
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("labels") and not self.ticked and "labels" not in self.errors:
+            raise forms.ValidationError("Tick seats or list their labels.")
+        if data.get("action") == "block" and not (data.get("reason") or "").strip():
+            self.add_error("reason", "Say why the seats are blocked.")
+        return data
+
+
+class EventSeatFilterForm(forms.Form):
+    q = forms.CharField(required=False, label="Search labels")
+    section = forms.ChoiceField(required=False)
+    state = forms.ChoiceField(required=False, choices=[("", "Any"), *STATE_NAMES.items()])
+
+    def __init__(self, *args: Any, sections: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["section"].choices = [("", "All"), *((s, s) for s in sections)]  # type: ignore[attr-defined]
+
+    def filters(self) -> dict[str, str]:
+        if not self.is_valid():
+            return {}
+        return {k: v for k, v in self.cleaned_data.items() if v}
