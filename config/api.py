@@ -104,11 +104,13 @@ def _register_routers() -> None:
     from checkin.api import router as checkin_router
     from events.api import router as events_router
     from ticketing.api import router as ticketing_router
+    from waitlist.api import router as waitlist_router
 
     api.add_router("/auth", accounts_router)
     api.add_router("/", events_router)
     api.add_router("/", ticketing_router)
     api.add_router("/checkin", checkin_router)
+    api.add_router("/", waitlist_router)
 
 
 _register_routers()

@@ -136,11 +136,17 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # Mail and webhooks wait in their own queue, so a backlog never delays booking housekeeping.
-CELERY_TASK_ROUTES = {"notifications.tasks.*": {"queue": "notifications"}}
+CELERY_TASK_ROUTES = {
+    "notifications.tasks.*": {"queue": "notifications"},
+    "notifications.tasks_waitlist.*": {"queue": "notifications"},
+}
 CELERY_BEAT_SCHEDULE = {
     "release-expired-holds": {"task": "ticketing.tasks.release_expired_holds", "schedule": 30.0},
     "reconcile-payments": {"task": "ticketing.tasks.reconcile_payments", "schedule": 30.0},
     "sync-admission-gate": {"task": "ticketing.tasks.sync_admission_gate", "schedule": 60.0},
+    "expire-waitlist-offers": {"task": "waitlist.tasks.expire_waitlist_offers", "schedule": 15.0},
+    "retry-refunds": {"task": "ticketing.tasks.refunds_retry", "schedule": 60.0},
+    "resume-refund-jobs": {"task": "ticketing.tasks.refund_jobs_resume", "schedule": 120.0},
 }
 
 # --- Auth ----------------------------------------------------------------------------------

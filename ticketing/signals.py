@@ -4,3 +4,16 @@ from django.dispatch import Signal
 
 # sender=Order class, order_id=UUID
 order_confirmed = Signal()
+
+# --- After the sale (issue 6); all sent after commit -----------------------------------------
+# sender=SetAside class, event_id=UUID, tier_ids=list[str]: released seats were set aside for
+# the waitlist; waitlist promotes them.
+seats_set_aside = Signal()
+# sender=Refund class, refund_id=UUID: the processor confirmed a refund.
+order_refunded = Signal()
+# sender=Transfer class, transfer_id=UUID: a holder sent a ticket to an email address.
+transfer_sent = Signal()
+# sender=Transfer class, transfer_id=UUID: the recipient accepted; the old ticket is void.
+ticket_transferred = Signal()
+# sender=RefundJob class, job_id=int, event_id=UUID: every order of a cancelled event refunded.
+event_cancelled_refunds_done = Signal()

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from ticketing import views
+from ticketing.urls_aftersale import urlpatterns as aftersale_urlpatterns
 
 app_name = "ticketing"
 urlpatterns = [
@@ -9,3 +10,4 @@ urlpatterns = [
     path("tickets/", views.my_tickets, name="my_tickets"),
     path("payments/stripe/webhook", views.stripe_webhook, name="stripe_webhook"),
 ]
+urlpatterns += aftersale_urlpatterns  # refunds, transfers, policy (issue 6)

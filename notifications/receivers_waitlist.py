@@ -1,0 +1,40 @@
+"""Listeners for waitlist offers, refunds, transfers and cancellations; each only enqueues."""
+
+from typing import Any
+from uuid import UUID
+
+from django.dispatch import receiver
+
+from notifications import tasks_waitlist as tasks
+from ticketing.signals import (
+    event_cancelled_refunds_done,
+    order_refunded,
+    ticket_transferred,
+    transfer_sent,
+)
+from waitlist.signals import offer_made
+
+
+@receiver(offer_made)
+def on_offer_made(sender: Any, offer_id: UUID, **kwargs: Any) -> None:
+    tasks.send_waitlist_offer.delay(str(offer_id))
+
+
+@receiver(order_refunded)
+def on_order_refunded(sender: Any, refund_id: UUID, **kwargs: Any) -> None:
+    tasks.send_refund.delay(str(refund_id))
+
+
+@receiver(transfer_sent)
+def on_transfer_sent(sender: Any, transfer_id: UUID, **kwargs: Any) -> None:
+    tasks.send_transfer_offer.delay(str(transfer_id))
+
+
+@receiver(ticket_transferred)
+def on_ticket_transferred(sender: Any, transfer_id: UUID, **kwargs: Any) -> None:
+    tasks.send_transfer_accepted.delay(str(transfer_id))
+
+
+@receiver(event_cancelled_refunds_done)
+def on_event_cancelled_refunds_done(sender: Any, event_id: UUID, **kwargs: Any) -> None:
+    tasks.send_event_cancelled.delay(str(event_id))
