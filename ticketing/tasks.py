@@ -36,9 +36,11 @@ def refund_payment(payment_id: str) -> None:
     autoretry_for=(ProviderUnavailable,), retry_backoff=True, retry_backoff_max=600, max_retries=20
 )
 def refund_send_task(refund_id: str) -> None:
+    from ticketing.models import Refund
     from ticketing.refunds import refund_send
 
-    refund_send(refund_id=refund_id)
+    if refund_send(refund_id=refund_id).status == Refund.Status.PENDING:
+        raise ProviderUnavailable("no answer from the processor yet")  # retried with backoff
 
 
 @shared_task

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import audit_record
-from config.errors import NotFound
+from config.errors import DomainError, NotFound
 from events.models import Event, TicketTier
 from events.selectors import event_managed_by
 from ticketing.errors import HoldExpired, SalesClosed, UnknownTier
@@ -248,6 +248,11 @@ def waitlist_offer_accept(
     except HoldExpired as exc:
         waitlist_offers_expire(event_id=offer.event_id)
         raise OfferExpired() from exc
+    except DomainError:
+        # A declined card released the hold (as any booking's does): the offer lapses and
+        # its seat moves on to the next person in line.
+        waitlist_offers_expire(event_id=offer.event_id)
+        raise
     _offers_settle(event_id=offer.event_id)
     return outcome
 
