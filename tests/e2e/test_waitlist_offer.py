@@ -71,7 +71,9 @@ def test_waiting_buyer_gets_the_cancelled_ticket_through_the_emailed_offer(
         time.sleep(0.2)
     [offer_mail] = [m for m in inbox.messages if "is held for you" in m["Subject"]]
     assert offer_mail["To"] == waiter.email
-    body = offer_mail.get_body(preferencelist=("plain",)).get_content()
+    plain = offer_mail.get_body(preferencelist=("plain",))
+    assert plain is not None
+    body = plain.get_content()
     link = re.search(r"https?://\S+/waitlist/offers/\S+", body)
     assert link is not None, body
     waiting.goto(urlsplit(link.group(0)).path)
