@@ -8,10 +8,12 @@ to `SetAside`, so neither the Redis gate nor PostgreSQL ever offers them to the 
 the rest goes back on sale (and to the gate after commit).
 """
 
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 
@@ -127,8 +129,16 @@ def order_hold_set_aside(
     The order is paid through the normal `order_pay`, at the price of the moment of the offer.
     """
     _in_transaction()
-    taken = SetAside.objects.filter(pk=tier.pk, quantity__gte=1).update(quantity=F("quantity") - 1)
-    if not taken:
+    if getattr(settings, "BOXOFFICE_TEST_UNSAFE_PROMOTION", False):
+        # Test-only negative control: check, pause, then write without a condition.
+        left = SetAside.objects.filter(pk=tier.pk).values_list("quantity", flat=True).first()
+        if not left:
+            return None
+        time.sleep(0.05)
+        SetAside.objects.filter(pk=tier.pk).update(quantity=left - 1)
+    elif not SetAside.objects.filter(pk=tier.pk, quantity__gte=1).update(
+        quantity=F("quantity") - 1
+    ):
         return None
     order = Order.objects.create(
         buyer=buyer,

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -89,11 +90,12 @@ def waiting_counts(event_id: Any, tier_ids: Sequence[str]) -> dict[str, int]:
     return {t: per_tier.get(uuid.UUID(t), 0) + any_tier for t in tier_ids}
 
 
-def _line_head(event_id: Any, tier_id: Any, n: int) -> list[WaitlistEntry]:
+def _line_head(event_id: Any, tier_id: Any, n: int, *, lock: bool) -> list[WaitlistEntry]:
     """The first `n` people waiting for a tier, own line and "any tier" merged, FIFO by join
     time, ties by id; locked, so a concurrent leave waits for this promotion."""
+    entries = WaitlistEntry.objects.all()
     return list(
-        WaitlistEntry.objects.select_for_update()
+        (entries.select_for_update(of=("self",)) if lock else entries)
         .select_related("user")
         .filter(event_id=event_id, status=WaitlistEntry.Status.WAITING)
         .filter(Q(tier_id=tier_id) | Q(tier__isnull=True))
@@ -120,13 +122,16 @@ def waitlist_promote(*, event_id: Any, only_tier_id: Any = None, manual: bool = 
 
 @transaction.atomic(durable=True)
 def _promote_tier(*, event_id: Any, tier_id: Any, manual: bool) -> int:
-    # One promotion per event at a time: "any tier" people are in every tier's line.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"waitlist:{event_id}"]
-        )
+    unsafe = getattr(settings, "BOXOFFICE_TEST_UNSAFE_PROMOTION", False)  # negative control
+    if not unsafe:
+        # One promotion per event at a time: "any tier" people are in every tier's line.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"waitlist:{event_id}"]
+            )
     # The tier row first, then its set-aside row: the order every release path uses.
-    tier = TicketTier.objects.select_for_update().select_related("event").get(pk=tier_id)
+    tiers = TicketTier.objects.select_related("event")
+    tier = (tiers if unsafe else tiers.select_for_update(of=("self",))).get(pk=tier_id)
     event = tier.event
     set_aside = set_aside_of([tier.pk]).get(str(tier.pk), 0)
     if event.status != Event.Status.PUBLISHED or event.ends_at <= timezone.now():
@@ -138,7 +143,7 @@ def _promote_tier(*, event_id: Any, tier_id: Any, manual: bool) -> int:
         set_aside += set_aside_claim_free(tier=tier, quantity=waiting - set_aside)
     if not set_aside:
         return 0
-    heads = _line_head(event_id, tier.pk, set_aside)
+    heads = _line_head(event_id, tier.pk, set_aside, lock=not unsafe)
     expires_at = timezone.now() + timedelta(minutes=_offer_minutes(event))
     offers = []
     for entry in heads:
