@@ -5,8 +5,9 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import User
@@ -332,3 +333,20 @@ def test_offer_page_is_only_for_the_offered_person(
         {"idempotency_key": "x", "card_number": "4000 0000 0000 0002"},
     )
     assert response.status_code == 409  # declined card: the form says so, the hold is released
+
+
+def test_organizer_waitlist_page_takes_constant_queries(
+    client: Client, organizer: User, event: Event
+) -> None:
+    client.force_login(organizer)
+    url = f"/manage/events/{event.pk}/waitlist"
+    counts = []
+    for _ in range(2):  # one more tier, more people and offers each round
+        tier = TicketTierFactory.create(event=event, capacity=1)
+        buyer = order_paid(buyer=UserFactory.create(), tier=tier).order
+        line_up(tier, 3)
+        refund(buyer)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
