@@ -102,12 +102,6 @@ class TicketNotRefundable(DomainError):
     message = "Some of those tickets are not valid tickets of this order."
 
 
-class RefundPending(DomainError):
-    code = "REFUND_PENDING"
-    status = 202
-    message = "The refund is recorded; the payment processor has not confirmed it yet."
-
-
 class TransfersNotAllowed(DomainError):
     code = "TRANSFERS_NOT_ALLOWED"
     status = 409

@@ -15,7 +15,9 @@ from events.models import Event, TicketTier
 from events.services import TierSpec, event_tiers_save
 from tests.api.conftest import login
 from tests.factories import TicketTierFactory, UserFactory, order_paid, order_reserved
+from tests.ticketing.racing import gate_counter
 from ticketing.errors import SoldOut
+from ticketing.gate import gate_sync
 from ticketing.models import EventPolicy, Order, SetAside
 from ticketing.refunds import order_refund
 from ticketing.services import orders_release_expired
@@ -350,3 +352,22 @@ def test_organizer_waitlist_page_takes_constant_queries(
             assert client.get(url).status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
+
+
+def test_the_admission_gate_gets_seats_back_only_when_nobody_waits(
+    full: tuple[TicketTier, list[Order]],
+) -> None:
+    tier, paid = full
+    gate_sync(event_ids=[tier.event_id])
+    assert gate_counter(tier) == 0
+    [person] = line_up(tier, 1)
+
+    refund(paid[0])  # one person waiting: the seat is held for them, the gate stays shut
+    assert gate_counter(tier) == 0
+    with pytest.raises(SoldOut):
+        order_reserved(buyer=UserFactory.create(), tier=tier)
+
+    refund(paid[1])  # nobody else waiting: back on public sale, in Redis too
+    assert gate_counter(tier) == 1
+    assert order_reserved(buyer=UserFactory.create(), tier=tier).status == "pending"
+    assert [o.user for o in open_offers()] == [person]
