@@ -106,6 +106,7 @@ def _register_routers() -> None:
     from notifications.api import router as notifications_router
     from ticketing.api import public_router as seating_router
     from ticketing.api import router as ticketing_router
+    from waitlist.api import router as waitlist_router
 
     api.add_router("/auth", accounts_router)
     api.add_router("/", events_router)
@@ -113,6 +114,7 @@ def _register_routers() -> None:
     api.add_router("/", seating_router)
     api.add_router("/checkin", checkin_router)
     api.add_router("/", notifications_router)
+    api.add_router("/", waitlist_router)
 
 
 _register_routers()

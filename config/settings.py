@@ -143,6 +143,7 @@ CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {
     "notifications.tasks.send_webhook": {"queue": "webhooks"},
     "notifications.tasks.*": {"queue": "notifications"},
+    "notifications.tasks_waitlist.*": {"queue": "notifications"},
 }
 CELERY_BEAT_SCHEDULE = {
     "notifications-redispatch": {"task": "notifications.tasks.redispatch", "schedule": 60.0},
@@ -150,6 +151,9 @@ CELERY_BEAT_SCHEDULE = {
     "release-expired-holds": {"task": "ticketing.tasks.release_expired_holds", "schedule": 30.0},
     "reconcile-payments": {"task": "ticketing.tasks.reconcile_payments", "schedule": 30.0},
     "sync-admission-gate": {"task": "ticketing.tasks.sync_admission_gate", "schedule": 60.0},
+    "expire-waitlist-offers": {"task": "waitlist.tasks.expire_waitlist_offers", "schedule": 15.0},
+    "retry-refunds": {"task": "ticketing.tasks.refunds_retry", "schedule": 60.0},
+    "resume-refund-jobs": {"task": "ticketing.tasks.refund_jobs_resume", "schedule": 120.0},
 }
 
 # --- Auth ----------------------------------------------------------------------------------

@@ -251,7 +251,9 @@ def event_cancel(*, actor: User, event: Event) -> Event:
     event.status = Event.Status.CANCELLED
     event.save(update_fields=["status", "updated_at"])
     audit_record(actor=actor, action="event.cancel", target=event, organization=event.organization)
-    event_cancelled.send(sender=Event, event_id=event.pk, organization_id=event.organization_id)
+    event_cancelled.send(
+        sender=Event, event_id=event.pk, organization_id=event.organization_id, actor_id=actor.pk
+    )
     return event
 
 

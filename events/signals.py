@@ -10,5 +10,6 @@ tiers_changed = Signal()
 # changes={"starts_at"|"ends_at"|"venue"|"session"|...: [old, new]} (datetimes as ISO strings)
 event_changed = Signal()
 
-# Sent INSIDE event_cancel's transaction. sender=Event class, event_id=UUID, organization_id=UUID
+# Sent INSIDE the cancelling transaction. sender=Event class, event_id=UUID, organization_id=UUID,
+# actor_id=the user who cancelled. Notifications tells the holders; ticketing refunds everyone.
 event_cancelled = Signal()

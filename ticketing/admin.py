@@ -68,3 +68,6 @@ class SandboxChargeAdmin(admin.ModelAdmin):
     list_display = ["charge_id", "amount", "currency", "card_last4", "succeeded", "created_at"]
     list_filter = ["succeeded", "decline_code"]
     search_fields = ["charge_id", "idempotency_key"]
+
+
+from ticketing import admin_aftersale  # noqa: E402, F401 - refunds, transfers, policies (issue 6)

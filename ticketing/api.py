@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 
 from config.api import bearer
 from config.http import ApiRequest
-from ticketing import seating, services
+from ticketing import refunds, seating, services, transfers
 from ticketing.models import Order
 from ticketing.seating import MAX_SEATS_PER_ORDER
 from ticketing.selectors import order_of_buyer, seat_labels_of, seat_plan, seat_states_cached
@@ -165,3 +165,80 @@ def seats(request: HttpRequest, event_id: UUID, states_only: bool = False) -> An
     response["ETag"] = etag
     response["Cache-Control"] = "no-cache"
     return response
+
+
+# --- After the sale (issue 6) ----------------------------------------------------------------
+
+
+class RefundIn(Schema):
+    """Leave out `ticket_ids` to refund every valid ticket of the order."""
+
+    ticket_ids: list[UUID] | None = Field(default=None, min_length=1, max_length=100)
+    idempotency_key: str = Field(min_length=1, max_length=100)
+
+
+class RefundOut(Schema):
+    refund_id: UUID
+    order_id: UUID
+    status: str
+    ticket_ids: list[UUID]
+    gross: Decimal
+    fee: Decimal
+    amount: Decimal
+    currency: str
+
+
+@router.post("/orders/{order_id}/refund", response={200: RefundOut, 202: RefundOut})
+def refund(request: ApiRequest, order_id: UUID, body: RefundIn) -> tuple[int, RefundOut]:
+    """Refund tickets within the event's policy; 202 while the processor has not confirmed."""
+    done = refunds.order_refund(
+        actor=request.auth,
+        order_id=order_id,
+        ticket_ids=list(body.ticket_ids) if body.ticket_ids else None,
+        idempotency_key=body.idempotency_key,
+    )
+    out = RefundOut(
+        refund_id=done.pk,
+        order_id=done.order_id,
+        status=done.status,
+        ticket_ids=list(done.lines.values_list("ticket_id", flat=True)),
+        gross=done.gross,
+        fee=done.fee,
+        amount=done.amount,
+        currency=done.currency,
+    )
+    return (200 if done.status == "succeeded" else 202), out
+
+
+class TransferIn(Schema):
+    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class TransferOut(Schema):
+    transfer_id: UUID
+    ticket_id: UUID
+    to_email: str
+    status: str
+
+
+@router.post("/tickets/{ticket_id}/transfer", response={201: TransferOut})
+def transfer(request: ApiRequest, ticket_id: UUID, body: TransferIn) -> tuple[int, TransferOut]:
+    """Send a ticket to an email address; it stays yours until they accept."""
+    sent = transfers.ticket_transfer_send(
+        sender=request.auth, ticket_id=ticket_id, to_email=body.email
+    )
+    return 201, TransferOut(
+        transfer_id=sent.pk, ticket_id=sent.ticket_id, to_email=sent.to_email, status=sent.status
+    )
+
+
+class TicketOut(Schema):
+    ticket_id: UUID
+    qr_code: str
+
+
+@router.post("/transfers/{token}/accept", response=TicketOut)
+def transfer_accept(request: ApiRequest, token: str) -> TicketOut:
+    """Accept a ticket sent to your email: a new ticket and QR; the sender's is void."""
+    ticket = transfers.ticket_transfer_accept(recipient=request.auth, token=token)
+    return TicketOut(ticket_id=ticket.pk, qr_code=ticket.qr_payload)

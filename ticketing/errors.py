@@ -94,3 +94,54 @@ class SeatLayoutInvalid(DomainError):
     code = "SEAT_LAYOUT_INVALID"
     status = 422
     message = "The seat layout is not valid."
+
+
+# --- After the sale (issue 6) ----------------------------------------------------------------
+
+
+class RefundsNotAllowed(DomainError):
+    code = "REFUNDS_NOT_ALLOWED"
+    status = 409
+    message = "The organizer does not allow refunds for this event."
+
+
+class RefundWindowClosed(DomainError):
+    code = "REFUND_WINDOW_CLOSED"
+    status = 409
+    message = "Refunds for this event have closed."
+
+
+class OrderNotRefundable(DomainError):
+    code = "ORDER_NOT_REFUNDABLE"
+    status = 409
+    message = "Only paid orders can be refunded."
+
+
+class TicketNotRefundable(DomainError):
+    code = "TICKET_NOT_REFUNDABLE"
+    status = 422
+    message = "Some of those tickets are not valid tickets of this order."
+
+
+class TransfersNotAllowed(DomainError):
+    code = "TRANSFERS_NOT_ALLOWED"
+    status = 409
+    message = "The organizer does not allow ticket transfers for this event."
+
+
+class TransferWindowClosed(DomainError):
+    code = "TRANSFER_WINDOW_CLOSED"
+    status = 409
+    message = "Transfers for this event have closed."
+
+
+class TicketNotTransferable(DomainError):
+    code = "TICKET_NOT_TRANSFERABLE"
+    status = 409
+    message = "This ticket cannot be transferred."
+
+
+class TransferNotOpen(DomainError):
+    code = "TRANSFER_NOT_OPEN"
+    status = 409
+    message = "This transfer was already accepted or cancelled."

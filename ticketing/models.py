@@ -1,8 +1,9 @@
 import uuid
+from decimal import Decimal
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from accounts.models import User
 from events.models import Event, TicketTier, Venue
@@ -93,8 +94,11 @@ class Ticket(models.Model):
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.VALID)
     # Why a void ticket is void: the door names it ("refunded" vs "transferred"). Blank while
-    # valid, and for tickets voided before the reason was recorded.
-    void_reason = models.CharField(max_length=12, choices=VoidReason.choices, blank=True)
+    # valid, and for tickets voided before the reason was recorded. A database default too:
+    # ticketing.hotpath inserts tickets with its own column list.
+    void_reason = models.CharField(
+        max_length=12, choices=VoidReason.choices, blank=True, default="", db_default=""
+    )
     qr_payload = models.TextField()
     issued_at = models.DateTimeField(auto_now_add=True)
     seat = models.ForeignKey(
@@ -267,6 +271,10 @@ class EventSeat(SeatAttributes):
     is unique among valid tickets besides (Ticket.Meta).
     """
 
+    # A released seat kept for the people on the waitlist (ticketing.releases), not an
+    # organizer's block: its tier's sold_count counts it, its capacity is unchanged.
+    WAITLIST_BLOCK = "Held for the waitlist"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="seats")
     tier = models.ForeignKey(TicketTier, on_delete=models.PROTECT, related_name="seats")
@@ -297,3 +305,196 @@ class EventSeat(SeatAttributes):
                 name="event_seat_free_by_rank",
             )
         ]
+
+
+# --- After the sale: policy, refunds, transfers, seats set aside for a waitlist (issue 6) ----
+
+
+class EventPolicy(models.Model):
+    """The organizer's rules for refunds, transfers and waitlist offers of one event.
+
+    An event without a row gets the defaults (`policy_for`); one-to-one so events/ stays as is.
+    """
+
+    event = models.OneToOneField(
+        Event, primary_key=True, on_delete=models.CASCADE, related_name="policy"
+    )
+    refunds_allowed = models.BooleanField(default=True)
+    refund_until_hours = models.PositiveIntegerField(
+        default=48, help_text="Attendees may refund until this many hours before the start."
+    )
+    refund_fee_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("0"), help_text="Kept per refunded ticket."
+    )
+    refund_fee_fixed = models.DecimalField(
+        max_digits=10, decimal_places=2, default=Decimal("0"), help_text="Kept per refunded ticket."
+    )
+    transfers_allowed = models.BooleanField(default=True)
+    transfer_until_hours = models.PositiveIntegerField(
+        default=0, help_text="Transfers stop this many hours before the start."
+    )
+    waitlist_offer_minutes = models.PositiveSmallIntegerField(
+        default=30, help_text="How long a waitlist offer holds its seat."
+    )
+
+    class Meta:
+        verbose_name_plural = "event policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(refund_fee_percent__gte=0, refund_fee_percent__lte=100),
+                name="refund_fee_percent_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(refund_fee_fixed__gte=0), name="refund_fee_fixed_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(waitlist_offer_minutes__gte=1), name="offer_minutes_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Policy of {self.event}"
+
+
+class Refund(models.Model):
+    """Money given back for some tickets of a paid order, sent to the processor idempotently."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"  # tickets void; the processor not yet confirmed
+        SUCCEEDED = "succeeded", "Refunded"
+
+    class Reason(models.TextChoices):
+        BUYER = "buyer", "Requested by the buyer"
+        ORGANIZER = "organizer", "By the organizer"
+        EVENT_CANCELLED = "event_cancelled", "Event cancelled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    gross = models.DecimalField(max_digits=12, decimal_places=2)
+    fee = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    idempotency_key = models.CharField(max_length=100)
+    request_digest = models.CharField(max_length=64)
+    provider_refund_id = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["requested_by", "idempotency_key"], name="one_refund_per_idempotency_key"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gte=0, fee__gte=0, amount=F("gross") - F("fee")),
+                name="refund_amount_is_gross_less_fee",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=Q(status="pending"), name="refund_pending"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund {self.amount} {self.currency} ({self.status})"
+
+    @property
+    def provider_key(self) -> str:
+        """The processor's idempotency key: one per Refund row, reused on every retry."""
+        return f"bo-refund-{self.pk}"
+
+
+class RefundLine(models.Model):
+    """One refunded ticket. UNIQUE(ticket): no ticket is ever refunded twice."""
+
+    refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="lines")
+    ticket = models.OneToOneField(Ticket, on_delete=models.PROTECT, related_name="refund_line")
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}: {self.amount}"
+
+
+class RefundJob(models.Model):
+    """Refunding every order of a cancelled event; resumable, one per event."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+
+    event = models.OneToOneField(Event, on_delete=models.PROTECT, related_name="refund_job")
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    orders_total = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Refund job of {self.event} ({self.status})"
+
+
+class Transfer(models.Model):
+    """A ticket sent to someone else by email; accepted, it becomes a new ticket."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the recipient"
+        ACCEPTED = "accepted", "Accepted"
+        CANCELLED = "cancelled", "Cancelled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="transfers")
+    sender = models.ForeignKey(User, on_delete=models.PROTECT, related_name="transfers_sent")
+    to_email = models.EmailField()
+    recipient = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="transfers_received"
+    )
+    new_ticket = models.OneToOneField(
+        Ticket, null=True, blank=True, on_delete=models.PROTECT, related_name="transferred_from"
+    )
+    token = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket"], condition=Q(status="pending"), name="one_pending_transfer"
+            ),
+            models.UniqueConstraint(
+                fields=["ticket"], condition=Q(status="accepted"), name="ticket_transferred_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Transfer of {self.ticket_id} to {self.to_email} ({self.status})"
+
+
+class SetAside(models.Model):
+    """Released seats of a tier kept off public sale for its waitlist.
+
+    They stay counted in `TicketTier.sold_count` (so the gate, the fast path and the public
+    availability all see them as taken) until a promotion turns each into an offer's hold or,
+    with nobody left waiting, gives it back to public sale.
+    """
+
+    tier = models.OneToOneField(
+        TicketTier, primary_key=True, on_delete=models.CASCADE, related_name="set_aside"
+    )
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="+")
+    quantity = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=0), name="set_aside_not_negative")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} set aside for {self.tier_id}"

@@ -5,7 +5,8 @@ from uuid import UUID
 
 from django.dispatch import receiver
 
-from events.signals import tiers_changed
+from events.models import Event
+from events.signals import event_cancelled, tiers_changed
 from ticketing.gate import gate_sync
 
 
@@ -13,3 +14,12 @@ from ticketing.gate import gate_sync
 def on_tiers_changed(sender: Any, event_id: UUID, **kwargs: Any) -> None:
     # Raised capacity must be on sale at once, not after the next periodic sync.
     gate_sync(event_ids=[event_id])
+
+
+@receiver(event_cancelled)
+def on_event_cancelled(sender: Any, event_id: UUID, actor_id: Any = None, **kwargs: Any) -> None:
+    # In the cancelling transaction: a cancelled event refunds every order (a resumable job).
+    if actor_id is not None:
+        from ticketing.refunds import refund_job_start
+
+        refund_job_start(event=Event.objects.get(pk=event_id), actor_id=actor_id)

@@ -399,6 +399,7 @@ def event_seats_block(
             seats = list(
                 EventSeat.objects.select_for_update()
                 .filter(event=event, pk__in=list(seat_ids), order=None, blocked=not blocked)
+                .exclude(block_reason=EventSeat.WAITLIST_BLOCK)  # the waitlist's, not ours
                 .order_by("pk")
             )
         except ValidationError as exc:

@@ -52,6 +52,7 @@ from ticketing.errors import (
 from ticketing.gate import GateShort, gate_give, gate_sync, gate_take
 from ticketing.models import EventSeat, Order, OrderLine, Payment, Ticket
 from ticketing.payments import ChargeResult, ProviderUnavailable, get_provider
+from ticketing.releases import seats_return
 from ticketing.signals import order_confirmed
 
 logger = logging.getLogger(__name__)
@@ -122,15 +123,10 @@ def _claim(tier_id: Any, quantity: int) -> bool:
 def _release(order: Order, status: str) -> None:
     """Give a held order's tickets back; the caller holds the order's row lock."""
     lines = list(order.lines.order_by("tier_id").values_list("tier_id", "quantity"))
-    for tier_id, quantity in lines:
-        TicketTier.objects.filter(pk=tier_id).update(sold_count=F("sold_count") - quantity)
-    if order.seat_ids:
-        EventSeat.objects.filter(order=order).update(order=None)
+    # Back on sale and to the gate, or set aside for the waitlist (ticketing.releases).
+    seats_return(event_id=order.event_id, lines=lines, seat_ids=order.seat_ids)
     order.status = status
     order.save(update_fields=["status"])
-    given = {str(tier_id): quantity for tier_id, quantity in lines}
-    event_id = order.event_id
-    transaction.on_commit(lambda: gate_give(event_id, given))
 
 
 def _reclaim(order: Order, hold_minutes: int) -> bool:

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from ticketing import seating_views, views
+from ticketing.urls_aftersale import urlpatterns as aftersale_urlpatterns
 
 app_name = "ticketing"
 urlpatterns = [
@@ -59,3 +60,6 @@ urlpatterns += [
         name="event_seating_block",
     ),
 ]
+
+# Refunds, transfers and organizer order pages (ticketing/urls_aftersale.py).
+urlpatterns += aftersale_urlpatterns

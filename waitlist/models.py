@@ -1,8 +1,11 @@
+import uuid
+
 from django.db import models
 from django.db.models import Q
 
 from accounts.models import User
 from events.models import Event, TicketTier
+from ticketing.models import Order
 
 
 class WaitlistEntry(models.Model):
@@ -13,6 +16,9 @@ class WaitlistEntry(models.Model):
 
     class Status(models.TextChoices):
         WAITING = "waiting", "Waiting"
+        OFFERED = "offered", "Offered a ticket"
+        CONVERTED = "converted", "Bought the offered ticket"
+        EXPIRED = "expired", "Let the offer lapse"
         LEFT = "left", "Left"
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="waitlist_entries")
@@ -44,3 +50,45 @@ class WaitlistEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} waiting for {self.tier or self.event}"
+
+
+class Offer(models.Model):
+    """One held seat offered to the head of a line, behind a one-time link.
+
+    The seat is held by `order`, a pending order of the offered person that expires with the
+    offer, so the gate and the inventory count it and nobody else can buy it.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACCEPTED = "accepted", "Accepted"
+        EXPIRED = "expired", "Expired"
+        DECLINED = "declined", "Declined"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    entry = models.ForeignKey(WaitlistEntry, on_delete=models.CASCADE, related_name="offers")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="waitlist_offers")
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="waitlist_offers")
+    tier = models.ForeignKey(TicketTier, on_delete=models.CASCADE, related_name="waitlist_offers")
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="waitlist_offer")
+    token = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    manual = models.BooleanField(default=False)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            # One open offer per place in line: a promotion run twice cannot offer twice.
+            models.UniqueConstraint(
+                fields=["entry"], condition=Q(status="open"), name="one_open_offer_per_entry"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["expires_at"], condition=Q(status="open"), name="offer_open")
+        ]
+
+    def __str__(self) -> str:
+        return f"Offer to {self.user} ({self.status})"

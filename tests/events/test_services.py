@@ -203,7 +203,7 @@ def test_event_cancel_takes_the_event_off_sale_and_is_audited(
     event.refresh_from_db()
     assert event.status == Event.Status.CANCELLED
     assert not event.is_on_sale
-    assert audit_actions(event) == ["event.cancel"]
+    assert audit_actions(event) == ["event.cancel", "event.refund_all"]  # refunds start too
 
 
 def test_cancelling_twice_is_refused(organizer: User, event: Event) -> None:
@@ -212,7 +212,7 @@ def test_cancelling_twice_is_refused(organizer: User, event: Event) -> None:
     with pytest.raises(EventNotEditable):
         event_cancel(actor=organizer, event=event)
 
-    assert audit_actions(event) == ["event.cancel"]
+    assert audit_actions(event) == ["event.cancel", "event.refund_all"]
 
 
 def test_event_delete_removes_a_draft_and_keeps_the_audit_entry(organizer: User) -> None:

@@ -295,3 +295,69 @@ def test_the_confirmation_email_names_each_seat() -> None:
 
     assert "seat Balcony B-1" in email.text and "seat Balcony B-2" in email.text
     assert "<strong>Balcony B-1</strong>" in email.html
+
+
+# --- After the sale: refunds, the waitlist and transfers, seat by seat ------------------------
+
+
+def _paid_seat(event: Any, label: str) -> tuple[Any, Ticket]:
+    buyer = UserFactory.create()
+    order = hold(buyer, event, [seat(event, label).pk])
+    (ticket,) = order_pay(buyer=buyer, order_id=order.pk, idempotency_key="p").tickets
+    return buyer, ticket
+
+
+@pytest.mark.django_db
+def test_refunding_a_seated_ticket_puts_that_seat_back_on_sale() -> None:
+    from ticketing.refunds import order_refund
+
+    event, _ = seated_event(SeatBlock(section="Stalls", rows=1, seats_per_row=3, zone="A"))
+    buyer, ticket = _paid_seat(event, "Stalls A-2")
+
+    order_refund(actor=buyer, order_id=ticket.order_id, idempotency_key="r")
+
+    a2 = seat(event, "Stalls A-2")
+    assert a2.order_id is None and not a2.blocked
+    assert hold(UserFactory.create(), event, [a2.pk]).seat_ids == [a2.pk]
+
+
+@pytest.mark.django_db
+def test_a_refunded_seat_is_held_for_the_waitlist_and_offered_as_that_seat() -> None:
+    from ticketing.refunds import order_refund
+    from waitlist.models import Offer
+    from waitlist.services import waitlist_join, waitlist_promote
+
+    event, tiers = seated_event(SeatBlock(section="Stalls", rows=1, seats_per_row=2, zone="A"))
+    buyer, ticket = _paid_seat(event, "Stalls A-1")
+    _paid_seat(event, "Stalls A-2")  # sold out now
+    waiting = UserFactory.create()
+    waitlist_join(user=waiting, event=event, tier_id=tiers["A"].pk)
+
+    order_refund(actor=buyer, order_id=ticket.order_id, idempotency_key="r")
+    a1 = seat(event, "Stalls A-1")
+    assert a1.blocked and a1.block_reason == EventSeat.WAITLIST_BLOCK  # not on public sale
+    with pytest.raises(SeatTaken):
+        hold(UserFactory.create(), event, [a1.pk])
+
+    waitlist_promote(event_id=event.pk)
+
+    offer = Offer.objects.get(entry__user=waiting)
+    a1.refresh_from_db()
+    assert not a1.blocked and a1.order_id == offer.order_id
+    assert Order.objects.get(pk=offer.order_id).seat_ids == [a1.pk]
+
+
+@pytest.mark.django_db
+def test_a_transferred_seated_ticket_keeps_its_seat_under_a_new_qr() -> None:
+    from checkin.signing import payload_verify
+    from ticketing.transfers import ticket_transfer_accept, ticket_transfer_send
+
+    event, _ = seated_event(SeatBlock(section="Stalls", rows=1, seats_per_row=2, zone="A"))
+    buyer, ticket = _paid_seat(event, "Stalls A-2")
+    friend = UserFactory.create()
+    transfer = ticket_transfer_send(sender=buyer, ticket_id=ticket.pk, to_email=friend.email)
+
+    new = ticket_transfer_accept(recipient=friend, token=transfer.token)
+
+    assert new.seat_id == ticket.seat_id and new.qr_payload != ticket.qr_payload
+    assert payload_verify(new.qr_payload).seat == "Stalls A-2"
