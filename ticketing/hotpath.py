@@ -1,9 +1,5 @@
 """The rush case of reserving and paying, one SQL statement per step.
 
-Keep the INSERTs here in step with the models: a new NOT NULL column without a database
-default makes a statement fail, which only shows as the slow path and a logged warning
-(tests/api/test_hot_path.py counts the statements exactly, so it catches that).
-
 `ticketing.services` is the reference: it checks every rule, names every error and handles
 every race. In a rush nearly every request is the plain case (one tier on sale, tickets left,
 a fresh key, a pending order); for it the ORM path costs eight to ten round trips and most of a
@@ -12,9 +8,14 @@ reference path would have done or does nothing at all and returns None, after wh
 runs the reference path, which decides. So a rule broken, a race lost or a key replayed never
 gets an answer from this module, only a `None`.
 
-Each statement is a single statement: in autocommit it is its own transaction, so it takes its
-row locks once and releases them at its end; inside a transaction (tests, callers with their
-own) it runs in a savepoint, so a failure cannot poison the outer transaction.
+Placing an order and starting a payment are single statements: in autocommit each is its own
+transaction, taking its row locks once and releasing them at its end; inside a transaction
+(tests) each runs in a savepoint, so a failure cannot poison the outer one. Finishing a payment
+runs in the caller's transaction, so the confirmation's listeners write in it too.
+
+Keep the INSERTs here in step with the models: a new NOT NULL column without a database
+default makes a statement fail, which only shows as the slow path and a logged warning
+(tests/api/test_hot_path.py counts the statements exactly, so it catches that).
 """
 
 import contextlib
