@@ -665,6 +665,12 @@ def emails_queued(redis_url: str) -> int:
 
 
 def postgres_backends_cpu_s(database: str) -> float:
+    """CPU seconds used so far by the database's server processes.
+
+    The live backends of `database`, plus what the postmaster has reaped from exited backends
+    (a recycled gunicorn worker's connections end mid-run, and their CPU would vanish from a
+    sum over live ones; on a shared server the reaped part includes other databases' too).
+    """
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -673,7 +679,16 @@ def postgres_backends_cpu_s(database: str) -> float:
             [database],
         )
         pids = [row[0] for row in cursor.fetchall()]
-    return sum(process_cpu_s(pid) for pid in pids)
+        cursor.execute("SELECT pg_backend_pid()")
+        (own,) = cursor.fetchone()
+    own_fields = _stat_fields(own)
+    postmaster = int(own_fields[1]) if own_fields else 0  # ppid (fields start after the name)
+    reaped = 0.0
+    if postmaster:
+        fields = _stat_fields(postmaster)
+        if fields is not None:
+            reaped = (int(fields[13]) + int(fields[14])) / TICK  # cutime, cstime
+    return reaped + sum(process_cpu_s(pid) for pid in pids)
 
 
 # --- One run ----------------------------------------------------------------------------------
