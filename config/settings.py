@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # full-text search, trigram and exclusion constraints (events)
     "ninja",  # serves the API docs' Swagger UI from our static files, not a CDN
     "allauth",
     "allauth.account",
@@ -244,6 +245,9 @@ BOXOFFICE_HOLD_MINUTES = int(os.environ.get("BOXOFFICE_HOLD_MINUTES", "10"))
 # an empty value, as an env file's `BOXOFFICE_SIGNING_SECRET=` gives, counts as unset).
 BOXOFFICE_SIGNING_SECRET = os.environ.get("BOXOFFICE_SIGNING_SECRET") or SECRET_KEY
 PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "sandbox")
+# Anonymous event pages and listings are cached this long (0: off); organizer edits invalidate
+# them at once, so this bounds only how stale an availability count can be.
+EVENTS_CACHE_SECONDS = int(os.environ.get("EVENTS_CACHE_SECONDS", "5"))
 # The sandbox processor answers after this long, like a real one over the network.
 SANDBOX_LATENCY_MS = int(os.environ.get("SANDBOX_LATENCY_MS", "0"))
 

@@ -1,0 +1,11 @@
+from collections.abc import Iterator
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _no_page_cache(settings, request) -> Iterator[None]:
+    """Page-level caching is tested on purpose (marked `page_cache`), not met by surprise."""
+    if "page_cache" not in request.keywords:
+        settings.EVENTS_CACHE_SECONDS = 0
+    yield
