@@ -117,6 +117,7 @@ class SearchPage(Schema):
     per_page: int
     sort: str
     query: str
+    corrected: str = Field(default="", description="The query as searched, if words were fixed")
     items: list[EventHitOut]
     facets: FacetsOut
 
@@ -197,6 +198,7 @@ def _search_page(params: SearchParams, anonymous_cache: bool) -> SearchPage:
             per_page=result.per_page,
             sort=result.sort,
             query=params.clean_query,
+            corrected=result.corrected,
             items=[EventHitOut.hit(e) for e in result.events],
             facets=FacetsOut(
                 category=[FacetOut(**f.__dict__) for f in result.categories],

@@ -382,3 +382,16 @@ class OrganizerRating(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization_id}: {self.rating_count} ratings"
+
+
+class SearchWord(models.Model):
+    """Every word of the events' short search text, so a misspelt query word can be corrected.
+
+    Filled by the search trigger (events/search_sql.py); words are never removed, which costs a
+    correction that finds nothing at worst.
+    """
+
+    word = models.CharField(max_length=100, primary_key=True)
+
+    def __str__(self) -> str:
+        return self.word

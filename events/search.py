@@ -117,6 +117,7 @@ class SearchResult:
     page: int
     per_page: int
     sort: str
+    corrected: str = ""  # the query as searched, when misspelt words were corrected
     categories: list[Facet] = field(default_factory=list)
     cities: list[Facet] = field(default_factory=list)
 
@@ -184,7 +185,47 @@ def local_window(params: SearchParams) -> tuple[datetime | None, datetime | None
     )
 
 
-def _filtered(params: SearchParams, now: datetime) -> QuerySet[Event]:
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+# websearch_to_tsquery operators that must survive the correction untouched.
+_OPERATORS = {"or"}
+
+
+def corrected_query(text: str) -> str:
+    """`text` with each word we have never seen replaced by the closest one we have (one query).
+
+    "jaz festivl" becomes "jazz festival", "pyhton" becomes "python": up to 1 edit for words of
+    4-5 letters, 2 for longer ones; shorter words, quotes and operators are left alone.
+    """
+    words = [w for w in dict.fromkeys(_TOKEN.findall(text.lower())) if len(w) >= 4][:8]
+    words = [w for w in words if w not in _OPERATORS and not w.isdigit()]
+    if not words:
+        return text
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT q.w, best.word
+              FROM unnest(%s::text[]) AS q(w)
+              LEFT JOIN LATERAL (
+                   SELECT s.word FROM events_searchword s
+                    WHERE s.word = q.w
+                       OR (length(s.word) BETWEEN length(q.w) - 2 AND length(q.w) + 2
+                           AND left(s.word, 1) = left(q.w, 1)
+                           AND levenshtein_less_equal(s.word, q.w, 2)
+                               <= CASE WHEN length(q.w) <= 5 THEN 1 ELSE 2 END)
+                    ORDER BY s.word = q.w DESC, levenshtein(s.word, q.w), length(s.word) DESC,
+                             s.word
+                    LIMIT 1
+              ) AS best ON TRUE
+            """,
+            [words],
+        )
+        fixes = {w: best for w, best in cursor.fetchall() if best and best != w}
+    if not fixes:
+        return text
+    return _TOKEN.sub(lambda m: fixes.get(m.group(0).lower(), m.group(0)), text)
+
+
+def _filtered(params: SearchParams, now: datetime, text: str) -> QuerySet[Event]:
     events = Event.objects.filter(status=Event.Status.PUBLISHED, ends_at__gte=now)
     if params.category:
         events = events.filter(category__slug=params.category)
@@ -224,9 +265,9 @@ def _filtered(params: SearchParams, now: datetime) -> QuerySet[Event]:
     if params.near:
         events = _near(events, params)
     if params.has_text:
-        text = params.clean_query
         events = events.filter(
-            Q(search_vector=_tsquery(text)) | Q(search_text__trigram_word_similar=text.lower())
+            Q(search_vector=_tsquery(text))
+            | Q(search_text__trigram_word_similar=params.clean_query.lower())
         )
     return events
 
@@ -268,12 +309,13 @@ def _near(events: QuerySet[Event], params: SearchParams) -> QuerySet[Event]:
     )
 
 
-def _ordered(events: QuerySet[Event], params: SearchParams, sort: str) -> QuerySet[Event]:
+def _ordered(
+    events: QuerySet[Event], params: SearchParams, sort: str, text: str
+) -> QuerySet[Event]:
     if sort == "relevance":
-        text = params.clean_query
         return events.annotate(
             relevance=SearchRank(F("search_vector"), _tsquery(text), cover_density=True)
-            + TrigramWordSimilarity(text.lower(), "search_text") * Value(0.5)
+            + TrigramWordSimilarity(params.clean_query.lower(), "search_text") * Value(0.5)
         ).order_by("-relevance", "starts_at", "id")
     if sort == "rating":
         # An event's own rating when it has one, else its organizer's (upcoming events have
@@ -324,7 +366,8 @@ def event_search(params: SearchParams, *, facets: bool = True) -> SearchResult:
     now = timezone.now()
     per_page = max(1, min(params.per_page, MAX_PAGE_SIZE))
     sort = params.effective_sort
-    filtered = _filtered(params, now)
+    text = corrected_query(params.clean_query) if params.has_text else ""
+    filtered = _filtered(params, now, text)
     count = filtered.order_by().count()
     num_pages = max(1, math.ceil(count / per_page))
     if params.offset is not None:
@@ -335,7 +378,7 @@ def event_search(params: SearchParams, *, facets: bool = True) -> SearchResult:
         start = (page - 1) * per_page
     tiers = TicketTier.objects.filter(event=OuterRef("pk"))
     rows = (
-        _ordered(filtered, params, sort)
+        _ordered(filtered, params, sort, text)
         .select_related("venue", "category", "organization")
         .annotate(
             min_price=Subquery(tiers.order_by("price").values("price")[:1]),
@@ -344,7 +387,7 @@ def event_search(params: SearchParams, *, facets: bool = True) -> SearchResult:
     )
     events: list[Event] = list(rows[start : start + per_page])
     if params.has_text and events:
-        _highlight(events, params.clean_query)
+        _highlight(events, text)
     categories, cities = _facets(filtered) if facets else ([], [])
     return SearchResult(
         params=replace(params, page=page, per_page=per_page),
@@ -353,6 +396,7 @@ def event_search(params: SearchParams, *, facets: bool = True) -> SearchResult:
         page=page,
         per_page=per_page,
         sort=sort,
+        corrected=text if text != params.clean_query else "",
         categories=categories,
         cities=cities,
     )

@@ -3,7 +3,8 @@
 A trigger rather than a service call because events are written by services, the admin, test
 factories and the scale seeder's COPY alike, and every one of them must leave the event findable.
 Weights: A title; B performers, speakers and category; C venue and city; D description.
-`search_text` is the short, lower-cased part (no description) that pg_trgm matches typos against.
+`search_text` is the short, lower-cased part (no description) that pg_trgm matches typos against;
+its words also go into events_searchword, the vocabulary misspelt query words are corrected to.
 Changing a venue, category or a session's speakers does not touch the event row, so those
 services call events.search.search_refresh, which "touches" the title to fire the trigger.
 """
@@ -31,6 +32,10 @@ BEGIN
         || setweight(to_tsvector('english', left(coalesce(NEW.description, ''), 20000)), 'D');
     NEW.search_text := lower(concat_ws(' ', NEW.title, nullif(NEW.performers, ''), speakers_text,
                                        category_text, venue_text, city_text));
+    INSERT INTO events_searchword (word)
+    SELECT DISTINCT w FROM regexp_split_to_table(NEW.search_text, '[^[:alnum:]]+') AS w
+     WHERE length(w) BETWEEN 3 AND 100 AND w !~ '^[0-9]+$'
+    ON CONFLICT DO NOTHING;
     RETURN NEW;
 END
 $$ LANGUAGE plpgsql;

@@ -23,6 +23,18 @@ def test_misspelled_query_still_finds_jazz_festival() -> None:
 
     assert titles(query="jaz festivl") == ["Jazz Festival"]
     assert titles(query="Jazz Festival") == ["Jazz Festival"]
+    assert search(query="jaz festivl").corrected == "jaz festival"
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [("tecno", "Techno Rave"), ("pyhton", "Python Summit"), ("photografy", "Photography Walk")],
+)
+def test_common_typos_are_corrected_to_known_words(query: str, found: str) -> None:
+    for title in ("Techno Rave", "Python Summit", "Photography Walk", "Pottery Class"):
+        make_event(title)
+
+    assert titles(query=query) == [found]
 
 
 def test_search_covers_title_description_venue_city_performers_speakers_and_category() -> None:
