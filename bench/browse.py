@@ -2,7 +2,7 @@
 
     DATABASE_URL=postgres://.../boxoffice_scale REDIS_URL=redis://127.0.0.1:6379/8 \
         .venv/bin/python bench/browse.py                       # 20 clients, 20 s per scenario
-    .venv/bin/python bench/browse.py --cache-seconds 0         # every request renders
+    .venv/bin/python bench/browse.py --no-cache                # every request renders
     .venv/bin/python bench/browse.py --url http://127.0.0.1:8000   # a server you started
 
 The database must hold the scale dataset (`manage.py seed_scale`); the bench only reads it.
@@ -27,6 +27,7 @@ import multiprocessing
 import os
 import random
 import secrets
+import subprocess
 import sys
 import tempfile
 import time
@@ -170,7 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per scenario")
     parser.add_argument("--warmup", type=int, default=300, help="requests before each scenario")
-    parser.add_argument("--cache-seconds", type=int, default=5, help="EVENTS_CACHE_SECONDS")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="turn the page, availability and listing caches off"
+    )
     parser.add_argument("--workers", type=int, help="WEB_CONCURRENCY (default: gunicorn.conf)")
     parser.add_argument("--threads", type=int, help="GUNICORN_THREADS")
     parser.add_argument("--seed", type=int, default=8)
@@ -186,15 +189,22 @@ def main(argv: list[str] | None = None) -> int:
     event_paths = pick_events(database_url, per_scenario, args.seed)
     environ = dict(os.environ)
     environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     environ.update(
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(50),
         SECURE_SSL_REDIRECT="0",
         ALLOWED_HOSTS="127.0.0.1",
         CACHE_KEY_PREFIX=f"browse{secrets.token_hex(4)}",
-        EVENTS_CACHE_SECONDS=str(args.cache_seconds),
         PYTHONPYCACHEPREFIX=str(Path(tempfile.gettempdir()) / "boxoffice_bench_pyc"),
     )
+    if args.no_cache:
+        for name in (
+            "EVENTS_PAGE_CACHE_SECONDS",
+            "EVENTS_AVAILABILITY_SECONDS",
+            "EVENTS_LISTING_CACHE_SECONDS",
+        ):
+            environ[name] = "0"
     if args.workers:
         environ["WEB_CONCURRENCY"] = str(args.workers)
     if args.threads:
@@ -202,7 +212,14 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {
         "concurrency": args.concurrency,
         "duration_s": args.duration,
-        "cache_seconds": args.cache_seconds,
+        "cache": {
+            name: environ.get(name, "default")
+            for name in (
+                "EVENTS_PAGE_CACHE_SECONDS",
+                "EVENTS_AVAILABILITY_SECONDS",
+                "EVENTS_LISTING_CACHE_SECONDS",
+            )
+        },
         "cpus": os.cpu_count(),
     }
 
@@ -219,6 +236,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.url:
         measure(args.url.rstrip("/"))
     else:
+        # Production settings serve hashed static files from a manifest: build it first.
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+            env=environ,
+            cwd=BASE_DIR,
+            check=True,
+        )
         log_path = Path(tempfile.gettempdir()) / f"browse_gunicorn_{os.getpid()}.log"
         with gunicorn(environ, log_path) as (base, _pid):
             measure(base)

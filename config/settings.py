@@ -245,9 +245,12 @@ BOXOFFICE_HOLD_MINUTES = int(os.environ.get("BOXOFFICE_HOLD_MINUTES", "10"))
 # an empty value, as an env file's `BOXOFFICE_SIGNING_SECRET=` gives, counts as unset).
 BOXOFFICE_SIGNING_SECRET = os.environ.get("BOXOFFICE_SIGNING_SECRET") or SECRET_KEY
 PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "sandbox")
-# Anonymous event pages and listings are cached this long (0: off); organizer edits invalidate
-# them at once, so this bounds only how stale an availability count can be.
-EVENTS_CACHE_SECONDS = int(os.environ.get("EVENTS_CACHE_SECONDS", "5"))
+# Anonymous event pages and listings come from Redis (0 turns a cache off). An organizer's edit
+# invalidates them at once; these bound only what changes without an edit: ticket counts on an
+# event page (availability) and sold-out badges and filters in listings.
+EVENTS_PAGE_CACHE_SECONDS = int(os.environ.get("EVENTS_PAGE_CACHE_SECONDS", "600"))
+EVENTS_AVAILABILITY_SECONDS = int(os.environ.get("EVENTS_AVAILABILITY_SECONDS", "3"))
+EVENTS_LISTING_CACHE_SECONDS = int(os.environ.get("EVENTS_LISTING_CACHE_SECONDS", "30"))
 # The sandbox processor answers after this long, like a real one over the network.
 SANDBOX_LATENCY_MS = int(os.environ.get("SANDBOX_LATENCY_MS", "0"))
 

@@ -1,8 +1,10 @@
 """Redis caching of anonymous event pages and listings, and its invalidation.
 
 Each cached value carries the version it was built for; an organizer's edit bumps the version
-(after commit), so the next request rebuilds at once. Availability changes (sales, holds) do not
-bump anything: the short TTL (EVENTS_CACHE_SECONDS, a few seconds) bounds how stale a count can be.
+(after commit), so the next request rebuilds at once. Sales and holds do not bump anything: an
+event page is a long-lived shell plus its ticket table, whose numbers are cached for only
+EVENTS_AVAILABILITY_SECONDS; listings (sold-out badges, the "tickets left" filter) for
+EVENTS_LISTING_CACHE_SECONDS.
 """
 
 from __future__ import annotations
@@ -23,8 +25,15 @@ def _event_version_key(event_id: Any) -> str:
     return f"events:v:event:{event_id}"
 
 
-def cache_seconds() -> int:
-    return int(getattr(settings, "EVENTS_CACHE_SECONDS", 5))
+TTL_SETTINGS = {
+    "event": "EVENTS_PAGE_CACHE_SECONDS",
+    "availability": "EVENTS_AVAILABILITY_SECONDS",
+    "listing": "EVENTS_LISTING_CACHE_SECONDS",
+}
+
+
+def cache_seconds(kind: str) -> int:
+    return int(getattr(settings, TTL_SETTINGS[kind]))
 
 
 def events_changed(*event_ids: Any) -> None:
@@ -41,10 +50,12 @@ def events_changed(*event_ids: Any) -> None:
 
 
 def cached(kind: str, ident: Any, variant: str, build: Callable[[], Any]) -> Any:
-    """`build()` once per version and TTL; kind 'event' keys on the event, 'listing' on all."""
-    if cache_seconds() <= 0:
+    """`build()` once per version and TTL; 'event' and 'availability' key on the event's
+    version, 'listing' on the version of all listings."""
+    seconds = cache_seconds(kind)
+    if seconds <= 0:
         return build()
-    version_key = _event_version_key(ident) if kind == "event" else LISTING_VERSION
+    version_key = LISTING_VERSION if kind == "listing" else _event_version_key(ident)
     digest = hashlib.sha256(variant.encode()).hexdigest()[:32]
     value_key = f"events:c:{kind}:{ident}:{digest}"
     found = cache.get_many([version_key, value_key])
@@ -53,5 +64,5 @@ def cached(kind: str, ident: Any, variant: str, build: Callable[[], Any]) -> Any
     if stored is not None and stored[0] == version:
         return stored[1]
     value = build()
-    cache.set(value_key, (version, value), timeout=cache_seconds())
+    cache.set(value_key, (version, value), timeout=seconds)
     return value

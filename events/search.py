@@ -20,7 +20,6 @@ from django.db import connection
 from django.db.models import (
     BooleanField,
     Case,
-    Count,
     Exists,
     F,
     FloatField,
@@ -37,7 +36,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from events.models import Event, OrganizerRating, TicketTier
+from events.models import Event, TicketTier
 
 Sort = Literal["relevance", "date", "rating", "distance"]
 When_ = Literal["", "today", "tomorrow", "weekend", "week", "month"]
@@ -320,22 +319,18 @@ def _ordered(
     if sort == "rating":
         # An event's own rating when it has one, else its organizer's (upcoming events have
         # none of their own yet): the database sorts by the same number the page shows.
-        organizer = OrganizerRating.objects.filter(organization=OuterRef("organization_id"))
+        def average(total: str, count: str) -> Case:
+            return Case(
+                When(**{f"{count}__gt": 0}, then=Cast(total, FloatField()) / F(count)),
+                default=None,
+                output_field=FloatField(),
+            )
+
         return events.annotate(
             rating=Coalesce(
-                Case(
-                    When(
-                        rating_count__gt=0,
-                        then=Cast("rating_sum", FloatField()) / F("rating_count"),
-                    ),
-                    default=None,
-                    output_field=FloatField(),
-                ),
-                Subquery(
-                    organizer.filter(rating_count__gt=0)
-                    .annotate(avg=Cast("rating_sum", FloatField()) / F("rating_count"))
-                    .values("avg")[:1]
-                ),
+                average("rating_sum", "rating_count"),
+                # A LEFT JOIN through the organization, not a subquery per row.
+                average("organization__rating__rating_sum", "organization__rating__rating_count"),
             )
         ).order_by(F("rating").desc(nulls_last=True), "starts_at", "id")
     if sort == "distance":
@@ -343,22 +338,31 @@ def _ordered(
     return events.order_by("starts_at", "id")
 
 
-def _facets(events: QuerySet[Event]) -> tuple[list[Facet], list[Facet]]:
-    plain = events.order_by()
-    categories = [
-        Facet(value=row["category__slug"], label=row["category__name"], count=row["n"])
-        for row in plain.filter(category__isnull=False)
-        .values("category__slug", "category__name")
-        .annotate(n=Count("id"))
-        .order_by("-n", "category__name")[:30]
-    ]
-    cities = [
-        Facet(value=row["venue__city"], label=row["venue__city"], count=row["n"])
-        for row in plain.values("venue__city")
-        .annotate(n=Count("id"))
-        .order_by("-n", "venue__city")[:30]
-    ]
-    return categories, cities
+def _count_and_facets(events: QuerySet[Event]) -> tuple[int, list[Facet], list[Facet]]:
+    """The match count and both facets from one pass over the matches (GROUPING SETS)."""
+    inner = events.order_by().values("category__slug", "category__name", "venue__city")
+    sql, params = inner.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT slug, name, city, count(*), GROUPING(slug, name), GROUPING(city)
+              FROM ({sql}) AS matches (slug, name, city)
+             GROUP BY GROUPING SETS ((slug, name), (city), ())
+            """,  # noqa: S608 - the ORM's own SQL, its values stay parameters
+            params,
+        )
+        rows = cursor.fetchall()
+    total, categories, cities = 0, [], []
+    for slug, name, city, count, by_category, by_city in rows:
+        if by_category and by_city:
+            total = count
+        elif not by_category and slug is not None:
+            categories.append(Facet(value=slug, label=name, count=count))
+        elif not by_city:
+            cities.append(Facet(value=city, label=city, count=count))
+    categories.sort(key=lambda f: (-f.count, f.label))
+    cities.sort(key=lambda f: (-f.count, f.label))
+    return total, categories[:30], cities[:30]
 
 
 def event_search(params: SearchParams, *, facets: bool = True) -> SearchResult:
@@ -368,7 +372,10 @@ def event_search(params: SearchParams, *, facets: bool = True) -> SearchResult:
     sort = params.effective_sort
     text = corrected_query(params.clean_query) if params.has_text else ""
     filtered = _filtered(params, now, text)
-    count = filtered.order_by().count()
+    if facets:
+        count, categories, cities = _count_and_facets(filtered)
+    else:
+        count, categories, cities = filtered.order_by().count(), [], []
     num_pages = max(1, math.ceil(count / per_page))
     if params.offset is not None:
         start = params.offset
@@ -388,7 +395,6 @@ def event_search(params: SearchParams, *, facets: bool = True) -> SearchResult:
     events: list[Event] = list(rows[start : start + per_page])
     if params.has_text and events:
         _highlight(events, text)
-    categories, cities = _facets(filtered) if facets else ([], [])
     return SearchResult(
         params=replace(params, page=page, per_page=per_page),
         events=events,

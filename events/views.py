@@ -7,10 +7,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import organizations_managed_by
@@ -27,7 +28,7 @@ from events.forms import (
     SessionForm,
     TierFormSet,
 )
-from events.models import AgendaFeed, Event
+from events.models import AgendaFeed, Event, TicketTier
 from events.presentation import (
     absolute,
     event_ics,
@@ -118,23 +119,43 @@ def _detail_context(request: HttpRequest, event: Event) -> dict[str, Any]:
     }
 
 
+TIERS_MARK = mark_safe("<!--boxoffice:tiers-->")
+
+
+def _fresh_tiers(event_id: Any) -> list[TicketTier]:
+    """The ticket table's rows, at most EVENTS_AVAILABILITY_SECONDS old (one small query)."""
+    return cached(
+        "availability",
+        event_id,
+        "tiers",
+        lambda: list(TicketTier.objects.filter(event_id=event_id).select_related("event")),
+    )
+
+
 def event_detail(request: HttpRequest, event_id: Any, slug: str | None = None) -> HttpResponse:
     if _anonymous(request):
-        # The version check keeps an organizer's edit visible at once; sales show up within the
-        # cache's few seconds (the booking service checks availability for real anyway).
+        # The page is cached until an organizer edits it; only the ticket table is filled in
+        # per request, from numbers a few seconds old at most.
         def build() -> tuple[int, str, str]:
             event = published_event(event_id)
             if slug != event.slug:
                 return 301, event.get_absolute_url(), ""
-            html = render_to_string(
-                "events/detail.html", _detail_context(request, event), request=request
-            )
-            return 200, "", html
+            context = _detail_context(request, event) | {"tiers_mark": TIERS_MARK}
+            return 200, "", render_to_string("events/detail.html", context, request=request)
 
-        status, location, html = cached("event", event_id, f"detail:{slug}", build)
+        status, location, shell = cached("event", event_id, f"detail:{slug}", build)
         if status == 301:
             return redirect(location)
-        return HttpResponse(html)
+        tiers = _fresh_tiers(event_id)
+        table = get_template("events/_tiers.html").render(
+            {
+                "event": tiers[0].event if tiers else None,
+                "tiers": tiers,
+                "user": request.user,
+                "request": request,
+            }
+        )
+        return HttpResponse(shell.replace(TIERS_MARK, table, 1))
     event = published_event(event_id)
     # Expired holds go back on sale as the page is read, even if the beat worker is behind.
     if orders_release_expired(event_id=event.pk):

@@ -7,5 +7,7 @@ import pytest
 def _no_page_cache(settings, request) -> Iterator[None]:
     """Page-level caching is tested on purpose (marked `page_cache`), not met by surprise."""
     if "page_cache" not in request.keywords:
-        settings.EVENTS_CACHE_SECONDS = 0
+        settings.EVENTS_PAGE_CACHE_SECONDS = 0
+        settings.EVENTS_AVAILABILITY_SECONDS = 0
+        settings.EVENTS_LISTING_CACHE_SECONDS = 0
     yield

@@ -153,7 +153,7 @@ def queries(client: Client, url: str) -> tuple[int, str]:
 def test_anonymous_event_page_comes_from_the_cache_until_the_organizer_edits(
     client: Client, organizer: User, settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    settings.EVENTS_CACHE_SECONDS = 60
+    settings.EVENTS_PAGE_CACHE_SECONDS = settings.EVENTS_AVAILABILITY_SECONDS = 60
     event = make_event("Cached title", organization=organizer.organizations.get())
     url = event.get_absolute_url()
 
@@ -170,7 +170,8 @@ def test_anonymous_event_page_comes_from_the_cache_until_the_organizer_edits(
 
 @pytest.mark.page_cache
 def test_availability_is_never_staler_than_the_cache_ttl(client: Client, settings: Any) -> None:
-    settings.EVENTS_CACHE_SECONDS = 1
+    settings.EVENTS_PAGE_CACHE_SECONDS = 600
+    settings.EVENTS_AVAILABILITY_SECONDS = 1
     event = make_event("Selling", capacity=100)
     url = event.get_absolute_url()
     tier_cell = re.compile(r'data-tier-left="[^"]+">(\d+)<')
@@ -188,7 +189,7 @@ def test_availability_is_never_staler_than_the_cache_ttl(client: Client, setting
 def test_signed_in_visitors_and_listings_after_publishing_are_never_stale(
     client: Client, organizer: User, settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    settings.EVENTS_CACHE_SECONDS = 60
+    settings.EVENTS_PAGE_CACHE_SECONDS = settings.EVENTS_LISTING_CACHE_SECONDS = 60
     make_event("Already on")
     assert "Already on" in client.get("/events/").content.decode()
     draft = make_event(
