@@ -174,6 +174,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-cache", action="store_true", help="turn the page, availability and listing caches off"
     )
+    parser.add_argument(
+        "--cold-pages",
+        dest="warm_pages",
+        action="store_false",
+        help="do not visit each event page once before measuring (first visits render)",
+    )
     parser.add_argument("--workers", type=int, help="WEB_CONCURRENCY (default: gunicorn.conf)")
     parser.add_argument("--threads", type=int, help="GUNICORN_THREADS")
     parser.add_argument("--seed", type=int, default=8)
@@ -221,12 +227,19 @@ def main(argv: list[str] | None = None) -> int:
             )
         },
         "cpus": os.cpu_count(),
+        "event_pages_warmed": args.warm_pages,
     }
 
     def measure(base: str) -> None:
         for scenario in scenarios:
             urls = make_urls(scenario, per_scenario, args.seed, event_paths)
-            in_process(run_scenario, base, urls[: args.warmup], args.concurrency, 60.0)
+            warm = urls[: args.warmup]
+            if scenario == "event_page" and args.warm_pages:
+                # Steady state: every page in the sample has been seen once (a cache that has
+                # run for a while). --cold-pages measures first visits too.
+                warm = sorted(set(urls[args.warmup :]))
+                log(f"event_page: warming {len(warm)} distinct pages")
+            in_process(run_scenario, base, warm, args.concurrency, 600.0)
             log(f"{scenario}: measuring for {args.duration} s")
             results[scenario] = in_process(
                 run_scenario, base, urls[args.warmup :], args.concurrency, args.duration

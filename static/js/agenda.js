@@ -9,7 +9,8 @@
     const action = form.elements.action;
     button.disabled = true;
     try {
-      const response = await fetch(form.action, {
+      // form.action would be the <input name="action">, not the attribute.
+      const response = await fetch(form.getAttribute("action"), {
         method: "POST",
         body: new FormData(form),
         headers: { Accept: "application/json" },
