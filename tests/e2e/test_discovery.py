@@ -67,9 +67,9 @@ def test_search_filter_open_star_two_sessions_and_download_the_agenda(
 
     # Filter: all jazz, then narrow to Hamburg with the city facet.
     page.goto("/events/?q=jazz")
-    expect(page.get_by_text("2 events")).to_be_visible()
+    expect(page.get_by_text("2 events", exact=True)).to_be_visible()
     page.locator(".facets").get_by_role("link", name="Hamburg 1").click()
-    expect(page.get_by_text("1 event ·")).to_be_visible()
+    expect(page.get_by_text("1 event", exact=True)).to_be_visible()
     page.get_by_role("link", name="Jazz Festival").click()
 
     # The event page: description, agenda; star both sessions (they overlap).
