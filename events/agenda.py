@@ -7,10 +7,12 @@ session's seats never exceed its capacity (CHECK); these services are the friend
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
@@ -173,6 +175,23 @@ def star_clashes(*, user: User, session: Session) -> list[Session]:
     )
 
 
+def _take_seat(session_id: Any) -> bool:
+    """One seat in one conditional UPDATE, like ticket tiers; False when the session is full."""
+    if getattr(settings, "BOXOFFICE_TEST_UNSAFE_SESSION_SEATS", False):
+        # Test-only negative control: check, pause, then write without a condition.
+        fresh = Session.objects.get(pk=session_id)
+        if fresh.capacity is not None and fresh.seats_taken >= fresh.capacity:
+            return False
+        time.sleep(0.05)
+        Session.objects.filter(pk=session_id).update(seats_taken=fresh.seats_taken + 1)
+        return True
+    return bool(
+        Session.objects.filter(pk=session_id, seats_taken__lt=F("capacity")).update(
+            seats_taken=F("seats_taken") + 1
+        )
+    )
+
+
 @transaction.atomic(durable=True)
 def session_star(*, user: User, session_id: Any) -> StarResult:
     """Star a session for `user`; a limited session takes one of its seats (or SESSION_FULL)."""
@@ -189,11 +208,7 @@ def session_star(*, user: User, session_id: Any) -> StarResult:
         ).exists()
         if not holds_ticket:
             raise TicketRequired("This session has limited seats: they are for ticket holders.")
-        # The same conditional UPDATE as ticket tiers: no read-modify-write race.
-        taken = Session.objects.filter(pk=session.pk, seats_taken__lt=F("capacity")).update(
-            seats_taken=F("seats_taken") + 1
-        )
-        if not taken:
+        if not _take_seat(session.pk):
             raise SessionFull()
     try:
         with transaction.atomic():

@@ -189,8 +189,8 @@ def test_check_constraint_keeps_seats_within_capacity_whoever_writes(
         Session.objects.filter(pk=session.pk).update(seats_taken=F("capacity") + 1)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_racing_for_the_last_seats_never_oversells(organizer: User) -> None:
+def race_for_three_seats(organizer: User) -> tuple[Session, list[str]]:
+    """Twelve ticket holders star a 3-seat session at the same moment, each in its own thread."""
     event = make_event("RaceConf", organization=organizer.organizations.get(), hours=5)
     session = add(organizer, event, "Hot workshop", 0, 60, capacity=3).session
     fans = UserFactory.create_batch(12)
@@ -206,6 +206,8 @@ def test_racing_for_the_last_seats_never_oversells(organizer: User) -> None:
             outcomes.append("ok")
         except SessionFull:
             outcomes.append("full")
+        except IntegrityError:
+            outcomes.append("integrity_error")
         finally:
             connection.close()
 
@@ -214,10 +216,30 @@ def test_racing_for_the_last_seats_never_oversells(organizer: User) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-
     session.refresh_from_db()
+    return session, outcomes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_racing_for_the_last_seats_never_oversells(organizer: User) -> None:
+    session, outcomes = race_for_three_seats(organizer)
+
     assert outcomes.count("ok") == 3 and outcomes.count("full") == 9
     assert session.seats_taken == 3 == SessionStar.objects.filter(session=session).count()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_negative_control_the_seat_race_oversells_without_the_conditional_update(
+    organizer: User, settings: Any
+) -> None:
+    settings.BOXOFFICE_TEST_UNSAFE_SESSION_SEATS = True
+
+    session, outcomes = race_for_three_seats(organizer)
+
+    stars = SessionStar.objects.filter(session=session).count()
+    # Every thread reads "seats left" before any writes: more than 3 stars, and lost updates
+    # leave seats_taken lying about them.
+    assert stars > 3 and session.seats_taken < stars, (stars, session.seats_taken, outcomes)
 
 
 def test_timetable_has_rooms_as_columns_and_marks_clashes(

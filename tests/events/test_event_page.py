@@ -204,3 +204,47 @@ def test_signed_in_visitors_and_listings_after_publishing_are_never_stale(
 
     assert "Brand new" in listing
     assert count > 0  # a signed-in page is rendered for that person, never from the cache
+
+
+def test_timetable_my_agenda_and_api_search_are_constant_numbers_of_queries(
+    client: Client, organizer: User, django_assert_max_num_queries: Any
+) -> None:
+    event = make_event("Query conf", organization=organizer.organizations.get(), hours=20)
+    fan = UserFactory.create()
+    client.force_login(fan)
+    counter = iter(range(100))
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            i = next(counter)
+            start = event.starts_at + timedelta(minutes=30 * i)
+            saved = agenda.session_save(
+                actor=organizer,
+                event=event,
+                title=f"Talk {i}",
+                starts_at=start,
+                ends_at=start + timedelta(minutes=30),
+                room_name=f"Room {i % 3}",
+                speaker_names=[f"Speaker {i}"],
+            )
+            agenda.session_star(user=fan, session_id=saved.session.pk)
+            make_event(f"Jazz {i}", city=f"Town {i}")
+
+    add(3)
+    baselines = {}
+    urls = {
+        "timetable": f"/events/{event.pk}/timetable/",
+        "agenda": "/agenda/",
+        "api": "/api/v1/search?query=jazz&when=month",
+    }
+    for name, url in urls.items():
+        client.get(url)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        baselines[name] = len(captured)
+    add(12)
+    for name, url in urls.items():
+        client.get(url)
+        with django_assert_max_num_queries(baselines[name]):
+            client.get(url)
+    assert len(client.get("/api/v1/search?query=jazz&per_page=50").json()["items"]) == 15
