@@ -349,6 +349,9 @@ class EventIn(Schema):
     venue_name: str = Field(min_length=1, max_length=200)
     venue_address: str = Field(default="", max_length=300)
     city: str = Field(min_length=1, max_length=100)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    performers: str = Field(default="", max_length=500)
     starts_at: datetime
     ends_at: datetime
     time_zone: str = "UTC"
@@ -379,7 +382,14 @@ def create_event(request: ApiRequest, body: EventIn) -> EventDetailOut:
         currency=body.currency,
         starts_at=body.starts_at,
         ends_at=body.ends_at,
-        venue=services.VenueSpec(name=body.venue_name, city=body.city, address=body.venue_address),
+        performers=body.performers,
+        venue=services.VenueSpec(
+            name=body.venue_name,
+            city=body.city,
+            address=body.venue_address,
+            latitude=body.latitude,
+            longitude=body.longitude,
+        ),
         tiers=[services.TierSpec(**t.dict()) for t in body.tiers],
     )
     return detail_out(event_managed_by(user, event.pk))

@@ -49,6 +49,37 @@ def events_changed(*event_ids: Any) -> None:
     transaction.on_commit(bump)
 
 
+def _value_key(kind: str, ident: Any, variant: str) -> str:
+    digest = hashlib.sha256(variant.encode()).hexdigest()[:32]
+    return f"events:c:{kind}:{ident}:{digest}"
+
+
+def cached_event_page(
+    event_id: Any, variant: str, build_shell: Callable[[], Any], build_table: Callable[[], str]
+) -> tuple[Any, str]:
+    """An event page's shell (until an edit) and ticket table (a few seconds), in one round trip."""
+    shell_seconds, table_seconds = cache_seconds("event"), cache_seconds("availability")
+    version_key = _event_version_key(event_id)
+    shell_key = _value_key("event", event_id, variant)
+    table_key = _value_key("availability", event_id, variant)
+    found = cache.get_many([version_key, shell_key, table_key])
+    version = found.get(version_key, 0)
+    shell, table = found.get(shell_key), found.get(table_key)
+    if shell is not None and shell[0] == version and shell_seconds > 0:
+        shell_value = shell[1]
+    else:
+        shell_value = build_shell()
+        if shell_seconds > 0:
+            cache.set(shell_key, (version, shell_value), timeout=shell_seconds)
+    if table is not None and table[0] == version and table_seconds > 0:
+        table_value = table[1]
+    else:
+        table_value = build_table()
+        if table_seconds > 0:
+            cache.set(table_key, (version, table_value), timeout=table_seconds)
+    return shell_value, table_value
+
+
 def cached(kind: str, ident: Any, variant: str, build: Callable[[], Any]) -> Any:
     """`build()` once per version and TTL; 'event' and 'availability' key on the event's
     version, 'listing' on the version of all listings."""
@@ -56,8 +87,7 @@ def cached(kind: str, ident: Any, variant: str, build: Callable[[], Any]) -> Any
     if seconds <= 0:
         return build()
     version_key = LISTING_VERSION if kind == "listing" else _event_version_key(ident)
-    digest = hashlib.sha256(variant.encode()).hexdigest()[:32]
-    value_key = f"events:c:{kind}:{ident}:{digest}"
+    value_key = _value_key(kind, ident, variant)
     found = cache.get_many([version_key, value_key])
     version = found.get(version_key, 0)
     stored = found.get(value_key)

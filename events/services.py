@@ -56,14 +56,6 @@ def _venue_for(organization: Organization, spec: VenueSpec) -> Venue:
     return venue
 
 
-def _discovery_changed(event: Event) -> None:
-    """Cached pages and listings of `event` are rebuilt once this transaction commits.
-
-    (Its search document is kept by a database trigger: events/search_sql.py.)
-    """
-    events_changed(event.pk)
-
-
 def _validate_time_zone(name: str) -> None:
     if name not in zoneinfo.available_timezones():
         raise InvalidEvent(f"Unknown time zone {name!r}.")
@@ -141,7 +133,7 @@ def event_create(
         organization=organization,
         changes={"title": event.title, "tiers": len(tiers)},
     )
-    _discovery_changed(event)
+    events_changed(event.pk)  # cached pages; the search document is a trigger's job
     return event
 
 
@@ -201,7 +193,7 @@ def event_update(
         )
     if tiers is not None:
         _save_tiers(actor, event, tiers)
-    _discovery_changed(event)
+    events_changed(event.pk)  # cached pages; the search document is a trigger's job
     return event
 
 

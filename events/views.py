@@ -18,7 +18,7 @@ from accounts.selectors import organizations_managed_by
 from config.errors import DomainError
 from config.http import AuthedRequest
 from events import agenda, feedback, services
-from events.cache import cached
+from events.cache import cached, cached_event_page
 from events.feedback import can_give_feedback
 from events.forms import (
     EventFilterForm,
@@ -122,39 +122,33 @@ def _detail_context(request: HttpRequest, event: Event) -> dict[str, Any]:
 TIERS_MARK = mark_safe("<!--boxoffice:tiers-->")
 
 
-def _fresh_tiers(event_id: Any) -> list[TicketTier]:
-    """The ticket table's rows, at most EVENTS_AVAILABILITY_SECONDS old (one small query)."""
-    return cached(
-        "availability",
-        event_id,
-        "tiers",
-        lambda: list(TicketTier.objects.filter(event_id=event_id).select_related("event")),
-    )
-
-
 def event_detail(request: HttpRequest, event_id: Any, slug: str | None = None) -> HttpResponse:
     if _anonymous(request):
-        # The page is cached until an organizer edits it; only the ticket table is filled in
-        # per request, from numbers a few seconds old at most.
-        def build() -> tuple[int, str, str]:
+        # The page is cached until an organizer edits it; the ticket table beside it for a few
+        # seconds (EVENTS_AVAILABILITY_SECONDS), so its numbers are never older than that.
+        def build_shell() -> tuple[int, str, str]:
             event = published_event(event_id)
             if slug != event.slug:
                 return 301, event.get_absolute_url(), ""
             context = _detail_context(request, event) | {"tiers_mark": TIERS_MARK}
             return 200, "", render_to_string("events/detail.html", context, request=request)
 
-        status, location, shell = cached("event", event_id, f"detail:{slug}", build)
+        def build_table() -> str:
+            tiers = list(TicketTier.objects.filter(event_id=event_id).select_related("event"))
+            return get_template("events/_tiers.html").render(
+                {
+                    "event": tiers[0].event if tiers else None,
+                    "tiers": tiers,
+                    "user": request.user,
+                    "request": request,
+                }
+            )
+
+        (status, location, shell), table = cached_event_page(
+            event_id, f"detail:{slug}", build_shell, build_table
+        )
         if status == 301:
             return redirect(location)
-        tiers = _fresh_tiers(event_id)
-        table = get_template("events/_tiers.html").render(
-            {
-                "event": tiers[0].event if tiers else None,
-                "tiers": tiers,
-                "user": request.user,
-                "request": request,
-            }
-        )
         return HttpResponse(shell.replace(TIERS_MARK, table, 1))
     event = published_event(event_id)
     # Expired holds go back on sale as the page is read, even if the beat worker is behind.

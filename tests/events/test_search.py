@@ -291,3 +291,34 @@ def test_api_nonsense_and_empty_queries_are_answers_not_errors(client: Client) -
 
     assert empty["count"] == 1 and empty["sort"] == "date"
     assert nonsense["count"] == 0 and nonsense["items"] == []
+
+
+def test_event_created_through_the_api_is_found_by_performer_and_near_its_venue(
+    client: Client, organizer
+) -> None:
+    from accounts.services import api_token_issue
+    from tests.factories import PASSWORD
+
+    token = api_token_issue(email=organizer.email, password=PASSWORD)
+    starts = timezone.now() + timedelta(days=5)
+    created = client.post(
+        "/api/v1/events",
+        {
+            "title": "Harbour Sounds",
+            "venue_name": "Pier 3",
+            "city": "Hamburg",
+            "latitude": 53.54,
+            "longitude": 9.98,
+            "performers": "Nina Wavelength",
+            "starts_at": starts.isoformat(),
+            "ends_at": (starts + timedelta(hours=2)).isoformat(),
+            "tiers": [{"name": "GA", "price": "10.00", "capacity": 50}],
+        },
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    event_id = created.json()["id"]
+    client.post(f"/api/v1/events/{event_id}/publish", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    assert titles(query="wavelenght") == ["Harbour Sounds"]
+    assert titles(latitude=53.55, longitude=10.0, radius_km=5) == ["Harbour Sounds"]
