@@ -312,9 +312,16 @@ def _ordered(
     events: QuerySet[Event], params: SearchParams, sort: str, text: str
 ) -> QuerySet[Event]:
     if sort == "relevance":
+        # Word matches rank by ts_rank; matches only by trigram similarity (typos nothing could
+        # correct) come after them. word_similarity() is costly, so only those pay for it.
+        query = _tsquery(text)
         return events.annotate(
-            relevance=SearchRank(F("search_vector"), _tsquery(text), cover_density=True)
-            + TrigramWordSimilarity(params.clean_query.lower(), "search_text") * Value(0.5)
+            relevance=Case(
+                When(search_vector=query, then=SearchRank(F("search_vector"), query)),
+                default=TrigramWordSimilarity(params.clean_query.lower(), "search_text")
+                * Value(0.001),
+                output_field=FloatField(),
+            )
         ).order_by("-relevance", "starts_at", "id")
     if sort == "rating":
         # An event's own rating when it has one, else its organizer's (upcoming events have
