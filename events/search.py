@@ -36,6 +36,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from events.cache import cached
 from events.models import Event, TicketTier
 
 Sort = Literal["relevance", "date", "rating", "distance"]
@@ -380,7 +381,12 @@ def event_search(params: SearchParams, *, facets: bool = True) -> SearchResult:
     text = corrected_query(params.clean_query) if params.has_text else ""
     filtered = _filtered(params, now, text)
     if facets:
-        count, categories, cities = _count_and_facets(filtered)
+        # Count and facets do not depend on the sort or the page: pages 2, 3... and other sort
+        # orders of the same search share them.
+        shared = replace(params, page=1, per_page=12, sort="", offset=None)
+        count, categories, cities = cached(
+            "listing", "facets", shared.cache_key(), lambda: _count_and_facets(filtered)
+        )
     else:
         count, categories, cities = filtered.order_by().count(), [], []
     num_pages = max(1, math.ceil(count / per_page))
