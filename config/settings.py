@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # full-text search, trigram and exclusion constraints (events)
     "ninja",  # serves the API docs' Swagger UI from our static files, not a CDN
     "allauth",
     "allauth.account",
@@ -257,6 +258,12 @@ BOXOFFICE_HOLD_MINUTES = int(os.environ.get("BOXOFFICE_HOLD_MINUTES", "10"))
 # an empty value, as an env file's `BOXOFFICE_SIGNING_SECRET=` gives, counts as unset).
 BOXOFFICE_SIGNING_SECRET = os.environ.get("BOXOFFICE_SIGNING_SECRET") or SECRET_KEY
 PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "sandbox")
+# Anonymous event pages and listings come from Redis (0 turns a cache off). An organizer's edit
+# invalidates them at once; these bound only what changes without an edit: ticket counts on an
+# event page (availability) and sold-out badges and filters in listings.
+EVENTS_PAGE_CACHE_SECONDS = int(os.environ.get("EVENTS_PAGE_CACHE_SECONDS", "600"))
+EVENTS_AVAILABILITY_SECONDS = int(os.environ.get("EVENTS_AVAILABILITY_SECONDS", "3"))
+EVENTS_LISTING_CACHE_SECONDS = int(os.environ.get("EVENTS_LISTING_CACHE_SECONDS", "30"))
 # The sandbox processor answers after this long, like a real one over the network.
 SANDBOX_LATENCY_MS = int(os.environ.get("SANDBOX_LATENCY_MS", "0"))
 

@@ -1,18 +1,22 @@
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any, Literal
 from uuid import UUID
 
 from django.http import Http404, HttpRequest
 from ninja import Query, Router, Schema
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from accounts.selectors import organizations_managed_by
 from config.api import bearer
 from config.errors import PermissionDenied
 from config.http import ApiRequest
-from events import services
+from events import agenda, feedback, services
+from events.cache import cached
+from events.errors import InvalidEvent
 from events.models import Category, Event
-from events.selectors import event_managed_by, published_event, upcoming_events
+from events.search import SearchParams, event_search
+from events.selectors import event_managed_by, event_sessions, my_feedback, published_event
 from ticketing.services import orders_release_expired
 
 router = Router(tags=["events"])
@@ -41,6 +45,12 @@ class EventOut(Schema):
     currency: str
     status: str
     url: str
+    organizer: str
+    performers: str
+    latitude: float | None
+    longitude: float | None
+    rating_average: float | None
+    rating_count: int
 
     @staticmethod
     def of(event: Event) -> "EventOut":
@@ -57,26 +67,147 @@ class EventOut(Schema):
             currency=event.currency,
             status=event.status,
             url=event.get_absolute_url(),
+            organizer=event.organization.name,
+            performers=event.performers,
+            latitude=event.venue.latitude,
+            longitude=event.venue.longitude,
+            rating_average=event.rating_average,
+            rating_count=event.rating_count,
         )
+
+
+class EventHitOut(EventOut):
+    min_price: Decimal | None
+    available: bool
+    distance_km: float | None
+    title_highlight: str | None = Field(
+        default=None, description="HTML: the title, escaped, with <mark> around matches"
+    )
+    snippet_highlight: str | None = None
+
+    @staticmethod
+    def hit(event: Event) -> "EventHitOut":
+        highlight = getattr(event, "title_highlight", None)
+        snippet = getattr(event, "snippet_highlight", None)
+        return EventHitOut(
+            **EventOut.of(event).dict(),
+            min_price=getattr(event, "min_price", None),
+            available=bool(getattr(event, "is_available", False)),
+            distance_km=getattr(event, "distance_km", None),
+            title_highlight=str(highlight) if highlight is not None else None,
+            snippet_highlight=str(snippet) if snippet is not None else None,
+        )
+
+
+class FacetOut(Schema):
+    value: str
+    label: str
+    count: int
+
+
+class FacetsOut(Schema):
+    category: list[FacetOut]
+    city: list[FacetOut]
+
+
+class SearchPage(Schema):
+    count: int
+    page: int
+    pages: int
+    per_page: int
+    sort: str
+    query: str
+    corrected: str = Field(default="", description="The query as searched, if words were fixed")
+    items: list[EventHitOut]
+    facets: FacetsOut
 
 
 class EventDetailOut(EventOut):
     tiers: list[TierOut]
 
 
-class EventPage(Schema):
-    count: int
-    items: list[EventOut]
-
-
 class EventFilters(Schema):
-    category: str | None = None
-    city: str | None = None
-    start_date: date | None = None
+    q: str | None = Field(default=None, max_length=200, description="Words to search for")
+    category: str | None = Field(default=None, max_length=80, description="Category slug")
+    city: str | None = Field(default=None, max_length=100)
+    lat: float | None = Field(default=None, ge=-90, le=90, description="Near me: latitude")
+    lon: float | None = Field(default=None, ge=-180, le=180, description="Near me: longitude")
+    radius_km: float = Field(default=25, ge=1, le=500)
+    start_date: date | None = Field(default=None, description="In each event's own time zone")
     end_date: date | None = None
-    q: str | None = Field(default=None, max_length=200)
-    limit: int = Field(default=20, ge=1, le=100)
-    offset: int = Field(default=0, ge=0)
+    when: Literal["", "today", "tomorrow", "weekend", "week", "month"] = ""
+    price_min: Decimal | None = Field(default=None, ge=0, max_digits=10, decimal_places=2)
+    price_max: Decimal | None = Field(default=None, ge=0, max_digits=10, decimal_places=2)
+    free: bool = False
+    available: bool = Field(default=False, description="Only events with tickets left")
+    sort: Literal["", "relevance", "date", "rating", "distance"] = ""
+    page: int = Field(default=1, ge=1, le=10_000)
+    per_page: int = Field(default=20, ge=1, le=100)
+    limit: int | None = Field(default=None, ge=1, le=100, description="Instead of per_page")
+    offset: int | None = Field(default=None, ge=0, le=1_000_000, description="Instead of page")
+
+    @field_validator("q", "category", "city", mode="after")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        if value is not None and "\x00" in value:
+            raise ValueError("NUL characters are not allowed")
+        return value
+
+    def params(self, query: str | None = None) -> SearchParams:
+        if (self.lat is None) != (self.lon is None):
+            raise InvalidEvent("Near me needs both lat and lon.")
+        return SearchParams(
+            query=query if query is not None else self.q or "",
+            category=self.category or "",
+            city=self.city or "",
+            latitude=self.lat,
+            longitude=self.lon,
+            radius_km=self.radius_km,
+            start_date=self.start_date,
+            end_date=self.end_date,
+            when=self.when,
+            price_min=self.price_min,
+            price_max=self.price_max,
+            free_only=self.free,
+            available_only=self.available,
+            sort=self.sort,
+            page=self.page,
+            per_page=self.limit or self.per_page,
+            offset=self.offset,
+        )
+
+
+class SearchFilters(EventFilters):
+    query: str = Field(default="", max_length=200, description="Words to search for")
+
+    @field_validator("query", mode="after")
+    @classmethod
+    def _query_no_nul(cls, value: str) -> str:
+        if "\x00" in value:
+            raise ValueError("NUL characters are not allowed")
+        return value
+
+
+def _search_page(params: SearchParams, anonymous_cache: bool) -> SearchPage:
+    def build() -> dict[str, Any]:
+        result = event_search(params)
+        return SearchPage(
+            count=result.count,
+            page=result.page,
+            pages=result.num_pages,
+            per_page=result.per_page,
+            sort=result.sort,
+            query=params.clean_query,
+            corrected=result.corrected,
+            items=[EventHitOut.hit(e) for e in result.events],
+            facets=FacetsOut(
+                category=[FacetOut(**f.__dict__) for f in result.categories],
+                city=[FacetOut(**f.__dict__) for f in result.cities],
+            ),
+        ).dict()
+
+    data = cached("listing", "api", params.cache_key(), build) if anonymous_cache else build()
+    return SearchPage(**data)
 
 
 def tiers_out(event: Event) -> list[TierOut]:
@@ -106,17 +237,89 @@ def detail_out(event: Event) -> EventDetailOut:
     return EventDetailOut(**EventOut.of(event).dict(), tiers=tiers_out(event))
 
 
-@router.get("/events", response=EventPage, auth=None)
-def list_events(request: HttpRequest, filters: Query[EventFilters]) -> EventPage:
-    events = upcoming_events(
-        category=filters.category,
-        city=filters.city,
-        start_date=filters.start_date,
-        end_date=filters.end_date,
-        query=filters.q,
+@router.get("/events", response=SearchPage, auth=None)
+def list_events(request: HttpRequest, filters: Query[EventFilters]) -> SearchPage:
+    """Upcoming public events: filters, sorting, facet counts, pages (stable order)."""
+    return _search_page(filters.params(), anonymous_cache=True)
+
+
+@router.get("/search", response=SearchPage, auth=None)
+def search_events(request: HttpRequest, filters: Query[SearchFilters]) -> SearchPage:
+    """Full-text search (typos forgiven) with the same filters as /events."""
+    return _search_page(filters.params(query=filters.query), anonymous_cache=True)
+
+
+class SessionOut(Schema):
+    id: UUID
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    room: str | None
+    track: str | None
+    speakers: list[str]
+    capacity: int | None
+    seats_left: int | None
+
+
+@router.get("/events/{event_id}/sessions", response=list[SessionOut], auth=None)
+def event_sessions_list(request: HttpRequest, event_id: UUID) -> list[SessionOut]:
+    return [
+        SessionOut(
+            id=s.pk,
+            title=s.title,
+            starts_at=s.starts_at,
+            ends_at=s.ends_at,
+            room=s.room.name if s.room else None,
+            track=s.track.name if s.track else None,
+            speakers=[sp.name for sp in s.speakers.all()],
+            capacity=s.capacity,
+            seats_left=s.seats_left,
+        )
+        for s in event_sessions(published_event(event_id))
+    ]
+
+
+class StarOut(Schema):
+    starred: bool
+    clashes: list[UUID]
+
+
+@router.post("/sessions/{session_id}/star", response=StarOut, auth=bearer)
+def star_session(request: ApiRequest, session_id: UUID) -> StarOut:
+    result = agenda.session_star(user=request.auth, session_id=session_id)
+    return StarOut(starred=True, clashes=[c.pk for c in result.clashes])
+
+
+@router.delete("/sessions/{session_id}/star", response=StarOut, auth=bearer)
+def unstar_session(request: ApiRequest, session_id: UUID) -> StarOut:
+    agenda.session_unstar(user=request.auth, session_id=session_id)
+    return StarOut(starred=False, clashes=[])
+
+
+class FeedbackIn(Schema):
+    rating: int = Field(ge=1, le=5, strict=True)
+    comment: str = Field(default="", max_length=4000)
+
+
+class FeedbackOut(Schema):
+    id: int
+    rating: int
+    comment: str
+    created_at: datetime
+
+
+@router.put("/events/{event_id}/feedback", response=FeedbackOut, auth=bearer)
+def give_feedback(request: ApiRequest, event_id: UUID, body: FeedbackIn) -> FeedbackOut:
+    """Rate an ended event you held a ticket for; again within 14 days to change it."""
+    event = published_event(event_id)
+    mine = my_feedback(request.auth, event)
+    if mine is None:
+        entry = feedback.feedback_submit(author=request.auth, event=event, **body.dict())
+    else:
+        entry = feedback.feedback_edit(author=request.auth, feedback_id=mine.pk, **body.dict())
+    return FeedbackOut(
+        id=entry.pk, rating=entry.rating, comment=entry.comment, created_at=entry.created_at
     )
-    page = list(events[filters.offset : filters.offset + filters.limit])
-    return EventPage(count=events.count(), items=[EventOut.of(e) for e in page])
 
 
 @router.get("/events/{event_id}", response=EventDetailOut, auth=None)
@@ -146,6 +349,9 @@ class EventIn(Schema):
     venue_name: str = Field(min_length=1, max_length=200)
     venue_address: str = Field(default="", max_length=300)
     city: str = Field(min_length=1, max_length=100)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    performers: str = Field(default="", max_length=500)
     starts_at: datetime
     ends_at: datetime
     time_zone: str = "UTC"
@@ -176,7 +382,14 @@ def create_event(request: ApiRequest, body: EventIn) -> EventDetailOut:
         currency=body.currency,
         starts_at=body.starts_at,
         ends_at=body.ends_at,
-        venue=services.VenueSpec(name=body.venue_name, city=body.city, address=body.venue_address),
+        performers=body.performers,
+        venue=services.VenueSpec(
+            name=body.venue_name,
+            city=body.city,
+            address=body.venue_address,
+            latitude=body.latitude,
+            longitude=body.longitude,
+        ),
         tiers=[services.TierSpec(**t.dict()) for t in body.tiers],
     )
     return detail_out(event_managed_by(user, event.pk))

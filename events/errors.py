@@ -23,3 +23,51 @@ class CapacityBelowSold(DomainError):
     code = "CAPACITY_BELOW_SOLD"
     status = 409
     message = "Capacity cannot go below the tickets already sold or held."
+
+
+class InvalidSession(DomainError):
+    code = "INVALID_SESSION"
+    status = 422
+    message = "The session is not valid."
+
+
+class RoomOccupied(DomainError):
+    code = "ROOM_OCCUPIED"
+    status = 409
+    message = "Another session is in that room at that time."
+
+
+class SessionFull(DomainError):
+    code = "SESSION_FULL"
+    status = 409
+    message = "This session is full."
+
+
+class TicketRequired(DomainError):
+    code = "TICKET_REQUIRED"
+    status = 403
+    message = "Only ticket holders can do that."
+
+
+class FeedbackNotOpen(DomainError):
+    code = "FEEDBACK_NOT_OPEN"
+    status = 409
+    message = "Feedback opens when the event has ended."
+
+
+class FeedbackExists(DomainError):
+    code = "FEEDBACK_EXISTS"
+    status = 409
+    message = "You already gave feedback for this event; edit it instead."
+
+
+class FeedbackLocked(DomainError):
+    code = "FEEDBACK_LOCKED"
+    status = 409
+    message = "Feedback can be edited for 14 days after it was given."
+
+
+class InvalidFeedback(DomainError):
+    code = "INVALID_FEEDBACK"
+    status = 422
+    message = "Rate from 1 to 5."

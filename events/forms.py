@@ -7,11 +7,12 @@ from django import forms
 from django.forms import formset_factory
 
 from events.models import TIME_ZONE_CHOICES, Category, Event
+from events.search import SearchParams
 from events.services import TierSpec, VenueSpec
 
 
 class EventFilterForm(forms.Form):
-    q = forms.CharField(required=False, label="Keyword", max_length=100)
+    q = forms.CharField(required=False, label="Keyword", max_length=200, strip=True)
     category = forms.ModelChoiceField(
         Category.objects.all(), required=False, to_field_name="slug", empty_label="Any category"
     )
@@ -31,7 +32,75 @@ class EventFilterForm(forms.Form):
             and data["end_date"] < data["start_date"]
         ):
             self.add_error("end_date", "The end date is before the start date.")
+        low, high = data.get("price_min"), data.get("price_max")
+        if low is not None and high is not None and high < low:
+            self.add_error("price_max", "The highest price is below the lowest.")
+        if (data.get("lat") is None) != (data.get("lon") is None):
+            self.add_error(None, "“Near me” needs both latitude and longitude.")
         return data
+
+    # The discovery fields; the five above stay as they were for existing links.
+    when = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "Any time"),
+            ("today", "Today"),
+            ("tomorrow", "Tomorrow"),
+            ("weekend", "This weekend"),
+            ("week", "Next 7 days"),
+            ("month", "Next 31 days"),
+        ],
+        label="When",
+    )
+    price_min = forms.DecimalField(
+        required=False, min_value=0, max_digits=10, decimal_places=2, label="Price from"
+    )
+    price_max = forms.DecimalField(
+        required=False, min_value=0, max_digits=10, decimal_places=2, label="Price up to"
+    )
+    free = forms.BooleanField(required=False, label="Free only")
+    available = forms.BooleanField(required=False, label="Tickets left")
+    sort = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "Best match"),
+            ("date", "Date"),
+            ("rating", "Rating"),
+            ("distance", "Distance"),
+        ],
+        label="Sort by",
+    )
+    lat = forms.FloatField(required=False, min_value=-90, max_value=90, widget=forms.HiddenInput)
+    lon = forms.FloatField(required=False, min_value=-180, max_value=180, widget=forms.HiddenInput)
+    radius = forms.FloatField(
+        required=False, min_value=1, max_value=500, initial=25, label="Within (km)"
+    )
+
+    def params(self, *, page: Any = 1, per_page: int = 12) -> SearchParams:
+        """The search these (valid) filters ask for; an invalid form means 'no filters'."""
+        d = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        try:
+            page_number = max(1, min(int(page), 10_000))
+        except (TypeError, ValueError):
+            page_number = 1
+        return SearchParams(
+            query=d.get("q") or "",
+            category=d["category"].slug if d.get("category") else "",
+            city=d.get("city") or "",
+            latitude=d.get("lat"),
+            longitude=d.get("lon"),
+            radius_km=d.get("radius") or 25.0,
+            start_date=d.get("start_date"),
+            end_date=d.get("end_date"),
+            when=d.get("when") or "",
+            price_min=d.get("price_min"),
+            price_max=d.get("price_max"),
+            free_only=bool(d.get("free")),
+            available_only=bool(d.get("available")),
+            sort=d.get("sort") or "",
+            page=page_number,
+            per_page=per_page,
+        )
 
 
 class EventForm(forms.Form):
@@ -51,6 +120,13 @@ class EventForm(forms.Form):
         label="Ends", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
     currency = forms.ChoiceField(choices=[(c, c) for c in ("EUR", "USD", "GBP", "CHF")])
+    performers = forms.CharField(
+        max_length=500, required=False, help_text="Performers or speakers, comma-separated."
+    )
+    venue_latitude = forms.FloatField(required=False, min_value=-90, max_value=90, label="Latitude")
+    venue_longitude = forms.FloatField(
+        required=False, min_value=-180, max_value=180, label="Longitude"
+    )
 
     @classmethod
     def initial_for(cls, event: Event) -> dict[str, Any]:
@@ -66,6 +142,9 @@ class EventForm(forms.Form):
             "starts_at": event.local_starts_at.strftime(fmt),
             "ends_at": event.local_ends_at.strftime(fmt),
             "currency": event.currency,
+            "performers": event.performers,
+            "venue_latitude": event.venue.latitude,
+            "venue_longitude": event.venue.longitude,
         }
 
     def _aware(self, value: datetime) -> datetime:
@@ -85,7 +164,13 @@ class EventForm(forms.Form):
 
     def venue_spec(self) -> VenueSpec:
         d = self.cleaned_data
-        return VenueSpec(name=d["venue_name"], city=d["venue_city"], address=d["venue_address"])
+        return VenueSpec(
+            name=d["venue_name"],
+            city=d["venue_city"],
+            address=d["venue_address"],
+            latitude=d.get("venue_latitude"),
+            longitude=d.get("venue_longitude"),
+        )
 
     def event_fields(self) -> dict[str, Any]:
         d = self.cleaned_data
@@ -99,6 +184,7 @@ class EventForm(forms.Form):
                 "ends_at",
                 "time_zone",
                 "currency",
+                "performers",
             )
         }
 
@@ -124,3 +210,63 @@ class TierForm(forms.Form):
 
 
 TierFormSet = formset_factory(TierForm, extra=1, min_num=1, validate_min=True)
+
+
+class SessionForm(forms.Form):
+    """Times are typed in the event's own time zone (the view passes it)."""
+
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    starts_at = forms.DateTimeField(
+        label="Starts", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    ends_at = forms.DateTimeField(
+        label="Ends", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    room = forms.CharField(max_length=100, required=False, help_text="A room at the venue.")
+    track = forms.CharField(max_length=100, required=False)
+    speakers = forms.CharField(max_length=1000, required=False, help_text="Names, comma-separated.")
+    capacity = forms.IntegerField(
+        min_value=0, max_value=100_000, required=False, help_text="Empty: no limit."
+    )
+
+    def __init__(self, *args: Any, time_zone: str = "UTC", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tz = zoneinfo.ZoneInfo(time_zone)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for name in ("starts_at", "ends_at"):
+            if data.get(name):
+                data[name] = data[name].replace(tzinfo=None).replace(tzinfo=self.tz)
+        if data.get("starts_at") and data.get("ends_at") and data["ends_at"] <= data["starts_at"]:
+            self.add_error("ends_at", "A session must end after it starts.")
+        return data
+
+    def service_kwargs(self) -> dict[str, Any]:
+        d = self.cleaned_data
+        return {
+            "title": d["title"],
+            "description": d["description"],
+            "starts_at": d["starts_at"],
+            "ends_at": d["ends_at"],
+            "room_name": d["room"],
+            "track_name": d["track"],
+            "speaker_names": [n for n in d["speakers"].split(",") if n.strip()],
+            "capacity": d["capacity"],
+        }
+
+
+class FeedbackForm(forms.Form):
+    rating = forms.TypedChoiceField(
+        choices=[(n, f"{n} star{'s' if n > 1 else ''}") for n in (5, 4, 3, 2, 1)],
+        coerce=int,
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=4000
+    )
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=4000, label="Reply")

@@ -2,9 +2,14 @@ import uuid
 import zoneinfo
 from datetime import datetime
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import RangeOperators
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -37,9 +42,30 @@ class Venue(models.Model):
     address = models.CharField(max_length=300, blank=True)
     city = models.CharField(max_length=100, db_index=True)
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 code, e.g. DE")
+    latitude = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)]
+    )
+    longitude = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)]
+    )
+
+    class Meta:
+        # "Near me" first cuts a latitude band out of this index, then measures the distance.
+        indexes = [models.Index(fields=["latitude", "longitude"], name="venue_lat_lon")]
 
     def __str__(self) -> str:
         return f"{self.name}, {self.city}"
+
+    @property
+    def map_url(self) -> str:
+        if self.latitude is not None and self.longitude is not None:
+            return (
+                "https://www.openstreetmap.org/?"
+                + urlencode({"mlat": self.latitude, "mlon": self.longitude})
+                + f"#map=17/{self.latitude}/{self.longitude}"
+            )
+        query = ", ".join(p for p in (self.name, self.address, self.city, self.country) if p)
+        return "https://www.openstreetmap.org/search?" + urlencode({"query": query})
 
 
 class Event(models.Model):
@@ -66,8 +92,18 @@ class Event(models.Model):
     max_per_buyer = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Most tickets one person may hold for this event."
     )
+    performers = models.CharField(
+        max_length=500, blank=True, help_text="Performers or speakers, comma-separated."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Kept by events.search.search_refresh (title, performers, speakers, category, venue, city,
+    # description, weighted); search_text is the short part typos are matched against.
+    search_vector = SearchVectorField(null=True, editable=False)
+    search_text = models.TextField(blank=True, default="", editable=False)
+    # Kept by the feedback services, so sorting 10,000 events by rating reads one row each.
+    rating_count = models.PositiveIntegerField(default=0, editable=False)
+    rating_sum = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["starts_at", "id"]
@@ -76,7 +112,12 @@ class Event(models.Model):
                 condition=Q(ends_at__gte=F("starts_at")), name="event_ends_after_start"
             )
         ]
-        indexes = [models.Index(fields=["status", "starts_at"])]
+        indexes = [
+            models.Index(fields=["status", "starts_at"]),
+            models.Index(fields=["status", "ends_at"], name="event_status_ends"),
+            GinIndex(fields=["search_vector"], name="event_search_vector"),
+            GinIndex(fields=["search_text"], name="event_search_trgm", opclasses=["gin_trgm_ops"]),
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -99,6 +140,14 @@ class Event(models.Model):
     @property
     def is_on_sale(self) -> bool:
         return self.status == self.Status.PUBLISHED and self.ends_at > timezone.now()
+
+    @property
+    def has_ended(self) -> bool:
+        return self.ends_at <= timezone.now()
+
+    @property
+    def rating_average(self) -> float | None:
+        return round(self.rating_sum / self.rating_count, 1) if self.rating_count else None
 
 
 class TicketTier(models.Model):
@@ -141,3 +190,208 @@ class TicketTier(models.Model):
         return (self.sales_start is None or self.sales_start <= moment) and (
             self.sales_end is None or moment < self.sales_end
         )
+
+
+# --- Agenda: rooms, tracks, speakers, sessions, stars ------------------------------------------
+
+
+class Room(models.Model):
+    venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="rooms")
+    name = models.CharField(max_length=100)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name", "id"]
+        constraints = [models.UniqueConstraint(fields=["venue", "name"], name="room_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Track(models.Model):
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="tracks")
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["event", "name"], name="track_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Speaker(models.Model):
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="speakers"
+    )
+    name = models.CharField(max_length=150)
+    bio = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="speaker_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Session(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="sessions")
+    room = models.ForeignKey(
+        Room, null=True, blank=True, on_delete=models.PROTECT, related_name="sessions"
+    )
+    track = models.ForeignKey(
+        Track, null=True, blank=True, on_delete=models.SET_NULL, related_name="sessions"
+    )
+    speakers = models.ManyToManyField(Speaker, blank=True, related_name="sessions")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    # Optional; like a tier's sold_count, seats_taken moves only by a conditional UPDATE and the
+    # CHECK below is the last guard.
+    capacity = models.PositiveIntegerField(null=True, blank=True)
+    seats_taken = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["starts_at", "room__position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="session_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(capacity__isnull=True) | Q(seats_taken__lte=F("capacity")),
+                name="session_seats_within_capacity",
+            ),
+            # One room, one session at a time: the database refuses the overlap whoever writes.
+            ExclusionConstraint(
+                name="session_room_no_overlap",
+                expressions=[
+                    ("room", RangeOperators.EQUAL),
+                    (
+                        models.Func(
+                            F("starts_at"),
+                            F("ends_at"),
+                            models.Value("[)"),
+                            function="tstzrange",
+                            output_field=models.DateTimeField(),
+                        ),
+                        RangeOperators.OVERLAPS,
+                    ),
+                ],
+            ),
+        ]
+        indexes = [models.Index(fields=["event", "starts_at"], name="session_event_start")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def seats_left(self) -> int | None:
+        return None if self.capacity is None else max(self.capacity - self.seats_taken, 0)
+
+
+class SessionStar(models.Model):
+    """A session on someone's personal agenda (holding a seat when the session has a limit)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="session_stars"
+    )
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="stars")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "session"], name="star_once_per_session")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} ★ {self.session_id}"
+
+
+class AgendaFeed(models.Model):
+    """The secret behind someone's personal iCal feed URL; rotating it revokes old links."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agenda_feed"
+    )
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Agenda feed of {self.user_id}"
+
+
+# --- Feedback ---------------------------------------------------------------------------------
+
+
+class Feedback(models.Model):
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="feedback")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="feedback"
+    )
+    rating = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    comment = models.TextField(blank=True, max_length=4000)
+    hidden = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "author"], name="feedback_once_per_person"),
+            models.CheckConstraint(
+                condition=Q(rating__gte=1, rating__lte=5), name="feedback_rating_1_to_5"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["event", "rating"], name="feedback_event_rating"),
+            models.Index(fields=["event", "-created_at"], name="feedback_event_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rating}/5 for {self.event_id}"
+
+
+class FeedbackReply(models.Model):
+    feedback = models.OneToOneField(Feedback, on_delete=models.CASCADE, related_name="reply")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    body = models.TextField(max_length=4000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Reply to {self.feedback_id}"
+
+
+class OrganizerRating(models.Model):
+    """All feedback an organization's events received, so upcoming events can sort by it."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, primary_key=True, related_name="rating"
+    )
+    rating_count = models.PositiveIntegerField(default=0)
+    rating_sum = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}: {self.rating_count} ratings"
+
+
+class SearchWord(models.Model):
+    """Every word of the events' short search text, so a misspelt query word can be corrected.
+
+    Filled by the search trigger (events/search_sql.py); words are never removed, which costs a
+    correction that finds nothing at worst.
+    """
+
+    word = models.CharField(max_length=100, primary_key=True)
+
+    def __str__(self) -> str:
+        return self.word

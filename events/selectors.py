@@ -1,14 +1,15 @@
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Min, Q, QuerySet, Sum
+from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import organizations_managed_by
-from events.models import Category, Event, Venue
+from events.models import Category, Event, Feedback, Room, Session, SessionStar, Venue
 
 
 def upcoming_events(
@@ -112,3 +113,163 @@ def venue_managed_by(user: User, venue_id: Any) -> Venue:
         return venues_managed_by(user).get(pk=venue_id)
     except (Venue.DoesNotExist, ValidationError, ValueError) as exc:
         raise Http404("No such venue") from exc
+
+
+# --- Agenda, timetable, feedback -------------------------------------------------------------
+
+
+def event_sessions(event: Event) -> list[Session]:
+    """The event's sessions in time order, with rooms, tracks and speakers (two queries)."""
+    return list(
+        Session.objects.filter(event=event)
+        .select_related("room", "track")
+        .prefetch_related("speakers")
+        .order_by("starts_at", "room__position", "room__name", "id")
+    )
+
+
+def session_public(session_id: Any) -> Session:
+    try:
+        return (
+            Session.objects.select_related("event")
+            .exclude(event__status=Event.Status.DRAFT)
+            .get(pk=session_id)
+        )
+    except (Session.DoesNotExist, ValidationError, ValueError) as exc:
+        raise Http404("No such session") from exc
+
+
+def starred_session_ids(user: User, event: Event) -> set[Any]:
+    if not user.is_authenticated:
+        return set()
+    return set(
+        SessionStar.objects.filter(user=user, session__event=event).values_list(
+            "session_id", flat=True
+        )
+    )
+
+
+def starred_sessions(user: User) -> list[Session]:
+    """Everything on `user`'s personal agenda, all events, in time order."""
+    return list(
+        Session.objects.filter(stars__user=user)
+        .exclude(event__status=Event.Status.DRAFT)
+        .select_related("event", "event__venue", "room", "track")
+        .prefetch_related("speakers")
+        .order_by("starts_at", "id")
+    )
+
+
+def clashing_ids(sessions: list[Session]) -> set[Any]:
+    """Ids of sessions that overlap another one in the list (sorted by start)."""
+    clashes: set[Any] = set()
+    for i, first in enumerate(sessions):
+        for second in sessions[i + 1 :]:
+            if second.starts_at >= first.ends_at:
+                break
+            clashes.update({first.pk, second.pk})
+    return clashes
+
+
+@dataclass
+class Stars:
+    stars: int
+    count: int
+    percent: int
+
+
+def rating_distribution(event: Event) -> list[Stars]:
+    """How many gave 5, 4, ... 1 stars (one query on the (event, rating) index)."""
+    counts = dict(
+        Feedback.objects.filter(event=event)
+        .values("rating")
+        .annotate(n=Count("id"))
+        .values_list("rating", "n")
+    )
+    total = sum(counts.values()) or 1
+    return [
+        Stars(r, counts.get(r, 0), round(100 * counts.get(r, 0) / total)) for r in (5, 4, 3, 2, 1)
+    ]
+
+
+def event_comments(event: Event, limit: int = 10) -> list[Feedback]:
+    """The latest visible comments with the organizer's reply."""
+    return list(
+        Feedback.objects.filter(event=event, hidden=False)
+        .exclude(comment="")
+        .select_related("author", "reply")
+        .order_by("-created_at", "id")[:limit]
+    )
+
+
+def my_feedback(user: User, event: Event) -> Feedback | None:
+    if not user.is_authenticated:
+        return None
+    return Feedback.objects.filter(event=event, author=user).first()
+
+
+def feedback_managed_by(user: User, event: Event) -> QuerySet[Feedback]:
+    """All feedback of an event `user` manages, hidden included (the event came via a selector)."""
+    return (
+        Feedback.objects.filter(event=event, event__organization__in=organizations_managed_by(user))
+        .select_related("author", "reply")
+        .order_by("-created_at", "id")
+    )
+
+
+def feedback_managed(user: User, feedback_id: Any) -> Feedback:
+    try:
+        return Feedback.objects.select_related("event", "event__organization").get(
+            pk=feedback_id, event__organization__in=organizations_managed_by(user)
+        )
+    except (Feedback.DoesNotExist, ValidationError, ValueError) as exc:
+        raise Http404("No such feedback") from exc
+
+
+def venue_rooms(event: Event) -> QuerySet[Room]:
+    return Room.objects.filter(venue_id=event.venue_id)
+
+
+@dataclass
+class TimetableDay:
+    day: date
+    rooms: list[Room | None]
+    sessions: list[Session]  # each with .column and .row_start/.row_end for the wide layout
+
+
+SLOT_MINUTES = 5
+
+
+def timetable(
+    event: Event, sessions: list[Session], day: date | None
+) -> tuple[list[date], TimetableDay | None]:
+    """The event's days and one day's grid: rooms as columns, 5-minute rows (local time)."""
+    tz = event.tz
+    days = sorted({timezone.localtime(s.starts_at, tz).date() for s in sessions})
+    if not days:
+        return [], None
+    chosen = day if day in days else days[0]
+    todays = [s for s in sessions if timezone.localtime(s.starts_at, tz).date() == chosen]
+    rooms: list[Room | None] = []
+    seen: set[Any] = set()
+    for session in sorted(
+        todays, key=lambda s: (s.room.position if s.room else 9999, s.room.name if s.room else "")
+    ):
+        key = session.room_id
+        if key not in seen:
+            seen.add(key)
+            rooms.append(session.room)
+    first = min(timezone.localtime(s.starts_at, tz) for s in todays)
+    origin = first.replace(minute=first.minute - first.minute % 30, second=0, microsecond=0)
+    for session in todays:
+        start = timezone.localtime(session.starts_at, tz)
+        end = timezone.localtime(session.ends_at, tz)
+        session.column = [r.pk if r else None for r in rooms].index(session.room_id) + 2  # type: ignore[attr-defined]
+        session.row_start = int((start - origin).total_seconds() // 60 // SLOT_MINUTES) + 2  # type: ignore[attr-defined]
+        session.row_end = max(  # type: ignore[attr-defined]
+            session.row_start + 1,  # type: ignore[attr-defined]
+            int((end - origin).total_seconds() // 60 // SLOT_MINUTES) + 2,
+        )
+        session.local_start = start  # type: ignore[attr-defined]
+        session.local_end = end  # type: ignore[attr-defined]
+    return days, TimetableDay(day=chosen, rooms=rooms, sessions=todays)

@@ -10,6 +10,7 @@ from django.utils.text import slugify
 
 from accounts.models import Organization, User
 from accounts.services import audit_record
+from events.cache import events_changed
 from events.errors import CapacityBelowSold, EventHasOrders, EventNotEditable, InvalidEvent
 from events.models import Category, Event, TicketTier, Venue
 from events.signals import event_cancelled, event_changed, tiers_changed
@@ -32,6 +33,8 @@ class VenueSpec:
     city: str
     address: str = ""
     country: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 def _venue_for(organization: Organization, spec: VenueSpec) -> Venue:
@@ -44,6 +47,12 @@ def _venue_for(organization: Organization, spec: VenueSpec) -> Venue:
     if spec.address and venue.address != spec.address.strip():
         venue.address = spec.address.strip()
         venue.save(update_fields=["address"])
+    if spec.latitude is not None and spec.longitude is not None:
+        if not (-90 <= spec.latitude <= 90 and -180 <= spec.longitude <= 180):
+            raise InvalidEvent("Latitude is -90..90 and longitude -180..180.")
+        if (venue.latitude, venue.longitude) != (spec.latitude, spec.longitude):
+            venue.latitude, venue.longitude = spec.latitude, spec.longitude
+            venue.save(update_fields=["latitude", "longitude"])
     return venue
 
 
@@ -84,6 +93,7 @@ def event_create(
     category: Category | None = None,
     time_zone: str = "UTC",
     currency: str = "EUR",
+    performers: str = "",
 ) -> Event:
     """Create a draft event with its ticket tiers."""
     _validate_times(starts_at, ends_at)
@@ -101,6 +111,7 @@ def event_create(
         ends_at=ends_at,
         time_zone=time_zone,
         currency=currency.upper(),
+        performers=performers.strip(),
     )
     TicketTier.objects.bulk_create(
         TicketTier(
@@ -122,6 +133,7 @@ def event_create(
         organization=organization,
         changes={"title": event.title, "tiers": len(tiers)},
     )
+    events_changed(event.pk)  # cached pages; the search document is a trigger's job
     return event
 
 
@@ -133,6 +145,7 @@ EDITABLE_FIELDS = {
     "ends_at",
     "time_zone",
     "currency",
+    "performers",
 }
 
 
@@ -183,6 +196,7 @@ def event_update(
         )
     if tiers is not None:
         _save_tiers(actor, event, tiers)
+    events_changed(event.pk)  # cached pages; the search document is a trigger's job
     return event
 
 
@@ -225,6 +239,7 @@ def _save_tiers(actor: User, event: Event, tiers: list[TierSpec]) -> list[Ticket
     )
     event_id = event.pk
     transaction.on_commit(lambda: tiers_changed.send(sender=Event, event_id=event_id))
+    events_changed(event_id)
     return saved
 
 
@@ -239,6 +254,7 @@ def event_publish(*, actor: User, event: Event) -> Event:
     event.status = Event.Status.PUBLISHED
     event.save(update_fields=["status", "updated_at"])
     audit_record(actor=actor, action="event.publish", target=event, organization=event.organization)
+    events_changed(event.pk)
     return event
 
 
@@ -254,6 +270,7 @@ def event_cancel(*, actor: User, event: Event) -> Event:
     event_cancelled.send(
         sender=Event, event_id=event.pk, organization_id=event.organization_id, actor_id=actor.pk
     )
+    events_changed(event.pk)
     return event
 
 
@@ -270,4 +287,5 @@ def event_delete(*, actor: User, event: Event) -> None:
         organization=event.organization,
         changes={"title": event.title},
     )
+    events_changed(event.pk)
     event.delete()

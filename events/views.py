@@ -1,75 +1,299 @@
 import uuid
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import get_template, render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import organizations_managed_by
 from config.errors import DomainError
 from config.http import AuthedRequest
-from events import services
-from events.forms import EventFilterForm, EventForm, TierFormSet
-from events.models import Event
+from events import agenda, feedback, services
+from events.cache import cached, cached_event_page
+from events.feedback import can_give_feedback
+from events.forms import (
+    EventFilterForm,
+    EventForm,
+    FeedbackForm,
+    ReplyForm,
+    SessionForm,
+    TierFormSet,
+)
+from events.models import AgendaFeed, Event, TicketTier
+from events.presentation import (
+    absolute,
+    event_ics,
+    event_json_ld,
+    markdown_html,
+    sessions_ics,
+)
+from events.search import event_search
 from events.selectors import (
     categories,
-    cities,
+    clashing_ids,
+    event_comments,
     event_managed_by,
+    event_sessions,
     events_managed_by,
+    feedback_managed,
+    feedback_managed_by,
+    my_feedback,
     published_event,
-    upcoming_events,
+    rating_distribution,
+    session_public,
+    starred_session_ids,
+    starred_sessions,
+    timetable,
 )
 from ticketing.services import orders_release_expired
 
 
+def _anonymous(request: HttpRequest) -> bool:
+    """Pages for these visitors are the same for everyone, so they can come from the cache."""
+    return not request.user.is_authenticated and "messages" not in request.COOKIES
+
+
 def event_list(request: HttpRequest) -> HttpResponse:
     form = EventFilterForm(request.GET or None)
-    filters: dict[str, Any] = {}
-    if form.is_bound and form.is_valid():
-        data = form.cleaned_data
-        filters = {
-            "query": data["q"],
-            "category": data["category"].slug if data["category"] else None,
-            "city": data["city"],
-            "start_date": data["start_date"],
-            "end_date": data["end_date"],
-        }
-    page = Paginator(upcoming_events(**filters), 12).get_page(request.GET.get("page"))
+    params = form.params(page=request.GET.get("page", 1))
     query_string = request.GET.copy()
     query_string.pop("page", None)
-    return render(
-        request,
-        "events/list.html",
-        {
-            "form": form,
-            "page": page,
-            "cities": cities(),
-            "categories": categories(),
-            "query_string": query_string.urlencode(),
-        },
-    )
+
+    def build() -> str:
+        result = event_search(params)
+        return render_to_string(
+            "events/list.html",
+            {
+                "form": form,
+                "result": result,
+                "categories": categories(),
+                "query_string": query_string.urlencode(),
+                "page_numbers": _page_numbers(result.page, result.num_pages),
+            },
+            request=request,
+        )
+
+    if _anonymous(request):
+        html = cached("listing", "page", request.get_full_path(), build)
+    else:
+        html = build()
+    return HttpResponse(html)
+
+
+def _page_numbers(page: int, pages: int) -> list[int]:
+    return sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)})
+
+
+def _detail_context(request: HttpRequest, event: Event) -> dict[str, Any]:
+    tiers = list(event.tiers.all())
+    sessions = event_sessions(event)
+    user = request.user
+    starred = starred_session_ids(user, event)  # type: ignore[arg-type]
+    mine = my_feedback(user, event)  # type: ignore[arg-type]
+    return {
+        "event": event,
+        "tiers": tiers,
+        "description_html": markdown_html(event.description),
+        "sessions": sessions,
+        "starred": starred,
+        "clashes": clashing_ids([s for s in sessions if s.pk in starred]),
+        "distribution": rating_distribution(event) if event.rating_count else [],
+        "comments": event_comments(event) if event.rating_count else [],
+        "my_feedback": mine,
+        "feedback_form": FeedbackForm(
+            initial={"rating": mine.rating, "comment": mine.comment} if mine else None
+        ),
+        "can_rate": bool(user.is_authenticated and can_give_feedback(user=user, event=event)),
+        "json_ld": event_json_ld(event, tiers, sessions),
+        "share_url": absolute(event.get_absolute_url()),
+        "idempotency_key": uuid.uuid4().hex,
+    }
+
+
+TIERS_MARK = mark_safe("<!--boxoffice:tiers-->")
 
 
 def event_detail(request: HttpRequest, event_id: Any, slug: str | None = None) -> HttpResponse:
+    if _anonymous(request):
+        # The page is cached until an organizer edits it; the ticket table beside it for a few
+        # seconds (EVENTS_AVAILABILITY_SECONDS), so its numbers are never older than that.
+        def build_shell() -> tuple[int, str, str]:
+            event = published_event(event_id)
+            if slug != event.slug:
+                return 301, event.get_absolute_url(), ""
+            context = _detail_context(request, event) | {"tiers_mark": TIERS_MARK}
+            return 200, "", render_to_string("events/detail.html", context, request=request)
+
+        def build_table() -> str:
+            tiers = list(TicketTier.objects.filter(event_id=event_id).select_related("event"))
+            return get_template("events/_tiers.html").render(
+                {
+                    "event": tiers[0].event if tiers else None,
+                    "tiers": tiers,
+                    "user": request.user,
+                    "request": request,
+                }
+            )
+
+        (status, location, shell), table = cached_event_page(
+            event_id, f"detail:{slug}", build_shell, build_table
+        )
+        if status == 301:
+            return redirect(location)
+        return HttpResponse(shell.replace(TIERS_MARK, table, 1))
     event = published_event(event_id)
     # Expired holds go back on sale as the page is read, even if the beat worker is behind.
     if orders_release_expired(event_id=event.pk):
         event = published_event(event_id)
     if slug != event.slug:
         return redirect("events:detail_slug", event_id=event.pk, slug=event.slug)
+    return render(request, "events/detail.html", _detail_context(request, event))
+
+
+def event_calendar(request: HttpRequest, event_id: Any) -> HttpResponse:
+    event = published_event(event_id)
+    return _ics(event_ics(event), f"{event.slug or 'event'}.ics")
+
+
+def event_agenda_feed(request: HttpRequest, event_id: Any) -> HttpResponse:
+    event = published_event(event_id)
+    sessions = event_sessions(event)
+    for session in sessions:
+        session.event = event  # the feed names the event; it is the same row for all
+    return _ics(sessions_ics(f"{event.title} – agenda", sessions), f"{event.slug}-agenda.ics")
+
+
+def _ics(body: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def event_timetable(request: HttpRequest, event_id: Any) -> HttpResponse:
+    event = published_event(event_id)
+    sessions = event_sessions(event)
+    try:
+        day = date.fromisoformat(request.GET.get("day", ""))
+    except ValueError:
+        day = None
+    days, grid = timetable(event, sessions, day)
+    starred = starred_session_ids(request.user, event)  # type: ignore[arg-type]
     return render(
         request,
-        "events/detail.html",
+        "events/timetable.html",
         {
             "event": event,
-            "tiers": event.tiers.all(),
-            "idempotency_key": uuid.uuid4().hex,
+            "days": days,
+            "grid": grid,
+            "starred": starred,
+            "clashes": clashing_ids([s for s in sessions if s.pk in starred]),
         },
     )
+
+
+def _back(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or request.headers.get("referer") or fallback
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return fallback
+    return target
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+@login_required
+@require_POST
+def session_star_view(request: AuthedRequest, session_id: Any) -> HttpResponse:
+    session = session_public(session_id)
+    fallback = reverse("events:timetable", args=[session.event_id])
+    clashes: list[str] = []
+    try:
+        if request.POST.get("action") == "unstar":
+            agenda.session_unstar(user=request.user, session_id=session.pk)
+            starred = False
+        else:
+            result = agenda.session_star(user=request.user, session_id=session.pk)
+            starred = True
+            clashes = [c.title for c in result.clashes]
+    except DomainError as exc:
+        if _wants_json(request):
+            return JsonResponse(exc.as_dict(), status=exc.status)
+        messages.error(request, exc.detail_message)
+        return redirect(_back(request, fallback))
+    if _wants_json(request):
+        return JsonResponse({"starred": starred, "clashes": clashes})
+    if clashes:
+        messages.warning(
+            request, f"“{session.title}” overlaps {', '.join(f'“{c}”' for c in clashes)}."
+        )
+    else:
+        messages.success(request, "Added to your agenda." if starred else "Removed.")
+    return redirect(_back(request, fallback))
+
+
+@login_required
+def my_agenda(request: AuthedRequest) -> HttpResponse:
+    if request.method == "POST":
+        agenda.agenda_feed_rotate(user=request.user)
+        messages.success(request, "New calendar link made; the old one no longer works.")
+        return redirect("events:my_agenda")
+    sessions = starred_sessions(request.user)
+    feed = agenda.agenda_feed_for(user=request.user)
+    return render(
+        request,
+        "events/my_agenda.html",
+        {
+            "sessions": sessions,
+            "clashes": clashing_ids(sessions),
+            "feed_url": absolute(reverse("events:agenda_feed", args=[feed.token])),
+        },
+    )
+
+
+def personal_agenda_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """Calendar apps cannot log in: the secret in the URL is the credential."""
+    feed = AgendaFeed.objects.filter(token=token).select_related("user").first()
+    if feed is None or not token:
+        raise Http404("Unknown feed")
+    return _ics(sessions_ics("My agenda", starred_sessions(feed.user)), "my-agenda.ics")
+
+
+@login_required
+def my_agenda_ics(request: AuthedRequest) -> HttpResponse:
+    return _ics(sessions_ics("My agenda", starred_sessions(request.user)), "my-agenda.ics")
+
+
+@login_required
+@require_POST
+def feedback_give(request: AuthedRequest, event_id: Any) -> HttpResponse:
+    event = published_event(event_id)
+    form = FeedbackForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request, "Choose 1 to 5 stars (and keep the comment under 4,000 characters)."
+        )
+        return redirect(event.get_absolute_url() + "#feedback")
+    mine = my_feedback(request.user, event)
+    try:
+        if mine is None:
+            feedback.feedback_submit(author=request.user, event=event, **form.cleaned_data)
+        else:
+            feedback.feedback_edit(author=request.user, feedback_id=mine.pk, **form.cleaned_data)
+    except DomainError as exc:
+        messages.error(request, exc.detail_message)
+    else:
+        messages.success(request, "Thank you for your feedback.")
+    return redirect(event.get_absolute_url() + "#feedback")
 
 
 # --- Organizer pages ---------------------------------------------------------------------------
@@ -211,3 +435,93 @@ def _manage_action(action: str) -> Callable[..., HttpResponse]:
 manage_publish = _manage_action("publish")
 manage_cancel = _manage_action("cancel")
 manage_delete = _manage_action("delete")
+
+
+# --- Organizer: agenda and feedback -------------------------------------------------------------
+
+
+@login_required
+def manage_sessions(request: AuthedRequest, event_id: Any) -> HttpResponse:
+    event = event_managed_by(request.user, event_id)
+    session_id = request.GET.get("session") or request.POST.get("session_id") or None
+    sessions = event_sessions(event)
+    editing = next((s for s in sessions if str(s.pk) == session_id), None)
+    if request.method == "POST" and request.POST.get("action") == "delete" and editing:
+        agenda.session_delete(actor=request.user, session=editing)
+        messages.success(request, "Session removed.")
+        return redirect("events:manage_sessions", event_id=event.pk)
+    if request.method == "POST":
+        form = SessionForm(request.POST, time_zone=event.time_zone)
+    else:
+        initial = None
+        if editing:
+            fmt = "%Y-%m-%dT%H:%M"
+            initial = {
+                "title": editing.title,
+                "description": editing.description,
+                "starts_at": timezone.localtime(editing.starts_at, event.tz).strftime(fmt),
+                "ends_at": timezone.localtime(editing.ends_at, event.tz).strftime(fmt),
+                "room": editing.room.name if editing.room else "",
+                "track": editing.track.name if editing.track else "",
+                "speakers": ", ".join(s.name for s in editing.speakers.all()),
+                "capacity": editing.capacity,
+            }
+        form = SessionForm(initial=initial, time_zone=event.time_zone)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = agenda.session_save(
+                actor=request.user,
+                event=event,
+                session_id=editing.pk if editing else None,
+                **form.service_kwargs(),
+            )
+        except DomainError as exc:
+            form.add_error(None, exc.detail_message)
+        else:
+            for warning in saved.warnings:
+                messages.warning(request, warning)
+            messages.success(request, f"Saved “{saved.session.title}”.")
+            return redirect("events:manage_sessions", event_id=event.pk)
+    return render(
+        request,
+        "events/manage_sessions.html",
+        {"event": event, "sessions": sessions, "form": form, "editing": editing},
+    )
+
+
+@login_required
+def manage_feedback(request: AuthedRequest, event_id: Any) -> HttpResponse:
+    event = event_managed_by(request.user, event_id)
+    return render(
+        request,
+        "events/manage_feedback.html",
+        {
+            "event": event,
+            "entries": feedback_managed_by(request.user, event)[:200],
+            "distribution": rating_distribution(event),
+            "reply_form": ReplyForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def manage_feedback_action(request: AuthedRequest, feedback_id: Any) -> HttpResponse:
+    entry = feedback_managed(request.user, feedback_id)
+    action = request.POST.get("action")
+    try:
+        if action in ("hide", "show"):
+            feedback.feedback_hide(actor=request.user, feedback=entry, hidden=action == "hide")
+            messages.success(request, "Comment hidden." if action == "hide" else "Comment shown.")
+        else:
+            form = ReplyForm(request.POST)
+            if not form.is_valid():
+                messages.error(request, "A reply needs 1 to 4,000 characters.")
+            else:
+                feedback.feedback_reply(
+                    actor=request.user, feedback=entry, body=form.cleaned_data["body"]
+                )
+                messages.success(request, "Reply published.")
+    except DomainError as exc:
+        messages.error(request, exc.detail_message)
+    return redirect("events:manage_feedback", event_id=entry.event_id)

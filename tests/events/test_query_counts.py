@@ -66,7 +66,7 @@ def test_public_event_list_is_a_constant_number_of_queries(
         "/events/",
         add,
         django_assert_max_num_queries,
-        lambda r: len(r.context["page"].object_list),
+        lambda r: len(r.context["result"].events),
     )
 
 

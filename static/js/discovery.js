@@ -1,0 +1,25 @@
+// Discovery page: fold filters on phones, and "near me" from the browser's location.
+(function () {
+  "use strict";
+  const box = document.getElementById("filters");
+  if (box && matchMedia("(max-width: 699px)").matches && !box.dataset.active) box.open = false;
+
+  const button = document.getElementById("near-me");
+  const form = document.getElementById("filter-form");
+  if (!button || !form || !("geolocation" in navigator)) return;
+  button.hidden = false;
+  button.addEventListener("click", function () {
+    const state = document.getElementById("near-state");
+    state.textContent = "Finding you…";
+    navigator.geolocation.getCurrentPosition(
+      function (pos) {
+        form.elements.lat.value = pos.coords.latitude.toFixed(4);
+        form.elements.lon.value = pos.coords.longitude.toFixed(4);
+        if (!form.elements.sort.value) form.elements.sort.value = "distance";
+        form.submit();
+      },
+      function () { state.textContent = "Your location is not available."; },
+      { timeout: 10000, maximumAge: 600000 }
+    );
+  });
+})();
