@@ -3,13 +3,14 @@ from datetime import date, datetime, time
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Min, Q, QuerySet, Sum
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import organizations_managed_by
 from events.models import Category, Event, Feedback, Room, Session, SessionStar, Venue
+from ticketing.models import EventSeat
 
 
 def upcoming_events(
@@ -50,10 +51,12 @@ def upcoming_events(
 
 
 def published_event(event_id: Any) -> Event:
-    """A public event page's event with tiers; drafts are 404 to the public."""
+    """A public event page's event with tiers and `has_seats` (assigned seating); drafts are
+    404 to the public."""
     try:
         return (
             Event.objects.select_related("venue", "category", "organization")
+            .annotate(has_seats=Exists(EventSeat.objects.filter(event=OuterRef("pk"))))
             .prefetch_related("tiers")
             .exclude(status=Event.Status.DRAFT)
             .get(pk=event_id)

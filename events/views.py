@@ -134,6 +134,9 @@ def event_detail(request: HttpRequest, event_id: Any, slug: str | None = None) -
             return 200, "", render_to_string("events/detail.html", context, request=request)
 
         def build_table() -> str:
+            # Expired holds go back on sale as the page is read, even if the beat worker is
+            # behind (at most once per EVENTS_AVAILABILITY_SECONDS, when the table is rebuilt).
+            orders_release_expired(event_id=event_id)
             tiers = list(TicketTier.objects.filter(event_id=event_id).select_related("event"))
             return get_template("events/_tiers.html").render(
                 {
