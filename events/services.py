@@ -14,6 +14,7 @@ from events.cache import events_changed
 from events.errors import CapacityBelowSold, EventHasOrders, EventNotEditable, InvalidEvent
 from events.models import Category, Event, TicketTier, Venue
 from events.signals import event_cancelled, event_changed, tiers_changed
+from ticketing.models import EventSeat
 
 
 @dataclass(frozen=True)
@@ -213,6 +214,9 @@ def _save_tiers(actor: User, event: Event, tiers: list[TierSpec]) -> list[Ticket
         tier.pk: tier
         for tier in TicketTier.objects.select_for_update().filter(event=event).order_by("pk")
     }
+    seated = set(
+        EventSeat.objects.filter(tier__in=list(existing)).values_list("tier_id", flat=True)
+    )
     saved = []
     for position, spec in enumerate(tiers):
         tier = existing.get(spec.id) if spec.id else None
@@ -220,6 +224,12 @@ def _save_tiers(actor: User, event: Event, tiers: list[TierSpec]) -> list[Ticket
             raise InvalidEvent("Unknown ticket tier.")
         if tier is None:
             tier = TicketTier(event=event)
+        elif tier.pk in seated and spec.capacity != tier.capacity:
+            # A seated tier sells its seats: its capacity follows the seating page.
+            raise InvalidEvent(
+                f"{tier.name} sells assigned seats: its capacity is its {tier.capacity} seats. "
+                "Change the seating (add or block seats) instead."
+            )
         elif spec.capacity < tier.sold_count:
             raise CapacityBelowSold(
                 f"{tier.name}: {tier.sold_count} already sold or held, capacity cannot be "

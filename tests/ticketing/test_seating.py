@@ -361,3 +361,20 @@ def test_a_transferred_seated_ticket_keeps_its_seat_under_a_new_qr() -> None:
 
     assert new.seat_id == ticket.seat_id and new.qr_payload != ticket.qr_payload
     assert payload_verify(new.qr_payload).seat == "Stalls A-2"
+
+
+@pytest.mark.django_db
+def test_a_seated_tier_capacity_cannot_be_edited_away_from_its_seats() -> None:
+    from events.errors import InvalidEvent
+    from events.services import TierSpec, event_update
+
+    event, tiers = seated_event(SeatBlock(section="Stalls", rows=1, seats_per_row=4, zone="A"))
+    owner = Membership.objects.get(organization=event.organization).user
+    tier = tiers["A"]
+    spec = TierSpec(id=tier.pk, name=tier.name, price=tier.price, capacity=10, max_per_order=10)
+
+    with pytest.raises(InvalidEvent, match="sells assigned seats"):
+        event_update(actor=owner, event=event, tiers=[spec])
+
+    tier.refresh_from_db()
+    assert tier.capacity == 4
