@@ -24,6 +24,7 @@ from accounts.models import User
 from accounts.services import audit_record
 from checkin.errors import InvalidPayload, KeyInUse, ListNameTaken
 from checkin.models import Admission, CheckinList, DeviceLink, Scan, SigningKey
+from checkin.signals import ticket_admitted
 from checkin.signing import (
     payload_decode,
     signature_valid,
@@ -369,6 +370,14 @@ def ticket_scan(
     scan_id = str(params["id"])
     if result in POSITIVE:
         reason = params["ok_reason"]
+        if result == Scan.Result.ADMITTED:
+            ticket_admitted.send(
+                sender=Scan,
+                ticket_id=claim.ticket_id,
+                event_id=event_id,
+                scan_id=params["id"],
+                scanned_at=params["at"],
+            )
         return ScanResult(
             valid=True,
             reason=reason,

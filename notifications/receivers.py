@@ -5,6 +5,7 @@ from typing import Any
 
 from django.dispatch import receiver
 
+from checkin.signals import ticket_admitted
 from events.signals import event_cancelled, event_changed
 from notifications import services
 from ticketing.signals import order_confirmed, order_refunded
@@ -39,3 +40,14 @@ def on_event_changed(
 @receiver(event_cancelled)
 def on_event_cancelled(sender: Any, event_id: Any, organization_id: Any, **kwargs: Any) -> None:
     services.event_cancelled_record(event_id=event_id, organization_id=organization_id)
+
+
+@receiver(ticket_admitted)
+def on_ticket_admitted(
+    sender: Any, ticket_id: Any, event_id: Any, scan_id: Any, scanned_at: Any, **kwargs: Any
+) -> None:
+    # After the admission's commit (the door's statement stays single): a crash in between
+    # loses this webhook, never the admission. Cheap when nobody subscribed (cached lookup).
+    services.ticket_admitted_record(
+        ticket_id=ticket_id, event_id=event_id, scan_id=scan_id, scanned_at=scanned_at
+    )

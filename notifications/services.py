@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.urls import reverse
@@ -136,6 +137,39 @@ def event_cancelled_record(*, event_id: Any, organization_id: Any) -> None:
         event_id=event_id,
         organization_id=organization_id,
     )
+
+
+CHECKIN_SUBSCRIBERS_TTL_S = 30
+
+
+def ticket_admitted_record(
+    *, ticket_id: Any, event_id: Any, scan_id: Any, scanned_at: datetime
+) -> None:
+    """`ticket.checked_in` for an admission, if the event's organization has a webhook for it.
+
+    Whether it has is cached for a short while: the door admits hundreds a minute.
+    """
+    key = f"checkin-webhooks:{event_id}"
+    organization_id = cache.get(key)
+    if organization_id is None:
+        found = (
+            Event.objects.filter(
+                pk=event_id,
+                organization__webhook_endpoints__is_active=True,
+                organization__webhook_endpoints__topics__contains=[Topic.TICKET_CHECKED_IN],
+            )
+            .values_list("organization_id", flat=True)
+            .first()
+        )
+        organization_id = str(found) if found else ""
+        cache.set(key, organization_id, CHECKIN_SUBSCRIBERS_TTL_S)
+    if organization_id:
+        ticket_checked_in_record(
+            ticket_id=ticket_id,
+            event_id=event_id,
+            organization_id=organization_id,
+            scanned_at=scanned_at.isoformat(),
+        )
 
 
 def ticket_checked_in_record(
