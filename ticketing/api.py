@@ -4,7 +4,7 @@ from typing import Any
 from uuid import UUID
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field, model_validator
 
 from config.api import bearer
@@ -189,7 +189,7 @@ class RefundOut(Schema):
 
 
 @router.post("/orders/{order_id}/refund", response={200: RefundOut, 202: RefundOut})
-def refund(request: ApiRequest, order_id: UUID, body: RefundIn) -> tuple[int, RefundOut]:
+def refund(request: ApiRequest, order_id: UUID, body: RefundIn) -> Status[RefundOut]:
     """Refund tickets within the event's policy; 202 while the processor has not confirmed."""
     done = refunds.order_refund(
         actor=request.auth,
@@ -207,7 +207,7 @@ def refund(request: ApiRequest, order_id: UUID, body: RefundIn) -> tuple[int, Re
         amount=done.amount,
         currency=done.currency,
     )
-    return (200 if done.status == "succeeded" else 202), out
+    return Status(200 if done.status == "succeeded" else 202, out)
 
 
 class TransferIn(Schema):
@@ -222,13 +222,19 @@ class TransferOut(Schema):
 
 
 @router.post("/tickets/{ticket_id}/transfer", response={201: TransferOut})
-def transfer(request: ApiRequest, ticket_id: UUID, body: TransferIn) -> tuple[int, TransferOut]:
+def transfer(request: ApiRequest, ticket_id: UUID, body: TransferIn) -> Status[TransferOut]:
     """Send a ticket to an email address; it stays yours until they accept."""
     sent = transfers.ticket_transfer_send(
         sender=request.auth, ticket_id=ticket_id, to_email=body.email
     )
-    return 201, TransferOut(
-        transfer_id=sent.pk, ticket_id=sent.ticket_id, to_email=sent.to_email, status=sent.status
+    return Status(
+        201,
+        TransferOut(
+            transfer_id=sent.pk,
+            ticket_id=sent.ticket_id,
+            to_email=sent.to_email,
+            status=sent.status,
+        ),
     )
 
 

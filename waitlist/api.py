@@ -1,7 +1,7 @@
 from datetime import datetime
 from uuid import UUID
 
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from config.api import bearer
@@ -40,12 +40,12 @@ def _places(request: ApiRequest, event_id: UUID) -> list[PlaceOut]:
 
 
 @router.post("/events/{event_id}/waitlist", response={201: PlaceOut})
-def join(request: ApiRequest, event_id: UUID, body: JoinIn) -> tuple[int, PlaceOut]:
+def join(request: ApiRequest, event_id: UUID, body: JoinIn) -> Status[PlaceOut]:
     """Join a sold-out tier's line (or "any tier"); joining again keeps your place."""
     event = published_event(event_id)
     entry = services.waitlist_join(user=request.auth, event=event, tier_id=body.tier_id)
     place = next(p for p in _places(request, event_id) if p.entry_id == entry.pk)
-    return 201, place
+    return Status(201, place)
 
 
 @router.get("/events/{event_id}/waitlist", response=list[PlaceOut])
@@ -55,9 +55,9 @@ def places(request: ApiRequest, event_id: UUID) -> list[PlaceOut]:
 
 
 @router.delete("/waitlist/{entry_id}", response={204: None})
-def leave(request: ApiRequest, entry_id: int) -> tuple[int, None]:
+def leave(request: ApiRequest, entry_id: int) -> Status[None]:
     services.waitlist_leave(user=request.auth, entry_id=entry_id)
-    return 204, None
+    return Status(204, None)
 
 
 class AcceptIn(Schema):
