@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounts.models import Organization, User
 from events.models import Category, Event
 from events.services import TierSpec, VenueSpec, event_create, event_publish
+from ticketing.seating import SeatBlock, event_seating_apply, seat_map_create
 
 PASSWORD = "boxoffice-demo"  # noqa: S105 - published demo credentials
 CATEGORIES = ["Conference", "Festival", "Workshop", "Meetup", "Concert"]
@@ -75,6 +76,18 @@ DEMO_EVENTS = [
     ),
 ]
 
+# Assigned seating for one demo event: blocks per tier, so its capacities are its seats.
+SEATED = {
+    "Symphony Night": {
+        "Parterre": SeatBlock(
+            section="Parterre", rows=16, seats_per_row=25, zone="Parterre", aisles_after=(6, 19)
+        ),
+        "Balcony": SeatBlock(
+            section="Balcony", rows=10, seats_per_row=25, zone="Balcony", aisles_after=(12,), y=18
+        ),
+    }
+}
+
 
 class Command(BaseCommand):
     help = "Create demo users, an organization and published events (safe to run again)."
@@ -122,6 +135,20 @@ class Command(BaseCommand):
                 ends_at=starts + timedelta(hours=6),
                 tiers=[TierSpec(name=n, price=Decimal(p), capacity=c) for n, p, c in tiers],
             )
+            if title in SEATED:
+                blocks = SEATED[title]
+                seat_map = seat_map_create(
+                    user=organizer,
+                    venue=event.venue,
+                    name="Concert layout",
+                    blocks=list(blocks.values()),
+                )
+                event_seating_apply(
+                    user=organizer,
+                    event=event,
+                    seat_map=seat_map,
+                    zone_tiers={zone: event.tiers.get(name=zone).pk for zone in blocks},
+                )
             event_publish(actor=organizer, event=event)
         self.stdout.write(
             self.style.SUCCESS(
