@@ -23,7 +23,6 @@ import asyncio
 import base64
 import contextlib
 import json
-import multiprocessing
 import os
 import random
 import secrets
@@ -42,7 +41,6 @@ if str(BASE_DIR) not in sys.path:
 
 from bench.flash_sale import (  # noqa: E402 - after the sys.path fix above
     BIN,
-    bench_environment,
     children_of,
     flush_redis,
     gunicorn,
@@ -52,6 +50,7 @@ from bench.flash_sale import (  # noqa: E402 - after the sys.path fix above
     percentiles,
     postgres_backends_cpu_s,
     reset_database,
+    run_and_report,
 )
 
 WARMUP_DEVICE = "warmup"
@@ -393,8 +392,6 @@ def one_run(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.flash_sale import median_of
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--tickets", type=int, default=5000, help="tickets sold")
     parser.add_argument("--devices", type=int, default=20, help="devices scanning at once")
@@ -412,18 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     if min(args.tickets, args.devices, args.runs) < 1:
         parser.error("--tickets, --devices and --runs must be at least 1")
 
-    with bench_environment(args) as environ:
-        os.environ.update(environ)
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-        import django
-
-        django.setup()
-        context = multiprocessing.get_context("spawn")  # the load process imports no Django
-        with ProcessPoolExecutor(max_workers=1, mp_context=context) as executor:
-            results = [one_run(args, environ, executor, n) for n in range(1, args.runs + 1)]
-    output = results[0] if len(results) == 1 else {**median_of(results), "runs": results}
-    print(json.dumps(output, indent=2))
-    return 0 if all(r["db_ok"] for r in results) else 1
+    return run_and_report(args, one_run)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -830,6 +830,11 @@ def main(argv: list[str] | None = None) -> int:
     if min(args.capacity, args.buyers, args.concurrency, args.runs) < 1:
         parser.error("--capacity, --buyers, --concurrency and --runs must be at least 1")
 
+    return run_and_report(args, one_run)
+
+
+def run_and_report(args: argparse.Namespace, run: Callable[..., dict[str, Any]]) -> int:
+    """Set up the bench's servers and Django, do `args.runs` runs, print one JSON object."""
     with bench_environment(args) as environ:
         os.environ.update(environ)
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -838,7 +843,7 @@ def main(argv: list[str] | None = None) -> int:
         django.setup()
         context = multiprocessing.get_context("spawn")  # the load process imports no Django
         with ProcessPoolExecutor(max_workers=1, mp_context=context) as executor:
-            results = [one_run(args, environ, executor, n) for n in range(1, args.runs + 1)]
+            results = [run(args, environ, executor, n) for n in range(1, args.runs + 1)]
     output = results[0] if len(results) == 1 else {**median_of(results), "runs": results}
     print(json.dumps(output, indent=2))
     return 0 if all(r["db_ok"] for r in results) else 1
