@@ -31,7 +31,8 @@ class Order(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     # The seats asked for (assigned seating), kept after a release so paying late can re-hold them.
-    seat_ids = ArrayField(models.UUIDField(), default=list, blank=True)
+    # A database default too: the rush path and seed_scale insert orders with their own columns.
+    seat_ids = ArrayField(models.UUIDField(), default=list, blank=True, db_default=[])
 
     class Meta:
         ordering = ["-created_at"]
