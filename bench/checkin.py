@@ -40,9 +40,9 @@ if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
 from bench.flash_sale import (  # noqa: E402 - after the sys.path fix above
-    BIN,
     children_of,
     flush_redis,
+    fresh_database,
     gunicorn,
     gunicorn_cpu_s,
     gunicorn_settings,
@@ -305,21 +305,11 @@ def check_database(*, list_id: str, sent: int, valid: set[str]) -> dict[str, Any
 def one_run(
     args: argparse.Namespace, environ: dict[str, str], executor: ProcessPoolExecutor, n: int
 ) -> dict[str, Any]:
-    import subprocess
-
     from django.db import connections
 
     run_id = f"{time.strftime('%H%M%S')}-{secrets.token_hex(3)}"
     log(f"run {n}: fresh database {args.db_name}, migrate")
-    connections.close_all()
-    flush_redis(environ["REDIS_URL"])
-    reset_database(environ["DATABASE_URL"], args.db_name, create=True)
-    subprocess.run(
-        [str(BIN / "python"), "manage.py", "migrate", "--noinput", "-v", "0"],
-        env=environ,
-        cwd=BASE_DIR,
-        check=True,
-    )
+    fresh_database(environ, args.db_name)
     started = time.perf_counter()
     list_id, tokens, payloads = create_festival(
         tickets=args.tickets,

@@ -694,6 +694,21 @@ def postgres_backends_cpu_s(database: str) -> float:
 # --- One run ----------------------------------------------------------------------------------
 
 
+def fresh_database(environ: dict[str, str], name: str) -> None:
+    """Drop and recreate the bench's own database and flush its Redis database, then migrate."""
+    from django.db import connections
+
+    connections.close_all()
+    flush_redis(environ["REDIS_URL"])
+    reset_database(environ["DATABASE_URL"], name, create=True)
+    subprocess.run(
+        [str(BIN / "python"), "manage.py", "migrate", "--noinput", "-v", "0"],
+        env=environ,
+        cwd=BASE_DIR,
+        check=True,
+    )
+
+
 def one_run(
     args: argparse.Namespace, environ: dict[str, str], executor: ProcessPoolExecutor, n: int
 ) -> dict[str, Any]:
@@ -706,15 +721,7 @@ def one_run(
     load_before = os.getloadavg()
     if local:
         log(f"run {n}: fresh database {args.db_name}, migrate")
-        connections.close_all()
-        flush_redis(environ["REDIS_URL"])
-        reset_database(environ["DATABASE_URL"], args.db_name, create=True)
-        subprocess.run(
-            [str(BIN / "python"), "manage.py", "migrate", "--noinput", "-v", "0"],
-            env=environ,
-            cwd=BASE_DIR,
-            check=True,
-        )
+        fresh_database(environ, args.db_name)
     started = time.perf_counter()
     event_id, tier_id, tokens = create_sale(
         capacity=args.capacity, buyers=args.buyers, run_id=run_id, seated=args.seated
