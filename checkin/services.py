@@ -579,7 +579,9 @@ def device_link_create(
 def device_link_revoke(*, link: DeviceLink, actor: User) -> DeviceLink:
     """Stop a scanner link from working, at once (its next request is refused)."""
     locked = (
-        DeviceLink.objects.select_for_update().select_related("checkin_list__event").get(pk=link.pk)
+        DeviceLink.objects.select_for_update(of=("self",))
+        .select_related("checkin_list__event")
+        .get(pk=link.pk)
     )
     if locked.revoked_at is None:
         locked.revoked_at = timezone.now()
@@ -618,7 +620,9 @@ def signing_key_revoke(*, key: SigningKey, actor: User) -> int:
 
     Returns how many tickets got a new payload (their holders' QR codes change).
     """
-    locked = SigningKey.objects.select_for_update().select_related("event").get(pk=key.pk)
+    locked = (
+        SigningKey.objects.select_for_update(of=("self",)).select_related("event").get(pk=key.pk)
+    )
     if locked.is_current:
         raise KeyInUse()
     if locked.revoked_at is not None:

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 
 from checkin.errors import InvalidPayload
 from checkin.models import SigningKey
@@ -75,14 +75,18 @@ def signing_key_create(*, event_id: Any) -> SigningKey:
 
 
 def current_signing_key(event_id: Any) -> SigningKey:
+    """The event's current key, made on its first ticket."""
     key = SigningKey.objects.filter(event_id=event_id, is_current=True).first()
     if key is not None:
         return key
-    try:
-        with transaction.atomic():
-            return signing_key_create(event_id=event_id)
-    except IntegrityError:  # another process created it first
-        return SigningKey.objects.get(event_id=event_id, is_current=True)
+    # The first tickets of an event are often issued by many requests at once: creators wait
+    # for each other on one lock per event (racing on the unique index instead deadlocked).
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"signing-key:{event_id}"]
+        )
+        key = SigningKey.objects.filter(event_id=event_id, is_current=True).first()
+        return key if key is not None else signing_key_create(event_id=event_id)
 
 
 @lru_cache(maxsize=1024)

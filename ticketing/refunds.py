@@ -154,7 +154,11 @@ def _refund_start(
 ) -> Refund:
     with _busy_on_lock_timeout():
         try:
-            order = Order.objects.select_for_update().select_related("event").get(pk=order_id)
+            order = (
+                Order.objects.select_for_update(of=("self",))
+                .select_related("event")
+                .get(pk=order_id)
+            )
         except (Order.DoesNotExist, ValidationError, ValueError) as exc:
             raise NotFound("No such order.") from exc
         # Under the order's lock, so concurrent copies of one request line up here.
@@ -300,7 +304,11 @@ def refunds_retry(*, older_than: timedelta = timedelta(seconds=30)) -> int:
 def event_cancel_with_refunds(*, actor: User, event_id: Any) -> RefundJob:
     """Cancel an event (if not yet) and start refunding every order; one job per event."""
     try:
-        event = Event.objects.select_for_update().select_related("organization").get(pk=event_id)
+        event = (
+            Event.objects.select_for_update(of=("self",))
+            .select_related("organization")
+            .get(pk=event_id)
+        )
     except (Event.DoesNotExist, ValidationError, ValueError) as exc:
         raise NotFound("No such event.") from exc
     if not _manages(actor, event):

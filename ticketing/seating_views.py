@@ -2,7 +2,6 @@
 event's seats (apply a layout, block and release seats). Everything is loaded through selectors
 scoped to the user's organizations, so a foreign id is a 404 and door staff see nothing."""
 
-import uuid
 from collections import Counter
 from typing import Any
 
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from config.errors import DomainError
 from config.http import AuthedRequest
+from config.ids import is_uuid
 from events.models import Event
 from events.selectors import event_managed_by, venue_managed_by, venues_managed_by
 from ticketing import seating
@@ -33,7 +33,6 @@ from ticketing.seating_forms import (
     SeatMapImportForm,
 )
 from ticketing.seating_selectors import (
-    STATE_NAMES,
     event_seat_sections,
     event_seats_by_labels,
     event_seats_filtered,
@@ -337,7 +336,6 @@ def _event_page(
             "page": page,
             "filter_query": page_query.urlencode(),
             "blocking": blocking or SeatBlockingForm(),
-            "states": STATE_NAMES,
             "zones": [(z, per_zone[z], colour) for z, colour in sorted(colours.items())],
             "seat_count": len(everything),
             "svg": seats_svg(
@@ -359,7 +357,7 @@ def event_seating_apply(request: AuthedRequest, event_id: Any) -> HttpResponse:
     event = event_managed_by(request.user, event_id)
     seat_maps = seat_maps_of_venue(event.venue)
     wanted = request.POST.get("seat_map", "")
-    chosen_map = seat_maps.filter(pk=wanted).first() if _is_uuid(wanted) else None
+    chosen_map = seat_maps.filter(pk=wanted).first() if is_uuid(wanted) else None
     if chosen_map is None:
         messages.error(request, "Choose one of this venue's layouts.")
         return redirect("ticketing:event_seating", event_id=event.pk)
@@ -378,14 +376,6 @@ def event_seating_apply(request: AuthedRequest, event_id: Any) -> HttpResponse:
     return _event_page(request, event, apply=form, chosen_map=chosen_map, status=422)
 
 
-def _is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
-
-
 @login_required
 @require_POST
 def event_seating_block(request: AuthedRequest, event_id: Any) -> HttpResponse:
@@ -393,7 +383,7 @@ def event_seating_block(request: AuthedRequest, event_id: Any) -> HttpResponse:
     form = SeatBlockingForm(request.POST)
     if form.is_valid():
         seat_ids, unknown = event_seats_by_labels(event, form.cleaned_data["labels"])
-        seat_ids += [pk for pk in form.ticked if _is_uuid(pk)]
+        seat_ids += [pk for pk in form.ticked if is_uuid(pk)]
         if unknown:
             form.add_error("labels", f"No such seat: {', '.join(unknown[:10])}.")
         else:

@@ -34,6 +34,7 @@ from django.utils import timezone
 from accounts.models import User
 from checkin.signing import current_signing_key, ticket_payload_sign
 from config.errors import Busy, NotFound
+from config.ids import is_uuid
 from events.models import Event, TicketTier
 from ticketing import hotpath
 from ticketing.errors import (
@@ -517,7 +518,9 @@ def _payment_start(
     """The payment to charge, a paid order's outcome, or word that the hold lapsed."""
     try:
         order = (
-            Order.objects.select_for_update().select_related("event").get(pk=order_id, buyer=buyer)
+            Order.objects.select_for_update(of=("self",))
+            .select_related("event")
+            .get(pk=order_id, buyer=buyer)
         )
     except (Order.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
         raise NotFound("No such order.") from exc
@@ -577,7 +580,11 @@ def _payment_unanswered(*, payment_id: Any) -> None:
 def _payment_finish(*, payment_id: Any, order_id: Any, result: ChargeResult) -> PaymentOutcome:
     """Settle a payment with the processor's answer; safe to call again with the same answer."""
     # Order first, then payment: the same lock order as _payment_start, so no deadlock.
-    order = Order.objects.select_for_update().select_related("buyer", "event").get(pk=order_id)
+    order = (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("buyer", "event")
+        .get(pk=order_id)
+    )
     payment = Payment.objects.select_for_update().get(pk=payment_id)
     if payment.status in (Payment.Status.SUCCEEDED, Payment.Status.REFUNDED):
         return _outcome(order)
@@ -680,20 +687,12 @@ def payment_reconcile(*, payment_id: Any) -> PaymentOutcome | None:
 def payment_settle(*, provider_key: str, result: ChargeResult) -> PaymentOutcome | None:
     """Apply the processor's word on a charge (from a webhook or a lookup); None if moot."""
     payment_id = provider_key.removeprefix("bo-")
-    payment = Payment.objects.filter(pk=payment_id).first() if _is_uuid(payment_id) else None
+    payment = Payment.objects.filter(pk=payment_id).first() if is_uuid(payment_id) else None
     if payment is None or payment.status not in (Payment.Status.PENDING, Payment.Status.FAILED):
         return None
     if payment.status == Payment.Status.FAILED and not result.succeeded:
         return None  # already settled as failed
     return _payment_finish(payment_id=payment.pk, order_id=payment.order_id, result=result)
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 def payments_reconcile(

@@ -97,7 +97,11 @@ def ticket_transfer_accept(*, recipient: User, token: str) -> Ticket:
     with _busy_on_lock_timeout():
         found = transfer_by_token(token)
         # Ticket first, then transfer: the same lock order as sending and cancelling.
-        ticket = Ticket.objects.select_for_update().select_related("event").get(pk=found.ticket_id)
+        ticket = (
+            Ticket.objects.select_for_update(of=("self",))
+            .select_related("event")
+            .get(pk=found.ticket_id)
+        )
         transfer = Transfer.objects.select_for_update().get(pk=found.pk)
         if transfer.status == Transfer.Status.ACCEPTED and transfer.recipient_id == recipient.pk:
             return Ticket.objects.get(pk=str(transfer.new_ticket_id))  # the same link, twice
