@@ -3,7 +3,8 @@ from decimal import Decimal
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Concat
 
 from accounts.models import User
 from events.models import Event, TicketTier, Venue
@@ -232,6 +233,14 @@ class SeatAttributes(models.Model):
     @property
     def label(self) -> str:
         return f"{self.section} {self.row}-{self.number}"
+
+
+# One letter per seat state (the seat states API, the map page): available, held, sold, blocked.
+SEAT_STATES = {"a": "available", "h": "held", "s": "sold", "b": "blocked"}
+# SeatAttributes.label as a database expression, for filtering and reading labels in queries.
+SEAT_LABEL = Concat(
+    "section", Value(" "), "row", Value("-"), "number", output_field=models.CharField()
+)
 
 
 class SeatMap(models.Model):

@@ -425,7 +425,6 @@ def event_seats_block(
 
 # --- Reading seat states ---------------------------------------------------------------------
 
-AVAILABLE, HELD, SOLD, BLOCKED = "a", "h", "s", "b"
 _STATES = """
 SELECT s.id, CASE
     WHEN s.blocked THEN 'b'

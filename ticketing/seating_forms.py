@@ -7,8 +7,9 @@ from django import forms
 
 from events.models import TicketTier
 from ticketing.errors import SeatLayoutInvalid
+from ticketing.models import SEAT_STATES
 from ticketing.seating import ATTRIBUTES, SeatBlock, layout_parse
-from ticketing.seating_selectors import ATTRIBUTE_FILTERS, STATE_NAMES
+from ticketing.seating_selectors import ATTRIBUTE_FILTERS
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_LABELS = 500
@@ -220,7 +221,10 @@ class SeatBlockingForm(forms.Form):
 class EventSeatFilterForm(forms.Form):
     q = forms.CharField(required=False, label="Search labels")
     section = forms.ChoiceField(required=False)
-    state = forms.ChoiceField(required=False, choices=[("", "Any"), *STATE_NAMES.items()])
+    state = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any"), *((k, v.capitalize()) for k, v in SEAT_STATES.items())],
+    )
 
     def __init__(self, *args: Any, sections: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -5,14 +5,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Case, CharField, Count, Q, QuerySet, Value, When
-from django.db.models.functions import Concat
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import organizations_managed_by
 from events.models import Event, Venue
-from ticketing.models import EventSeat, MapSeat, Order, SeatMap
+from ticketing.models import SEAT_LABEL, SEAT_STATES, EventSeat, MapSeat, Order, SeatMap
 
 ATTRIBUTE_FILTERS = {
     "wheelchair": "Wheelchair space",
@@ -21,8 +20,6 @@ ATTRIBUTE_FILTERS = {
     "aisle": "Aisle",
     "plain": "No attribute",
 }
-STATE_NAMES = {"a": "Available", "h": "Held", "s": "Sold", "b": "Blocked"}
-_LABEL = Concat("section", Value(" "), "row", Value("-"), "number", output_field=CharField())
 
 
 def seat_map_managed_by(user: User, seat_map_id: Any) -> SeatMap:
@@ -51,7 +48,7 @@ def map_seats_filtered(
     """A layout's seats in (y, x) order, narrowed by label search, section, zone, attribute."""
     seats = MapSeat.objects.filter(seat_map=seat_map)
     if q.strip():
-        seats = seats.annotate(full_label=_LABEL).filter(full_label__icontains=q.strip())
+        seats = seats.annotate(full_label=SEAT_LABEL).filter(full_label__icontains=q.strip())
     if section:
         seats = seats.filter(section=section)
     if zone:
@@ -106,10 +103,10 @@ def event_seats_filtered(
 ) -> QuerySet[EventSeat]:
     seats = event_seats_with_state(event)
     if q.strip():
-        seats = seats.annotate(full_label=_LABEL).filter(full_label__icontains=q.strip())
+        seats = seats.annotate(full_label=SEAT_LABEL).filter(full_label__icontains=q.strip())
     if section:
         seats = seats.filter(section=section)
-    if state in STATE_NAMES:
+    if state in SEAT_STATES:
         seats = seats.filter(**{"state": state})  # an annotation the type checker cannot see
     return seats
 

@@ -9,7 +9,7 @@ from django.http import Http404
 
 from accounts.models import User
 from events.selectors import published_event
-from ticketing.models import EventSeat, Order, Ticket
+from ticketing.models import SEAT_STATES, EventSeat, Order, Ticket
 from ticketing.seating import ATTRIBUTES as SEAT_FLAGS
 from ticketing.seating import event_seat_states
 
@@ -120,7 +120,6 @@ def seat_labels_of(tickets: list[Ticket]) -> list[str | None]:
 
 
 SEAT_PITCH = 30  # SVG units per grid step; at 1:1 a seat is a 24 px touch target
-STATE_NAMES = {"a": "available", "h": "held", "s": "sold", "b": "blocked"}
 FLAG_NAMES = {"w": "wheelchair space", "c": "companion seat", "r": "restricted view", "a": "aisle"}
 
 
@@ -139,7 +138,7 @@ def seat_map_context(plan: SeatPlan, states: str, selected: set[str]) -> dict[st
                 "cx": x * SEAT_PITCH + SEAT_PITCH,
                 "cy": y * SEAT_PITCH + SEAT_PITCH,
                 "state": state,
-                "state_name": STATE_NAMES[state],
+                "state_name": SEAT_STATES[state],
                 "tier": tier,
                 "tier_index": tier_index,
                 "wheelchair": "w" in flags,
