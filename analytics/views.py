@@ -5,7 +5,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 
 from analytics.selectors import event_figures
-from config.http import AuthedRequest
+from core.http import AuthedRequest
 from events.selectors import event_managed_by
 
 

@@ -6,6 +6,7 @@ from django.http import Http404
 from ninja import Router, Schema
 from pydantic import Field
 
+from accounts.api_auth import bearer
 from checkin.errors import InvalidPayload
 from checkin.models import CheckinList
 from checkin.selectors import checkin_bundle, checkin_list_of_event, event_for_door
@@ -18,8 +19,7 @@ from checkin.services import (
     ticket_scan,
 )
 from checkin.signing import payload_decode
-from config.api import bearer
-from config.http import ApiRequest
+from core.http import ApiRequest
 
 router = Router(tags=["check-in"], auth=bearer)
 

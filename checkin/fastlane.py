@@ -25,7 +25,7 @@ from django.db import DataError, close_old_connections, connection
 
 from accounts.services import api_token_user
 from checkin.services import ticket_scan
-from config.errors import DomainError
+from core.errors import DomainError
 
 logger = logging.getLogger(__name__)
 

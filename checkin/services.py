@@ -31,7 +31,7 @@ from checkin.signing import (
     signing_key_create,
     ticket_payload_sign,
 )
-from config.errors import NotFound
+from core.errors import NotFound
 from events.models import Event, TicketTier
 from ticketing.models import EventSeat, Ticket
 

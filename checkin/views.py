@@ -61,8 +61,8 @@ from checkin.services import (
     signing_key_rotate,
     ticket_scan,
 )
-from config.errors import NotFound
-from config.http import AuthedRequest
+from core.errors import NotFound
+from core.http import AuthedRequest
 from events.models import Event
 from events.selectors import event_managed_by
 

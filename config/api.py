@@ -10,24 +10,11 @@ from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
-from ninja.security import HttpBearer
 
-from accounts.models import User
-from accounts.services import api_token_user
-from config.errors import DomainError
+from core.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
-
-class BearerAuth(HttpBearer):
-    def authenticate(self, request: HttpRequest, token: str) -> User | None:
-        user = api_token_user(token)
-        if user is not None:
-            request.user = user
-        return user
-
-
-bearer = BearerAuth()
 
 api = NinjaAPI(
     title="Boxoffice API",

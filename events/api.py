@@ -7,10 +7,10 @@ from django.http import Http404, HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field, field_validator
 
+from accounts.api_auth import bearer
 from accounts.selectors import organizations_managed_by
-from config.api import bearer
-from config.errors import PermissionDenied
-from config.http import ApiRequest
+from core.errors import PermissionDenied
+from core.http import ApiRequest
 from events import agenda, feedback, services
 from events.cache import cached
 from events.errors import InvalidEvent

@@ -15,8 +15,8 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import organizations_managed_by
-from config.errors import DomainError
-from config.http import AuthedRequest
+from core.errors import DomainError
+from core.http import AuthedRequest
 from events import agenda, feedback, services
 from events.cache import cached, cached_event_page
 from events.feedback import can_give_feedback

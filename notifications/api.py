@@ -8,9 +8,9 @@ from django.http import Http404
 from ninja import Router, Schema
 from pydantic import Field
 
+from accounts.api_auth import bearer
 from accounts.selectors import organizations_managed_by
-from config.api import bearer
-from config.http import ApiRequest
+from core.http import ApiRequest
 from notifications import endpoints, preferences, selectors
 from notifications.models import Notification, WebhookEndpoint
 

@@ -11,8 +11,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import organizations_managed_by
-from config.errors import DomainError
-from config.http import AuthedRequest
+from core.errors import DomainError
+from core.http import AuthedRequest
 from events.selectors import event_managed_by
 from notifications import endpoints, preferences, selectors
 from notifications.errors import InvalidUnsubscribeLink

@@ -7,8 +7,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import Router, Schema, Status
 from pydantic import Field, model_validator
 
-from config.api import bearer
-from config.http import ApiRequest
+from accounts.api_auth import bearer
+from core.http import ApiRequest
 from ticketing import refunds, seating, services, transfers
 from ticketing.models import Order
 from ticketing.seating import MAX_SEATS_PER_ORDER

@@ -30,7 +30,7 @@ import psycopg.errors
 from django.db import DatabaseError, connection
 
 from accounts.models import User
-from config.db import single_statement_atomic
+from core.db import single_statement_atomic
 from ticketing.models import Order
 
 LOCK_TIMEOUT = "3s"

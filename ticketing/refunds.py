@@ -24,7 +24,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.selectors import organizations_managed_by
 from accounts.services import audit_record
-from config.errors import NotFound, PermissionDenied
+from core.errors import NotFound, PermissionDenied
 from events.models import Event
 from events.signals import event_cancelled
 from ticketing.errors import (

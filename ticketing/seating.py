@@ -35,7 +35,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import audit_record
-from config.errors import NotFound
+from core.errors import NotFound
 from events.models import Event, TicketTier, Venue
 from events.signals import tiers_changed
 from ticketing.errors import (

@@ -15,9 +15,9 @@ from django.urls import reverse
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
-from config.errors import DomainError
-from config.http import AuthedRequest
-from config.ids import is_uuid
+from core.errors import DomainError
+from core.http import AuthedRequest
+from core.ids import is_uuid
 from events.models import Event
 from events.selectors import event_managed_by, venue_managed_by, venues_managed_by
 from ticketing import seating

@@ -33,8 +33,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from checkin.signing import current_signing_key, ticket_payload_sign
-from config.errors import Busy, NotFound
-from config.ids import is_uuid
+from core.errors import Busy, NotFound
+from core.ids import is_uuid
 from events.models import Event, TicketTier
 from ticketing import hotpath
 from ticketing.errors import (

@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import audit_record
 from checkin.signing import current_signing_key, ticket_payload_sign
-from config.errors import NotFound
+from core.errors import NotFound
 from events.models import Event
 from ticketing.errors import (
     TicketNotTransferable,

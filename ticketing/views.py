@@ -10,8 +10,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from checkin.qr import qr_svg
-from config.errors import DomainError
-from config.http import AuthedRequest
+from core.errors import DomainError
+from core.http import AuthedRequest
 from events.selectors import published_event
 from ticketing import seating, services
 from ticketing.errors import SeatTaken, SoldOut

@@ -10,8 +10,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from config.errors import DomainError
-from config.http import AuthedRequest
+from core.errors import DomainError
+from core.http import AuthedRequest
 from events.selectors import event_managed_by
 from ticketing import refunds, transfers
 from ticketing.forms_aftersale import KeyedForm, PolicyForm, TransferForm

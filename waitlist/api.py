@@ -4,8 +4,8 @@ from uuid import UUID
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from config.api import bearer
-from config.http import ApiRequest
+from accounts.api_auth import bearer
+from core.http import ApiRequest
 from events.selectors import published_event
 from waitlist import services
 from waitlist.selectors import waiting_places

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import audit_record
-from config.errors import DomainError, NotFound
+from core.errors import DomainError, NotFound
 from events.models import Event, TicketTier
 from events.selectors import event_managed_by
 from ticketing.errors import HoldExpired, SalesClosed, UnknownTier

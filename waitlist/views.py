@@ -7,8 +7,8 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from config.errors import DomainError
-from config.http import AuthedRequest
+from core.errors import DomainError
+from core.http import AuthedRequest
 from events.selectors import event_managed_by, published_event
 from ticketing.forms import PaymentForm
 from waitlist.forms import JoinForm

@@ -18,7 +18,7 @@ from checkin.services import (
     ticket_scan,
 )
 from checkin.signing import payload_decode, payload_verify
-from config.errors import NotFound
+from core.errors import NotFound
 from events.models import Event, TicketTier
 from tests.checkin.test_qr import decode_svg
 from tests.factories import EventFactory, MembershipFactory, TicketTierFactory, order_paid

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEntry, User
 from checkin.services import checkin_list_default, ticket_scan
-from config.errors import NotFound
+from core.errors import NotFound
 from events.models import Event, TicketTier
 from tests.api.conftest import login
 from tests.factories import MembershipFactory, UserFactory, order_paid, order_reserved

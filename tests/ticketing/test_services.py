@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from checkin.signing import payload_verify
-from config.errors import NotFound
+from core.errors import NotFound
 from events.models import Event, TicketTier
 from tests.factories import EventFactory, TicketTierFactory, UserFactory, order_reserved
 from tests.ticketing.racing import sold

@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.models import User
 from checkin.services import checkin_list_default, ticket_scan
 from checkin.signing import payload_verify
-from config.errors import NotFound
+from core.errors import NotFound
 from events.models import Event, TicketTier
 from tests.api.conftest import login
 from tests.factories import UserFactory, order_paid

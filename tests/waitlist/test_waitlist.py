@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
-from config.errors import NotFound
+from core.errors import NotFound
 from events.models import Event, TicketTier
 from tests.factories import TicketTierFactory, UserFactory, order_reserved
 from waitlist.errors import TicketsAvailable

@@ -18,7 +18,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from config.db import single_statement_atomic
+from core.db import single_statement_atomic
 from ticketing.models import SandboxCharge, SandboxRefund
 from ticketing.payments.base import ChargeResult, ProviderUnavailable, RefundResult
 
