@@ -3,10 +3,13 @@ from django.urls import include, path
 
 from config.api import api
 from config.views import healthz, home
+from ops.views import metrics, readyz
 
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", api.urls),
@@ -18,3 +21,8 @@ urlpatterns = [
     path("", include("waitlist.urls")),
     path("", include("notifications.urls")),
 ]
+
+# The API answers JSON even here; pages get the project's own templates, and a database that
+# cannot be reached is a 503 with Retry-After, not a 500.
+handler404 = "ops.views.page_not_found"
+handler500 = "ops.views.server_error"

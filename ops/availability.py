@@ -1,0 +1,62 @@
+"""When PostgreSQL cannot be reached: answer 503 with Retry-After, and drop broken connections.
+
+Django closes a connection that saw an error at the end of the request (when
+`close_if_unusable_or_obsolete` finds it unusable), and CONN_HEALTH_CHECKS tests a reused one
+before its first query, so the next request after PostgreSQL returns connects afresh. Here the
+broken connection is closed at once, so no later query of this same request reuses it either.
+"""
+
+import logging
+
+from django.db import InterfaceError, OperationalError, connections
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
+
+from ops.metrics import DATABASE_UNAVAILABLE
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 5
+API_PREFIX = "/api/"
+
+
+def is_database_unavailable(exc: BaseException | None) -> bool:
+    """Connection lost or refused, server going down, too many clients: not the caller's fault."""
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+def close_broken_connections() -> None:
+    for connection in connections.all(initialized_only=True):
+        try:
+            connection.close_if_unusable_or_obsolete()
+        except Exception:
+            logger.debug("closing a broken connection failed", exc_info=True)
+
+
+def wants_json(request: HttpRequest) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def unavailable_response(request: HttpRequest, exc: BaseException | None = None) -> HttpResponse:
+    """503 with Retry-After: the API's error shape for API paths, a friendly page for the rest."""
+    DATABASE_UNAVAILABLE.inc()
+    logger.warning("database unavailable: %s", exc)
+    close_broken_connections()
+    response: HttpResponse
+    if wants_json(request):
+        response = JsonResponse(
+            {
+                "error": {
+                    "code": "UNAVAILABLE",
+                    "message": "The service is briefly unavailable; try again in a few seconds.",
+                }
+            },
+            status=503,
+        )
+    else:
+        # Rendered without the request: context processors would query the missing database.
+        body = loader.get_template("503.html").render({"retry_after": RETRY_AFTER_SECONDS})
+        response = HttpResponse(body, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
+    return response
