@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -67,12 +66,7 @@ def _redis_pid() -> int | None:
 
 
 def heal() -> None:
-    subprocess.run(
-        [str(BASE_DIR / "deploy" / "local-cluster"), "up"],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    cluster.start_missing()
 
 
 # What each drill breaks; heal() (local-cluster up) restarts whatever is missing.

@@ -286,8 +286,10 @@ def spawn(name: str, command: list[str], env: dict[str, str]) -> None:
 def web_up(env: dict[str, str], node: int) -> None:
     metrics = HERE / "run" / f"metrics-{node}"
     metrics.mkdir(parents=True, exist_ok=True)
-    for stale in metrics.glob("*.db"):
-        stale.unlink()
+    running = _pid(HERE / "run" / f"web-{node}.pid")
+    if not (running and devstack.pid_alive(running)):
+        for stale in metrics.glob("*.db"):  # a previous run's counts
+            stale.unlink()
     spawn(
         f"web-{node}",
         [str(BIN / "gunicorn"), "-c", "config/gunicorn.conf.py", "--no-control-socket"],
@@ -355,7 +357,11 @@ defaults
     timeout server 30s
     option forwardfor
     option http-keep-alive
+    timeout check 5s
+    # Only a connection never made is retried on the other node: a POST that reached a node
+    # may have been processed (the client retries it with its idempotency key).
     retries 2
+    retry-on conn-failure
     option redispatch
 frontend boxoffice
     bind 127.0.0.1:{WEB}
@@ -374,8 +380,7 @@ backend web
     pidfile = folder / "haproxy.pid"
     running = _pid(pidfile)
     if running and devstack.pid_alive(running):
-        os.kill(running, signal.SIGTERM)  # reload with the configuration just written
-        time.sleep(0.5)
+        return
     log(f"starting HAProxy on {WEB}")
     subprocess.run(
         [sbin("haproxy"), "-D", "-f", str(folder / "haproxy.cfg"), "-p", str(pidfile)], check=True
@@ -399,6 +404,19 @@ def up() -> None:
         check=True,
     )
     devstack.collect_static(migrate_env)
+    start_missing(env)
+    deadline = time.monotonic() + 120
+    while not all(devstack.port_open(n) for n in NODES):
+        if time.monotonic() > deadline:
+            raise SystemExit("[cluster] web nodes did not start; see .data/cluster/logs")
+        time.sleep(0.5)
+    status()
+
+
+def start_missing(env: dict[str, str] | None = None) -> None:
+    """Start whatever is not running (also how a drill heals the cluster)."""
+    env = env or app_env()
+    primary_up()
     replica_up()
     bouncer_up()
     redis_up()
@@ -406,12 +424,6 @@ def up() -> None:
         web_up(env, node)
     celery_up(env)
     haproxy_up()
-    deadline = time.monotonic() + 120
-    while not all(devstack.port_open(n) for n in NODES):
-        if time.monotonic() > deadline:
-            raise SystemExit("[cluster] web nodes did not start; see .data/cluster/logs")
-        time.sleep(0.5)
-    status()
 
 
 def _pid(path: Path) -> int | None:

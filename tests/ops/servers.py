@@ -249,3 +249,44 @@ def _pings(client: object) -> bool:
         return bool(client.ping())  # type: ignore[attr-defined]
     except redis.RedisError:
         return False
+
+
+@contextlib.contextmanager
+def pgbouncer(folder: Path) -> Iterator[int]:
+    """Debian's PgBouncer in transaction mode in front of the test database's server."""
+    import shutil
+
+    from config.devstack import PG_SYSTEM_USER, _pg_owner
+
+    binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    db = settings.DATABASES["default"]
+    port = free_port()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "userlist.txt").write_text(f'"{db["USER"]}" "{db["PASSWORD"] or ""}"\n')
+    (folder / "pgbouncer.ini").write_text(
+        f"[databases]\n{db['NAME']} = host=127.0.0.1 port={db['PORT']} dbname={db['NAME']}\n"
+        f"[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
+        f"auth_type = trust\nauth_file = {folder}/userlist.txt\npool_mode = transaction\n"
+        "default_pool_size = 4\nmax_client_conn = 200\nserver_reset_query =\n"
+        "ignore_startup_parameters = extra_float_digits,options\n"
+        f"logfile = {folder}/pgbouncer.log\n"
+    )
+    uid, _ = _pg_owner(folder)
+    user = ["-u", PG_SYSTEM_USER] if uid is not None else []
+    process = subprocess.Popen(  # noqa: S603 - our own fixed command
+        [binary, *user, str(folder / "pgbouncer.ini")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: _accepts(port), timeout=20, what="pgbouncer", log=folder / "pgbouncer.log")
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _accepts(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.3)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
