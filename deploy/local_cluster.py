@@ -374,7 +374,9 @@ backend web
     option httpchk
     # The nodes' ALLOWED_HOSTS: a check without a Host header would get 400.
     http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host 127.0.0.1
-    http-check expect status 200
+    # A node that answers at all stays in: while PostgreSQL is away every node answers 503
+    # UNAVAILABLE with Retry-After itself, which beats HAProxy's own bare 503.
+    http-check expect rstatus ^(200|503)$
 {servers}
 """)
     pidfile = folder / "haproxy.pid"
