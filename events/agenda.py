@@ -23,7 +23,7 @@ from events.cache import events_changed
 from events.errors import InvalidSession, RoomOccupied, SessionFull, TicketRequired
 from events.models import AgendaFeed, Event, Room, Session, SessionStar, Speaker, Track
 from events.search import search_refresh
-from ticketing.models import Ticket
+from events.selectors import holds_valid_ticket
 
 
 @dataclass
@@ -203,10 +203,7 @@ def session_star(*, user: User, session_id: Any) -> StarResult:
     if existing is not None:
         return StarResult(star=existing, clashes=star_clashes(user=user, session=session))
     if session.capacity is not None:
-        holds_ticket = Ticket.objects.filter(
-            holder=user, event_id=session.event_id, status=Ticket.Status.VALID
-        ).exists()
-        if not holds_ticket:
+        if not holds_valid_ticket(user, session.event_id):
             raise TicketRequired("This session has limited seats: they are for ticket holders.")
         if not _take_seat(session.pk):
             raise SessionFull()

@@ -16,8 +16,13 @@ from events.cache import cached
 from events.errors import InvalidEvent
 from events.models import Category, Event
 from events.search import SearchParams, event_search
-from events.selectors import event_managed_by, event_sessions, my_feedback, published_event
-from ticketing.booking.core import orders_release_expired
+from events.selectors import (
+    event_availability_refresh,
+    event_managed_by,
+    event_sessions,
+    my_feedback,
+    published_event,
+)
 
 router = Router(tags=["events"])
 
@@ -228,7 +233,7 @@ def tiers_out(event: Event) -> list[TierOut]:
 def _fresh_event(event_id: UUID) -> Event:
     """The public event with expired holds released first, so availability is current."""
     event = published_event(event_id)
-    if orders_release_expired(event_id=event.pk):
+    if event_availability_refresh(event.pk):
         event = published_event(event_id)
     return event
 

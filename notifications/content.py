@@ -17,7 +17,7 @@ from django.utils import dateformat
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
-from checkin.qr import qr_png
+from core.qr import qr_png
 from events.models import Event
 from notifications.ics import event_ics
 from notifications.models import Kind, Message, Topic
