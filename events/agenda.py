@@ -13,12 +13,13 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import audit_record
+from core.db import busy_on_lock_timeout
 from events.cache import events_changed
 from events.errors import InvalidSession, RoomOccupied, SessionFull, TicketRequired
 from events.models import AgendaFeed, Event, Room, Session, SessionStar, Speaker, Track
@@ -36,11 +37,6 @@ class SessionSaved:
 class StarResult:
     star: SessionStar
     clashes: list[Session] = field(default_factory=list)
-
-
-def _lock_timeout() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL lock_timeout = '3s'")
 
 
 def _overlapping(sessions: QuerySet[Session], starts_at: datetime, ends_at: datetime) -> Any:
@@ -71,6 +67,7 @@ def speaker_clashes(session: Session) -> list[str]:
 
 
 @transaction.atomic(durable=True)
+@busy_on_lock_timeout()
 def session_save(
     *,
     actor: User,
@@ -86,7 +83,6 @@ def session_save(
     session_id: Any = None,
 ) -> SessionSaved:
     """Create or change a session; returns it with warnings (a speaker in two places at once)."""
-    _lock_timeout()
     title = title.strip()
     if not title:
         raise InvalidSession("A session needs a title.")
@@ -150,6 +146,7 @@ def session_save(
 
 
 @transaction.atomic(durable=True)
+@busy_on_lock_timeout()
 def session_delete(*, actor: User, session: Session) -> None:
     """Remove a session (and everyone's star on it)."""
     event = session.event
@@ -193,9 +190,9 @@ def _take_seat(session_id: Any) -> bool:
 
 
 @transaction.atomic(durable=True)
+@busy_on_lock_timeout()
 def session_star(*, user: User, session_id: Any) -> StarResult:
     """Star a session for `user`; a limited session takes one of its seats (or SESSION_FULL)."""
-    _lock_timeout()
     session = Session.objects.select_related("event").filter(pk=session_id).first()
     if session is None or session.event.status == Event.Status.DRAFT:
         raise InvalidSession("Unknown session.")
@@ -220,6 +217,7 @@ def session_star(*, user: User, session_id: Any) -> StarResult:
 
 
 @transaction.atomic(durable=True)
+@busy_on_lock_timeout()
 def session_unstar(*, user: User, session_id: Any) -> bool:
     """Take a session off `user`'s agenda (freeing the seat); False when it was not on it."""
     deleted, _ = SessionStar.objects.filter(user=user, session_id=session_id).delete()
