@@ -95,7 +95,11 @@ def session_save(
     if capacity is not None and capacity < 0:
         raise InvalidSession("Capacity cannot be negative.")
     if session_id:
-        session = Session.objects.select_for_update().filter(event=event, pk=session_id).first()
+        session = (
+            Session.objects.select_for_update(of=("self",))
+            .filter(event=event, pk=session_id)
+            .first()
+        )
         if session is None:
             raise InvalidSession("Unknown session.")
         if capacity is not None and capacity < session.seats_taken:
