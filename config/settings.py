@@ -89,6 +89,7 @@ TEMPLATES = [
                 "accounts.context_processors.roles",
                 "notifications.context_processors.unread",
             ],
+            "builtins": ["core.templatetags.formatting"],
         },
     },
 ]

@@ -20,6 +20,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import audit_record
 from core.db import busy_on_lock_timeout
+from core.timefmt import local_time
 from events.cache import events_changed
 from events.errors import InvalidSession, RoomOccupied, SessionFull, TicketRequired
 from events.models import AgendaFeed, Event, Room, Session, SessionStar, Speaker, Track
@@ -60,8 +61,8 @@ def speaker_clashes(session: Session) -> list[str]:
                 where = f" in {other.room.name}" if other.room else ""
                 warnings.append(
                     f"{speaker.name} is also speaking at “{other.title}”{where} "
-                    f"({timezone.localtime(other.starts_at, other.event.tz):%H:%M}"
-                    f"–{timezone.localtime(other.ends_at, other.event.tz):%H:%M})."
+                    f"({local_time(other.starts_at, other.event, 'H:i')}"
+                    f"–{local_time(other.ends_at, other.event, 'H:i')})."
                 )
     return warnings
 

@@ -3,9 +3,7 @@
 Times are always shown in the event's own time zone (with its name), whatever the reader's.
 """
 
-import zoneinfo
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -13,11 +11,10 @@ from django.conf import settings
 from django.db.models import Sum
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import dateformat
-from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
 from checkin.qr import qr_png
+from core.timefmt import local_time
 from events.models import Event
 from notifications.ics import event_ics
 from notifications.models import Kind, Message, Topic
@@ -32,14 +29,6 @@ class Rendered:
     short: str  # SMS and the notification centre
     url: str  # a path on this site
     attachments: list[tuple[str, bytes, str]] = field(default_factory=list)
-
-
-def local_time(value: datetime | str, time_zone: str) -> str:
-    """`Sat 6 Dec 2026, 19:00 CET` in the given zone."""
-    moment = parse_datetime(value) if isinstance(value, str) else value
-    if moment is None:
-        raise ValueError(f"Not a date and time: {value!r}")
-    return dateformat.format(moment.astimezone(zoneinfo.ZoneInfo(time_zone)), "D j M Y, H:i T")
 
 
 FIELD_LABELS = {"starts_at": "Starts", "ends_at": "Ends", "venue": "Venue", "session": "Session"}
