@@ -147,7 +147,6 @@ CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {
     "notifications.tasks.send_webhook": {"queue": "webhooks"},
     "notifications.tasks.*": {"queue": "notifications"},
-    "notifications.tasks_waitlist.*": {"queue": "notifications"},
 }
 CELERY_BEAT_SCHEDULE = {
     "notifications-redispatch": {"task": "notifications.tasks.redispatch", "schedule": 60.0},

@@ -25,6 +25,7 @@ from events.cache import events_changed
 from events.errors import InvalidSession, RoomOccupied, SessionFull, TicketRequired
 from events.models import AgendaFeed, Event, Room, Session, SessionStar, Speaker, Track
 from events.search import search_refresh
+from events.signals import session_changed
 from ticketing.models import Ticket
 
 
@@ -65,6 +66,30 @@ def speaker_clashes(session: Session) -> list[str]:
                     f"–{local_time(other.ends_at, other.event, 'H:i')})."
                 )
     return warnings
+
+
+def _what_attendees_see(session: Session) -> dict[str, str]:
+    """The parts of a session whose change its attendees must hear about."""
+    return {
+        "starts_at": session.starts_at.isoformat(),
+        "ends_at": session.ends_at.isoformat(),
+        "room": session.room.name if session.room else "",
+    }
+
+
+def _announce_changes(session: Session, before: dict[str, str]) -> None:
+    """Inside the transaction: a listener's outbox row commits with the change, or not at all."""
+    after = _what_attendees_see(session)
+    changes = {name: [before[name], after[name]] for name in after if before[name] != after[name]}
+    if changes:
+        session_changed.send(
+            sender=Session,
+            session_id=session.pk,
+            event_id=session.event_id,
+            organization_id=session.event.organization_id,
+            title=session.title,
+            changes=changes,
+        )
 
 
 @transaction.atomic(durable=True)
@@ -122,6 +147,7 @@ def session_save(
         clash = taken.first()
         if clash is not None:
             raise RoomOccupied(f"“{clash.title}” is in {room.name} at that time.")
+    before = _what_attendees_see(session) if session.pk else None
     session.title, session.description = title[:200], description
     session.starts_at, session.ends_at = starts_at, ends_at
     session.room, session.track, session.capacity = room, track, capacity
@@ -145,6 +171,8 @@ def session_save(
         organization=event.organization,
         changes={"title": session.title, "room": room_name, "speakers": [s.name for s in speakers]},
     )
+    if before is not None:
+        _announce_changes(session, before)
     search_refresh(event_ids=[event.pk])
     events_changed(event.pk)
     return SessionSaved(session=session, warnings=speaker_clashes(session))

@@ -73,7 +73,7 @@ def ticket_transfer_send(*, sender: User, ticket_id: Any, to_email: str) -> Tran
             changes={"to": to_email, "transfer": str(transfer.pk)},
         )
     pk = transfer.pk
-    transaction.on_commit(lambda: transfer_sent.send(sender=Transfer, transfer_id=pk))
+    transfer_sent.send(sender=Transfer, transfer_id=pk)
     return transfer
 
 
@@ -144,7 +144,7 @@ def ticket_transfer_accept(*, recipient: User, token: str) -> Ticket:
             changes={"new_ticket": str(new.pk), "transfer": str(transfer.pk)},
         )
     pk = transfer.pk
-    transaction.on_commit(lambda: ticket_transferred.send(sender=Transfer, transfer_id=pk))
+    ticket_transferred.send(sender=Transfer, transfer_id=pk)
     return new
 
 
