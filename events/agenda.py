@@ -147,7 +147,7 @@ def session_save(
         clash = taken.first()
         if clash is not None:
             raise RoomOccupied(f"“{clash.title}” is in {room.name} at that time.")
-    before = _what_attendees_see(session) if session.pk else None
+    before = _what_attendees_see(session) if session_id else None
     session.title, session.description = title[:200], description
     session.starts_at, session.ends_at = starts_at, ends_at
     session.room, session.track, session.capacity = room, track, capacity
