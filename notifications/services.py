@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from celery import signature
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -270,16 +271,28 @@ class _Breaker:
 
 broker_breaker = _Breaker()
 
+# The Celery tasks that run this pipeline (notifications/tasks.py), named rather than imported:
+# the tasks call into this module, so this module only refers to them by their registered name.
+FAN_OUT = "notifications.tasks.fan_out"
+SEND_DELIVERIES = "notifications.tasks.send_deliveries"
+SEND_WEBHOOK = "notifications.tasks.send_webhook"
+
+
+def _publish(task_name: str, *args: Any, countdown: float | None = None) -> None:
+    """Publish one task, without publish retries (eager in tests, routed by CELERY_TASK_ROUTES)."""
+    options: dict[str, Any] = {"retry": False}
+    if countdown is not None:
+        options["countdown"] = countdown
+    signature(task_name, args=args).apply_async(**options)
+
 
 def message_dispatch(*, message_id: Any) -> bool:
     """Hand a message to Celery; a broker that is down is logged, and the re-dispatcher retries."""
-    from notifications.tasks import fan_out  # tasks import this module
-
     if not broker_breaker.closed():
         return False
     try:
         # No publish retries: a booking must not wait on a dead broker; the beat job catches up.
-        fan_out.apply_async((str(message_id),), retry=False)
+        _publish(FAN_OUT, str(message_id))
     except Exception:
         broker_breaker.trip()
         logger.warning("Broker unavailable; message %s waits for re-dispatch", message_id)
@@ -489,8 +502,6 @@ def message_fan_out(*, message_id: Any) -> list[tuple[uuid.UUID, str]]:
 
 def deliveries_enqueue(deliveries: list[tuple[Any, str]]) -> int:
     """Publish send tasks (batches for people, one task per webhook); returns how many went out."""
-    from notifications.tasks import send_deliveries, send_webhook
-
     people = [pk for pk, channel in deliveries if channel != Channel.WEBHOOK]
     hooks = [pk for pk, channel in deliveries if channel == Channel.WEBHOOK]
     size = settings.NOTIFICATIONS_BATCH_SIZE
@@ -500,10 +511,10 @@ def deliveries_enqueue(deliveries: list[tuple[Any, str]]) -> int:
     try:
         for start in range(0, len(people), size):
             batch = people[start : start + size]
-            send_deliveries.apply_async(([str(pk) for pk in batch],), retry=False)
+            _publish(SEND_DELIVERIES, [str(pk) for pk in batch])
             published += batch
         for pk in hooks:
-            send_webhook.apply_async((str(pk),), retry=False)
+            _publish(SEND_WEBHOOK, str(pk))
             published.append(pk)
     except Exception:
         broker_breaker.trip()
@@ -811,15 +822,13 @@ def deliveries_send(*, delivery_ids: list[Any]) -> dict[Any, SendResult]:
 
 def delivery_retry_enqueue(*, delivery_id: Any, channel: str, delay: float) -> None:
     """Schedule the next try; if the broker refuses, the re-dispatcher finds the row when due."""
-    from notifications.tasks import send_deliveries, send_webhook
-
     if not broker_breaker.closed():
         return
     try:
         if channel == Channel.WEBHOOK:
-            send_webhook.apply_async((str(delivery_id),), countdown=delay, retry=False)
+            _publish(SEND_WEBHOOK, str(delivery_id), countdown=delay)
         else:
-            send_deliveries.apply_async(([str(delivery_id)],), countdown=delay, retry=False)
+            _publish(SEND_DELIVERIES, [str(delivery_id)], countdown=delay)
     except Exception:
         broker_breaker.trip()
         logger.warning("Broker unavailable; retry of %s waits for re-dispatch", delivery_id)

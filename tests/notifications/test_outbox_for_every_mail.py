@@ -189,3 +189,12 @@ def test_the_alert_is_written_in_the_transaction_of_the_change_or_not_at_all(
     assert session.room is not None and session.room.name == "Hall A"
     assert not Message.objects.filter(topic=Topic.SESSION_CHANGED).exists()
     assert transaction.get_autocommit()
+
+
+def test_the_pipeline_publishes_to_tasks_that_exist() -> None:
+    """services names its tasks instead of importing them: the names must stay true."""
+    from config.celery import app
+    from notifications import services
+
+    for name in (services.FAN_OUT, services.SEND_DELIVERIES, services.SEND_WEBHOOK):
+        assert name in app.tasks, name
