@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from checkin.qr import qr_png
+from core.money import format_money
 from core.timefmt import local_time
 from events.models import Event
 from notifications.ics import event_ics
@@ -218,8 +219,9 @@ def render(message: Message, user: User | None, *, unsubscribe_url: str | None =
     if topic == Topic.EVENT_CANCELLED:
         total, currency = _paid_total(user, event)
         money = (
-            f"You paid {total} {currency}: all of it goes back to the card or account you paid "
-            f"with, automatically. Banks usually show it within 5 to 10 business days."
+            f"You paid {format_money(total, currency)}: all of it goes back to the card or "
+            "account you paid with, automatically. Banks usually show it within 5 to 10 "
+            "business days."
             if total
             else "Your tickets were free, so there is no money to return."
         )
@@ -253,7 +255,7 @@ def render(message: Message, user: User | None, *, unsubscribe_url: str | None =
             attachments=ics,
         )
     if topic == Topic.ORDER_REFUNDED:
-        amount = f"{data.get('amount', '')} {data.get('currency', '')}".strip()
+        amount = format_money(data["amount"], data["currency"])
         return _generic(
             message,
             user,
