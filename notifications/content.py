@@ -15,6 +15,7 @@ from django.urls import reverse
 from accounts.models import User
 from checkin.qr import qr_png
 from core.money import format_money
+from core.sealed import unseal
 from core.timefmt import local_time
 from events.models import Event
 from notifications.ics import event_ics
@@ -136,7 +137,11 @@ def _waitlist_offer(offer_id: str) -> Rendered:
     )
 
 
-def _transfer(transfer_id: str, *, accepted: bool) -> Rendered:
+# What a transfer's link token is sealed for in its outbox message (core.sealed).
+TRANSFER_LINK = "transfer link"
+
+
+def _transfer(transfer_id: str, *, accepted: bool, sealed_token: str = "") -> Rendered:
     transfer = Transfer.objects.select_related(
         "sender", "recipient", "ticket__event", "ticket__tier"
     ).get(pk=transfer_id)
@@ -151,7 +156,8 @@ def _transfer(transfer_id: str, *, accepted: bool) -> Rendered:
         )
     if transfer.status != Transfer.Status.PENDING:
         raise MessageObsolete("The transfer was settled before the message went out.")
-    url = reverse("ticketing:transfer_accept", kwargs={"token": transfer.token})
+    token = unseal(sealed_token, purpose=TRANSFER_LINK)
+    url = reverse("ticketing:transfer_accept", kwargs={"token": token})
     return _own_template(
         "transfer",
         f"{transfer.sender.display_name} sent you a ticket for {event.title}",
@@ -170,7 +176,11 @@ def render(message: Message, user: User | None, *, unsubscribe_url: str | None =
     if topic == Topic.WAITLIST_OFFER:
         return _waitlist_offer(data["offer_id"])
     if topic in (Topic.TRANSFER_OFFERED, Topic.TRANSFER_ACCEPTED):
-        return _transfer(data["transfer_id"], accepted=topic == Topic.TRANSFER_ACCEPTED)
+        return _transfer(
+            data["transfer_id"],
+            accepted=topic == Topic.TRANSFER_ACCEPTED,
+            sealed_token=data.get("sealed_token", ""),
+        )
     event = message.event
     if event is None:
         raise ValueError(f"{topic} needs an event")

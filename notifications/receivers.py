@@ -90,10 +90,14 @@ def on_offer_made(sender: Any, offer_id: Any, **kwargs: Any) -> None:
 
 
 @receiver(transfer_sent)
-def on_transfer_sent(sender: Any, transfer_id: Any, **kwargs: Any) -> None:
+def on_transfer_sent(sender: Any, transfer_id: Any, token: str, **kwargs: Any) -> None:
+    # The plain token exists only here (ticketing stores its hash): the link is built from it.
     transfer = Transfer.objects.select_related("ticket").get(pk=transfer_id)
     services.transfer_offered_record(
-        transfer_id=transfer_id, to_email=transfer.to_email, event_id=transfer.ticket.event_id
+        transfer_id=transfer_id,
+        token=token,
+        to_email=transfer.to_email,
+        event_id=transfer.ticket.event_id,
     )
 
 

@@ -32,12 +32,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from core.sealed import seal
+from core.testswitches import switch_on
 from events.models import Event, SessionStar
 from notifications.channels import DeliveryFailed
 from notifications.channels.email import Mailer, email_build
 from notifications.channels.sms import sms_backend
 from notifications.channels.webhook import webhook_post
-from notifications.content import MessageObsolete, Rendered, render
+from notifications.content import TRANSFER_LINK, MessageObsolete, Rendered, render
 from notifications.errors import InvalidReminders
 from notifications.models import (
     Audience,
@@ -182,13 +184,21 @@ def waitlist_event_cancelled_record(*, event_id: Any) -> None:
     )
 
 
-def transfer_offered_record(*, transfer_id: Any, to_email: str, event_id: Any) -> None:
-    """The address a ticket was sent to gets the link to accept it (it may have no account)."""
+def transfer_offered_record(*, transfer_id: Any, token: str, to_email: str, event_id: Any) -> None:
+    """The address a ticket was sent to gets the link to accept it (it may have no account).
+
+    The link's token waits sealed (core.sealed): the outbox must not hand a database reader
+    what the transfer itself stores only as a hash.
+    """
     message_record(
         topic=Topic.TRANSFER_OFFERED,
         audience=Audience.ADDRESS,
         dedupe_key=f"transfer.offered:{transfer_id}",
-        data={"transfer_id": str(transfer_id), "email": to_email},
+        data={
+            "transfer_id": str(transfer_id),
+            "email": to_email,
+            "sealed_token": seal(token, purpose=TRANSFER_LINK),
+        },
         event_id=event_id,
     )
 
@@ -541,7 +551,7 @@ def retry_delay(attempt: int, *, base: float, cap: float) -> float:
 
 def _claim(delivery_id: Any, now: datetime) -> bool:
     """pending/retry -> sending, atomically: of two tasks for one delivery, one gets it."""
-    if settings.NOTIFICATIONS_UNSAFE_NO_CLAIM:  # test-only: the naive check the claim replaces
+    if switch_on("notifications_unclaimed"):  # test-only: the naive check the claim replaces
         return not Delivery.objects.filter(
             pk=delivery_id, status__in=[Delivery.Status.SENT, Delivery.Status.FAILED]
         ).exists()
@@ -738,7 +748,7 @@ def _failed(delivery: Delivery, exc: DeliveryFailed, started: float) -> SendResu
 def _claim_many(delivery_ids: list[Any], now: datetime) -> set[uuid.UUID]:
     """The batch form of `_claim`: one UPDATE ... RETURNING for the whole batch."""
     ids = [uuid.UUID(str(pk)) for pk in delivery_ids]
-    if settings.NOTIFICATIONS_UNSAFE_NO_CLAIM:
+    if switch_on("notifications_unclaimed"):
         done = [Delivery.Status.SENT, Delivery.Status.FAILED]
         return set(
             Delivery.objects.filter(pk__in=ids)

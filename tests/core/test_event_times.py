@@ -17,7 +17,7 @@ from notifications.content import render
 from notifications.models import Message, Topic
 from tests.factories import UserFactory, order_paid
 from tests.ticketing.seated import seated_event
-from ticketing.seating import SeatBlock
+from ticketing.seating.services import SeatBlock
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 VIENNA = zoneinfo.ZoneInfo("Europe/Vienna")

@@ -19,8 +19,8 @@ from notifications.tasks import fan_out, send_deliveries
 from tests.factories import TicketTierFactory, UserFactory, order_paid
 from tests.notifications.conftest import Inbox, WorkerFactory, wait_for
 from tests.notifications.helpers import holders_with_tickets
-from ticketing.refunds import order_refund
-from ticketing.transfers import ticket_transfer_accept, ticket_transfer_send
+from ticketing.aftersale.refunds import order_refund
+from ticketing.aftersale.transfers import ticket_transfer_accept, ticket_transfer_send
 from waitlist.models import Offer
 from waitlist.services import waitlist_join
 
