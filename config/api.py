@@ -6,12 +6,14 @@ Errors are always {"error": {"code": ..., "message": ...}}; domain errors keep t
 import logging
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from core.errors import DomainError
+from core.middleware import payload_too_large
 from ops.availability import unavailable_response
 
 logger = logging.getLogger(__name__)
@@ -86,6 +88,11 @@ def on_data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
 def on_database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
     # PostgreSQL down, restarting or out of connections: the client should come back shortly.
     return unavailable_response(request, exc)
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_request_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    return payload_too_large(request)
 
 
 @api.exception_handler(Exception)

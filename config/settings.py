@@ -63,6 +63,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "ops.middleware.RequestObservabilityMiddleware",  # first: the request id covers everything
+    # Next outermost: it sees every response, including those the others make (its docstring).
+    "core.middleware.ErrorContractMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # After WhiteNoise, which serves static files pre-compressed (brotli/gzip) on its own.
@@ -92,6 +94,7 @@ TEMPLATES = [
                 "accounts.context_processors.roles",
                 "notifications.context_processors.unread",
             ],
+            "builtins": ["core.templatetags.formatting"],
         },
     },
 ]
@@ -166,7 +169,6 @@ CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {
     "notifications.tasks.send_webhook": {"queue": "webhooks"},
     "notifications.tasks.*": {"queue": "notifications"},
-    "notifications.tasks_waitlist.*": {"queue": "notifications"},
 }
 CELERY_BEAT_SCHEDULE = {
     "notifications-redispatch": {"task": "notifications.tasks.redispatch", "schedule": 60.0},
@@ -196,7 +198,7 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_UNIQUE_EMAIL = True
 # Verification mail is sent, but buying a ticket must not wait for it.
 ACCOUNT_EMAIL_VERIFICATION = os.environ.get("ACCOUNT_EMAIL_VERIFICATION", "optional")
-ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_ADAPTER = "notifications.account_mail.AccountAdapter"
 ACCOUNT_LOGOUT_ON_GET = False
 LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "/accounts/login/"

@@ -9,15 +9,15 @@ broken connection is closed at once, so no later query of this same request reus
 import logging
 
 from django.db import InterfaceError, OperationalError, connections
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.template import loader
 
+from core.http import is_api_request, json_error
 from ops.metrics import DATABASE_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
-API_PREFIX = "/api/"
 
 
 def is_database_unavailable(exc: BaseException | None) -> bool:
@@ -33,25 +33,17 @@ def close_broken_connections() -> None:
             logger.debug("closing a broken connection failed", exc_info=True)
 
 
-def wants_json(request: HttpRequest) -> bool:
-    return request.path.startswith(API_PREFIX)
-
-
 def unavailable_response(request: HttpRequest, exc: BaseException | None = None) -> HttpResponse:
     """503 with Retry-After: the API's error shape for API paths, a friendly page for the rest."""
     DATABASE_UNAVAILABLE.inc()
     logger.warning("database unavailable: %s", exc)
     close_broken_connections()
     response: HttpResponse
-    if wants_json(request):
-        response = JsonResponse(
-            {
-                "error": {
-                    "code": "UNAVAILABLE",
-                    "message": "The service is briefly unavailable; try again in a few seconds.",
-                }
-            },
-            status=503,
+    if is_api_request(request):
+        response = json_error(
+            503,
+            "UNAVAILABLE",
+            "The service is briefly unavailable; try again in a few seconds.",
         )
     else:
         # Rendered without the request: context processors would query the missing database.

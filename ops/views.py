@@ -13,7 +13,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.views import defaults
 
-from ops.availability import is_database_unavailable, unavailable_response, wants_json
+from core.http import is_api_request, json_error
+from ops.availability import is_database_unavailable, unavailable_response
 from ops.metrics import exposition
 
 _migrations_applied = False
@@ -115,8 +116,8 @@ def metrics(request: HttpRequest) -> HttpResponse:
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    if wants_json(request):
-        return JsonResponse({"error": {"code": "NOT_FOUND", "message": "Not found."}}, status=404)
+    if is_api_request(request):
+        return json_error(404, "NOT_FOUND", "Not found.")
     return defaults.page_not_found(request, exception)
 
 
@@ -125,10 +126,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     exc = sys.exc_info()[1]
     if is_database_unavailable(exc):
         return unavailable_response(request, exc)
-    if wants_json(request):
-        return JsonResponse(
-            {"error": {"code": "INTERNAL", "message": "Something went wrong on our side."}},
-            status=500,
-        )
+    if is_api_request(request):
+        return json_error(500, "INTERNAL", "Something went wrong on our side.")
     # Without the request: the failure may be in what context processors would touch.
     return HttpResponse(loader.get_template("500.html").render({}), status=500)
