@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.static import serve
 
 from config.api import api
 from config.views import healthz, home
@@ -18,3 +20,13 @@ urlpatterns = [
     path("", include("waitlist.urls")),
     path("", include("notifications.urls")),
 ]
+
+if settings.MEDIA_SERVE:
+    # Uploaded pictures from the filesystem storage; names are unguessable and never change.
+    urlpatterns.append(
+        re_path(
+            r"^{}(?P<path>.*)$".format(settings.MEDIA_URL.lstrip("/")),
+            serve,
+            {"document_root": settings.MEDIA_ROOT},
+        )
+    )
