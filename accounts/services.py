@@ -147,7 +147,7 @@ def organization_logo_set(
     organization = Organization.objects.select_for_update().get(pk=organization.pk)
     old = organization.logo.name
     if image is None:
-        organization.logo = ""  # type: ignore[assignment]
+        organization.logo = ""
         organization.logo_width = organization.logo_height = None
     else:
         organization.logo.save(image.name or "logo.png", image, save=False)
@@ -173,7 +173,7 @@ def organization_logo_variants_build(*, organization_id: Any) -> dict[str, Any]:
     organization = Organization.objects.filter(pk=organization_id).only("logo").first()
     if organization is None or not organization.logo:
         return {}
-    source = organization.logo.name
+    source = organization.logo.name or ""
     variants = variants_build(source, prefix=f"organizations/{organization_id}/sizes")
     updated = Organization.objects.filter(pk=organization_id, logo=source).update(
         logo_variants=variants

@@ -1,10 +1,9 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.static import serve
 
 from config.api import api
-from config.views import healthz, home
+from config.views import healthz, home, media
 
 urlpatterns = [
     path("", home, name="home"),
@@ -26,7 +25,6 @@ if settings.MEDIA_SERVE:
     urlpatterns.append(
         re_path(
             r"^{}(?P<path>.*)$".format(settings.MEDIA_URL.lstrip("/")),
-            serve,
-            {"document_root": settings.MEDIA_ROOT},
+            media,
         )
     )

@@ -315,7 +315,7 @@ def event_cover_set(*, actor: User, event: Event, image: UploadedFile | None) ->
     event = Event.objects.select_for_update().get(pk=event.pk)
     old = event.cover_image.name
     if image is None:
-        event.cover_image = ""  # type: ignore[assignment]
+        event.cover_image = ""
         event.cover_width = event.cover_height = None
     else:
         event.cover_image.save(image.name or "cover.jpg", image, save=False)
@@ -342,7 +342,7 @@ def event_cover_variants_build(*, event_id: Any) -> dict[str, Any]:
     event = Event.objects.filter(pk=event_id).only("cover_image").first()
     if event is None or not event.cover_image:
         return {}
-    source = event.cover_image.name
+    source = event.cover_image.name or ""
     variants = variants_build(source, prefix=f"events/{event_id}/sizes")
     # The conditional update keeps a newer upload's (still empty) variants from being overwritten.
     updated = Event.objects.filter(pk=event_id, cover_image=source).update(cover_variants=variants)
