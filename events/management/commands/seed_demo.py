@@ -11,7 +11,7 @@ from accounts.models import Organization, User
 from events.demo_covers import demo_cover
 from events.models import Category, Event
 from events.services import TierSpec, VenueSpec, event_cover_set, event_create, event_publish
-from ticketing.seating import SeatBlock, event_seating_apply, seat_map_create
+from ticketing.seating.services import SeatBlock, event_seating_apply, seat_map_create
 
 PASSWORD = "boxoffice-demo"  # noqa: S105 - published demo credentials
 CATEGORIES = ["Conference", "Festival", "Workshop", "Meetup", "Concert"]
