@@ -187,7 +187,8 @@ def seat_map_context(plan: SeatPlan, states: str, selected: set[str]) -> dict[st
         "rows": rows,
         "entry_index": entry["index"],
         "tier_legend": [
-            {"tier": tier, "zone_class": f"z{i % ZONE_CLASSES}"} for i, tier in enumerate(plan.tiers)
+            {"tier": tier, "zone_class": f"z{index % ZONE_CLASSES}"}
+            for index, tier in enumerate(plan.tiers)
         ],
         "view_x": view_x,
         "view_y": view_y,
