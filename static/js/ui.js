@@ -5,6 +5,12 @@
     button.hidden = false;
     button.addEventListener("click", () => button.closest(".toast").remove());
   });
+  // A form that asks before it does something hard to undo (no inline handlers: CSP).
+  document.querySelectorAll("form[data-confirm]").forEach((form) => {
+    form.addEventListener("submit", (e) => {
+      if (!window.confirm(form.dataset.confirm)) e.preventDefault();
+    });
+  });
   // A dangerous form stays disabled until the person types the name it asks for.
   document.querySelectorAll("form[data-confirm-name]").forEach((form) => {
     const input = form.querySelector("input[name=confirm_name]");
