@@ -27,6 +27,8 @@ TARGETS_JS = """
   const targets = [];
   for (const el of document.querySelectorAll(selector)) {
     if (el.disabled || el.closest('details:not([open]) > :not(summary)')) continue;
+    // A scroll box made reachable by keyboard (tabindex + role=region) is no pointer target.
+    if (el.getAttribute('role') === 'region') continue;
     const style = getComputedStyle(el);
     if (style.pointerEvents === 'none' || style.visibility === 'hidden') continue;
     const r = el.getBoundingClientRect();
