@@ -72,7 +72,7 @@ def shoot(browser: Browser, base: str, width: int, out: Path) -> dict[str, str]:
     sign_in(page, "attendee@boxoffice.local")
     page.goto(event_url(page, "Symphony Night").rstrip("/").rsplit("/", 1)[0] + "/seats/")
     page.get_by_role("button", name="Whole venue").wait_for()
-    snap(page, "seat-map", full=False)
+    snap(page, "seat-map")
     page.goto(event_url(page, "Hands-on Django Workshop"))
     page.locator("input[type=number]:not([disabled])").first.fill("2")
     page.get_by_role("button", name="Book").click()

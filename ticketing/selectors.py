@@ -167,7 +167,7 @@ def seat_map_context(plan: SeatPlan, states: str, selected: set[str]) -> dict[st
     top, bottom = min(s["cy"] for s in seats), max(s["cy"] for s in seats)
     stage_height = SEAT_PITCH
     view_x = left - half - 2 * SEAT_PITCH  # row labels
-    view_y = top - half - stage_height - SEAT_PITCH
+    view_y = top - half - stage_height - 2 * SEAT_PITCH  # the stage, then the section names
     view_width = (right + half + 2 * SEAT_PITCH) - view_x  # symmetric, so the stage is centred
     view_height = bottom + half + half - view_y
     sections: dict[str, dict[str, int]] = {}
