@@ -129,8 +129,9 @@ class EventForm(forms.Form):
         label="Cover picture",
         validators=[image_upload_check],
         help_text="JPEG, PNG or WebP up to 10 MB; at least 1200 pixels wide looks best.",
-        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
     )
+    remove_cover = forms.BooleanField(required=False, label="Remove the cover picture")
     cover_alt = forms.CharField(
         max_length=200,
         required=False,
@@ -161,7 +162,6 @@ class EventForm(forms.Form):
             "ends_at": event.local_ends_at.strftime(fmt),
             "currency": event.currency,
             "performers": event.performers,
-            "cover_image": event.cover_image or None,
             "cover_alt": event.cover_alt,
             "is_test": event.is_test,
             "venue_latitude": event.venue.latitude,
@@ -214,10 +214,10 @@ class EventForm(forms.Form):
     def cover_change(self) -> tuple[bool, Any]:
         """(changed, new file or None to remove) from the cover field's upload or clear box."""
         value = self.cleaned_data.get("cover_image")
-        if value is False:  # ClearableFileInput's "clear" box
-            return True, None
-        if value and hasattr(value, "content_type"):
+        if value:
             return True, value
+        if self.cleaned_data.get("remove_cover"):
+            return True, None
         return False, None
 
 

@@ -3,6 +3,7 @@
 import io
 import re
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -128,8 +129,14 @@ def test_cards_and_event_page_serve_sizes_with_their_box_and_lazy_loading(
     client: Client, event: Event, organizer: User, media: Path, django_capture_on_commit_callbacks
 ) -> None:
     TicketTierFactory.create(event=event)
+    later_event = EventFactory.create(
+        organization=event.organization, starts_at=event.starts_at + timedelta(days=1)
+    )
+    later_event.ends_at = later_event.starts_at + timedelta(hours=2)
+    later_event.save()
     with django_capture_on_commit_callbacks(execute=True):
         event_cover_set(actor=organizer, event=event, image=picture_upload(1600, 800))
+        event_cover_set(actor=organizer, event=later_event, image=picture_upload(1600, 800))
 
     listing = client.get("/events/").content.decode()
     card = re.search(r"<picture>.*?</picture>", listing, re.S)
@@ -139,7 +146,10 @@ def test_cards_and_event_page_serve_sizes_with_their_box_and_lazy_loading(
         r'srcset="[^"]+-400\.webp 400w, [^"]+-800\.webp 800w, [^"]+-1200\.webp', card.group(0)
     )
     assert 'width="800" height="400"' in card.group(0)
-    assert 'loading="lazy"' in card.group(0)
+    assert 'fetchpriority="high"' in card.group(0)  # the first card is the largest paint
+    later = re.findall(r"<picture>.*?</picture>", listing, re.S)[1:]
+    assert len(later) == 1
+    assert all('loading="lazy"' in picture for picture in later)
 
     page = client.get(event.get_absolute_url()).content.decode()
     hero = re.search(r'<div class="event-cover">.*?</picture>', page, re.S)
@@ -184,3 +194,21 @@ def test_the_worker_makes_the_sizes_after_the_upload_commits(
     variants = Event.objects.get(pk=event.pk).cover_variants
     assert [v["width"] for v in variants["jpg"]] == [400, 800, 1200]
     assert all((settings.MEDIA_ROOT / v["name"]).is_file() for v in variants["webp"])
+
+
+def test_organizer_removes_the_cover_and_saving_without_an_upload_keeps_it(
+    organizer_client: Client, event: Event, organizer: User, media: Path
+) -> None:
+    tier = TicketTierFactory.create(event=event)
+    event_cover_set(actor=organizer, event=event, image=picture_upload(800, 400))
+    event.refresh_from_db()
+
+    organizer_client.post(f"/manage/events/{event.pk}/", edit_form_data(event, tier))
+    event.refresh_from_db()
+    assert event.cover_image
+
+    organizer_client.post(
+        f"/manage/events/{event.pk}/", edit_form_data(event, tier, remove_cover="on")
+    )
+    event.refresh_from_db()
+    assert not event.cover_image and event.cover_variants == {}
