@@ -63,7 +63,7 @@ def test_door_page_lists_the_guest_and_admits_with_one_tap(
     client.force_login(door_staff)
     url = f"/door/{gate.event_id}/"
 
-    page = client.get(url, {"q": "garbo", "list": gate.pk}).content.decode()
+    page = client.get(url, {"q": "garbo", "list": str(gate.pk)}).content.decode()
     assert "Greta Garbo" in page and "Admit Greta Garbo" in page
 
     response = client.post(
