@@ -1,8 +1,12 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db import transaction
 from django.http import HttpRequest
 
 from accounts.models import ApiToken, AuditEntry, Membership, Organization, User
+from accounts.tasks import organization_logo_process
 
 
 class MembershipInline(admin.TabularInline):
@@ -32,6 +36,14 @@ class OrganizationAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ("name",)}
     inlines = [MembershipInline]
+
+    def save_model(self, request: Any, obj: Organization, form: Any, change: bool) -> None:
+        if "logo" in form.changed_data:
+            obj.logo_variants = {}
+        super().save_model(request, obj, form, change)
+        if "logo" in form.changed_data and obj.logo:
+            organization_id = str(obj.pk)
+            transaction.on_commit(lambda: organization_logo_process.delay(organization_id))
 
 
 @admin.register(Membership)

@@ -1,10 +1,13 @@
 import hashlib
+import posixpath
 import secrets
 import uuid
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+
+from core.images import Picture
 
 
 class UserManager(BaseUserManager["User"]):
@@ -48,15 +51,44 @@ class User(AbstractUser):
         return self.full_name or self.get_full_name() or self.email.split("@")[0]
 
 
+def logo_upload_to(instance: "Organization", filename: str) -> str:
+    """A fresh name per upload, so a CDN never serves the old logo under the new one's URL."""
+    extension = posixpath.splitext(filename)[1].lower()[:6] or ".png"
+    return f"organizations/{instance.pk}/logo-{uuid.uuid4().hex[:10]}{extension}"
+
+
 class Organization(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200, unique=True)
     slug = models.SlugField(max_length=200, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(User, through="Membership", related_name="organizations")
+    # The upload as it came; accounts.tasks makes the sizes pages use (logo_variants).
+    logo = models.ImageField(
+        upload_to=logo_upload_to,
+        blank=True,
+        db_default="",
+        width_field="logo_width",
+        height_field="logo_height",
+    )
+    logo_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    logo_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    logo_variants = models.JSONField(default=dict, db_default={}, blank=True, editable=False)
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def logo_picture(self) -> Picture | None:
+        """The logo for `components/picture.html`: its sizes once made, the upload until then."""
+        if not self.logo:
+            return None
+        return Picture.of(
+            self.logo_variants,
+            fallback_url=self.logo.url,
+            width=self.logo_width or 0,
+            height=self.logo_height or 0,
+        )
 
 
 class Membership(models.Model):

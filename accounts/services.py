@@ -3,6 +3,7 @@ from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -10,6 +11,7 @@ from django.utils.text import slugify
 
 from accounts.errors import EmailTaken, InvalidCredentials, InvalidEmail, WeakPassword
 from accounts.models import ApiToken, AuditEntry, Membership, Organization, User
+from core.images import variants_build
 
 
 def audit_record(
@@ -135,3 +137,45 @@ def membership_grant(*, organization: Organization, user: User, role: str) -> Me
         organization=organization, user=user, defaults={"role": role}
     )
     return membership
+
+
+@transaction.atomic(durable=True)
+def organization_logo_set(
+    *, actor: User, organization: Organization, image: UploadedFile | None
+) -> Organization:
+    """Replace (or, with None, remove) the logo; its sizes are made after commit by a task."""
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    old = organization.logo.name
+    if image is None:
+        organization.logo = ""
+        organization.logo_width = organization.logo_height = None
+    else:
+        organization.logo.save(image.name or "logo.png", image, save=False)
+    organization.logo_variants = {}
+    organization.save()
+    audit_record(
+        actor=actor,
+        action="organization.logo",
+        target=organization,
+        organization=organization,
+        changes={"logo": [old, organization.logo.name]},
+    )
+    if organization.logo:
+        from accounts.tasks import organization_logo_process
+
+        organization_id = str(organization.pk)
+        transaction.on_commit(lambda: organization_logo_process.delay(organization_id))
+    return organization
+
+
+def organization_logo_variants_build(*, organization_id: Any) -> dict[str, Any]:
+    """Make the logo's sizes and record them, unless the logo changed meanwhile."""
+    organization = Organization.objects.filter(pk=organization_id).only("logo").first()
+    if organization is None or not organization.logo:
+        return {}
+    source = organization.logo.name or ""
+    variants = variants_build(source, prefix=f"organizations/{organization_id}/sizes")
+    updated = Organization.objects.filter(pk=organization_id, logo=source).update(
+        logo_variants=variants
+    )
+    return variants if updated else {}

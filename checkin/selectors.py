@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
@@ -243,3 +243,35 @@ def scan_log(event: Event, *, show: str = "all", list_id: Any = None) -> QuerySe
         except (ValidationError, ValueError):
             return scans.none()
     return scans
+
+
+GUEST_SEARCH_LIMIT = 20
+
+
+def door_guests_find(checkin_list: CheckinList, query: str) -> list[Ticket]:
+    """Tickets of the list's event whose guest matches `query` by name, email or reference.
+
+    For a guest whose phone is dead: the door types part of a name, an email, or the start of
+    the order or ticket number printed on the confirmation. Each ticket knows whether this list
+    has admitted it already (`admitted_at`).
+    """
+    words = query.split()[:5]
+    if not words or len(query.strip()) < 2:
+        return []
+    tickets = Ticket.objects.filter(event_id=checkin_list.event_id)
+    for word in words:
+        match = (
+            Q(attendee_name__icontains=word)
+            | Q(holder__email__icontains=word)
+            | Q(holder__full_name__icontains=word)
+        )
+        hexed = word.replace("-", "").lower()
+        if len(hexed) >= 4 and all(c in "0123456789abcdef" for c in hexed):
+            match |= Q(id__startswith=word.lower()) | Q(order__id__startswith=word.lower())
+        tickets = tickets.filter(match)
+    admissions = Admission.objects.filter(ticket=OuterRef("pk"), checkin_list=checkin_list)
+    return list(
+        tickets.select_related("holder", "tier", "seat")
+        .annotate(admitted_at=Subquery(admissions.values("admitted_at")[:1]))
+        .order_by("attendee_name", "id")[:GUEST_SEARCH_LIMIT]
+    )

@@ -655,3 +655,37 @@ def _kid_of(payload: str) -> str | None:
         return payload_decode(payload)[0].kid
     except InvalidPayload:
         return None
+
+
+def ticket_admit_manually(
+    *, ticket_id: Any, checkin_list: CheckinList, actor: User, direction: str = ENTRY
+) -> ScanResult:
+    """Admit a guest the door found by name (their phone is dead): the same scan as a QR code.
+
+    The ticket's own signed payload goes through `ticket_scan`, so the one-admission rule, the
+    list's tiers and the scan log hold exactly as for a camera scan; the admission is audited.
+    """
+    ticket = Ticket.objects.filter(pk=ticket_id, event_id=checkin_list.event_id).first()
+    if ticket is None:
+        raise NotFound("No such ticket for this event.")
+    with transaction.atomic():
+        result = ticket_scan(
+            payload=ticket.qr_payload,
+            checkin_list=checkin_list,
+            scanned_by=actor,
+            device_id="door-lookup",
+            direction=direction,
+        )
+        audit_record(
+            actor=actor,
+            action="checkin.manual",
+            target=ticket,
+            organization=checkin_list.event.organization,
+            changes={
+                "list": str(checkin_list.pk),
+                "valid": result.valid,
+                "reason": result.reason,
+                "direction": direction,
+            },
+        )
+    return result

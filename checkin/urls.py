@@ -9,6 +9,7 @@ urlpatterns = [
     path("door/manifest.webmanifest", views.manifest, name="manifest"),
     path("door/<uuid:event_id>/", views.scanner, name="scanner"),
     path("door/<uuid:event_id>/scan", views.scan_json, name="scan"),
+    path("door/<uuid:event_id>/admit", views.admit_guest, name="admit_guest"),
     path("door/<uuid:event_id>/sync", views.sync_json, name="sync"),
     path("door/<uuid:event_id>/bundle", views.bundle_json, name="bundle"),
     path("door/<uuid:event_id>/stats", views.stats_json, name="stats"),

@@ -11,6 +11,7 @@ from datetime import datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 from django.conf import settings
@@ -43,6 +44,7 @@ from checkin.selectors import (
     checkin_list_counts,
     checkin_list_of_event,
     device_link_for_token,
+    door_guests_find,
     event_for_door,
     events_for_door,
     scan_log,
@@ -58,6 +60,7 @@ from checkin.services import (
     scans_sync,
     signing_key_revoke,
     signing_key_rotate,
+    ticket_admit_manually,
     ticket_scan,
 )
 from core.errors import NotFound
@@ -140,6 +143,9 @@ def _scanner_page(request: HttpRequest, door: Door) -> HttpResponse:
             direction="out" if request.POST.get("direction") == "out" else "in",
         )
     lists = [] if door.link else list(door.event.checkin_lists.all())
+    # Looking guests up by name is for staff signed in as members: a device link is an
+    # anonymous phone at the gate and gets no list of names and emails.
+    query = request.GET.get("q", "").strip()[:100] if door.user is not None else ""
     return render(
         request,
         "checkin/scanner.html",
@@ -150,6 +156,8 @@ def _scanner_page(request: HttpRequest, door: Door) -> HttpResponse:
             "door": door,
             "result": result,
             "counts": checkin_list_counts(door.checkin_list),
+            "guest_query": query,
+            "guests": door_guests_find(door.checkin_list, query) if query else None,
         },
     )
 
@@ -242,6 +250,28 @@ def door_events(request: AuthedRequest) -> HttpResponse:
 def scanner(request: AuthedRequest, event_id: Any) -> HttpResponse:
     """The door page. Works without JavaScript (typed code form); JS adds the camera."""
     return _scanner_page(request, _member_door(request, event_id, request.GET.get("list")))
+
+
+@login_required
+@require_POST
+@_door_view
+def admit_guest(request: AuthedRequest, event_id: Any) -> HttpResponse:
+    """Admit a guest found by name: the same admission as a scan, audited; back to the search."""
+    door = _member_door(request, event_id, request.POST.get("list"))
+    try:
+        ticket_id = UUID(request.POST.get("ticket", ""))
+    except ValueError:
+        raise Http404("No such ticket.") from None
+    result = ticket_admit_manually(
+        ticket_id=ticket_id, checkin_list=door.checkin_list, actor=request.user
+    )
+    who = " · ".join(p for p in (result.attendee_name, result.tier, result.seat) if p)
+    if result.valid:
+        messages.success(request, f"Admitted: {who}.")
+    else:
+        messages.error(request, f"Not admitted: {result.message} {who}".strip())
+    query = urlencode({"list": door.checkin_list.pk, "q": request.POST.get("q", "")})
+    return redirect(f"{reverse('checkin:scanner', args=[door.event.pk])}?{query}#guests")
 
 
 @login_required

@@ -1,8 +1,9 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from config.api import api
-from config.views import healthz, home
+from config.views import healthz, home, media
 from ops.views import metrics, readyz
 
 urlpatterns = [
@@ -26,3 +27,12 @@ urlpatterns = [
 # cannot be reached is a 503 with Retry-After, not a 500.
 handler404 = "ops.views.page_not_found"
 handler500 = "ops.views.server_error"
+
+if settings.MEDIA_SERVE:
+    # Uploaded pictures from the filesystem storage; names are unguessable and never change.
+    urlpatterns.append(
+        re_path(
+            r"^{}(?P<path>.*)$".format(settings.MEDIA_URL.lstrip("/")),
+            media,
+        )
+    )

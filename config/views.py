@@ -1,8 +1,11 @@
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.views.static import serve
 from django_redis import get_redis_connection
 
 from config.celery import app as celery_app
@@ -44,3 +47,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"status": "ok" if healthy else "degraded", **status}, status=200 if healthy else 503
     )
+
+
+def media(request: HttpRequest, path: str) -> HttpResponseBase:
+    """Uploaded pictures from the filesystem; a new upload gets a new name, so cache long."""
+    response = serve(request, path, document_root=str(settings.MEDIA_ROOT))
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response

@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.forms import formset_factory
 
+from core.images import image_upload_check
 from events.models import TIME_ZONE_CHOICES, Category, Event
 from events.search import MAX_QUERY_CHARS, SearchParams
 from events.services import TierSpec, VenueSpec
@@ -131,6 +132,24 @@ class EventForm(forms.Form):
     performers = forms.CharField(
         max_length=500, required=False, help_text="Performers or speakers, comma-separated."
     )
+    cover_image = forms.ImageField(
+        required=False,
+        label="Cover picture",
+        validators=[image_upload_check],
+        help_text="JPEG, PNG or WebP up to 10 MB; at least 1200 pixels wide looks best.",
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
+    remove_cover = forms.BooleanField(required=False, label="Remove the cover picture")
+    cover_alt = forms.CharField(
+        max_length=200,
+        required=False,
+        label="Describe the picture",
+        help_text="For people who cannot see it, e.g. “The band on stage under blue lights”.",
+    )
+    is_test = forms.BooleanField(
+        required=False,
+        label="Test event (only reachable by its link, never listed or found by search)",
+    )
     venue_latitude = forms.FloatField(required=False, min_value=-90, max_value=90, label="Latitude")
     venue_longitude = forms.FloatField(
         required=False, min_value=-180, max_value=180, label="Longitude"
@@ -151,6 +170,8 @@ class EventForm(forms.Form):
             "ends_at": event.local_ends_at.strftime(fmt),
             "currency": event.currency,
             "performers": event.performers,
+            "cover_alt": event.cover_alt,
+            "is_test": event.is_test,
             "venue_latitude": event.venue.latitude,
             "venue_longitude": event.venue.longitude,
         }
@@ -193,8 +214,19 @@ class EventForm(forms.Form):
                 "time_zone",
                 "currency",
                 "performers",
+                "cover_alt",
+                "is_test",
             )
         }
+
+    def cover_change(self) -> tuple[bool, Any]:
+        """(changed, new file or None to remove) from the cover field's upload or clear box."""
+        value = self.cleaned_data.get("cover_image")
+        if value:
+            return True, value
+        if self.cleaned_data.get("remove_cover"):
+            return True, None
+        return False, None
 
 
 class TierForm(forms.Form):

@@ -1,3 +1,4 @@
+import posixpath
 import uuid
 import zoneinfo
 from datetime import datetime
@@ -16,8 +17,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Organization
+from core.images import Picture
 
 TIME_ZONE_CHOICES = sorted((tz, tz) for tz in zoneinfo.available_timezones() if "/" in tz)
+
+
+def cover_upload_to(instance: "Event", filename: str) -> str:
+    """A fresh name per upload, so a CDN never serves last week's picture under today's URL."""
+    extension = posixpath.splitext(filename)[1].lower()[:6] or ".jpg"
+    return f"events/{instance.pk}/cover-{uuid.uuid4().hex[:10]}{extension}"
 
 
 def default_hold_minutes() -> int:
@@ -104,6 +112,29 @@ class Event(models.Model):
     # Kept by the feedback services, so sorting 10,000 events by rating reads one row each.
     rating_count = models.PositiveIntegerField(default=0, editable=False)
     rating_sum = models.PositiveIntegerField(default=0, editable=False)
+    # The organizer's upload as it came; events.tasks makes the sizes pages use (cover_variants).
+    cover_image = models.ImageField(
+        upload_to=cover_upload_to,
+        blank=True,
+        db_default="",
+        width_field="cover_width",
+        height_field="cover_height",
+    )
+    cover_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    cover_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    cover_alt = models.CharField(
+        max_length=200,
+        blank=True,
+        db_default="",
+        help_text="What the picture shows, for people who cannot see it.",
+    )
+    cover_variants = models.JSONField(default=dict, db_default={}, blank=True, editable=False)
+    # Test and rehearsal events: reachable by their link, never in public lists or search.
+    is_test = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="A test event is only reachable by its link: never listed or found by search.",
+    )
 
     class Meta:
         ordering = ["starts_at", "id"]
@@ -144,6 +175,18 @@ class Event(models.Model):
     @property
     def has_ended(self) -> bool:
         return self.ends_at <= timezone.now()
+
+    @property
+    def cover(self) -> Picture | None:
+        """The cover for `components/picture.html`: its sizes once made, the upload until then."""
+        if not self.cover_image:
+            return None
+        return Picture.of(
+            self.cover_variants,
+            fallback_url=self.cover_image.url,
+            width=self.cover_width or 0,
+            height=self.cover_height or 0,
+        )
 
     @property
     def rating_average(self) -> float | None:

@@ -27,6 +27,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
     When,
 )
@@ -230,7 +231,7 @@ def corrected_query(text: str) -> str:
 
 
 def _filtered(params: SearchParams, now: datetime, text: str) -> QuerySet[Event]:
-    events = Event.objects.filter(status=Event.Status.PUBLISHED, ends_at__gte=now)
+    events = Event.objects.filter(status=Event.Status.PUBLISHED, ends_at__gte=now, is_test=False)
     if params.category:
         events = events.filter(category__slug=params.category)
     if params.city:
@@ -274,6 +275,23 @@ def _filtered(params: SearchParams, now: datetime, text: str) -> QuerySet[Event]
             | Q(search_text__trigram_word_similar=params.clean_query.lower())
         )
     return events
+
+
+def card_figures(now: datetime) -> dict[str, Any]:
+    """What an event card shows: price range, whether anything is buyable, tickets left."""
+    tiers = TicketTier.objects.filter(event=OuterRef("pk"))
+    left = (
+        tiers.order_by()
+        .values("event")
+        .annotate(left=Sum(F("capacity") - F("sold_count")))
+        .values("left")
+    )
+    return {
+        "min_price": Subquery(tiers.order_by("price").values("price")[:1]),
+        "max_price": Subquery(tiers.order_by("-price").values("price")[:1]),
+        "is_available": Exists(_buyable(tiers, now)),
+        "tickets_left": Subquery(left),
+    }
 
 
 def _buyable(tiers: QuerySet[TicketTier], now: datetime) -> QuerySet[TicketTier]:
@@ -400,14 +418,10 @@ def event_search(params: SearchParams, *, facets: bool = True) -> SearchResult:
     else:
         page = max(1, min(params.page, num_pages))
         start = (page - 1) * per_page
-    tiers = TicketTier.objects.filter(event=OuterRef("pk"))
     rows = (
         _ordered(filtered, params, sort, text)
         .select_related("venue", "category", "organization")
-        .annotate(
-            min_price=Subquery(tiers.order_by("price").values("price")[:1]),
-            is_available=Exists(_buyable(tiers, now)),
-        )
+        .annotate(**card_figures(now))
     )
     events: list[Event] = list(rows[start : start + per_page])
     if params.has_text and events:

@@ -3,13 +3,14 @@ from datetime import date, datetime, time
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import organizations_managed_by
 from events.models import Category, Event, Feedback, Room, Session, SessionStar, Venue
+from events.search import card_figures
 from events.signals import event_availability_read
 
 
@@ -23,9 +24,11 @@ def upcoming_events(
 ) -> QuerySet[Event]:
     """Published events that have not ended, with filters; each row knows its lowest price."""
     events = (
-        Event.objects.filter(status=Event.Status.PUBLISHED, ends_at__gte=timezone.now())
+        Event.objects.filter(
+            status=Event.Status.PUBLISHED, ends_at__gte=timezone.now(), is_test=False
+        )
         .select_related("venue", "category", "organization")
-        .annotate(min_price=Min("tiers__price"))
+        .annotate(**card_figures(timezone.now()))
         .order_by("starts_at", "id")
     )
     if category:
@@ -96,7 +99,9 @@ def categories() -> QuerySet[Category]:
 
 def cities() -> list[str]:
     return list(
-        Event.objects.filter(status=Event.Status.PUBLISHED, ends_at__gte=timezone.now())
+        Event.objects.filter(
+            status=Event.Status.PUBLISHED, ends_at__gte=timezone.now(), is_test=False
+        )
         .values_list("venue__city", flat=True)
         .distinct()
         .order_by("venue__city")

@@ -4,12 +4,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import Organization, User
 from accounts.services import audit_record
+from core.images import variants_build
 from events.cache import events_changed
 from events.errors import CapacityBelowSold, EventHasOrders, EventNotEditable, InvalidEvent
 from events.models import Category, Event, TicketTier, Venue
@@ -94,6 +96,8 @@ def event_create(
     time_zone: str = "UTC",
     currency: str = "EUR",
     performers: str = "",
+    cover_alt: str = "",
+    is_test: bool = False,
 ) -> Event:
     """Create a draft event with its ticket tiers."""
     _validate_times(starts_at, ends_at)
@@ -112,6 +116,8 @@ def event_create(
         time_zone=time_zone,
         currency=currency.upper(),
         performers=performers.strip(),
+        cover_alt=cover_alt.strip(),
+        is_test=is_test,
     )
     TicketTier.objects.bulk_create(
         TicketTier(
@@ -146,6 +152,8 @@ EDITABLE_FIELDS = {
     "time_zone",
     "currency",
     "performers",
+    "cover_alt",
+    "is_test",
 }
 
 
@@ -301,3 +309,45 @@ def event_delete(*, actor: User, event: Event) -> None:
     )
     events_changed(event.pk)
     event.delete()
+
+
+@transaction.atomic(durable=True)
+def event_cover_set(*, actor: User, event: Event, image: UploadedFile | None) -> Event:
+    """Replace (or, with None, remove) the cover; its sizes are made after commit by a task."""
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    old = event.cover_image.name
+    if image is None:
+        event.cover_image = ""
+        event.cover_width = event.cover_height = None
+    else:
+        event.cover_image.save(image.name or "cover.jpg", image, save=False)
+    event.cover_variants = {}
+    event.save()
+    audit_record(
+        actor=actor,
+        action="event.cover",
+        target=event,
+        organization=event.organization,
+        changes={"cover_image": [old, event.cover_image.name]},
+    )
+    events_changed(event.pk)
+    if event.cover_image:
+        from events.tasks import event_cover_process
+
+        event_id = str(event.pk)
+        transaction.on_commit(lambda: event_cover_process.delay(event_id))
+    return event
+
+
+def event_cover_variants_build(*, event_id: Any) -> dict[str, Any]:
+    """Make the cover's sizes and record them, unless the cover changed meanwhile."""
+    event = Event.objects.filter(pk=event_id).only("cover_image").first()
+    if event is None or not event.cover_image:
+        return {}
+    source = event.cover_image.name or ""
+    variants = variants_build(source, prefix=f"events/{event_id}/sizes")
+    # The conditional update keeps a newer upload's (still empty) variants from being overwritten.
+    updated = Event.objects.filter(pk=event_id, cover_image=source).update(cover_variants=variants)
+    if updated:
+        events_changed(event_id)
+    return variants if updated else {}

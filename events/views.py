@@ -102,6 +102,7 @@ def _detail_context(request: HttpRequest, event: Event) -> dict[str, Any]:
     return {
         "event": event,
         "tiers": tiers,
+        "all_sold_out": not any(t.available for t in tiers),
         "description_html": markdown_html(event.description),
         "sessions": sessions,
         "starred": starred,
@@ -142,6 +143,7 @@ def event_detail(request: HttpRequest, event_id: Any, slug: str | None = None) -
                 {
                     "event": tiers[0].event if tiers else None,
                     "tiers": tiers,
+                    "all_sold_out": not any(t.available for t in tiers),
                     "user": request.user,
                     "request": request,
                 }
@@ -332,7 +334,7 @@ def manage_create(request: AuthedRequest) -> HttpResponse:
     organizations = list(organizations_managed_by(request.user))
     if not organizations:
         raise Http404("You do not manage any organization.")
-    form = EventForm(request.POST or None)
+    form = EventForm(request.POST or None, request.FILES or None)
     tiers = TierFormSet(request.POST or None, prefix="tiers")
     if request.method == "POST" and form.is_valid() and tiers.is_valid():
         organization = next(
@@ -350,11 +352,14 @@ def manage_create(request: AuthedRequest) -> HttpResponse:
         except DomainError as exc:
             form.add_error(None, exc.detail_message)
         else:
+            changed, image = form.cover_change()
+            if changed and image is not None:
+                services.event_cover_set(actor=request.user, event=event, image=image)
             messages.success(request, "Draft created. Publish it when you are ready.")
             return redirect("events:manage_edit", event_id=event.pk)
     return render(
         request,
-        "events/manage_form.html",
+        "events/manage_new.html",
         {
             "form": form,
             "tiers": tiers,
@@ -368,7 +373,7 @@ def manage_create(request: AuthedRequest) -> HttpResponse:
 def manage_edit(request: AuthedRequest, event_id: Any) -> HttpResponse:
     event = event_managed_by(request.user, event_id)
     if request.method == "POST":
-        form = EventForm(request.POST)
+        form = EventForm(request.POST, request.FILES)
         tiers = TierFormSet(request.POST, prefix="tiers")
     else:
         form = EventForm(initial=EventForm.initial_for(event))
@@ -397,6 +402,9 @@ def manage_edit(request: AuthedRequest, event_id: Any) -> HttpResponse:
         except DomainError as exc:
             form.add_error(None, exc.detail_message)
         else:
+            changed, image = form.cover_change()
+            if changed:
+                services.event_cover_set(actor=request.user, event=event, image=image)
             messages.success(request, "Saved.")
             return redirect("events:manage_edit", event_id=event.pk)
     return render(
@@ -410,6 +418,15 @@ def manage_edit(request: AuthedRequest, event_id: Any) -> HttpResponse:
     )
 
 
+# What cannot be undone asks the organizer to type the event's name, so a slip of the finger on
+# the wrong event's page does nothing.
+CONFIRM_BY_NAME = {"cancel", "delete"}
+
+
+def _names_event(typed: str | None, event: Event) -> bool:
+    return " ".join((typed or "").split()).casefold() == " ".join(event.title.split()).casefold()
+
+
 def _manage_action(action: str) -> Callable[..., HttpResponse]:
     service, done = {
         "publish": (services.event_publish, "Published: tickets are on sale."),
@@ -421,6 +438,9 @@ def _manage_action(action: str) -> Callable[..., HttpResponse]:
     @require_POST
     def view(request: AuthedRequest, event_id: Any) -> HttpResponse:
         event = event_managed_by(request.user, event_id)
+        if action in CONFIRM_BY_NAME and not _names_event(request.POST.get("confirm_name"), event):
+            messages.error(request, f"Type the event's name, “{event.title}”, to confirm.")
+            return redirect("events:manage_edit", event_id=event.pk)
         try:
             service(actor=request.user, event=event)
         except DomainError as exc:

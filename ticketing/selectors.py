@@ -130,39 +130,100 @@ def seat_labels_of(tickets: list[Ticket]) -> list[str | None]:
     return [labels.get(t.seat_id) if t.seat_id else None for t in tickets]
 
 
-SEAT_PITCH = 30  # SVG units per grid step; at 1:1 a seat is a 24 px touch target
+SEAT_PITCH = 30  # SVG units per grid step; at 1:1 (and down to 0.8) a seat is a 24 px target
+ZONE_CLASSES = 5  # .z0 ... .z4 in static/css/app.css, from the --seat-zone-* tokens
 FLAG_NAMES = {"w": "wheelchair space", "c": "companion seat", "r": "restricted view", "a": "aisle"}
 
 
 def seat_map_context(plan: SeatPlan, states: str, selected: set[str]) -> dict[str, Any]:
-    """What the seat map template draws: seats with positions, states and words for them."""
+    """What the seat map template draws: seats with positions, states and words for them.
+
+    The picture's box (`view_*`) starts at the first seat, leaves room for row labels on the
+    left and the stage on top, and the stage is centred on the seats, not on the page.
+    """
     seats = []
     for index, (seat_id, label, x, y, tier_index, flags) in enumerate(plan.rows):
         state = states[index] if index < len(states) else "a"
         tier = plan.tiers[tier_index]
+        section_row = label.rsplit("-", 1)[0]
         seats.append(
             {
                 "index": index,
                 "id": seat_id,
                 "label": label,
-                "section_row": label.rsplit("-", 1)[0],
-                "cx": x * SEAT_PITCH + SEAT_PITCH,
-                "cy": y * SEAT_PITCH + SEAT_PITCH,
+                "section_row": section_row,
+                "section": section_row.rsplit(" ", 1)[0],
+                "row": section_row.rsplit(" ", 1)[-1],
+                "x": x,
+                "y": y,
+                "cx": x * SEAT_PITCH,
+                "cy": y * SEAT_PITCH,
                 "state": state,
                 "state_name": SEAT_STATES[state],
                 "tier": tier,
                 "tier_index": tier_index,
+                "zone_class": f"z{tier_index % ZONE_CLASSES}",
                 "wheelchair": "w" in flags,
                 "features": ", ".join(FLAG_NAMES[f] for f in flags if f != "a"),
                 "selected": seat_id in selected and state == "a",
             }
         )
-    width = max((s["cx"] for s in seats), default=0) + SEAT_PITCH
-    height = max((s["cy"] for s in seats), default=0) + SEAT_PITCH
     rows: dict[str, list[dict[str, Any]]] = {}
     for seat in sorted(seats, key=lambda s: (s["section_row"], s["cx"])):
         rows.setdefault(seat["section_row"], []).append(seat)
-    return {"seats": seats, "rows": rows, "width": width, "height": height}
+    if not seats:
+        return {"seats": [], "rows": {}, "sections": [], "row_labels": [], "tier_legend": []}
+    half = SEAT_PITCH // 2
+    left, right = min(s["cx"] for s in seats), max(s["cx"] for s in seats)
+    top, bottom = min(s["cy"] for s in seats), max(s["cy"] for s in seats)
+    stage_height = SEAT_PITCH
+    view_x = left - half - 2 * SEAT_PITCH  # row labels
+    view_y = top - half - stage_height - 2 * SEAT_PITCH  # the stage, then the section names
+    view_width = (right + half + 2 * SEAT_PITCH) - view_x  # symmetric, so the stage is centred
+    view_height = bottom + half + half - view_y
+    sections: dict[str, dict[str, int]] = {}
+    for seat in seats:
+        box = sections.setdefault(
+            seat["section"], {"left": seat["cx"], "right": seat["cx"], "top": seat["cy"]}
+        )
+        box["left"] = min(box["left"], seat["cx"])
+        box["right"] = max(box["right"], seat["cx"])
+        box["top"] = min(box["top"], seat["cy"])
+    # Roving tabindex: the map is one tab stop, on the first chosen seat or else the first free one.
+    entry = next((s for s in seats if s["selected"]), None) or next(
+        (s for s in seats if s["state"] == "a"), seats[0]
+    )
+    return {
+        "seats": seats,
+        "rows": rows,
+        "entry_index": entry["index"],
+        "tier_legend": [
+            {"tier": tier, "zone_class": f"z{index % ZONE_CLASSES}"}
+            for index, tier in enumerate(plan.tiers)
+        ],
+        "view_x": view_x,
+        "view_y": view_y,
+        "view_width": view_width,
+        "view_height": view_height,
+        "pitch": SEAT_PITCH,
+        "half": half,
+        "stage": {
+            "x": (left + right) / 2 - min(view_width * 0.3, 8 * SEAT_PITCH),
+            "y": view_y + half,
+            "width": 2 * min(view_width * 0.3, 8 * SEAT_PITCH),
+            "height": stage_height,
+            "cx": (left + right) / 2,
+            "cy": view_y + half + stage_height / 2,
+        },
+        "row_labels": [
+            {"text": row[0]["row"], "x": row[0]["cx"] - SEAT_PITCH, "y": row[0]["cy"]}
+            for row in rows.values()
+        ],
+        "sections": [
+            {"name": name, "x": (box["left"] + box["right"]) / 2, "y": box["top"] - half - 4}
+            for name, box in sections.items()
+        ],
+    }
 
 
 # --- Figures -----------------------------------------------------------------------------------

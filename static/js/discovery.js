@@ -1,8 +1,6 @@
-// Discovery page: fold filters on phones, and "near me" from the browser's location.
+// Discovery page: "near me" from the browser's location.
 (function () {
   "use strict";
-  const box = document.getElementById("filters");
-  if (box && matchMedia("(max-width: 699px)").matches && !box.dataset.active) box.open = false;
 
   const button = document.getElementById("near-me");
   const form = document.getElementById("filter-form");

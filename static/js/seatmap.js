@@ -1,21 +1,39 @@
 // Seat map enhancement: the seat list (checkboxes) is the form; the SVG drives it.
-// Live states every second (ETag; the server caches states for a second), a message when a chosen seat goes, zoom buttons.
+// One tab stop into the map (roving tabindex), arrow keys between seats, Space/Enter to choose.
+// The whole hall fits the screen; where seats would be smaller than a 24 px target, a tap (or
+// focus) zooms into that part first. Pinch, Ctrl+wheel and the buttons zoom too.
+// Live states every second (ETag; the server caches states for a second).
 (function () {
   "use strict";
   const form = document.getElementById("seat-form");
   const svg = document.getElementById("seatmap");
-  if (!form || !svg) return;
+  const viewport = document.getElementById("seatmap-viewport");
+  if (!form || !svg || !viewport) return;
   const message = document.getElementById("seat-message");
   const count = document.getElementById("seat-count");
   const seats = Array.from(svg.querySelectorAll("g.seat"));
   const boxes = new Map();
   form.querySelectorAll('input[name="seat"]').forEach((box) => boxes.set(box.dataset.index, box));
   const names = { a: "available", h: "held", s: "sold", b: "not for sale" };
+  const view = svg.viewBox.baseVal;
+  const pitch = Number(svg.dataset.pitch) || 30;
+  const TARGET_PX = 28; // comfortably above WCAG 2.5.8's 24 px
   let etag = null;
-  let zoom = 1;
+  let scale = 0; // CSS px per SVG unit; 0 = fitted to the screen
+
+  // --- Rows for arrow keys: seats grouped by their grid row, left to right -------------------
+  const rows = new Map();
+  seats.forEach((g) => {
+    g.gridX = Number(g.dataset.x);
+    g.gridY = Number(g.dataset.y);
+    if (!rows.has(g.gridY)) rows.set(g.gridY, []);
+    rows.get(g.gridY).push(g);
+  });
+  const rowKeys = Array.from(rows.keys()).sort((a, b) => a - b);
+  rows.forEach((row) => row.sort((a, b) => a.gridX - b.gridX));
 
   function say(text) {
-    message.innerHTML = "";
+    message.replaceChildren();
     const p = document.createElement("p");
     p.className = "message error";
     p.textContent = text;
@@ -37,17 +55,47 @@
     refreshCount();
   }
 
-  svg.addEventListener("click", (e) => {
-    const g = e.target.closest("g.seat");
-    if (g) toggle(g);
-  });
+  function moveFocus(g) {
+    seats.forEach((s) => { if (s !== g && s.tabIndex === 0) s.tabIndex = -1; });
+    g.tabIndex = 0;
+    g.focus();
+  }
+
+  function neighbour(g, key) {
+    const row = rows.get(g.gridY);
+    const at = row.indexOf(g);
+    if (key === "ArrowLeft") return row[Math.max(0, at - 1)];
+    if (key === "ArrowRight") return row[Math.min(row.length - 1, at + 1)];
+    if (key === "Home") return row[0];
+    if (key === "End") return row[row.length - 1];
+    const r = rowKeys.indexOf(g.gridY) + (key === "ArrowDown" ? 1 : -1);
+    if (r < 0 || r >= rowKeys.length) return g;
+    return rows.get(rowKeys[r]).reduce((best, s) => (Math.abs(s.gridX - g.gridX) < Math.abs(best.gridX - g.gridX) ? s : best));
+  }
+
   svg.addEventListener("keydown", (e) => {
     const g = e.target.closest("g.seat");
-    if (g && (e.key === " " || e.key === "Enter")) {
+    if (!g) return;
+    if (e.key === " " || e.key === "Enter") {
       e.preventDefault();
       toggle(g);
+    } else if (["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End"].includes(e.key)) {
+      e.preventDefault();
+      moveFocus(neighbour(g, e.key));
     }
   });
+
+  svg.addEventListener("click", (e) => {
+    if (viewport.classList.contains("overview")) {
+      zoomAt(TARGET_PX / pitch, e.clientX, e.clientY);
+      return;
+    }
+    const g = e.target.closest("g.seat");
+    if (!g) return;
+    toggle(g);
+    moveFocus(g);
+  });
+
   boxes.forEach((box, index) => {
     box.addEventListener("change", () => {
       const g = seats[Number(index)];
@@ -57,6 +105,106 @@
     });
   });
 
+  // --- Zoom -------------------------------------------------------------------------------
+  // The whole hall on screen; but when only the height makes seats too small to tap and the
+  // width would not (a wide screen), fit the width and let the hall scroll up and down instead.
+  function fitScale() {
+    const height = Math.max(200, window.innerHeight * 0.75);
+    const byWidth = viewport.clientWidth / view.width;
+    const whole = Math.min(byWidth, height / view.height);
+    if (whole * pitch < 24 && byWidth * pitch >= 24) return Math.min(byWidth, TARGET_PX / pitch);
+    return whole;
+  }
+
+  function currentScale() {
+    return scale || fitScale();
+  }
+
+  function updateMode() {
+    viewport.classList.toggle("overview", currentScale() * pitch < 24);
+  }
+
+  function setScale(next) {
+    const fit = fitScale();
+    next = Math.min(Math.max(next, fit), 3);
+    scale = next <= fit * 1.001 ? 0 : next;
+    viewport.classList.toggle("zoomed", scale > 0);
+    svg.style.width = Math.floor(view.width * (scale || fit)) + "px";
+    updateMode();
+  }
+
+  // Keep the point under the finger (or the pointer) where it was.
+  function zoomAt(next, clientX, clientY) {
+    const before = svg.getBoundingClientRect();
+    const fx = (clientX - before.left) / before.width;
+    const fy = (clientY - before.top) / before.height;
+    setScale(next);
+    const after = svg.getBoundingClientRect();
+    viewport.scrollLeft += after.left + fx * after.width - clientX;
+    viewport.scrollTop += after.top + fy * after.height - clientY;
+  }
+
+  function zoomToSeat(g) {
+    if (currentScale() * pitch >= 24) {
+      g.scrollIntoView({ block: "nearest", inline: "nearest" });
+      return;
+    }
+    setScale(TARGET_PX / pitch);
+    const r = svg.getBoundingClientRect();
+    const x = ((g.gridX * pitch - view.x) / view.width) * r.width;
+    const y = ((g.gridY * pitch - view.y) / view.height) * r.height;
+    viewport.scrollLeft = x - viewport.clientWidth / 2;
+    viewport.scrollTop = y - viewport.clientHeight / 2;
+  }
+
+  svg.addEventListener("focusin", (e) => {
+    const g = e.target.closest("g.seat");
+    if (g) zoomToSeat(g);
+  });
+
+  const tools = form.querySelector(".seatmap-tools");
+  tools.hidden = false;
+  tools.addEventListener("click", (e) => {
+    const button = e.target.closest("button[data-zoom]");
+    if (!button) return;
+    const port = viewport.getBoundingClientRect();
+    const cx = port.left + port.width / 2;
+    const cy = port.top + port.height / 2;
+    if (button.dataset.zoom === "fit") setScale(0);
+    else zoomAt(currentScale() * (button.dataset.zoom === "in" ? 1.4 : 1 / 1.4), cx, cy);
+  });
+
+  viewport.addEventListener("wheel", (e) => {
+    if (!e.ctrlKey) return; // plain wheel scrolls the page
+    e.preventDefault();
+    zoomAt(currentScale() * (e.deltaY < 0 ? 1.15 : 1 / 1.15), e.clientX, e.clientY);
+  }, { passive: false });
+
+  // Pinch: two pointers on the map; one finger still scrolls.
+  const pointers = new Map();
+  let pinch = null;
+  viewport.addEventListener("pointerdown", (e) => {
+    if (e.pointerType !== "touch") return;
+    pointers.set(e.pointerId, e);
+    if (pointers.size === 2) {
+      const [a, b] = Array.from(pointers.values());
+      pinch = { distance: Math.hypot(a.clientX - b.clientX, a.clientY - b.clientY), scale: currentScale() };
+    }
+  });
+  viewport.addEventListener("pointermove", (e) => {
+    if (!pointers.has(e.pointerId)) return;
+    pointers.set(e.pointerId, e);
+    if (!pinch || pointers.size !== 2) return;
+    const [a, b] = Array.from(pointers.values());
+    const distance = Math.hypot(a.clientX - b.clientX, a.clientY - b.clientY);
+    zoomAt(pinch.scale * (distance / pinch.distance), (a.clientX + b.clientX) / 2, (a.clientY + b.clientY) / 2);
+  });
+  const lift = (e) => { pointers.delete(e.pointerId); if (pointers.size < 2) pinch = null; };
+  viewport.addEventListener("pointerup", lift);
+  viewport.addEventListener("pointercancel", lift);
+  window.addEventListener("resize", () => setScale(scale));
+
+  // --- Live states --------------------------------------------------------------------------
   function apply(states) {
     const lost = [];
     seats.forEach((g, i) => {
@@ -69,8 +217,6 @@
       const free = state === "a";
       if (box) box.disabled = !free;
       g.setAttribute("aria-disabled", free ? "false" : "true");
-      if (free) g.setAttribute("tabindex", "0");
-      else g.removeAttribute("tabindex");
       g.setAttribute("aria-label", g.getAttribute("aria-label").replace(/[^,]+$/, " " + names[state]));
       if (!free && wasChosen) {
         g.classList.remove("selected");
@@ -96,17 +242,7 @@
     setTimeout(poll, 1000);
   }
 
-  const tools = form.querySelector(".seatmap-tools");
-  tools.hidden = false;
-  const width = Number(svg.getAttribute("width"));
-  const height = Number(svg.getAttribute("height"));
-  tools.addEventListener("click", (e) => {
-    const button = e.target.closest("button[data-zoom]");
-    if (!button) return;
-    zoom = Math.min(3, Math.max(0.4, zoom * (button.dataset.zoom === "in" ? 1.25 : 0.8)));
-    svg.setAttribute("width", String(Math.round(width * zoom)));
-    svg.setAttribute("height", String(Math.round(height * zoom)));
-  });
+  setScale(0);
   refreshCount();
   setTimeout(poll, 1000);
 })();

@@ -94,3 +94,68 @@ def test_organizer_generates_edits_and_applies_a_layout(organizer_page: Page) ->
 
     assert EventSeat.objects.filter(event=event).count() == 17
     assert TicketTier.objects.get(pk=tier.pk).capacity == 17
+
+
+def test_organizer_draws_a_block_by_dragging_and_rezones_seats_picked_by_dragging(
+    organizer_page: Page,
+) -> None:
+    page = organizer_page
+    user = Membership.objects.get().user
+    event = EventFactory.create(organization=user.organizations.get(), title="Drawn Hall")
+    page.goto(f"/manage/venues/{event.venue.pk}/seat-maps/")
+    page.get_by_label("Layout name").fill("Drawn")
+    page.get_by_label("Section").fill("Stalls")
+    page.get_by_label("Rows", exact=True).fill("2")
+    page.get_by_label("Seats per row").fill("4")
+    page.get_by_label("Zone").fill("A")
+    page.get_by_role("button", name="Create layout").click()
+    expect(page.get_by_role("heading", name="Drawn")).to_contain_text("8 seats")
+    seat_map = SeatMap.objects.get(name="Drawn")
+
+    # Drag from the grid point under the stalls' first seat (x 0, y 3) to 3 rows x 5 seats.
+    board = page.locator(".seat-preview svg")
+    first = page.locator('.seat-svg .seat[data-x="0"][data-y="0"]').bounding_box()
+    second = page.locator('.seat-svg .seat[data-x="1"][data-y="1"]').bounding_box()
+    assert first and second
+    step_x, step_y = second["x"] - first["x"], second["y"] - first["y"]
+    origin_x, origin_y = first["x"] + first["width"] / 2, first["y"] + first["height"] / 2
+    page.mouse.move(origin_x, origin_y + 3 * step_y)
+    page.mouse.down()
+    page.mouse.move(origin_x + 2 * step_x, origin_y + 4 * step_y, steps=5)
+    page.mouse.move(origin_x + 4 * step_x, origin_y + 5 * step_y, steps=5)
+    page.mouse.up()
+    expect(
+        page.locator("#board-status").filter(has_text="Drawn: 3 rows of 5 seats at x 0, y 3")
+    ).to_be_visible()
+    expect(board.locator(".draft-seat")).to_have_count(15)
+    expect(page.locator("#block-form").get_by_label("Section")).to_be_focused()
+    page.locator("#block-form").get_by_label("Section").fill("Rear")
+    page.locator("#block-form").get_by_label("Zone").fill("B")
+    page.get_by_role("button", name="Add block").click()
+
+    expect(page.get_by_role("heading", name="Drawn")).to_contain_text("23 seats")
+    rear = MapSeat.objects.filter(seat_map=seat_map, section="Rear")
+    assert rear.count() == 15
+    assert {(s.x, s.y) for s in rear} == {(x, y) for x in range(5) for y in range(3, 6)}
+
+    # Pick the first row of the stalls by dragging over it, then move those seats to zone C.
+    page.get_by_role("button", name="Pick seats").click()
+    row_a = [
+        page.locator(f'.seat-svg .seat[data-x="{x}"][data-y="0"]').bounding_box() for x in (0, 3)
+    ]
+    assert row_a[0] and row_a[1]
+    page.mouse.move(row_a[0]["x"] - 4, row_a[0]["y"] - 4)
+    page.mouse.down()
+    page.mouse.move(
+        row_a[1]["x"] + row_a[1]["width"] + 4, row_a[1]["y"] + row_a[1]["height"] + 4, steps=8
+    )
+    page.mouse.up()
+    expect(page.locator("#board-status").filter(has_text="4 seats picked")).to_be_visible()
+    page.get_by_label("Action").select_option(label="Set zone")
+    page.get_by_label("New zone").fill("C")
+    page.get_by_role("button", name="Apply").click()
+
+    expect(page.get_by_text("Set zone: 4 seats.")).to_be_visible()
+    assert set(
+        MapSeat.objects.filter(seat_map=seat_map, zone="C").values_list("section", "row")
+    ) == {("Stalls", "A")}

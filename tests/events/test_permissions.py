@@ -61,7 +61,9 @@ def test_organizer_can_run_actions_on_their_own_event(
     own = EventFactory.create(organization=organizer.organizations.get(), status=Event.Status.DRAFT)
     TicketTierFactory.create(event=own)
 
-    response = organizer_client.post(f"/manage/events/{own.pk}/{action}")
+    response = organizer_client.post(
+        f"/manage/events/{own.pk}/{action}", {"confirm_name": own.title}
+    )
 
     assert response.status_code == 302
     assert AuditEntry.objects.filter(action=f"event.{action}", target_id=str(own.pk)).exists()

@@ -12,20 +12,21 @@ from typing import Any
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-# Distinguishable for common colour-vision deficiencies (Okabe-Ito), dark enough for a white ring.
-ZONE_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#8F7F00")
+# The zone colours are the --seat-zone-* tokens behind the .z0 ... .z4 classes (static/css), the
+# same classes the buyer's seat map and every legend use, so a zone has one colour everywhere.
+ZONE_CLASSES = 5
 UNIT = 24  # grid step in SVG units
 RADIUS = 9
 PAD = 40
 
 
 def zone_colours(zones: Iterable[str]) -> dict[str, str]:
-    """A stable colour per zone (in sorted order), repeated when there are more zones than hues."""
-    return {zone: ZONE_COLOURS[i % len(ZONE_COLOURS)] for i, zone in enumerate(sorted(set(zones)))}
+    """A stable colour class per zone (in sorted order), repeated when there are more zones."""
+    return {zone: f"z{i % ZONE_CLASSES}" for i, zone in enumerate(sorted(set(zones)))}
 
 
-def _shape(seat: Any, cx: int, cy: int, fill: str, stroke_width: int) -> str:
-    common = f'fill="{fill}" stroke="#16181d" stroke-width="{stroke_width}"'
+def _shape(seat: Any, cx: int, cy: int, stroke_width: int) -> str:
+    common = f'class="dot" stroke-width="{stroke_width}"'
     if seat.wheelchair:
         r = RADIUS
         return f'<rect x="{cx - r}" y="{cy - r}" width="{2 * r}" height="{2 * r}" rx="2" {common}/>'
@@ -49,8 +50,7 @@ def seats_svg(
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="seat-svg" viewBox="0 0 {width} {height}"'
         f' width="{width}" height="{height}" role="img" aria-label="{escape(title)}"'
-        # Fill the box, but a small house not beyond twice its size, a big one not below half.
-        f' style="width:100%;height:auto;min-width:{width // 2}px;max-width:{width * 2}px">',
+        f' data-unit="{UNIT}" data-pad="{PAD}" data-min-x="{min_x}" data-min-y="{min_y}">',
         "<defs>"
         '<pattern id="held" width="4" height="4" patternUnits="userSpaceOnUse"'
         ' patternTransform="rotate(45)"><rect width="4" height="4" fill="#fff"/>'
@@ -66,19 +66,18 @@ def seats_svg(
         if key not in row_starts or cx < row_starts[key][0]:
             row_starts[key] = (cx, cy)
         state = getattr(seat, "state", "a") if states else "a"
-        fill = {"h": "url(#held)", "s": "#3b3f47", "b": "#ffffff"}.get(
-            state, colours.get(seat.zone, "#888")
-        )
         label = f"{seat.section} {seat.row}-{seat.number}"
         notes = [f"zone {seat.zone}"]
         notes += [n for n, on in _attributes(seat) if on]
         if states:
             notes.append({"a": "available", "h": "held", "s": "sold", "b": "blocked"}[state])
+        zone_class = colours.get(seat.zone, "z0")
         parts.append(
-            f'<g class="seat seat-{state}" data-label="{escape(label)}">'
+            f'<g class="seat seat-{state} {zone_class}" data-label="{escape(label)}"'
+            f' data-id="{seat.pk}" data-x="{seat.x}" data-y="{seat.y}">'
             f"<title>{escape(label)} ({escape(', '.join(notes))})</title>"
         )
-        parts.append(_shape(seat, cx, cy, fill, 3 if seat.aisle else 1))
+        parts.append(_shape(seat, cx, cy, 3 if seat.aisle else 1))
         if seat.restricted_view:
             r = RADIUS - 2
             parts.append(

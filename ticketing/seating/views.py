@@ -149,6 +149,12 @@ def seat_map_delete(request: AuthedRequest, seat_map_id: Any) -> HttpResponse:
     return redirect("ticketing:seat_map_list", venue_id=venue_id)
 
 
+# The block and bulk forms share field names with the seat filter on the same page; own ids keep
+# each label tied to its own box.
+BLOCK_IDS = "block-%s"
+BULK_IDS = "bulk-%s"
+
+
 def _edit_page(
     request: AuthedRequest,
     seat_map: SeatMap,
@@ -172,7 +178,7 @@ def _edit_page(
     colours = zone_colours(z for z, _ in facets["zones"])
     if block is None:
         below = max((s.y for s in everything), default=-2) + 2  # a free row under the layout
-        block = SeatBlockForm(initial={"y": below, "section": "", "zone": ""})
+        block = SeatBlockForm(initial={"y": below, "section": "", "zone": ""}, auto_id=BLOCK_IDS)
     page_query = params.copy()
     page_query.pop("page", None)
     return render(
@@ -185,7 +191,7 @@ def _edit_page(
             "page": page,
             "filter_query": page_query.urlencode(),
             "query": params.urlencode(),
-            "bulk": bulk or SeatBulkForm(),
+            "bulk": bulk or SeatBulkForm(auto_id=BULK_IDS),
             "block_form": block,  # not "block": the template engine keeps {% block %}s there
             "error": error,
             "facets": facets,
@@ -208,7 +214,7 @@ def seat_map_edit(request: AuthedRequest, seat_map_id: Any) -> HttpResponse:
 @require_POST
 def seat_map_add_block(request: AuthedRequest, seat_map_id: Any) -> HttpResponse:
     seat_map = seat_map_managed_by(request.user, seat_map_id)
-    form = SeatBlockForm(request.POST)
+    form = SeatBlockForm(request.POST, auto_id=BLOCK_IDS)
     if form.is_valid():
         try:
             added = seating.seat_map_add_blocks(
@@ -230,7 +236,7 @@ def seat_map_bulk(request: AuthedRequest, seat_map_id: Any) -> HttpResponse:
     query = _query(request.POST.get("query", ""))
     if request.POST.get("do") == "relabel":
         return _relabel(request, seat_map, query)
-    form = SeatBulkForm(request.POST)
+    form = SeatBulkForm(request.POST, auto_id=BULK_IDS)
     if form.is_valid():
         if form.cleaned_data["scope"] == "filter":
             facets = map_facets(seat_map)

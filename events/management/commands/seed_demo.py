@@ -2,13 +2,15 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from accounts.models import Organization, User
+from events.demo_covers import demo_cover
 from events.models import Category, Event
-from events.services import TierSpec, VenueSpec, event_create, event_publish
+from events.services import TierSpec, VenueSpec, event_cover_set, event_create, event_publish
 from ticketing.seating.services import SeatBlock, event_seating_apply, seat_map_create
 
 PASSWORD = "boxoffice-demo"  # noqa: S105 - published demo credentials
@@ -150,6 +152,15 @@ class Command(BaseCommand):
                     zone_tiers={zone: event.tiers.get(name=zone).pk for zone in blocks},
                 )
             event_publish(actor=organizer, event=event)
+        for event in Event.objects.filter(organization=organization, cover_image=""):
+            category_name = event.category.name if event.category else ""
+            picture = demo_cover(event.title, category_name)
+            event_cover_set(
+                actor=organizer,
+                event=event,
+                image=SimpleUploadedFile(f"{event.slug}.png", picture, content_type="image/png"),
+            )
+            Event.objects.filter(pk=event.pk).update(cover_alt="")  # decorative: the title says it
         self.stdout.write(
             self.style.SUCCESS(
                 f"\nDemo logins (password for all: {PASSWORD})\n"

@@ -1,0 +1,10 @@
+"""Thin Celery wrappers: ids in, one service call each; safe to run twice."""
+
+from celery import shared_task
+
+from accounts.services import organization_logo_variants_build
+
+
+@shared_task
+def organization_logo_process(organization_id: str) -> None:
+    organization_logo_variants_build(organization_id=organization_id)

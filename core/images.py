@@ -1,0 +1,117 @@
+"""Responsive image variants: the sizes a page needs, in WebP and a JPEG fallback.
+
+An uploaded picture is kept as it came; a Celery task (events.tasks, accounts.tasks) calls
+`variants_build`, which writes each width in both formats through Django's default storage (the
+filesystem, or any S3-compatible store when configured) and returns a small JSON description the
+model keeps. Pages render that description with `components/picture.html` through `Picture`.
+"""
+
+import io
+import posixpath
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import Storage, default_storage
+from PIL import Image, ImageOps
+
+# Card thumbnails, the event page on a phone and on a wide screen (and 2x phones).
+WIDTHS = (400, 800, 1200)
+FORMATS = (("webp", "WEBP", "image/webp"), ("jpg", "JPEG", "image/jpeg"))
+QUALITY = 80
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MAX_PIXELS = 40_000_000  # refuses decompression bombs long before Pillow's own 89 M limit
+ACCEPTED = {"JPEG", "PNG", "WEBP"}
+
+
+def image_upload_check(upload: Any) -> None:
+    """Refuse what a browser cannot show or a worker should not decode (form validator)."""
+    if upload is None or not hasattr(upload, "size"):
+        return
+    if upload.size > MAX_UPLOAD_BYTES:
+        raise ValidationError("The picture is larger than 10 MB.", code="image_too_large")
+    position = upload.tell() if hasattr(upload, "tell") else 0
+    try:
+        with Image.open(upload) as image:
+            if image.format not in ACCEPTED:
+                raise ValidationError("Upload a JPEG, PNG or WebP picture.", code="image_format")
+            if image.width * image.height > MAX_PIXELS:
+                raise ValidationError("The picture has too many pixels.", code="image_too_large")
+    except (OSError, Image.DecompressionBombError) as exc:
+        raise ValidationError("This file is not a picture we can read.", code="image_bad") from exc
+    finally:
+        upload.seek(position)
+
+
+def variants_build(
+    source_name: str, *, prefix: str, storage: Storage | None = None
+) -> dict[str, Any]:
+    """Write every width (never wider than the original) in WebP and JPEG; return their names.
+
+    Safe to run twice: names are derived from the source's name, and a rerun overwrites them.
+    """
+    storage = storage or default_storage
+    with storage.open(source_name, "rb") as handle, Image.open(handle) as opened:
+        original = ImageOps.exif_transpose(opened)
+        original.load()
+    # WebP and JPEG have no palette transparency worth keeping on a cover; flatten onto white.
+    if original.mode not in ("RGB", "L"):
+        background = Image.new("RGB", original.size, (255, 255, 255))
+        rgba = original.convert("RGBA")
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        original = background
+    original = original.convert("RGB")
+    stem = posixpath.splitext(posixpath.basename(source_name))[0]
+    widths = sorted({w for w in WIDTHS if w < original.width} | {min(original.width, WIDTHS[-1])})
+    sources: dict[str, list[dict[str, Any]]] = {ext: [] for ext, _, _ in FORMATS}
+    for width in widths:
+        height = round(original.height * width / original.width)
+        resized = original.resize((width, height), Image.Resampling.LANCZOS)
+        for ext, pil_format, _ in FORMATS:
+            buffer = io.BytesIO()
+            resized.save(buffer, pil_format, quality=QUALITY, optimize=True)
+            name = f"{prefix}/{stem}-{width}.{ext}"
+            if storage.exists(name):
+                storage.delete(name)
+            saved = storage.save(name, ContentFile(buffer.getvalue()))
+            sources[ext].append({"name": saved, "width": width, "height": height})
+    return {"source": source_name, "width": original.width, "height": original.height, **sources}
+
+
+@dataclass(frozen=True)
+class Picture:
+    """What `components/picture.html` needs: srcsets per format, the fallback and its box."""
+
+    src: str
+    width: int
+    height: int
+    webp_srcset: str
+    jpeg_srcset: str
+
+    @classmethod
+    def of(
+        cls,
+        variants: dict[str, Any] | None,
+        *,
+        fallback_url: str = "",
+        width: int = 0,
+        height: int = 0,
+    ) -> "Picture | None":
+        """The picture of a model's variants; the bare upload until the task has run."""
+        storage = default_storage
+        if variants and variants.get("jpg"):
+            jpeg = variants["jpg"]
+            middle = jpeg[min(1, len(jpeg) - 1)]
+            return cls(
+                src=storage.url(middle["name"]),
+                width=middle["width"],
+                height=middle["height"],
+                webp_srcset=", ".join(
+                    f"{storage.url(v['name'])} {v['width']}w" for v in variants.get("webp", [])
+                ),
+                jpeg_srcset=", ".join(f"{storage.url(v['name'])} {v['width']}w" for v in jpeg),
+            )
+        if fallback_url:
+            return cls(src=fallback_url, width=width, height=height, webp_srcset="", jpeg_srcset="")
+        return None

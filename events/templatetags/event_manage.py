@@ -1,0 +1,34 @@
+"""The organizer's event page in tabs: one list of sections, shared by every page they lead to."""
+
+from typing import Any
+
+from django import template
+from django.template.context import Context
+from django.urls import reverse
+
+register = template.Library()
+
+# (key, label, URL name, other URL names that belong to the same tab)
+SECTIONS = (
+    ("overview", "Overview", "analytics:event_dashboard", ()),
+    ("tickets", "Tickets", "ticketing:manage_orders", ("ticketing:policy", "waitlist:manage")),
+    ("seating", "Seating", "ticketing:event_seating", ()),
+    ("sessions", "Sessions", "events:manage_sessions", ("events:manage_feedback",)),
+    ("attendees", "Attendees", "checkin:attendance", ()),
+    ("checkin", "Check-in", "checkin:manage", ()),
+    ("settings", "Settings", "events:manage_edit", ("notifications:event_reminders",)),
+)
+
+
+@register.simple_tag(takes_context=True)
+def event_manage_tabs(context: Context, event: Any) -> dict[str, Any]:
+    """The tabs for `event` and which one the current page belongs to."""
+    request = context.get("request")
+    match = getattr(request, "resolver_match", None)
+    here = match.view_name if match else ""
+    tabs, current = [], ""
+    for key, label, name, related in SECTIONS:
+        tabs.append({"key": key, "label": label, "url": reverse(name, args=[event.pk])})
+        if here == name or here in related:
+            current = key
+    return {"tabs": tabs, "current": current}

@@ -1,0 +1,24 @@
+// Design-system behaviour shared by every page: dismissable toasts, typed confirmations.
+(function () {
+  "use strict";
+  document.querySelectorAll(".toast [data-dismiss]").forEach((button) => {
+    button.hidden = false;
+    button.addEventListener("click", () => button.closest(".toast").remove());
+  });
+  // A form that asks before it does something hard to undo (no inline handlers: CSP).
+  document.querySelectorAll("form[data-confirm]").forEach((form) => {
+    form.addEventListener("submit", (e) => {
+      if (!window.confirm(form.dataset.confirm)) e.preventDefault();
+    });
+  });
+  // A dangerous form stays disabled until the person types the name it asks for.
+  document.querySelectorAll("form[data-confirm-name]").forEach((form) => {
+    const input = form.querySelector("input[name=confirm_name]");
+    const submit = form.querySelector("button[type=submit]");
+    if (!input || !submit) return;
+    const expected = form.dataset.confirmName.trim();
+    const update = () => { submit.disabled = input.value.trim() !== expected; };
+    input.addEventListener("input", update);
+    update();
+  });
+})();
