@@ -84,18 +84,22 @@ def order_existing(buyer: User, idempotency_key: str, digest: str) -> Order | No
 
 
 def inventory_admit(
-    event_id: Any, wanted: dict[str, int], *, request: str
-) -> dict[str, int] | None:
-    """Take from the Redis gate: SOLD_OUT from Redis alone once a tier is gone.
+    buyer: User, event_id: Any, wanted: dict[str, int], idempotency_key: str, digest: str
+) -> tuple[dict[str, int] | None, Order | None]:
+    """Take from the Redis gate: (what it took, None), or (None, the order an earlier copy of
+    this request made). SOLD_OUT from Redis alone once a tier is gone, never for a replay.
 
     Once a second per event the gate elects a refused buyer to release holds that lapsed
     unreleased (the beat job may lag); if that frees tickets, the buyer asks again.
     """
     for attempt in (1, 2):
         try:
-            return gate_take(event_id, wanted, request=request)
+            return gate_take(event_id, wanted, request=idempotency_key), None
         except GateShort as short:
             if attempt == 2 or not (short.elected and orders_release_expired(event_id=event_id)):
+                existing = order_existing(buyer, idempotency_key, digest)
+                if existing is not None:
+                    return None, existing
                 raise SoldOut(**short.details) from None
     raise AssertionError("unreachable")
 
