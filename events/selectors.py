@@ -127,7 +127,7 @@ def event_sessions(event: Event) -> list[Session]:
     """The event's sessions in time order, with rooms, tracks and speakers (two queries)."""
     return list(
         Session.objects.filter(event=event)
-        .select_related("room", "track")
+        .select_related("event", "room", "track")
         .prefetch_related("speakers")
         .order_by("starts_at", "room__position", "room__name", "id")
     )
@@ -275,8 +275,6 @@ def timetable(
             session.row_start + 1,  # type: ignore[attr-defined]
             int((end - origin).total_seconds() // 60 // SLOT_MINUTES) + 2,
         )
-        session.local_start = start  # type: ignore[attr-defined]
-        session.local_end = end  # type: ignore[attr-defined]
     return days, TimetableDay(day=chosen, rooms=rooms, sessions=todays)
 
 

@@ -18,3 +18,8 @@ event_availability_read = Signal()
 # Sent INSIDE the cancelling transaction. sender=Event class, event_id=UUID, organization_id=UUID,
 # actor_id=the user who cancelled. Notifications tells the holders; ticketing refunds everyone.
 event_cancelled = Signal()
+
+# Sent INSIDE the agenda's transaction when a session's time or room changes.
+# sender=Session class, session_id, event_id, organization_id, title=str,
+# changes={"starts_at"|"ends_at"|"room": [old, new]} (datetimes as ISO strings)
+session_changed = Signal()
