@@ -16,19 +16,16 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import psycopg.errors
-from django.db import OperationalError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from accounts.models import User
-from core.errors import Busy
 from core.testswitches import switch_on
 from events.models import Event, TicketTier
 from ticketing.booking.gate import GateShort, gate_take
@@ -57,19 +54,6 @@ def request_digest(payload: Mapping[str, Any]) -> str:
 def idempotency_key_check(idempotency_key: str) -> None:
     if not idempotency_key or len(idempotency_key) > 100:
         raise IdempotencyKeyInvalid()
-
-
-@contextmanager
-def busy_on_lock_timeout() -> Iterator[None]:
-    """Inside a transaction: wait at most LOCK_TIMEOUT for row locks, then answer BUSY."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-    try:
-        yield
-    except OperationalError as exc:
-        if isinstance(exc.__cause__, psycopg.errors.LockNotAvailable):
-            raise Busy() from exc
-        raise
 
 
 def order_existing(buyer: User, idempotency_key: str, digest: str) -> Order | None:

@@ -30,13 +30,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
+from core.db import busy_on_lock_timeout
 from core.errors import NotFound
 from core.ids import is_uuid
 from core.testswitches import switch_on
 from events.models import Event, TicketTier
 from ticketing.booking import hotpath
 from ticketing.booking.core import (
-    busy_on_lock_timeout,
     idempotency_key_check,
     inventory_admit,
     order_existing,

@@ -32,12 +32,12 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import audit_record
+from core.db import busy_on_lock_timeout
 from core.errors import NotFound
 from core.testswitches import switch_on
 from events.models import Event, TicketTier, Venue
 from events.signals import tiers_changed
 from ticketing.booking.core import (
-    busy_on_lock_timeout,
     idempotency_key_check,
     inventory_admit,
     order_existing,
