@@ -40,9 +40,6 @@ from ticketing.errors import (
 )
 from ticketing.models import EventSeat, Order, OrderLine, Ticket
 
-LOCK_TIMEOUT = "3s"
-
-
 # --- Requests: idempotency and lock waits ------------------------------------------------------
 
 
