@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "analytics.middleware.EventPageViewMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -155,6 +156,7 @@ CELERY_BEAT_SCHEDULE = {
     "expire-waitlist-offers": {"task": "waitlist.tasks.expire_waitlist_offers", "schedule": 15.0},
     "retry-refunds": {"task": "ticketing.tasks.refunds_retry", "schedule": 60.0},
     "resume-refund-jobs": {"task": "ticketing.tasks.refund_jobs_resume", "schedule": 120.0},
+    "analytics-refresh": {"task": "analytics.tasks.refresh_summaries", "schedule": 60.0},
 }
 
 # --- Auth ----------------------------------------------------------------------------------
