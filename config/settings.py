@@ -105,6 +105,18 @@ DATABASES["default"]["TEST"] = {
     # Lets several suites share one server without trampling each other's test database.
     "NAME": "test_boxoffice" + os.environ.get("TEST_DB_SUFFIX", ""),
 }
+# Dashboards, reports and exports read from a streaming replica when there is one
+# (core/replica.py); without it the alias is the primary again and nothing is routed there.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+DATABASES["replica"] = dj_database_url.parse(
+    DATABASE_REPLICA_URL or DATABASE_URL,
+    conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "600")),
+    conn_health_checks=True,
+)
+DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["core.replica.ReportingReadRouter"]
+REPLICA_MAX_LAG_SECONDS = float(os.environ.get("REPLICA_MAX_LAG_SECONDS", "30"))
+REPLICA_LAG_CHECK_SECONDS = float(os.environ.get("REPLICA_LAG_CHECK_SECONDS", "5"))
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 CACHES = {
