@@ -16,10 +16,10 @@ from checkin.services import checkin_list_default, ticket_scan
 from core.errors import DomainError
 from events.models import Event, TicketTier
 from tests.factories import UserFactory
+from ticketing.aftersale.refunds import event_cancel_with_refunds, order_refund
+from ticketing.aftersale.transfers import ticket_transfer_accept, ticket_transfer_send
+from ticketing.booking.services import order_pay, order_reserve
 from ticketing.models import Order, OrderLine, Payment, Refund, RefundLine, Ticket, Transfer
-from ticketing.refunds import event_cancel_with_refunds, order_refund
-from ticketing.services import order_pay, order_reserve
-from ticketing.transfers import ticket_transfer_accept, ticket_transfer_send
 from waitlist.models import Offer, WaitlistEntry
 from waitlist.services import waitlist_join
 

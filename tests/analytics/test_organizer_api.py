@@ -14,7 +14,7 @@ from checkin.services import checkin_list_default, ticket_scan
 from events.models import Event, TicketTier
 from tests.api.conftest import Api, login
 from tests.factories import EventFactory, MembershipFactory, TicketTierFactory, UserFactory
-from ticketing.services import order_pay, order_reserve
+from ticketing.booking.services import order_pay, order_reserve
 
 
 def _patch(api: Api, path: str, body: dict) -> Any:

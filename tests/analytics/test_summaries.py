@@ -17,9 +17,9 @@ from events.feedback import feedback_hide
 from events.models import Event, Feedback
 from tests.analytics.scenario import FIGURES, Scenario, money_truth, truth
 from tests.factories import EventFactory, TicketTierFactory, UserFactory
+from ticketing.aftersale.refunds import order_refund
+from ticketing.booking.services import order_pay, order_reserve
 from ticketing.models import Refund
-from ticketing.refunds import order_refund
-from ticketing.services import order_pay, order_reserve
 
 ROW_FIELDS = ("event_id", "tier_id", "hour", *FIGURES, "page_views", "unique_visitors")
 
