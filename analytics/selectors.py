@@ -1,11 +1,17 @@
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Count, F, Sum
+from django.utils import timezone
 
 from checkin.models import Admission
 from events.models import Event
-from ticketing.models import Order, OrderLine, Ticket
+from ticketing.models import OrderLine, RefundLine, Ticket
+
+# The live counters may lag this much: many organizers' tabs polling one event cost one count.
+LIVE_CACHE_SECONDS = 1
 
 
 @dataclass(frozen=True)
@@ -49,14 +55,24 @@ class EventFigures:
 
 
 def event_figures(event: Event) -> EventFigures:
-    """Sold, held, revenue and admissions per tier, live from the database (four queries)."""
+    """Sold, held, revenue net of refunds and admissions of valid tickets per tier, live from
+    the database (five queries)."""
     tiers = list(event.tiers.all())
     paid_lines = (
-        OrderLine.objects.filter(order__event=event, order__status=Order.Status.PAID)
+        OrderLine.objects.filter(order__event=event, order__paid_at__isnull=False)
         .values("tier_id")
         .annotate(revenue=Sum(F("unit_price") * F("quantity")))
     )
-    revenue = {row["tier_id"]: row["revenue"] for row in paid_lines}
+    refunded = dict(
+        RefundLine.objects.filter(ticket__event=event)
+        .values("ticket__tier_id")
+        .annotate(amount=Sum("amount"))
+        .values_list("ticket__tier_id", "amount")
+    )
+    revenue = {
+        row["tier_id"]: row["revenue"] - (refunded.get(row["tier_id"]) or Decimal("0"))
+        for row in paid_lines
+    }
     sold = dict(
         Ticket.objects.filter(event=event, status=Ticket.Status.VALID)
         .values("tier_id")
@@ -64,7 +80,7 @@ def event_figures(event: Event) -> EventFigures:
         .values_list("tier_id", "n")
     )
     admitted = dict(
-        Admission.objects.filter(checkin_list__event=event)
+        Admission.objects.filter(checkin_list__event=event, ticket__status=Ticket.Status.VALID)
         .values("ticket__tier_id")
         .annotate(n=Count("ticket_id", distinct=True))
         .values_list("ticket__tier_id", "n")
@@ -83,3 +99,51 @@ def event_figures(event: Event) -> EventFigures:
             for tier in tiers
         ],
     )
+
+
+def event_live(event: Event, *, cached: bool = True) -> dict[str, Any]:
+    """The live counters of an event as JSON-ready numbers (six small queries, cached 1 s)."""
+
+    def build() -> dict[str, Any]:
+        figures = event_figures(event)
+        by_list = (
+            Admission.objects.filter(checkin_list__event=event, ticket__status=Ticket.Status.VALID)
+            .values("checkin_list_id", "checkin_list__name")
+            .annotate(n=Count("ticket_id", distinct=True))
+            .order_by("checkin_list__name")
+        )
+        return {
+            "sold": figures.sold,
+            "held": figures.held,
+            "available": sum(t.available for t in figures.tiers),
+            "capacity": figures.capacity,
+            "checked_in": figures.admitted,
+            "tiers": [
+                {
+                    "name": t.name,
+                    "sold": t.sold,
+                    "held": t.held,
+                    "available": t.available,
+                    "checked_in": t.admitted,
+                }
+                for t in figures.tiers
+            ],
+            "lists": [
+                {
+                    "id": str(row["checkin_list_id"]),
+                    "name": row["checkin_list__name"],
+                    "checked_in": row["n"],
+                }
+                for row in by_list
+            ],
+            "at": timezone.now().isoformat(timespec="seconds"),
+        }
+
+    if not cached:
+        return build()
+    key = f"analytics:live:{event.pk}"
+    data = cache.get(key)
+    if data is None:
+        data = build()
+        cache.set(key, data, LIVE_CACHE_SECONDS)
+    return dict(data)
