@@ -1,3 +1,4 @@
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -10,8 +11,9 @@ from checkin.models import Admission
 from events.models import Event
 from ticketing.models import OrderLine, RefundLine, Ticket
 
-# The live counters may lag this much: many organizers' tabs polling one event cost one count.
-LIVE_CACHE_SECONDS = 1
+# The live counters may lag this much (seconds): many tabs polling one event cost one count, and
+# a sale still shows within the dashboard's 2-second promise (polled every second).
+LIVE_MAX_AGE = 0.5
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,8 @@ def event_figures(event: Event) -> EventFigures:
 
 
 def event_live(event: Event, *, cached: bool = True) -> dict[str, Any]:
-    """The live counters of an event as JSON-ready numbers (six small queries, cached 1 s)."""
+    """The live counters of an event as JSON-ready numbers (six small queries, shared for
+    LIVE_MAX_AGE seconds)."""
 
     def build() -> dict[str, Any]:
         figures = event_figures(event)
@@ -142,8 +145,10 @@ def event_live(event: Event, *, cached: bool = True) -> dict[str, Any]:
     if not cached:
         return build()
     key = f"analytics:live:{event.pk}"
-    data = cache.get(key)
-    if data is None:
-        data = build()
-        cache.set(key, data, LIVE_CACHE_SECONDS)
-    return dict(data)
+    now = time.time()  # wall clock: shared by every worker and host
+    stored = cache.get(key)
+    if stored is not None and 0 <= now - stored[0] < LIVE_MAX_AGE:
+        return dict(stored[1])
+    data = build()
+    cache.set(key, (now, data), 2)
+    return data
