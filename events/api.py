@@ -24,7 +24,7 @@ from events.selectors import (
     my_feedback,
     published_event,
 )
-from ticketing.booking.services import orders_release_expired
+from ticketing.booking.core import orders_release_expired
 
 router = Router(tags=["events"])
 

@@ -20,6 +20,6 @@ def on_tiers_changed(sender: Any, event_id: UUID, **kwargs: Any) -> None:
 def on_event_cancelled(sender: Any, event_id: UUID, actor_id: Any = None, **kwargs: Any) -> None:
     # In the cancelling transaction: a cancelled event refunds every order (a resumable job).
     if actor_id is not None:
-        from ticketing.aftersale.refunds import refund_job_start
+        from ticketing.aftersale.cancellation import refund_job_start
 
         refund_job_start(event=Event.objects.get(pk=event_id), actor_id=actor_id)

@@ -19,7 +19,7 @@ from tests.analytics.scenario import FIGURES, Scenario, money_truth, truth
 from tests.factories import EventFactory, TicketTierFactory, UserFactory
 from ticketing.aftersale.refunds import order_refund
 from ticketing.booking.services import order_pay, order_reserve
-from ticketing.models import Refund
+from ticketing.models import EventPolicy, Refund
 
 ROW_FIELDS = ("event_id", "tier_id", "hour", *FIGURES, "page_views", "unique_visitors")
 
@@ -40,8 +40,11 @@ def _totals() -> dict[tuple[Any, Any], dict[str, Any]]:
 def _events(organizer: User) -> list[Event]:
     organization = organizer.organizations.get()
     events = []
-    for _ in range(3):
+    for number in range(3):
         event = EventFactory.create(organization=organization)
+        # One event lets the organizer refund tickets already used at the door, so a check-in
+        # can stop counting.
+        EventPolicy.objects.create(event=event, refunds_after_entry=number == 0)
         TicketTierFactory.create(event=event, name="Floor", price=Decimal("30.00"), capacity=12)
         TicketTierFactory.create(event=event, name="VIP", price=Decimal("95.50"), capacity=3)
         events.append(event)

@@ -17,7 +17,7 @@ from events.models import Event, TicketTier
 from notifications.models import Message, Topic
 from tests.factories import UserFactory, order_paid, order_reserved
 from tests.waitlist.worker import Worker, own_broker, wait_for
-from ticketing.aftersale.refunds import (
+from ticketing.aftersale.cancellation import (
     event_cancel_with_refunds,
     refund_job_step,
     refund_jobs_resume,

@@ -82,7 +82,7 @@ def test_fifty_buyers_holding_overlapping_pairs_never_share_a_seat() -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_negative_control_without_seat_locks_the_pair_rush_sells_a_seat_twice(settings) -> None:
-    settings.BOXOFFICE_TEST_UNSAFE_SEATS = True
+    settings.BOXOFFICE_TEST_SWITCHES = {"seats_unlocked": True}
 
     _, orders = _overlapping_pair_rush()
 

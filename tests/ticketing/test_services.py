@@ -15,7 +15,8 @@ from core.errors import NotFound
 from events.models import Event, TicketTier
 from tests.factories import EventFactory, TicketTierFactory, UserFactory, order_reserved
 from tests.ticketing.racing import sold
-from ticketing.booking.services import order_pay, order_reserve, orders_release_expired
+from ticketing.booking.core import orders_release_expired
+from ticketing.booking.services import order_pay, order_reserve
 from ticketing.errors import (
     HoldExpired,
     IdempotencyKeyInvalid,
