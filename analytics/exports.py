@@ -7,11 +7,12 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from django.db import connections, transaction
 from django.db.models import QuerySet
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils.text import slugify
 
-from analytics.attendees import EXPORT_COLUMNS, attendee_row
+from analytics.attendees import EXPORT_COLUMNS, reference
 from events.models import Event
 from ticketing.models import Ticket
 
@@ -35,53 +36,77 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _rows(tickets: QuerySet[Ticket], questions: list[tuple[str, str]]) -> Iterator[list[Any]]:
-    for ticket in tickets.iterator(chunk_size=CHUNK):
-        row = attendee_row(ticket)
-        answers = getattr(ticket, "answer_map", {}) or {}
-        yield [_cell(row[key]) for key, _ in EXPORT_COLUMNS] + [
-            _cell(answers.get(qid, "")) for qid, _ in questions
-        ]
+def _rows(tickets: QuerySet[Ticket]) -> Iterator[list[Any]]:
+    """Plain tuples (no model instances) from one server-side cursor, in the table's order."""
+    values = tickets.values_list(  # type: ignore[misc]  # seat_label etc. are annotations
+        "id",
+        "attendee_name",
+        "holder__email",
+        "tier__name",
+        "seat_label",
+        "order_id",
+        "status_label",
+        "checked_in_at",
+    )
+    with transaction.atomic(using=tickets.db):
+        with connections[tickets.db].cursor() as cursor:
+            # A cursor is planned for its first rows by default (nested loops over 50,000
+            # tickets took 30x longer); an export reads them all.
+            cursor.execute("SET LOCAL cursor_tuple_fraction = 1")
+        for ticket_id, name, email, tier, seat, order_id, status, checked_in in values.iterator(
+            chunk_size=CHUNK
+        ):
+            yield [
+                _cell(v)
+                for v in (
+                    reference(ticket_id),
+                    name,
+                    email,
+                    tier,
+                    seat or "",
+                    reference(order_id),
+                    status,
+                    checked_in,
+                )
+            ]
 
 
 def _filename(event: Event, extension: str) -> str:
     return f"attendees-{slugify(event.title)[:40] or 'event'}.{extension}"
 
 
-def attendees_csv(
-    event: Event, tickets: QuerySet[Ticket], questions: list[tuple[str, str]] | None = None
-) -> StreamingHttpResponse:
-    questions = questions or []
+def attendees_csv(event: Event, tickets: QuerySet[Ticket]) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
-    header = [label for _, label in EXPORT_COLUMNS] + [label for _, label in questions]
+    header = [label for _, label in EXPORT_COLUMNS]
 
     def lines() -> Iterator[str]:
         yield "\ufeff"  # lets Excel read the file as UTF-8
         yield writer.writerow(header)
-        for row in _rows(tickets, questions):
-            yield writer.writerow(row)
+        batch = []
+        for row in _rows(tickets):
+            batch.append(writer.writerow(row))
+            if len(batch) == 500:  # fewer, larger chunks for the socket
+                yield "".join(batch)
+                batch = []
+        yield "".join(batch)
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{_filename(event, "csv")}"'
     return response
 
 
-def attendees_xlsx(
-    event: Event, tickets: QuerySet[Ticket], questions: list[tuple[str, str]] | None = None
-) -> FileResponse:
+def attendees_xlsx(event: Event, tickets: QuerySet[Ticket]) -> FileResponse:
     """An .xlsx is a zip that cannot be sent before it is finished: xlsxwriter writes it row by
     row to a temporary file (constant memory), which is then streamed and removed."""
     import xlsxwriter
 
-    questions = questions or []
     handle, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(handle)
     book = xlsxwriter.Workbook(path, {"constant_memory": True, "remove_timezone": True})
     sheet = book.add_worksheet("Attendees")
     bold = book.add_format({"bold": True})
-    header = [label for _, label in EXPORT_COLUMNS] + [label for _, label in questions]
-    sheet.write_row(0, 0, header, bold)
-    for number, row in enumerate(_rows(tickets, questions), start=1):
+    sheet.write_row(0, 0, [label for _, label in EXPORT_COLUMNS], bold)
+    for number, row in enumerate(_rows(tickets), start=1):
         sheet.write_row(number, 0, row)
     book.close()
     stream = open(path, "rb")  # noqa: SIM115  # FileResponse closes it
