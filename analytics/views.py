@@ -15,6 +15,7 @@ from analytics import attendees as attendee_lists
 from analytics.bulk import MAX_BULK, attendees_check_in, attendees_refund
 from analytics.charts import time_chart
 from analytics.exports import attendees_csv, attendees_xlsx
+from analytics.orders import order_managed_by, order_timeline
 from analytics.scope import can_see_platform, dashboard_events
 from analytics.selectors import event_live
 from analytics.stats import (
@@ -258,3 +259,19 @@ def event_attendees_bulk(request: AuthedRequest, event_id: Any) -> HttpResponse:
     back = request.POST.get("back", "")
     target = f"{request.path.rsplit('/bulk', 1)[0]}"
     return redirect(f"{target}?{back}" if back and not back.startswith(("/", "http")) else target)
+
+
+@login_required
+def order_page(request: AuthedRequest, order_id: Any) -> HttpResponse:
+    """One order of an event the user manages, with its whole timeline."""
+    order = order_managed_by(request.user, order_id)
+    return render(
+        request,
+        "analytics/order.html",
+        {
+            "order": order,
+            "event": order.event,
+            "timeline": order_timeline(order),
+            "tickets": [attendee_lists.reference(t.pk) for t in order.tickets.all()],
+        },
+    )

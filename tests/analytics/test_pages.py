@@ -12,8 +12,10 @@ from django.test import Client
 from accounts.models import AuditEntry, User
 from analytics.summaries import summaries_rebuild
 from checkin.models import Admission
+from checkin.services import checkin_list_default, ticket_scan
 from events.models import Event, TicketTier
 from tests.factories import MembershipFactory, UserFactory
+from ticketing.aftersale.refunds import order_refund
 from ticketing.booking.services import order_pay, order_reserve
 from ticketing.models import Refund, Ticket
 
@@ -187,3 +189,32 @@ def test_exports_follow_the_filter_in_csv_and_xlsx(
     with zipfile.ZipFile(io.BytesIO(body)) as book:
         sheet = book.read("xl/worksheets/sheet1.xml").decode()
     assert "Other Person" in sheet and "Export Person" in sheet
+
+
+@pytest.mark.django_db
+def test_order_page_tells_the_whole_story_and_is_404_for_strangers(
+    organizer_client: Client, organizer: User, event: Event, tier: TicketTier
+) -> None:
+    tickets = _buy(event, tier, 2, "Story Buyer")
+    order = tickets[0].order
+    ticket_scan(
+        payload=tickets[0].qr_payload, checkin_list=checkin_list_default(event), scanned_by=None
+    )
+    order_refund(
+        actor=organizer,
+        order_id=order.pk,
+        ticket_ids=[tickets[1].pk],
+        idempotency_key="story",
+        as_organizer=True,
+        reason=Refund.Reason.ORGANIZER,
+    )
+    response = organizer_client.get(f"/manage/orders/{order.pk}/")
+    assert response.status_code == 200
+    kinds = [m.kind for m in response.context["timeline"]]
+    assert kinds[0] == "order"
+    assert {"payment", "refund", "scan"} <= set(kinds)
+    times = [m.at for m in response.context["timeline"]]
+    assert times == sorted(times)
+    stranger = Client()
+    stranger.force_login(MembershipFactory.create().user)
+    assert stranger.get(f"/manage/orders/{order.pk}/").status_code == 404
