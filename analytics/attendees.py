@@ -29,6 +29,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Greatest, Lower
 
+from accounts.models import User
 from checkin.models import Admission
 from core.errors import DomainError
 from core.replica import read_alias
@@ -87,19 +88,22 @@ def _search(tickets: QuerySet[Ticket], q: str) -> QuerySet[Ticket]:
         return tickets
     tickets = tickets.annotate(
         name_lc=Lower("attendee_name"),
-        email_lc=Lower("holder__email"),
         match=Greatest(
             TrigramWordSimilarity(Value(q), Lower("attendee_name")),  # type: ignore[arg-type]
             TrigramSimilarity(Lower("holder__email"), Value(q)),  # type: ignore[arg-type]
             output_field=FloatField(),
         ),
     )
+    # Each branch can use its own trigram index; an email match is found among the users first
+    # (a condition across the join would make PostgreSQL read every ticket of the event).
+    emails = User.objects.annotate(email_lc=Lower("email")).filter(
+        Q(email_lc__trigram_similar=q) | Q(email_lc__contains=q)
+    )
     matches = (
         Q(name_lc__trigram_word_similar=q)
         | Q(name_lc__trigram_similar=q)
         | Q(name_lc__contains=q)
-        | Q(email_lc__trigram_similar=q)
-        | Q(email_lc__contains=q)
+        | Q(holder_id__in=emails.values("pk"))
     )
     if REFERENCE.match(q):
         ref = q.replace("-", "")

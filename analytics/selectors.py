@@ -8,8 +8,8 @@ from django.db.models import Count, F, Sum
 from django.utils import timezone
 
 from checkin.models import Admission
-from events.models import Event
-from ticketing.models import OrderLine, RefundLine, Ticket
+from events.models import Event, TicketTier
+from ticketing.models import Order, OrderLine, RefundLine, SetAside, Ticket
 
 # The live counters may lag this much (seconds): many tabs polling one event cost one count, and
 # a sale still shows within the dashboard's 2-second promise (polled every second).
@@ -108,29 +108,47 @@ def event_live(event: Event, *, cached: bool = True) -> dict[str, Any]:
     LIVE_MAX_AGE seconds)."""
 
     def build() -> dict[str, Any]:
-        figures = event_figures(event)
+        # From the tiers' counters, not by counting tickets: a tier's sold_count is its valid
+        # tickets + seats held by pending orders + seats set aside for the waitlist.
+        tiers = list(TicketTier.objects.filter(event=event))
+        held = dict(
+            OrderLine.objects.filter(order__event=event, order__status=Order.Status.PENDING)
+            .values("tier_id")
+            .annotate(n=Sum("quantity"))
+            .values_list("tier_id", "n")
+        )
+        aside = dict(SetAside.objects.filter(event=event).values_list("tier_id", "quantity"))
+        admitted = dict(
+            Admission.objects.filter(checkin_list__event=event, ticket__status=Ticket.Status.VALID)
+            .values("ticket__tier_id")
+            .annotate(n=Count("ticket_id", distinct=True))
+            .values_list("ticket__tier_id", "n")
+        )
         by_list = (
             Admission.objects.filter(checkin_list__event=event, ticket__status=Ticket.Status.VALID)
             .values("checkin_list_id", "checkin_list__name")
             .annotate(n=Count("ticket_id", distinct=True))
             .order_by("checkin_list__name")
         )
-        return {
-            "sold": figures.sold,
-            "held": figures.held,
-            "available": sum(t.available for t in figures.tiers),
-            "capacity": figures.capacity,
-            "checked_in": figures.admitted,
-            "tiers": [
+        rows = []
+        for tier in tiers:
+            tier_held = (held.get(tier.pk) or 0) + (aside.get(tier.pk) or 0)
+            rows.append(
                 {
-                    "name": t.name,
-                    "sold": t.sold,
-                    "held": t.held,
-                    "available": t.available,
-                    "checked_in": t.admitted,
+                    "name": tier.name,
+                    "sold": max(tier.sold_count - tier_held, 0),
+                    "held": tier_held,
+                    "available": max(tier.capacity - tier.sold_count, 0),
+                    "checked_in": admitted.get(tier.pk, 0),
                 }
-                for t in figures.tiers
-            ],
+            )
+        return {
+            "sold": sum(r["sold"] for r in rows),
+            "held": sum(r["held"] for r in rows),
+            "available": sum(r["available"] for r in rows),
+            "capacity": sum(t.capacity for t in tiers),
+            "checked_in": sum(r["checked_in"] for r in rows),
+            "tiers": rows,
             "lists": [
                 {
                     "id": str(row["checkin_list_id"]),

@@ -107,6 +107,13 @@ def test_live_counts_json_follow_sales_and_are_404_for_strangers(
     after = organizer_client.get(url).json()
     assert (before["sold"], after["sold"]) == (0, 2)
     assert after["tiers"][0]["available"] == tier.capacity - 2
+    order_reserve(
+        buyer=UserFactory.create(), event_id=event.pk, items=[(tier.pk, 3)], idempotency_key="h"
+    )
+    cache.delete(f"analytics:live:{event.pk}")
+    held = organizer_client.get(url).json()
+    assert (held["sold"], held["held"], held["available"]) == (2, 3, tier.capacity - 5)
+    assert held["sold"] == Ticket.objects.filter(event=event, status="valid").count()
     stranger = Client()
     stranger.force_login(MembershipFactory.create().user)
     assert stranger.get(url).status_code == 404
