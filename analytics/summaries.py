@@ -22,7 +22,7 @@ REFRESH_NAME = "summaries"
 # Re-reads this much before the watermark: a fact stamped just before the last run but committed
 # just after it (or stamped by an app server whose clock runs behind) is still picked up.
 def _overlap() -> timedelta:
-    return timedelta(seconds=int(getattr(settings, "ANALYTICS_REFRESH_OVERLAP_SECONDS", 300)))
+    return timedelta(seconds=settings.ANALYTICS_REFRESH_OVERLAP_SECONDS)
 
 
 # Lets only one refresh run at a time (a slow run and the next beat tick would race otherwise).
