@@ -4,12 +4,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Count, F, Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from checkin.models import Admission
 from events.models import Event, TicketTier
-from ticketing.models import Order, OrderLine, RefundLine, SetAside, Ticket
+from ticketing.models import Order, OrderLine, SetAside, Ticket
+from ticketing.selectors import ATTENDING, tier_revenue_net
 
 # The live counters may lag this much (seconds): many tabs polling one event cost one count, and
 # a sale still shows within the dashboard's 2-second promise (polled every second).
@@ -60,21 +61,7 @@ def event_figures(event: Event) -> EventFigures:
     """Sold, held, revenue net of refunds and admissions of valid tickets per tier, live from
     the database (five queries)."""
     tiers = list(event.tiers.all())
-    paid_lines = (
-        OrderLine.objects.filter(order__event=event, order__paid_at__isnull=False)
-        .values("tier_id")
-        .annotate(revenue=Sum(F("unit_price") * F("quantity")))
-    )
-    refunded = dict(
-        RefundLine.objects.filter(ticket__event=event)
-        .values("ticket__tier_id")
-        .annotate(amount=Sum("amount"))
-        .values_list("ticket__tier_id", "amount")
-    )
-    revenue = {
-        row["tier_id"]: row["revenue"] - (refunded.get(row["tier_id"]) or Decimal("0"))
-        for row in paid_lines
-    }
+    revenue = tier_revenue_net(event.pk)  # net of refunds
     sold = dict(
         Ticket.objects.filter(event=event, status=Ticket.Status.VALID)
         .values("tier_id")
@@ -82,7 +69,7 @@ def event_figures(event: Event) -> EventFigures:
         .values_list("tier_id", "n")
     )
     admitted = dict(
-        Admission.objects.filter(checkin_list__event=event, ticket__status=Ticket.Status.VALID)
+        Admission.objects.filter(ATTENDING, checkin_list__event=event)
         .values("ticket__tier_id")
         .annotate(n=Count("ticket_id", distinct=True))
         .values_list("ticket__tier_id", "n")
@@ -119,13 +106,13 @@ def event_live(event: Event, *, cached: bool = True) -> dict[str, Any]:
         )
         aside = dict(SetAside.objects.filter(event=event).values_list("tier_id", "quantity"))
         admitted = dict(
-            Admission.objects.filter(checkin_list__event=event, ticket__status=Ticket.Status.VALID)
+            Admission.objects.filter(ATTENDING, checkin_list__event=event)
             .values("ticket__tier_id")
             .annotate(n=Count("ticket_id", distinct=True))
             .values_list("ticket__tier_id", "n")
         )
         by_list = (
-            Admission.objects.filter(checkin_list__event=event, ticket__status=Ticket.Status.VALID)
+            Admission.objects.filter(ATTENDING, checkin_list__event=event)
             .values("checkin_list_id", "checkin_list__name")
             .annotate(n=Count("ticket_id", distinct=True))
             .order_by("checkin_list__name")

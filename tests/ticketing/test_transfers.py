@@ -159,7 +159,7 @@ def test_api_send_and_accept(client: Client, attendee: User, ticket: Ticket) -> 
     assert response.status_code == 201, response.content
     bad = api.post(f"/tickets/{ticket.pk}/transfer", {"email": "not an email"})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "VALIDATION_ERROR"
-    [link] = re.findall(r"/transfers/([\w-]+)", mail.outbox[0].body)  # the recipient's email
+    [link] = re.findall(r"/transfers/([\w-]+)", str(mail.outbox[0].body))  # the recipient's email
     token = link
 
     recipient = UserFactory.create(email="api@example.com")
