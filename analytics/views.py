@@ -1,18 +1,277 @@
+import uuid
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
-from django.shortcuts import render
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, HttpResponseBase, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 
-from analytics.selectors import event_figures
+from accounts.selectors import organizations_managed_by
+from analytics import attendees as attendee_lists
+from analytics.bulk import MAX_BULK, attendees_check_in, attendees_refund
+from analytics.charts import time_chart
+from analytics.exports import attendees_csv, attendees_xlsx
+from analytics.orders import order_managed_by, order_timeline
+from analytics.scope import can_see_platform, dashboard_events
+from analytics.selectors import event_live
+from analytics.stats import (
+    Period,
+    change,
+    event_stats,
+    organizer_stats,
+    period_named,
+    popular_events,
+    upcoming_fill,
+)
 from core.http import AuthedRequest
 from events.selectors import event_managed_by
+
+PERIODS = [("today", "Today"), ("7d", "7 days"), ("30d", "30 days"), ("custom", "Custom")]
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _period(request: AuthedRequest) -> tuple[str, Period, str]:
+    """The period asked for, and an error to show when a custom one is not valid."""
+    name = request.GET.get("period", "7d")
+    if name == "custom":
+        first, last = _date(request.GET.get("from")), _date(request.GET.get("to"))
+        if first and last and first <= last and (last - first).days <= 366:
+            tz = timezone.get_current_timezone()
+            start = timezone.make_aware(datetime.combine(first, time.min), tz)
+            end = timezone.make_aware(datetime.combine(last + timedelta(days=1), time.min), tz)
+            return name, Period(start=start, end=end), ""
+        return "7d", period_named("7d"), "Choose a start and an end date (at most a year apart)."
+    if name not in dict(PERIODS):
+        name = "7d"
+    return name, period_named(name), ""
+
+
+@login_required
+def organizer_home(request: AuthedRequest) -> HttpResponse:
+    """The organizer's cross-event dashboard (admins may switch to the whole platform)."""
+    platform = request.GET.get("scope") == "platform" and can_see_platform(request.user)
+    if not platform and not organizations_managed_by(request.user).exists():
+        if can_see_platform(request.user):
+            return redirect(f"{request.path}?scope=platform")
+        raise Http404("You do not manage any organization.")
+    name, period, error = _period(request)
+    events = dashboard_events(request.user, platform=platform)
+    stats = organizer_stats(events, period)
+    counts, previous = stats.totals.counts, stats.previous.counts
+    net_now = stats.totals.money_of("net")
+    net_before = stats.previous.money_of("net")
+    kpis: list[dict[str, Any]] = [
+        {
+            "kind": "count",
+            "label": "Tickets sold",
+            "value": counts["tickets"],
+            "change": change(counts["tickets"], previous["tickets"]),
+        },
+        {
+            "kind": "money",
+            "label": "Net revenue",
+            "money": [
+                (cur, amount, change(float(amount), float(net_before.get(cur, 0))))
+                for cur, amount in net_now.items()
+            ],
+        },
+        {
+            "kind": "money",
+            "label": "Refunded",
+            "money": [
+                (cur, amount, None) for cur, amount in stats.totals.money_of("refunds").items()
+            ],
+            "note": f"{counts['refunded_tickets']} tickets",
+        },
+        {
+            "kind": "percent",
+            "label": "Check-in rate",
+            "percent": stats.checkin_rate,
+            "change": change(stats.checkin_rate, stats.previous_checkin_rate),
+            "note": "of events held in the period",
+        },
+        {
+            "kind": "percent",
+            "label": "Conversion",
+            "percent": stats.totals.conversion,
+            "change": change(stats.totals.conversion, stats.previous.conversion),
+            "note": f"{counts['orders']} paid orders / {counts['page_views']} page views",
+        },
+        {
+            "kind": "rate",
+            "label": "Bookings per hour",
+            "rate": stats.booking_rate,
+            "change": stats.booking_rate_trend,
+        },
+    ]
+    for kpi in kpis:
+        kpi.setdefault("change", None)
+        kpi.setdefault("note", "")
+    return render(
+        request,
+        "analytics/organizer_home.html",
+        {
+            "period_name": name,
+            "periods": PERIODS,
+            "period": period,
+            "error": error,
+            "stats": stats,
+            "kpis": kpis,
+            "sales_chart": time_chart(
+                stats.series, "at", [("Tickets sold", "tickets"), ("Check-ins", "checkins")]
+            ),
+            "upcoming": upcoming_fill(events),
+            "platform": platform,
+            "can_see_platform": can_see_platform(request.user),
+            "popular": popular_events(period) if platform else None,
+            "custom_from": request.GET.get("from", ""),
+            "custom_to": request.GET.get("to", ""),
+        },
+    )
 
 
 @login_required
 def event_dashboard(request: AuthedRequest, event_id: Any) -> HttpResponse:
-    """Live sales, revenue and check-in figures of one event the user manages."""
+    """One event: live counters (polled), sales and check-in curves, tiers, after-sale, feedback."""
     event = event_managed_by(request.user, event_id)
+    stats = event_stats(event)
     return render(
-        request, "analytics/event_dashboard.html", {"event": event, "figures": event_figures(event)}
+        request,
+        "analytics/event_dashboard.html",
+        {
+            "event": event,
+            "live": event_live(event, cached=False),
+            "stats": stats,
+            "sales_chart": time_chart(
+                stats.sales_series, "hour", [("Tickets sold", "tickets"), ("Net revenue", "net")]
+            ),
+            "checkin_chart": time_chart(stats.checkin_series, "hour", [("Check-ins", "checkins")]),
+        },
+    )
+
+
+@login_required
+def event_live_json(request: AuthedRequest, event_id: Any) -> JsonResponse:
+    """The live counters the event dashboard polls (cheap: cached for a second)."""
+    event = event_managed_by(request.user, event_id)
+    response = JsonResponse(event_live(event))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _filters(request: AuthedRequest, event: Any) -> attendee_lists.AttendeeFilters:
+    source = request.POST if request.method == "POST" else request.GET
+    tier = source.get("tier", "")
+    if tier and tier not in {str(t.pk) for t in event.tiers.all()}:
+        tier = ""
+    checked = source.get("checked_in", "")
+    status = source.get("status", "")
+    return attendee_lists.AttendeeFilters(
+        q=source.get("q", "")[:100],
+        tier=tier,
+        checked_in={"yes": True, "no": False}.get(checked),
+        status=status if status in attendee_lists.ATTENDEE_STATUSES else "",
+        sort=source.get("sort", "")[:20],
+    )
+
+
+@login_required
+def event_attendees(request: AuthedRequest, event_id: Any) -> HttpResponseBase:
+    """Attendee table: search (typos forgiven), filters, sorting, pages, bulk actions, export."""
+    event = event_managed_by(request.user, event_id)
+    filters = _filters(request, event)
+    tickets = attendee_lists.attendees(event, filters)
+    export = request.GET.get("export")
+    if export == "csv":
+        return attendees_csv(event, tickets)
+    if export == "xlsx":
+        return attendees_xlsx(event, tickets)
+    page = Paginator(tickets, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("sort", None)
+    return render(
+        request,
+        "analytics/attendees.html",
+        {
+            "event": event,
+            "filters": filters,
+            "page": page,
+            "rows": [attendee_lists.attendee_row(t) for t in page.object_list],
+            "tiers": list(event.tiers.all()),
+            "statuses": attendee_lists.ATTENDEE_STATUSES,
+            "query": query.urlencode(),
+            "sorts": [
+                ("name", "Name"),
+                ("email", "Email"),
+                ("tier", "Tier"),
+                ("status", "Status"),
+                ("checked_in", "Checked in"),
+            ],
+            "batch_key": uuid.uuid4().hex,
+            "max_bulk": MAX_BULK,
+        },
+    )
+
+
+@login_required
+@require_POST
+def event_attendees_bulk(request: AuthedRequest, event_id: Any) -> HttpResponse:
+    """Apply one action to the selected attendees, or to every one the filter matches."""
+    event = event_managed_by(request.user, event_id)
+    filters = _filters(request, event)
+    if request.POST.get("scope") == "filter":
+        ids: list[Any] = list(
+            attendee_lists.attendees(event, filters).values_list("pk", flat=True)[:MAX_BULK]
+        )
+    else:
+        ids = request.POST.getlist("ticket")[:MAX_BULK]
+    action = request.POST.get("action")
+    if not ids:
+        messages.error(request, "Select at least one attendee.")
+    elif action == "refund":
+        outcome = attendees_refund(
+            actor=request.user,
+            event=event,
+            ticket_ids=ids,
+            batch_key=request.POST.get("batch_key") or uuid.uuid4().hex,
+        )
+        messages.success(request, f"Cancelled and refunded {outcome.done} tickets.")
+        for failure in outcome.failed:
+            messages.error(request, failure)
+    elif action == "check_in":
+        outcome = attendees_check_in(actor=request.user, event=event, ticket_ids=ids)
+        messages.success(request, f"Checked in {outcome.done} attendees.")
+        for failure in outcome.failed:
+            messages.error(request, failure)
+    else:
+        messages.error(request, "Choose an action.")
+    back = request.POST.get("back", "")
+    target = f"{request.path.rsplit('/bulk', 1)[0]}"
+    return redirect(f"{target}?{back}" if back and not back.startswith(("/", "http")) else target)
+
+
+@login_required
+def order_page(request: AuthedRequest, order_id: Any) -> HttpResponse:
+    """One order of an event the user manages, with its whole timeline."""
+    order = order_managed_by(request.user, order_id)
+    return render(
+        request,
+        "analytics/order.html",
+        {
+            "order": order,
+            "event": order.event,
+            "timeline": order_timeline(order),
+            "tickets": [attendee_lists.reference(t.pk) for t in order.tickets.all()],
+        },
     )

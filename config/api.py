@@ -103,6 +103,7 @@ def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 def _register_routers() -> None:
     from accounts.api import router as accounts_router
+    from analytics.api import router as organizer_router
     from checkin.api import router as checkin_router
     from events.api import router as events_router
     from notifications.api import router as notifications_router
@@ -117,6 +118,7 @@ def _register_routers() -> None:
     api.add_router("/checkin", checkin_router)
     api.add_router("/", notifications_router)
     api.add_router("/", waitlist_router)
+    api.add_router("/", organizer_router)
 
 
 _register_routers()

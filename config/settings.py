@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "analytics.middleware.EventPageViewMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -119,6 +120,20 @@ DATABASES["default"]["TEST"] = {
     # Lets several suites share one server without trampling each other's test database.
     "NAME": "test_boxoffice" + os.environ.get("TEST_DB_SUFFIX", ""),
 }
+# Dashboards, reports and exports read from a streaming replica when there is one
+# (core/replica.py); without it the alias is the primary again and nothing is routed there.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+DATABASES["replica"] = dj_database_url.parse(
+    DATABASE_REPLICA_URL or DATABASE_URL,
+    conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "600")),
+    conn_health_checks=True,
+)
+DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["core.replica.ReportingReadRouter"]
+REPLICA_MAX_LAG_SECONDS = float(os.environ.get("REPLICA_MAX_LAG_SECONDS", "30"))
+REPLICA_LAG_CHECK_SECONDS = float(os.environ.get("REPLICA_LAG_CHECK_SECONDS", "5"))
+# The summary refresh rereads this far behind its watermark (late commits, clock skew).
+ANALYTICS_REFRESH_OVERLAP_SECONDS = int(os.environ.get("ANALYTICS_REFRESH_OVERLAP_SECONDS", "300"))
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 CACHES = {
@@ -179,6 +194,7 @@ CELERY_BEAT_SCHEDULE = {
     "expire-waitlist-offers": {"task": "waitlist.tasks.expire_waitlist_offers", "schedule": 15.0},
     "retry-refunds": {"task": "ticketing.tasks.refunds_retry", "schedule": 60.0},
     "resume-refund-jobs": {"task": "ticketing.tasks.refund_jobs_resume", "schedule": 120.0},
+    "analytics-refresh": {"task": "analytics.tasks.refresh_summaries", "schedule": 60.0},
 }
 
 # --- Auth ----------------------------------------------------------------------------------
@@ -259,6 +275,7 @@ STATICFILES_DIRS = [
     # Third-party browser code comes from npm (package-lock.json), never pasted into the repo.
     ("vendor/barcode-detector", BASE_DIR / "node_modules" / "barcode-detector" / "dist" / "es"),
     ("vendor/zxing-wasm", BASE_DIR / "node_modules" / "zxing-wasm" / "dist"),
+    ("vendor/uplot", BASE_DIR / "node_modules" / "uplot" / "dist"),
 ]
 # Uploaded pictures: the filesystem by default; any S3-compatible store (AWS, MinIO, R2, ...)
 # when a bucket is named. Credentials come from the environment, read by boto3 itself.

@@ -4,10 +4,11 @@ from typing import Any, Literal
 from uuid import UUID
 
 from django.http import Http404, HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field, field_validator
 
 from accounts.api_auth import bearer
+from accounts.models import User
 from accounts.selectors import organizations_managed_by
 from core.errors import PermissionDenied
 from core.http import ApiRequest
@@ -20,6 +21,7 @@ from events.selectors import (
     event_availability_refresh,
     event_managed_by,
     event_sessions,
+    events_managed_by,
     my_feedback,
     published_event,
 )
@@ -335,8 +337,23 @@ def give_feedback(request: ApiRequest, event_id: UUID, body: FeedbackIn) -> Feed
     )
 
 
-@router.get("/events/{event_id}", response=EventDetailOut, auth=None)
+def _anyone(request: HttpRequest) -> bool:
+    """Lets a request without a token through; a valid bearer token is tried first."""
+    return True
+
+
+@router.get(
+    "/events/{event_id}",
+    response=EventDetailOut,
+    auth=[bearer, _anyone],
+    openapi_extra={"description": "Public events to anyone; drafts only to their organizer."},
+)
 def get_event(request: HttpRequest, event_id: UUID) -> EventDetailOut:
+    user = request.auth if isinstance(request.auth, User) else None  # type: ignore[attr-defined]
+    if user is not None:
+        managed = events_managed_by(user).filter(pk=event_id, status=Event.Status.DRAFT)
+        if managed.exists():
+            return detail_out(event_managed_by(user, event_id))
     return detail_out(_fresh_event(event_id))
 
 
@@ -406,6 +423,107 @@ def create_event(request: ApiRequest, body: EventIn) -> EventDetailOut:
         tiers=[services.TierSpec(**t.dict()) for t in body.tiers],
     )
     return detail_out(event_managed_by(user, event.pk))
+
+
+class TierPatch(TierIn):
+    id: UUID | None = Field(default=None, description="An existing tier; leave out for a new one")
+
+
+class EventPatch(Schema):
+    """Only the fields sent change. `tiers`: tiers to change (with `id`) or add (without)."""
+
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = None
+    category: str | None = None
+    performers: str | None = Field(default=None, max_length=500)
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    time_zone: str | None = None
+    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    venue_name: str | None = Field(default=None, min_length=1, max_length=200)
+    venue_address: str = Field(default="", max_length=300)
+    city: str | None = Field(default=None, min_length=1, max_length=100)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    tiers: list[TierPatch] | None = Field(default=None, min_length=1, max_length=50)
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "title": "Jazz night (late show)",
+                    "starts_at": "2027-03-05T21:00:00+01:00",
+                    "ends_at": "2027-03-05T23:30:00+01:00",
+                    "tiers": [
+                        {"id": "3f0c…", "name": "Standing", "price": "25.00", "capacity": 300},
+                        {"name": "Balcony", "price": "40.00", "capacity": 80},
+                    ],
+                }
+            ]
+        }
+    }
+
+
+@router.patch(
+    "/events/{event_id}",
+    response=EventDetailOut,
+    auth=bearer,
+    openapi_extra={
+        "responses": {
+            "422": {
+                "description": "Invalid, or a capacity below what is sold (CAPACITY_BELOW_SOLD)"
+            },
+            "409": {"description": "A cancelled event cannot be edited (EVENT_NOT_EDITABLE)"},
+        }
+    },
+)
+def update_event(request: ApiRequest, event_id: UUID, body: EventPatch) -> EventDetailOut:
+    """Change an event's details, times, venue and tiers (all or nothing)."""
+    user = request.auth
+    event = event_managed_by(user, event_id)
+    data = body.dict(exclude_unset=True)
+    fields = {k: data[k] for k in services.EDITABLE_FIELDS if k in data and k != "category"}
+    for name in ("title", "starts_at", "ends_at", "time_zone", "currency"):
+        if name in fields and fields[name] is None:
+            raise InvalidEvent(f"{name} cannot be empty.")
+    if "description" in fields and fields["description"] is None:
+        fields["description"] = ""
+    if "performers" in fields and fields["performers"] is None:
+        fields["performers"] = ""
+    if "category" in data:
+        category = (
+            Category.objects.filter(slug=data["category"]).first() if data["category"] else None
+        )
+        if data["category"] and category is None:
+            raise InvalidEvent("Unknown category.")
+        fields["category"] = category
+    venue = None
+    if body.venue_name or body.city:
+        venue = services.VenueSpec(
+            name=body.venue_name or event.venue.name,
+            city=body.city or event.venue.city,
+            address=body.venue_address,
+            latitude=body.latitude,
+            longitude=body.longitude,
+        )
+    tiers = [services.TierSpec(**t.dict()) for t in body.tiers] if body.tiers else None
+    services.event_update(actor=user, event=event, venue=venue, tiers=tiers, **fields)
+    return detail_out(event_managed_by(user, event.pk))
+
+
+@router.delete(
+    "/events/{event_id}",
+    response={204: None},
+    auth=bearer,
+    openapi_extra={
+        "responses": {"409": {"description": "Not a draft, or it has orders (EVENT_HAS_ORDERS)"}}
+    },
+)
+def delete_event(request: ApiRequest, event_id: UUID) -> Status:
+    """Delete a draft without orders; anything else is cancelled instead (409 EVENT_HAS_ORDERS)."""
+    user = request.auth
+    services.event_delete(actor=user, event=event_managed_by(user, event_id))
+    return Status(204, None)
 
 
 @router.post("/events/{event_id}/publish", response=EventDetailOut, auth=bearer)

@@ -27,7 +27,7 @@ class QueryTooLong(DomainError):
 
 class CapacityBelowSold(DomainError):
     code = "CAPACITY_BELOW_SOLD"
-    status = 409
+    status = 422
     message = "Capacity cannot go below the tickets already sold or held."
 
 

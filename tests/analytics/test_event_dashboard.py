@@ -62,11 +62,11 @@ def test_dashboard_query_count_does_not_grow_with_tiers(
     client = Client()
     client.force_login(organizer)
     TicketTierFactory.create(event=event)
-    with django_assert_max_num_queries(12) as few:
+    with django_assert_max_num_queries(20) as few:
         assert client.get(f"/manage/events/{event.pk}/dashboard").status_code == 200
     for _ in range(6):
         TicketTierFactory.create(event=event)
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get(f"/manage/events/{event.pk}/dashboard")
     assert response.status_code == 200
-    assert response.content.count(b'<th scope="row">') == 7
+    assert response.content.count(b'.sold">') == 7  # one live row per tier

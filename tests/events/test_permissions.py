@@ -72,7 +72,7 @@ def test_organizer_can_run_actions_on_their_own_event(
 def test_organizer_list_shows_only_their_own_events(
     organizer_client: Client, event: Event, foreign_draft: Event
 ) -> None:
-    response = organizer_client.get("/manage/")
+    response = organizer_client.get("/manage/events/")
 
     assert response.status_code == 200
     assert list(response.context["events"]) == [event]

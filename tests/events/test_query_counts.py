@@ -106,7 +106,7 @@ def test_organizer_event_list_is_a_constant_number_of_queries(
 
     assert_constant(
         client,
-        "/manage/",
+        "/manage/events/",
         add,
         django_assert_max_num_queries,
         lambda r: len(r.context["events"]),

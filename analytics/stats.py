@@ -1,0 +1,314 @@
+"""Dashboard figures read from the summary tables (never from raw order rows), with the time
+they are true as of. Reads go through the reporting router (core/replica.py)."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models.functions import TruncDay, TruncHour
+from django.utils import timezone
+
+from analytics.models import EventDayRating, EventHourStats, RefreshState
+from analytics.summaries import REFRESH_NAME
+from events.models import Event
+
+ZERO = Decimal("0.00")
+COUNTS = (
+    "orders",
+    "tickets",
+    "refunded_tickets",
+    "transfers",
+    "checkins",
+    "waitlist_joins",
+    "waitlist_offers",
+    "waitlist_accepted",
+    "page_views",
+    "unique_visitors",
+)
+MONEY = ("gross", "refunds", "fees", "net")
+
+
+def stats_as_of() -> datetime | None:
+    """The moment the summary tables were last brought up to date."""
+    state = RefreshState.objects.filter(name=REFRESH_NAME).only("watermark").first()
+    return state.watermark if state else None
+
+
+@dataclass
+class Totals:
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
+    # Per currency: events of one organizer may sell in several.
+    money: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+
+    def add(self, row: dict[str, Any], currency: str) -> None:
+        for name in COUNTS:
+            self.counts[name] += row.get(name) or 0
+        bucket = self.money.setdefault(currency, dict.fromkeys(MONEY, ZERO))
+        for name in MONEY:
+            value = row.get(name)
+            bucket[name] += value if value is not None else ZERO
+
+    @property
+    def tickets_sold(self) -> int:
+        return self.counts["tickets"]
+
+    @property
+    def conversion(self) -> float | None:
+        """Paid orders per event page view."""
+        views = self.counts["page_views"]
+        return self.counts["orders"] / views if views else None
+
+    def money_of(self, name: str) -> dict[str, Decimal]:
+        return {currency: values[name] for currency, values in sorted(self.money.items())}
+
+
+def _sums() -> dict[str, Any]:
+    return {name: Sum(name) for name in (*COUNTS, *MONEY)}
+
+
+def _totals(rows: QuerySet[EventHourStats], currencies: dict[Any, str]) -> Totals:
+    totals = Totals()
+    for row in rows.values("event_id").annotate(**_sums()):
+        totals.add(dict(row), currencies.get(row["event_id"], ""))
+    return totals
+
+
+def change(current: float | None, previous: float | None) -> float | None:
+    """Relative change against the previous period, or None when there is nothing to compare."""
+    if current is None or not previous:
+        return None
+    return (current - previous) / previous
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime
+    end: datetime
+
+    @property
+    def previous(self) -> "Period":
+        return Period(start=self.start - (self.end - self.start), end=self.start)
+
+    @property
+    def hours(self) -> float:
+        return max((self.end - self.start).total_seconds() / 3600, 1.0)
+
+
+def period_named(name: str, *, now: datetime | None = None) -> Period:
+    """today (since local midnight, UTC here), 7d or 30d, ending now."""
+    now = now or timezone.now()
+    if name == "today":
+        start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        return Period(start=start, end=now)
+    days = {"7d": 7, "30d": 30}.get(name, 7)
+    return Period(start=now - timedelta(days=days), end=now)
+
+
+@dataclass
+class OrganizerStats:
+    period: Period
+    totals: Totals
+    previous: Totals
+    checkin_rate: float | None
+    previous_checkin_rate: float | None
+    series: list[dict[str, Any]]
+    top_events: list[dict[str, Any]]
+    as_of: datetime | None
+
+    @property
+    def booking_rate(self) -> float:
+        """Paid orders per hour over the period."""
+        return self.totals.counts["orders"] / self.period.hours
+
+    @property
+    def previous_booking_rate(self) -> float:
+        return self.previous.counts["orders"] / self.period.previous.hours
+
+    @property
+    def booking_rate_trend(self) -> float | None:
+        return change(self.booking_rate, self.previous_booking_rate)
+
+
+def _checkin_rate(events: QuerySet[Event], period: Period) -> float | None:
+    """Admitted valid tickets over valid tickets, for the events held in the period."""
+    held = events.filter(starts_at__gte=period.start, starts_at__lt=period.end)
+    row = EventHourStats.objects.filter(event__in=held.values("pk")).aggregate(
+        tickets=Sum("tickets"), refunded=Sum("refunded_tickets"), checkins=Sum("checkins")
+    )
+    valid = (row["tickets"] or 0) - (row["refunded"] or 0)
+    return (row["checkins"] or 0) / valid if valid > 0 else None
+
+
+def organizer_stats(events: QuerySet[Event], period: Period) -> OrganizerStats:
+    """Figures over `events` (already scoped to what the user may see) for a period and the
+    one before it, an hourly or daily series and the top events by net revenue."""
+    currencies = dict(events.values_list("pk", "currency"))
+    scoped = EventHourStats.objects.filter(event__in=events.values("pk"))
+    current = scoped.filter(hour__gte=period.start, hour__lt=period.end)
+    previous = scoped.filter(hour__gte=period.previous.start, hour__lt=period.previous.end)
+    bucket = TruncHour("hour") if period.hours <= 72 else TruncDay("hour")
+    series = [
+        {
+            "at": row["at"],
+            "tickets": row["tickets"] or 0,
+            "orders": row["orders"] or 0,
+            "net": row["net"] or ZERO,
+            "checkins": row["checkins"] or 0,
+            "page_views": row["page_views"] or 0,
+        }
+        for row in current.annotate(at=bucket)
+        .values("at")
+        .annotate(
+            tickets=Sum("tickets"),
+            orders=Sum("orders"),
+            net=Sum("net"),
+            checkins=Sum("checkins"),
+            page_views=Sum("page_views"),
+        )
+        .order_by("at")
+    ]
+    top = list(
+        current.values("event_id", "event__title", "event__currency")
+        .annotate(
+            tickets=Sum("tickets"),
+            net=Sum("net"),
+            page_views=Sum("page_views"),
+            orders=Sum("orders"),
+        )
+        .order_by(F("tickets").desc(nulls_last=True), "event_id")[:10]
+    )
+    return OrganizerStats(
+        period=period,
+        totals=_totals(current, currencies),
+        previous=_totals(previous, currencies),
+        checkin_rate=_checkin_rate(events, period),
+        previous_checkin_rate=_checkin_rate(events, period.previous),
+        series=series,
+        top_events=[
+            {
+                "event_id": row["event_id"],
+                "title": row["event__title"],
+                "currency": row["event__currency"],
+                "tickets": row["tickets"] or 0,
+                "orders": row["orders"] or 0,
+                "net": row["net"] or ZERO,
+                "page_views": row["page_views"] or 0,
+                # Sales velocity: tickets per hour of the period.
+                "velocity": (row["tickets"] or 0) / period.hours,
+            }
+            for row in top
+        ],
+        as_of=stats_as_of(),
+    )
+
+
+@dataclass
+class EventStats:
+    tiers: list[dict[str, Any]]
+    totals: Totals
+    sales_series: list[dict[str, Any]]
+    checkin_series: list[dict[str, Any]]
+    ratings: list[dict[str, Any]]
+    rating_count: int
+    rating_mean: Decimal | None
+    as_of: datetime | None
+
+    @property
+    def waitlist_funnel(self) -> list[tuple[str, int]]:
+        counts = self.totals.counts
+        return [
+            ("Joined", counts["waitlist_joins"]),
+            ("Offered", counts["waitlist_offers"]),
+            ("Accepted", counts["waitlist_accepted"]),
+        ]
+
+
+def event_stats(event: Event) -> EventStats:
+    """Everything the per-event dashboard charts, from the summary tables (five queries)."""
+    rows = EventHourStats.objects.filter(event=event)
+    names = {t.pk: t.name for t in event.tiers.all()}
+    tiers: list[dict[str, Any]] = [
+        {**row, "name": names.get(row["tier_id"], "?")}
+        for row in rows.filter(tier__isnull=False).values("tier_id").annotate(**_sums())
+    ]
+    tiers.sort(key=lambda r: str(r["name"]))
+    totals = _totals(rows, {event.pk: event.currency})
+    by_hour = (
+        rows.values("hour")
+        .annotate(
+            tickets=Sum("tickets"),
+            net=Sum("net"),
+            checkins=Sum("checkins"),
+            views=Sum("page_views"),
+        )
+        .order_by("hour")
+    )
+    series: list[dict[str, Any]] = [dict(row) for row in by_hour]
+    ratings: list[dict[str, Any]] = [
+        dict(row)
+        for row in EventDayRating.objects.filter(event=event)
+        .order_by("day")
+        .values("day", "rating_count", "rating_mean", "rating_sum")
+    ]
+    count = sum(r["rating_count"] for r in ratings)
+    total = sum(r["rating_sum"] for r in ratings)
+    return EventStats(
+        tiers=tiers,
+        totals=totals,
+        sales_series=[r for r in series if r["tickets"] or r["net"]],
+        checkin_series=[r for r in series if r["checkins"]],
+        ratings=ratings,
+        rating_count=count,
+        rating_mean=(Decimal(total) / count).quantize(Decimal("0.01")) if count else None,
+        as_of=stats_as_of(),
+    )
+
+
+def popular_events(period: Period, *, limit: int = 10) -> dict[str, list[dict[str, Any]]]:
+    """Platform-wide (admins): events by sales velocity, by page views and by rating."""
+    rows = EventHourStats.objects.filter(hour__gte=period.start, hour__lt=period.end)
+    by = defaultdict(list)
+    for key, order in (("velocity", "tickets"), ("views", "page_views")):
+        for row in (
+            rows.values("event_id", "event__title")
+            .annotate(value=Sum(order))
+            .filter(value__gt=0)
+            .order_by("-value", "event_id")[:limit]
+        ):
+            value = row["value"] / period.hours if key == "velocity" else row["value"]
+            by[key].append(
+                {"event_id": row["event_id"], "title": row["event__title"], "value": value}
+            )
+    for rated in (
+        EventDayRating.objects.values("event_id", "event__title")
+        .annotate(count=Sum("rating_count"), total=Sum("rating_sum"))
+        .filter(count__gte=3)
+        .annotate(mean=F("total") * 1.0 / F("count"))
+        .order_by("-mean", "-count", "event_id")[:limit]
+    ):
+        by["rating"].append(
+            {"event_id": rated["event_id"], "title": rated["event__title"], "value": rated["mean"]}
+        )
+    return dict(by)
+
+
+def upcoming_fill(events: QuerySet[Event], *, limit: int = 10) -> list[dict[str, Any]]:
+    """Next events with how full they are (capacity and sold are counters on the tiers)."""
+    upcoming = (
+        events.filter(starts_at__gte=timezone.now())
+        .exclude(status=Event.Status.CANCELLED)
+        .order_by("starts_at", "pk")
+        .values("pk", "title", "starts_at", "status")
+        .annotate(
+            capacity=Sum("tiers__capacity"),
+            sold=Sum("tiers__sold_count"),
+            tier_count=Count("tiers", filter=Q(tiers__isnull=False)),
+        )[:limit]
+    )
+    return [
+        {**row, "fill": (row["sold"] or 0) / row["capacity"] if row["capacity"] else None}
+        for row in upcoming
+    ]

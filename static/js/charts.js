@@ -1,0 +1,27 @@
+// Draws the time-series charts with uPlot (npm, see package.json) from the JSON the page embeds.
+// The server already rendered an SVG sparkline and a data table; the chart replaces the sparkline.
+(function () {
+  "use strict";
+  if (!window.uPlot) return;
+  var colours = ["#1f3a93", "#0b7a34", "#a05a00"];
+  document.querySelectorAll("[data-chart]").forEach(function (holder) {
+    var source = document.getElementById(holder.getAttribute("data-chart"));
+    if (!source) return;
+    var data = JSON.parse(source.textContent);
+    if (!data.x || data.x.length < 1) return;
+    var width = Math.max(holder.clientWidth || holder.parentNode.clientWidth || 300, 280);
+    var series = [{}].concat(data.series.map(function (s, i) {
+      return { label: s.label, stroke: colours[i % colours.length], width: 2, scale: i === 0 ? "y" : "y" + i };
+    }));
+    var axes = [{}].concat(data.series.map(function (s, i) {
+      return { scale: i === 0 ? "y" : "y" + i, side: i === 0 ? 3 : 1, grid: { show: i === 0 } };
+    }));
+    var spark = holder.parentNode.querySelector(".sparkline");
+    if (spark) spark.hidden = true;
+    new window.uPlot(
+      { width: width, height: 220, series: series, axes: axes, scales: { x: { time: true } } },
+      [data.x].concat(data.series.map(function (s) { return s.values; })),
+      holder
+    );
+  });
+})();
