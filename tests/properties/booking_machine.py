@@ -10,7 +10,8 @@ the invariants that span steps (`booking_invariants`):
   in may still be valid);
 - no seat was let in twice at one list: admissions per list, counted per original ticket
   (a transferred ticket and the tickets it became are one seat), are at most one;
-- every admitted ticket was paid for (its order is paid by a succeeded payment);
+- every admitted ticket was paid for (its order is paid by a succeeded payment), and stays
+  valid (the refund-after-entry policy is off);
 - revenue (ticketing.selectors.event_revenue_net) = what the machine paid less what it was
   refunded, and = payments - refunds in the database.
 
@@ -255,6 +256,7 @@ class BookingMachine(RuleBasedStateMachine):
         self.inventory_matches_tickets_and_holds()
         self.no_seat_admitted_twice_at_a_list()
         self.every_admitted_ticket_was_paid_for()
+        self.an_admitted_ticket_stays_valid()
         self.revenue_is_payments_less_refunds()
 
     def inventory_matches_tickets_and_holds(self) -> None:
@@ -307,6 +309,13 @@ class BookingMachine(RuleBasedStateMachine):
             ticket__order__payments__status=Payment.Status.SUCCEEDED,
         )
         assert not unpaid.exists()
+
+    def an_admitted_ticket_stays_valid(self) -> None:
+        # The policy (refunds after entry) is off here: nothing moves a ticket that got in.
+        moved = Ticket.objects.filter(event=self.event, admissions__isnull=False).exclude(
+            status=Ticket.Status.VALID
+        )
+        assert not moved.exists(), list(moved.values_list("id", "void_reason"))
 
     def revenue_is_payments_less_refunds(self) -> None:
         net = event_revenue_net(self.event.pk)

@@ -24,9 +24,10 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.selectors import organizations_managed_by
 from accounts.services import audit_record
+from core.db import busy_on_lock_timeout
 from core.errors import NotFound
 from events.models import Event
-from ticketing.booking.core import busy_on_lock_timeout, idempotency_key_check, request_digest
+from ticketing.booking.core import idempotency_key_check, request_digest
 from ticketing.booking.lifecycle import (
     TicketState,
     admissible_for,

@@ -23,10 +23,11 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import audit_record
+from core.db import busy_on_lock_timeout
 from core.errors import NotFound
 from events.models import Event
 from ticketing.aftersale.refunds import policy_for
-from ticketing.booking.core import busy_on_lock_timeout, tickets_build
+from ticketing.booking.core import tickets_build
 from ticketing.booking.lifecycle import TicketState, ticket_transition, transition_check
 from ticketing.errors import (
     TicketNotTransferable,

@@ -16,19 +16,16 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import psycopg.errors
-from django.db import OperationalError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from accounts.models import User
-from core.errors import Busy
 from core.testswitches import switch_on
 from events.models import Event, TicketTier
 from ticketing.booking.gate import GateShort, gate_take
@@ -43,9 +40,6 @@ from ticketing.errors import (
 )
 from ticketing.models import EventSeat, Order, OrderLine, Ticket
 
-LOCK_TIMEOUT = "3s"
-
-
 # --- Requests: idempotency and lock waits ------------------------------------------------------
 
 
@@ -57,19 +51,6 @@ def request_digest(payload: Mapping[str, Any]) -> str:
 def idempotency_key_check(idempotency_key: str) -> None:
     if not idempotency_key or len(idempotency_key) > 100:
         raise IdempotencyKeyInvalid()
-
-
-@contextmanager
-def busy_on_lock_timeout() -> Iterator[None]:
-    """Inside a transaction: wait at most LOCK_TIMEOUT for row locks, then answer BUSY."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-    try:
-        yield
-    except OperationalError as exc:
-        if isinstance(exc.__cause__, psycopg.errors.LockNotAvailable):
-            raise Busy() from exc
-        raise
 
 
 def order_existing(buyer: User, idempotency_key: str, digest: str) -> Order | None:
@@ -84,18 +65,22 @@ def order_existing(buyer: User, idempotency_key: str, digest: str) -> Order | No
 
 
 def inventory_admit(
-    event_id: Any, wanted: dict[str, int], *, request: str
-) -> dict[str, int] | None:
-    """Take from the Redis gate: SOLD_OUT from Redis alone once a tier is gone.
+    buyer: User, event_id: Any, wanted: dict[str, int], idempotency_key: str, digest: str
+) -> tuple[dict[str, int] | None, Order | None]:
+    """Take from the Redis gate: (what it took, None), or (None, the order an earlier copy of
+    this request made). SOLD_OUT from Redis alone once a tier is gone, never for a replay.
 
     Once a second per event the gate elects a refused buyer to release holds that lapsed
     unreleased (the beat job may lag); if that frees tickets, the buyer asks again.
     """
     for attempt in (1, 2):
         try:
-            return gate_take(event_id, wanted, request=request)
+            return gate_take(event_id, wanted, request=idempotency_key), None
         except GateShort as short:
             if attempt == 2 or not (short.elected and orders_release_expired(event_id=event_id)):
+                existing = order_existing(buyer, idempotency_key, digest)
+                if existing is not None:
+                    return None, existing
                 raise SoldOut(**short.details) from None
     raise AssertionError("unreachable")
 

@@ -30,10 +30,9 @@ import psycopg.errors
 from django.db import DatabaseError, connection
 
 from accounts.models import User
-from core.db import single_statement_atomic
+from core.db import LOCK_TIMEOUT, single_statement_atomic
 from ticketing.models import Order
 
-LOCK_TIMEOUT = "3s"
 logger = logging.getLogger(__name__)
 
 

@@ -30,13 +30,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
+from core.db import busy_on_lock_timeout
 from core.errors import NotFound
 from core.ids import is_uuid
 from core.testswitches import switch_on
 from events.models import Event, TicketTier
 from ticketing.booking import hotpath
 from ticketing.booking.core import (
-    busy_on_lock_timeout,
     idempotency_key_check,
     inventory_admit,
     order_existing,
@@ -97,14 +97,9 @@ def order_reserve(
     idempotency_key_check(idempotency_key)
     wanted = _normalise_items(items)
     digest = request_digest({"event": str(event_id), "items": wanted})
-    try:
-        taken = inventory_admit(event_id, wanted, request=idempotency_key)
-    except SoldOut:
-        # A replay of a request that got its order is answered with it, never SOLD_OUT.
-        existing = order_existing(buyer, idempotency_key, digest)
-        if existing is not None:
-            return existing
-        raise
+    taken, replayed = inventory_admit(buyer, event_id, wanted, idempotency_key, digest)
+    if replayed is not None:
+        return replayed
     try:
         # The test-only unsafe inventory switch must reach `inventory_claim`: no hot path then.
         if settings.BOXOFFICE_HOT_PATH and len(wanted) == 1 and not switch_on("inventory_unlocked"):

@@ -32,12 +32,12 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import audit_record
+from core.db import busy_on_lock_timeout
 from core.errors import NotFound
 from core.testswitches import switch_on
 from events.models import Event, TicketTier, Venue
 from events.signals import tiers_changed
 from ticketing.booking.core import (
-    busy_on_lock_timeout,
     idempotency_key_check,
     inventory_admit,
     order_existing,
@@ -617,13 +617,9 @@ def _reserve_best(
         raise UnknownTier() from exc
     digest = request_digest({"event": str(event_id), "best": tier_key, "quantity": quantity})
     wanted = {tier_key: quantity}
-    try:
-        taken = inventory_admit(event_id, wanted, request=idempotency_key)
-    except SoldOut:
-        existing = order_existing(buyer, idempotency_key, digest)
-        if existing is not None:
-            return existing
-        raise
+    taken, replayed = inventory_admit(buyer, event_id, wanted, idempotency_key, digest)
+    if replayed is not None:
+        return replayed
     try:
         existing = order_existing(buyer, idempotency_key, digest)
         if existing is not None:

@@ -1,0 +1,235 @@
+"""Failure drills against the local cluster (deploy/local-cluster up) under a booking rush.
+
+    .venv/bin/python bench/drills.py [--capacity 300 --buyers 600 --concurrency 40]
+                                     [--only web_kill,primary_restart,...] [--compare]
+
+Each drill: a fresh sale through HAProxy, a fault injected FAULT_AFTER_S into the rush, healed
+after HEAL_AFTER_S; then what PostgreSQL says (bench/flash_sale.check_database: nothing oversold,
+no order with extra tickets, no ticket without a paid order), whether sold + held = capacity,
+confirmation messages per paid order (exactly one each, and how many already delivered), and
+the time from the fault until the first purchase that completed after it. `--compare` adds
+the same rush through HAProxy over two nodes + PgBouncer and against one node directly.
+Prints one JSON object. The load generator is bench/flash_sale.py's, imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(BASE_DIR), str(BASE_DIR / "deploy")]
+
+import local_cluster as cluster  # noqa: E402 - deploy/ is on the path now
+
+from bench.flash_sale import LoadSpec, check_database, create_sale, run_load  # noqa: E402
+
+FAULT_AFTER_S = 2.0
+HEAL_AFTER_S = 5.0
+
+
+def django_setup() -> None:
+    env = cluster.app_env()
+    # The drill reads and checks the primary directly, not through the pooler it may break.
+    env["DATABASE_URL"] = cluster.urls()["primary"]
+    env["DATABASE_TRANSACTION_POOLING"] = "0"
+    env["DB_CONN_MAX_AGE"] = "0"
+    env["LOG_LEVEL"] = "WARNING"
+    os.environ.update(env)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    import django
+
+    django.setup()
+
+
+def _pid(name: str) -> int | None:
+    return cluster._pid(cluster.HERE / "run" / f"{name}.pid")
+
+
+def _killpg(name: str, sig: int) -> None:
+    pid = _pid(name)
+    if pid:
+        os.killpg(pid, sig)
+
+
+def _redis_pid() -> int | None:
+    return cluster._pid(cluster.HERE / "redis" / "redis.pid")
+
+
+def heal() -> None:
+    cluster.start_missing()
+
+
+# What each drill breaks; heal() (local-cluster up) restarts whatever is missing.
+def web_kill() -> None:
+    _killpg(f"web-{cluster.NODES[0]}", signal.SIGKILL)
+
+
+def primary_restart() -> None:
+    cluster.pg_ctl(
+        cluster.HERE / "primary",
+        "-m",
+        "fast",
+        "-w",
+        "restart",
+        "-o",
+        f"-p {cluster.PRIMARY} -k {cluster.HERE / 'primary'}",
+    )
+
+
+def replica_stop() -> None:
+    cluster.pg_ctl(cluster.HERE / "replica", "-m", "fast", "-w", "stop")
+
+
+def redis_stop() -> None:
+    pid = _redis_pid()
+    if pid:
+        os.kill(pid, signal.SIGKILL)
+
+
+def worker_kill() -> None:
+    _killpg("worker-notifications", signal.SIGKILL)
+
+
+DRILLS = {
+    "web_kill": web_kill,
+    "primary_restart": primary_restart,
+    "replica_stop": replica_stop,
+    "redis_stop": redis_stop,
+    "worker_kill": worker_kill,
+}
+
+
+def confirmations(event_id: str) -> dict[str, int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT o.id, count(DISTINCT m.id), count(d.id) FILTER (WHERE d.channel = 'email'),
+                   count(d.id) FILTER (WHERE d.channel = 'email' AND d.status = 'sent')
+            FROM ticketing_order o
+            LEFT JOIN notifications_message m ON m.dedupe_key = 'order.confirmed:' || o.id
+            LEFT JOIN notifications_delivery d ON d.message_id = m.id
+            WHERE o.event_id = %s AND o.status = 'paid' GROUP BY o.id
+            """,
+            [event_id],
+        )
+        rows = cursor.fetchall()
+    return {
+        "paid_orders": len(rows),
+        "orders_without_exactly_one_message": sum(1 for r in rows if r[1] != 1),
+        "orders_with_more_than_one_email": sum(1 for r in rows if r[2] > 1),
+        "emails_sent": sum(r[3] for r in rows),
+    }
+
+
+def first_paid_after(event_id: str, moment: datetime) -> float | None:
+    from ticketing.models import Order
+
+    paid = (
+        Order.objects.filter(event_id=event_id, status="paid", paid_at__gt=moment)
+        .order_by("paid_at")
+        .values_list("paid_at", flat=True)
+        .first()
+    )
+    return round((paid - moment).total_seconds(), 3) if paid else None
+
+
+def rush(
+    args: argparse.Namespace, executor: ProcessPoolExecutor, url: str, fault: str | None
+) -> dict[str, Any]:
+    from ticketing.booking.gate import gate_sync
+
+    run_id = f"drill-{fault or 'none'}-{time.strftime('%H%M%S')}"
+    event_id, tier_id, tokens = create_sale(
+        capacity=args.capacity, buyers=args.buyers, run_id=run_id
+    )
+    gate_sync(event_ids=[event_id])
+    spec = LoadSpec(
+        url=url, event_id=event_id, tier_id=tier_id, tokens=tokens, concurrency=args.concurrency
+    )
+    injected: dict[str, Any] = {}
+
+    def inject() -> None:
+        time.sleep(FAULT_AFTER_S)
+        injected["at"] = datetime.now(tz=UTC)
+        DRILLS[fault]()  # type: ignore[index]
+        time.sleep(HEAL_AFTER_S)
+        heal()
+        injected["healed_after_s"] = round(
+            (datetime.now(tz=UTC) - injected["at"]).total_seconds(), 2
+        )
+
+    injector = threading.Thread(target=inject) if fault else None
+    load_future = executor.submit(run_load, spec)
+    if injector:
+        injector.start()
+    load = load_future.result()
+    if injector:
+        injector.join()
+    time.sleep(3)  # the confirmations' outbox rows are in; give workers a moment to send
+    from django.db import connections
+
+    connections.close_all()
+    db = check_database(event_id=event_id, tier_id=tier_id, buyers=args.buyers)
+    notes = confirmations(event_id)
+    result = {
+        "confirmed": load["confirmed"],
+        "confirmed_per_s": load["confirmed_per_s"],
+        "purchase_ms": load["purchase_ms"],
+        "http_5xx": load["http_5xx"],
+        "errors": load["errors"],
+        "buyers_failed": load["buyers_failed"],
+        "sold": db["tickets"],
+        "held_in_pending_orders": db["held_in_pending_orders"],
+        "sold_plus_held_equals_capacity": db["tickets"] + (db["held_in_pending_orders"] or 0)
+        == args.capacity,
+        "oversold": db["oversold"],
+        "orders_with_extra_tickets": db["orders_with_extra_tickets"],
+        "tickets_of_unpaid_orders": db["tickets_of_unpaid_orders"],
+        "buyers_told_paid_equals_tickets": load["confirmed"] == db["tickets"],
+        "db_problems": db["problems"],
+        "confirmations": notes,
+    }
+    if fault:
+        result["bookings_resumed_after_s"] = first_paid_after(event_id, injected["at"])
+        result["healed_after_s"] = injected.get("healed_after_s")
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--capacity", type=int, default=300)
+    parser.add_argument("--buyers", type=int, default=600)
+    parser.add_argument("--concurrency", type=int, default=40)
+    parser.add_argument("--only", default=",".join(DRILLS))
+    parser.add_argument("--compare", action="store_true")
+    args = parser.parse_args()
+    django_setup()
+    entry = cluster.urls()["web"]
+    report: dict[str, Any] = {"load_avg_before": os.getloadavg(), "drills": {}}
+    with ProcessPoolExecutor(max_workers=1) as executor:
+        for name in [n for n in args.only.split(",") if n]:
+            print(f"[drills] {name}", file=sys.stderr, flush=True)
+            report["drills"][name] = rush(args, executor, entry, name)
+        if args.compare:
+            report["two_nodes_via_haproxy"] = rush(args, executor, entry, None)
+            one = f"http://127.0.0.1:{cluster.NODES[0]}"
+            report["one_node_direct"] = rush(args, executor, one, None)
+    report["load_avg_after"] = os.getloadavg()
+    print(json.dumps(report, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
