@@ -18,11 +18,19 @@ import re
 import shutil
 from pathlib import Path
 
+from PIL import Image
 from playwright.sync_api import Browser, Page, sync_playwright
 
 PASSWORD = "boxoffice-demo"  # noqa: S105 - the published demo password
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = {360: (360, 740), 1280: (1280, 860)}
+
+
+def shrink(path: Path) -> None:
+    """256 colours are plenty for a page of flat colours and keep the repository small."""
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE)
+    small.save(path, optimize=True)
 
 
 def sign_in(page: Page, email: str) -> None:
@@ -59,6 +67,7 @@ def shoot(browser: Browser, base: str, width: int, out: Path) -> dict[str, str]:
         page.wait_for_load_state("networkidle")
         path = out / f"{name}-{width}.png"
         page.screenshot(path=str(path), full_page=full)
+        shrink(path)
         taken[path.name] = page.url.replace(base, "")
 
     page = context_page()

@@ -145,7 +145,7 @@ def _scanner_page(request: HttpRequest, door: Door) -> HttpResponse:
     lists = [] if door.link else list(door.event.checkin_lists.all())
     # Looking guests up by name is for staff signed in as members: a device link is an
     # anonymous phone at the gate and gets no list of names and emails.
-    query = request.GET.get("q", "").strip()[:100] if door.user is not None else ""
+    query = request.GET.get("guest", "").strip()[:100] if door.user is not None else ""
     return render(
         request,
         "checkin/scanner.html",
@@ -270,7 +270,7 @@ def admit_guest(request: AuthedRequest, event_id: Any) -> HttpResponse:
         messages.success(request, f"Admitted: {who}.")
     else:
         messages.error(request, f"Not admitted: {result.message} {who}".strip())
-    query = urlencode({"list": door.checkin_list.pk, "q": request.POST.get("q", "")})
+    query = urlencode({"list": door.checkin_list.pk, "guest": request.POST.get("guest", "")})
     return redirect(f"{reverse('checkin:scanner', args=[door.event.pk])}?{query}#guests")
 
 

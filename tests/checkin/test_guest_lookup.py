@@ -63,11 +63,11 @@ def test_door_page_lists_the_guest_and_admits_with_one_tap(
     client.force_login(door_staff)
     url = f"/door/{gate.event_id}/"
 
-    page = client.get(url, {"q": "garbo", "list": str(gate.pk)}).content.decode()
+    page = client.get(url, {"guest": "garbo", "list": str(gate.pk)}).content.decode()
     assert "Greta Garbo" in page and "Admit Greta Garbo" in page
 
     response = client.post(
-        f"/door/{gate.event_id}/admit", {"ticket": guest.pk, "list": gate.pk, "q": "garbo"}
+        f"/door/{gate.event_id}/admit", {"ticket": guest.pk, "list": gate.pk, "guest": "garbo"}
     )
     assert response.status_code == 302
     after = client.get(response["Location"]).content.decode()
@@ -81,7 +81,7 @@ def test_someone_without_door_access_cannot_look_up_or_admit(
 ) -> None:
     client.force_login(UserFactory.create())
 
-    assert client.get(f"/door/{gate.event_id}/", {"q": "garbo"}).status_code == 404
+    assert client.get(f"/door/{gate.event_id}/", {"guest": "garbo"}).status_code == 404
     response = client.post(f"/door/{gate.event_id}/admit", {"ticket": guest.pk})
     assert response.status_code == 404
     assert not Admission.objects.exists()
@@ -93,7 +93,7 @@ def test_a_device_link_gets_no_guest_list(
     link, token = device_link_create(checkin_list=gate, actor=organizer, label="Gate phone")
     assert isinstance(link, DeviceLink)
 
-    page = client.get(f"/door/link/{token}/", {"q": "garbo"}).content.decode()
+    page = client.get(f"/door/link/{token}/", {"guest": "garbo"}).content.decode()
 
     assert "Find a guest" not in page
     assert "Greta Garbo" not in page

@@ -138,7 +138,9 @@ def test_sign_up_book_pay_and_get_scanned_in_on_a_phone(
     page.get_by_label("Email").fill(door_person.email)
     page.get_by_label(re.compile(r"^Password:?$")).fill(PASSWORD)
     page.get_by_role("button", name="Sign In", exact=True).click()
-    expect(page.get_by_role("link", name="Door")).to_be_visible()
+    expect(
+        page.get_by_role("list", name="Door").get_by_role("link", name="Check-in")
+    ).to_be_visible()
     page.goto(f"/door/{jazz_night.pk}/")
     snapshot(page, "door")
 
