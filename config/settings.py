@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "core.ratelimit.RateLimitMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -178,6 +179,76 @@ ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_LOGOUT_ON_GET = False
 LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "/accounts/login/"
+
+# --- Rate limits (core/ratelimit.py) --------------------------------------------------------
+# The one policy table: "<count>/<window>". A name's suffix says what it counts: _ip the client
+# address, _buyer the signed-in user at that address, _user the user, _device the scanner's
+# credential; signin_account counts wrong passwords per account whatever the address.
+RATE_LIMITS = {
+    "signin_account": "10/15m",
+    "signin_address_ip": "100/15m",
+    "signin_lock_mail": "1/15m",  # one unlock email per lock
+    "signup_ip": "20/h",
+    "password_reset_ip": "20/h",
+    "password_reset_key": "5/h",
+    # Buyers: a person books a few times a minute; an address (NAT, a carrier) holds many people.
+    "booking_buyer": "30/m",
+    "booking_ip": "6000/m",
+    "search_ip": "300/m",
+    "public_page_ip": "1200/m",
+    "scan_device": "600/m",
+    "webhook_test_user": "10/m",
+}
+# Operators tune a policy without a release: RATE_LIMITS_OVERRIDE="signin_account=5/15m,...".
+for _override in env_list("RATE_LIMITS_OVERRIDE"):
+    _name, _, _rate = _override.partition("=")
+    RATE_LIMITS[_name.strip()] = _rate.strip()
+# After this many free wrong passwords an account waits BASE, then twice as long each time.
+SIGNIN_FREE_FAILURES = int(os.environ.get("SIGNIN_FREE_FAILURES", "3"))
+SIGNIN_DELAY_BASE_SECONDS = float(os.environ.get("SIGNIN_DELAY_BASE_SECONDS", "1"))
+SIGNIN_DELAY_MAX_SECONDS = float(os.environ.get("SIGNIN_DELAY_MAX_SECONDS", "60"))
+_PUBLIC = ("public_page_ip",)
+_BOOKING = ("booking_buyer", "booking_ip")
+_SCAN = ("scan_device",)
+RATE_LIMITED_ROUTES: dict[str, tuple[str, ...]] = {
+    "POST api:signup": ("signup_ip",),
+    "POST api:register": _BOOKING,
+    "POST api:pay": _BOOKING,
+    "POST ticketing:book": _BOOKING,
+    "GET api:search_events": ("search_ip",),
+    "GET api:list_events": ("search_ip",),
+    "GET events:list": ("search_ip",),
+    "GET home": _PUBLIC,
+    "GET events:detail": _PUBLIC,
+    "GET events:detail_slug": _PUBLIC,
+    "GET events:timetable": _PUBLIC,
+    "GET events:calendar": _PUBLIC,
+    "GET api:get_event": _PUBLIC,
+    "GET api:event_tickets": _PUBLIC,
+    "GET api:event_sessions_list": _PUBLIC,
+    "GET api:seats": _PUBLIC,
+    "GET ticketing:seats": _PUBLIC,
+    "POST api:scan": _SCAN,
+    "POST api:sync": _SCAN,
+    "POST checkin:scan": _SCAN,
+    "POST checkin:sync": _SCAN,
+    "POST checkin:link_scan": _SCAN,
+    "POST checkin:link_sync": _SCAN,
+    "POST api:test_webhook": ("webhook_test_user",),
+    "POST notifications:webhook_action": ("webhook_test_user",),
+}
+# X-Forwarded-For is believed only from these addresses/networks (our load balancers).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+ACCOUNT_RATE_LIMITS = {
+    # Wrong passwords: accounts/signin_guard.py, shared with the API token endpoint.
+    "login_failed": None,
+    "login": "300/m/ip",  # an office behind one NAT address signs in at 9 o'clock
+    "signup": RATE_LIMITS["signup_ip"] + "/ip",
+    "reset_password": (
+        f"{RATE_LIMITS['password_reset_ip']}/ip,{RATE_LIMITS['password_reset_key']}/key"
+    ),
+    "reset_password_from_key": RATE_LIMITS["password_reset_ip"] + "/ip",
+}
 
 # --- Email ---------------------------------------------------------------------------------
 
@@ -302,6 +373,8 @@ NOTIFICATIONS_BROKER_BACKOFF_SECONDS = float(
 )
 # Test-only: the naive "already sent?" check instead of the atomic claim (negative control).
 NOTIFICATIONS_UNSAFE_NO_CLAIM = False
+# Test-only: append audit rows without the per-chain lock (negative control).
+AUDIT_UNSAFE_NO_CHAIN_LOCK = False
 
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "notifications.channels.sms.ConsoleSmsBackend")
 SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
