@@ -26,8 +26,8 @@ def verify() -> tuple[int, str]:
 
 
 def test_rows_of_one_organization_form_a_hash_chain(db: None) -> None:
-    org = OrganizationFactory()
-    actor = UserFactory()
+    org: Organization = OrganizationFactory.create()
+    actor: User = UserFactory.create()
     rows = [
         audit_record(
             actor=actor, action="test.step", target=org, organization=org, changes={"n": n}
@@ -46,7 +46,7 @@ def test_rows_of_one_organization_form_a_hash_chain(db: None) -> None:
 
 
 def test_update_and_delete_are_refused_by_the_database(db: None) -> None:
-    org = OrganizationFactory()
+    org: Organization = OrganizationFactory.create()
     entry = audit_record(actor=None, action="test.step", target=org, organization=org)
 
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
@@ -64,7 +64,7 @@ def test_update_and_delete_are_refused_by_the_database(db: None) -> None:
 
 
 def test_audit_verify_names_the_row_a_superuser_changed_with_triggers_disabled(db: None) -> None:
-    org = OrganizationFactory()
+    org: Organization = OrganizationFactory.create()
     rows = [
         audit_record(
             actor=None, action="order.refund", target=org, organization=org, changes={"n": n}
@@ -87,7 +87,7 @@ def test_audit_verify_names_the_row_a_superuser_changed_with_triggers_disabled(d
 
 
 def test_audit_verify_notices_a_deleted_row(db: None) -> None:
-    org = OrganizationFactory()
+    org: Organization = OrganizationFactory.create()
     rows = [audit_record(actor=None, action="a", target=org, organization=org) for _ in range(3)]
     with connection.cursor() as cursor:
         cursor.execute("ALTER TABLE accounts_auditentry DISABLE TRIGGER audit_entry_append_only")
@@ -125,7 +125,7 @@ def _append_concurrently(org: Organization, writers: int) -> list[BaseException]
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_writers_of_one_organization_extend_one_unbroken_chain() -> None:
-    org = OrganizationFactory()
+    org: Organization = OrganizationFactory.create()
 
     errors = _append_concurrently(org, writers=8)
 
@@ -139,7 +139,7 @@ def test_concurrent_writers_of_one_organization_extend_one_unbroken_chain() -> N
 def test_without_the_chain_lock_concurrent_writers_collide(settings) -> None:
     # Negative control: the lock is what keeps the chain linear under concurrency.
     settings.AUDIT_UNSAFE_NO_CHAIN_LOCK = True
-    org = OrganizationFactory()
+    org: Organization = OrganizationFactory.create()
 
     errors = _append_concurrently(org, writers=8)
 
@@ -149,7 +149,7 @@ def test_without_the_chain_lock_concurrent_writers_collide(settings) -> None:
 def test_sign_in_success_and_failure_are_recorded_without_storing_unknown_emails(
     db: None,
 ) -> None:
-    user = UserFactory()
+    user: User = UserFactory.create()
     client = Client()
 
     client.post("/accounts/login/", {"login": user.email, "password": "wrong-one"})
@@ -168,7 +168,7 @@ def test_sign_in_success_and_failure_are_recorded_without_storing_unknown_emails
 
 
 def test_payment_is_recorded_in_the_payment_transaction(tier) -> None:
-    buyer = UserFactory()
+    buyer: User = UserFactory.create()
 
     outcome = order_paid(buyer=buyer, tier=tier)
 
@@ -181,7 +181,7 @@ def test_payment_is_recorded_in_the_payment_transaction(tier) -> None:
 
 def test_role_change_is_recorded(organizer: User) -> None:
     org = organizer.organizations.get()
-    colleague = UserFactory()
+    colleague: User = UserFactory.create()
 
     for role in (Membership.Role.DOOR, Membership.Role.MANAGER):
         membership_grant(organization=org, user=colleague, role=role, actor=organizer)
@@ -198,12 +198,12 @@ def test_role_change_is_recorded(organizer: User) -> None:
 
 
 def test_admin_actions_are_recorded(db: None) -> None:
-    admin = UserFactory(is_staff=True, is_superuser=True)
-    target = UserFactory()
+    admin: User = UserFactory.create(is_staff=True, is_superuser=True)
+    target: User = UserFactory.create()
 
     LogEntry.objects.log_actions(
         user_id=admin.pk,
-        queryset=[target],
+        queryset=User.objects.filter(pk=target.pk),
         action_flag=CHANGE,
         change_message=[{"changed": {"fields": ["is_active"]}}],
         single_object=True,

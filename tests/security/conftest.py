@@ -53,15 +53,17 @@ def gunicorn_server(transactional_db: None, tmp_path: Path) -> Iterator[StartSer
         url = f"http://127.0.0.1:{port}"
         environ = dict(os.environ)
         environ.update(
-            DATABASE_URL=database_url(),
-            REDIS_URL=settings.REDIS_URL,
-            CACHE_KEY_PREFIX=settings.CACHES["default"]["KEY_PREFIX"],
-            DEBUG="1",
-            GUNICORN_BIND=f"127.0.0.1:{port}",
-            SITE_URL=url,
-            WEB_CONCURRENCY="2",
-            DB_CONN_MAX_AGE="0",  # the test database is flushed after the test
-            CELERY_TASK_ALWAYS_EAGER="1",
+            {
+                "DATABASE_URL": database_url(),
+                "REDIS_URL": str(settings.REDIS_URL),
+                "CACHE_KEY_PREFIX": str(settings.CACHES["default"]["KEY_PREFIX"]),
+                "DEBUG": "1",
+                "GUNICORN_BIND": f"127.0.0.1:{port}",
+                "SITE_URL": url,
+                "WEB_CONCURRENCY": "2",
+                "DB_CONN_MAX_AGE": "0",  # the test database is flushed after the test
+                "CELERY_TASK_ALWAYS_EAGER": "1",
+            }
         )
         environ.update(env)
         log = (tmp_path / f"gunicorn-{port}.log").open("ab")

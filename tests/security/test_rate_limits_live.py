@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from accounts.models import ApiToken, User
+from events.models import TicketTier
 from tests.factories import EventFactory, TicketTierFactory
 from tests.security.conftest import StartServer
 
@@ -163,7 +164,7 @@ def test_buyers_at_200_per_second_through_one_trusted_proxy_are_not_limited(
     gunicorn_server: StartServer,
 ) -> None:
     url = gunicorn_server(TRUSTED_PROXIES="127.0.0.1", WEB_CONCURRENCY="3")
-    tier = TicketTierFactory(event=EventFactory(), capacity=100_000)
+    tier: TicketTier = TicketTierFactory.create(event=EventFactory.create(), capacity=100_000)
     buyers = 400
     tokens = _buyers(buyers)
     path = f"/api/v1/events/{tier.event_id}/register"
