@@ -62,7 +62,8 @@ def append(entry: AuditEntry) -> AuditEntry:
     """Link `entry` to the end of its chain and insert it (inside the caller's transaction)."""
     entry.chain = chain_of(entry.organization_id)
     entry.changes = normalised(entry.changes or {})
-    with transaction.atomic():
+    # No savepoint inside the caller's transaction: the row fails or commits with the change.
+    with transaction.atomic(savepoint=False):
         if not settings.AUDIT_UNSAFE_NO_CHAIN_LOCK:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_id(entry.chain)])

@@ -12,8 +12,9 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.db.models.signals import post_save
 from django.http import HttpRequest
 
-from accounts.models import User
+from accounts.models import Organization, User
 from accounts.services import audit_record
+from accounts.signin_guard import signin_succeeded
 from core.http import client_ip
 
 ADMIN_ACTIONS = {1: "add", 2: "change", 3: "delete"}
@@ -24,6 +25,7 @@ def _ip(request: HttpRequest | None) -> str | None:
 
 
 def on_signed_in(sender: Any, request: HttpRequest | None, user: User, **kwargs: Any) -> None:
+    signin_succeeded(email=user.email)  # whoever got in knows the password: the count restarts
     audit_record(actor=user, action="signin.success", target=user, ip=_ip(request))
 
 
@@ -68,13 +70,15 @@ def on_admin_action(sender: Any, instance: LogEntry, created: bool, **kwargs: An
 def on_order_confirmed(sender: Any, order_id: Any, **kwargs: Any) -> None:
     from ticketing.models import Order
 
-    order = Order.objects.select_related("event__organization").get(pk=order_id)
+    buyer_id, organization_id, total, currency = Order.objects.values_list(
+        "buyer_id", "event__organization_id", "total", "currency"
+    ).get(pk=order_id)
     audit_record(
-        actor=User(pk=order.buyer_id),
+        actor=User(pk=buyer_id),
         action="order.pay",
-        target=order,
-        organization=order.event.organization,
-        changes={"total": str(order.total), "currency": order.currency},
+        target=("ticketing.order", str(order_id)),
+        organization=Organization(pk=organization_id),
+        changes={"total": str(total), "currency": currency},
     )
 
 

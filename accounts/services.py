@@ -119,7 +119,7 @@ def _token_user_query() -> tuple[str, list[str]]:
         + [f"u.{quote(str(field.column))}" for field in fields]
     )
     sql = (
-        f"SELECT {columns} FROM {quote(token.db_table)} t"  # noqa: S608
+        f"SELECT {columns} FROM {quote(token.db_table)} t"  # noqa: S608 - names quoted, digest a parameter
         f" JOIN {quote(user.db_table)} u ON u.{column(user, 'id')} = t.{column(token, 'user')}"
         f" WHERE t.{column(token, 'digest')} = %s AND u.{column(user, 'is_active')}"
     )
