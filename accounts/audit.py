@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import AuditEntry
+from core.testswitches import switch_on
 
 GENESIS = "0" * 64
 
@@ -64,7 +64,7 @@ def append(entry: AuditEntry) -> AuditEntry:
     entry.changes = normalised(entry.changes or {})
     # No savepoint inside the caller's transaction: the row fails or commits with the change.
     with transaction.atomic(savepoint=False):
-        if not settings.AUDIT_UNSAFE_NO_CHAIN_LOCK:
+        if not switch_on("audit_chain_unlocked"):
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_id(entry.chain)])
         last = (

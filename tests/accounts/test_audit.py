@@ -138,7 +138,7 @@ def test_concurrent_writers_of_one_organization_extend_one_unbroken_chain() -> N
 @pytest.mark.django_db(transaction=True)
 def test_without_the_chain_lock_concurrent_writers_collide(settings) -> None:
     # Negative control: the lock is what keeps the chain linear under concurrency.
-    settings.AUDIT_UNSAFE_NO_CHAIN_LOCK = True
+    settings.BOXOFFICE_TEST_SWITCHES = {"audit_chain_unlocked": True}
     org: Organization = OrganizationFactory.create()
 
     errors = _append_concurrently(org, writers=8)

@@ -55,7 +55,7 @@ def test_login_page_locks_an_account_after_ten_failures_and_the_emailed_link_unl
 
     assert "locked after too many failed sign-ins" in locked
     assert len(mail.outbox) == 1 and mail.outbox[0].to == [user.email]
-    link = re.search(r"http://\S+/account/unlock\?token=\S+", mail.outbox[0].body)
+    link = re.search(r"http://\S+/account/unlock\?token=\S+", str(mail.outbox[0].body))
     assert link is not None
     path = link.group(0).split("/", 3)[3]
     page = Client().get("/" + path)
