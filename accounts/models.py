@@ -55,6 +55,10 @@ class Organization(models.Model):
     slug = models.SlugField(max_length=200, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(User, through="Membership", related_name="organizations")
+    # Owners can refund money and change roles; when set, managers need a second factor too.
+    require_mfa_for_managers = models.BooleanField(
+        "require two-factor authentication of managers", default=False
+    )
 
     def __str__(self) -> str:
         return self.name

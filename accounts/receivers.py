@@ -5,6 +5,7 @@ inside the payment's transaction, so the row commits or rolls back with the paym
 """
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.admin.models import LogEntry
@@ -82,8 +83,34 @@ def on_order_confirmed(sender: Any, order_id: Any, **kwargs: Any) -> None:
     )
 
 
+def on_mfa_change(verb: str) -> Callable[..., None]:
+    def record(
+        sender: Any, request: HttpRequest | None = None, user: Any = None, **kwargs: Any
+    ) -> None:
+        authenticator = kwargs.get("authenticator")
+        audit_record(
+            actor=user,
+            action=f"mfa.{verb}",
+            target=user,
+            changes={"type": getattr(authenticator, "type", "")},
+            ip=_ip(request),
+        )
+
+    return record
+
+
 def connect() -> None:
+    from allauth.mfa import signals as mfa
+
     from ticketing.signals import order_confirmed
+
+    for signal, verb in (
+        (mfa.authenticator_added, "added"),
+        (mfa.authenticator_removed, "removed"),
+        (mfa.authenticator_reset, "reset"),
+    ):
+        # weak=False: the receiver is made here and has no other reference to keep it alive.
+        signal.connect(on_mfa_change(verb), weak=False, dispatch_uid=f"audit-mfa-{verb}")
 
     user_logged_in.connect(on_signed_in, dispatch_uid="audit-signin")
     user_logged_out.connect(on_signed_out, dispatch_uid="audit-signout")

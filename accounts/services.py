@@ -187,3 +187,16 @@ def membership_grant(
             changes={"user": user.pk, "role": [before, role]},
         )
     return membership
+
+
+@transaction.atomic(durable=True)
+def organization_require_mfa(*, actor: User, organization: Organization, required: bool) -> None:
+    """Turn the second-factor requirement for managers of `organization` on or off."""
+    Organization.objects.filter(pk=organization.pk).update(require_mfa_for_managers=required)
+    audit_record(
+        actor=actor,
+        action="organization.require_mfa",
+        target=organization,
+        organization=organization,
+        changes={"require_mfa_for_managers": required},
+    )

@@ -6,4 +6,10 @@ app_name = "accounts"
 
 urlpatterns = [
     path("unlock", views.unlock, name="unlock"),
+    path("audit/", views.audit_trail_page, name="audit"),
+    path(
+        "organizations/<uuid:organization_id>/security",
+        views.organization_security,
+        name="organization_security",
+    ),
 ]

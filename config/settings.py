@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "csp",
     "allauth",
     "allauth.account",
+    "allauth.mfa",  # TOTP with recovery codes, WebAuthn passkeys
+    "allauth.usersessions",  # a person sees and ends their own sessions
     "core",  # the floor: no models; the test-switch system check
     "accounts",
     "events",
@@ -75,6 +77,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    # After authentication: admins, and managers whose organization asks it, set up 2FA first.
+    "accounts.middleware.RequireMfaMiddleware",
     "core.ratelimit.RateLimitMiddleware",
 ]
 
@@ -185,6 +190,14 @@ ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_LOGOUT_ON_GET = False
 LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "/accounts/login/"
+
+# Second factors (allauth.mfa): an authenticator app with recovery codes, or a passkey.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = "Boxoffice"
+# Passkeys need https, except on the developer's own http://127.0.0.1.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+USERSESSIONS_TRACK_ACTIVITY = True
 
 # --- Rate limits (core/ratelimit.py) --------------------------------------------------------
 # The one policy table: "<count>/<window>". A name's suffix says what it counts: _ip the client
