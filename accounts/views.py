@@ -28,7 +28,7 @@ def unlock(request: HttpRequest) -> HttpResponse:
 
 
 class AuditFilter(forms.Form):
-    organization: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+    organization: "forms.ModelChoiceField[Any]" = forms.ModelChoiceField(
         queryset=None, required=False, empty_label="All"
     )
     action = forms.CharField(required=False, max_length=64, help_text="e.g. order. or signin")

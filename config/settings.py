@@ -65,6 +65,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: it sees every response, including those the others make (see its docstring).
+    "core.middleware.ErrorContractMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     # Inside CSPMiddleware: widens the policy for the scanner before the header is written.
@@ -99,6 +101,7 @@ TEMPLATES = [
                 "accounts.context_processors.roles",
                 "notifications.context_processors.unread",
             ],
+            "builtins": ["core.templatetags.formatting"],
         },
     },
 ]
@@ -156,7 +159,6 @@ CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {
     "notifications.tasks.send_webhook": {"queue": "webhooks"},
     "notifications.tasks.*": {"queue": "notifications"},
-    "notifications.tasks_waitlist.*": {"queue": "notifications"},
 }
 CELERY_BEAT_SCHEDULE = {
     "notifications-redispatch": {"task": "notifications.tasks.redispatch", "schedule": 60.0},
@@ -186,7 +188,7 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_UNIQUE_EMAIL = True
 # Verification mail is sent, but buying a ticket must not wait for it.
 ACCOUNT_EMAIL_VERIFICATION = os.environ.get("ACCOUNT_EMAIL_VERIFICATION", "optional")
-ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_ADAPTER = "notifications.account_mail.AccountAdapter"
 ACCOUNT_LOGOUT_ON_GET = False
 LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "/accounts/login/"

@@ -21,14 +21,14 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django_redis import get_redis_connection
 from ninja.throttling import BaseThrottle
 from redis.exceptions import RedisError
 
 from core.errors import DomainError
-from core.http import client_ip
+from core.http import client_ip, is_api_request, json_error
 
 logger = logging.getLogger(__name__)
 
@@ -234,8 +234,9 @@ def too_many_requests(request: HttpRequest, wait: int, message: str | None = Non
     """429 with Retry-After: JSON for JSON clients, a page for people."""
     error = RateLimited(wait, message)
     response: HttpResponse
-    if "json" in request.headers.get("Accept", "") or request.path.endswith(("/scan", "/sync")):
-        response = JsonResponse(error.as_dict(), status=429)
+    wants_json = "json" in request.headers.get("Accept", "")
+    if wants_json or is_api_request(request) or request.path.endswith(("/scan", "/sync")):
+        response = json_error(429, error.code, error.detail_message)
     else:
         html = render_to_string(
             "429.html", {"retry_after": error.retry_after, "message": error.detail_message}, request
