@@ -1,5 +1,6 @@
 from typing import Any
 
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db import transaction
@@ -67,9 +68,18 @@ class AuditEntryAdmin(admin.ModelAdmin):
     list_filter = ["action", "target_type"]
     search_fields = ["actor__email", "target_id", "action"]
     date_hierarchy = "created_at"
+    list_select_related = ["actor", "organization"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False  # the audit log is append-only
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+# The admin signs in through the site's own login, so its second factor (allauth.mfa) and the
+# sign-in limits apply to it too; RequireMfaMiddleware then insists on a second factor.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]

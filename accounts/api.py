@@ -3,6 +3,7 @@ from ninja import Router, Schema
 from pydantic import Field
 
 from accounts.services import api_token_issue, user_sign_up
+from core.http import client_ip
 
 router = Router(tags=["auth"])
 
@@ -34,6 +35,16 @@ def signup(request: HttpRequest, body: SignUpIn) -> SignUpOut:
     return SignUpOut(user_id=user.pk, email=user.email)
 
 
-@router.post("/token", response=TokenOut, auth=None)
+@router.post(
+    "/token",
+    response=TokenOut,
+    auth=None,
+    description="Wrong passwords are limited per account and per client address: after a few, "
+    "each attempt must wait longer (429 RATE_LIMITED with Retry-After); at the limit the account "
+    "pauses until the window ends or its owner follows the emailed unlock link.",
+)
 def token(request: HttpRequest, body: TokenIn) -> TokenOut:
-    return TokenOut(token=api_token_issue(email=body.email, password=body.password))
+    issued = api_token_issue(
+        email=body.email, password=body.password, address=client_ip(request), request=request
+    )
+    return TokenOut(token=issued)

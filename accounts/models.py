@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.utils import timezone
 
 from core.images import Picture
 
@@ -74,6 +75,10 @@ class Organization(models.Model):
     logo_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
     logo_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
     logo_variants = models.JSONField(default=dict, db_default={}, blank=True, editable=False)
+    # Owners can refund money and change roles; when set, managers need a second factor too.
+    require_mfa_for_managers = models.BooleanField(
+        "require two-factor authentication of managers", default=False
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -134,19 +139,54 @@ class ApiToken(models.Model):
 
 
 class AuditEntry(models.Model):
-    """Who did what to which object, written in the same transaction as the change."""
+    """Who did what to which object, written in the same transaction as the change.
 
-    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
-    organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.SET_NULL)
+    Append-only: a database trigger refuses UPDATE and DELETE. Each row's `digest` is the
+    SHA-256 of its content and the previous row's digest in the same chain (one chain per
+    organization, one for rows without), so an edit made around the trigger shows up in
+    `manage.py audit_verify` (accounts/audit.py).
+    """
+
+    GLOBAL_CHAIN = "global"
+
+    # No database constraint and nothing done on delete: the trail keeps the id of who acted
+    # even after that user or organization is gone (and a cascade could not touch the rows).
+    actor = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    organization = models.ForeignKey(
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
     action = models.CharField(max_length=64)
     target_type = models.CharField(max_length=64)
     target_id = models.CharField(max_length=64)
     changes = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    chain = models.CharField(max_length=40, default=GLOBAL_CHAIN)
+    seq = models.BigIntegerField(default=0)
+    prev_digest = models.CharField(max_length=64, blank=True)
+    digest = models.CharField(max_length=64, blank=True)
 
     class Meta:
         verbose_name_plural = "audit entries"
-        indexes = [models.Index(fields=["target_type", "target_id"])]
+        indexes = [
+            models.Index(fields=["target_type", "target_id"]),
+            models.Index(fields=["organization", "-created_at"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "seq"], name="one_audit_row_per_chain_seq")
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_type}:{self.target_id}"

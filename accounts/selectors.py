@@ -1,6 +1,8 @@
+from datetime import date
+
 from django.db.models import QuerySet
 
-from accounts.models import Membership, Organization, User
+from accounts.models import AuditEntry, Membership, Organization, User
 
 
 def organizations_managed_by(user: User) -> QuerySet[Organization]:
@@ -23,3 +25,34 @@ def user_roles(user: User) -> set[str]:
         return set()
     roles = set(Membership.objects.filter(user=user).values_list("role", flat=True))
     return roles
+
+
+def organizations_owned_by(user: User) -> QuerySet[Organization]:
+    if not user.is_authenticated:
+        return Organization.objects.none()
+    return Organization.objects.filter(
+        membership__user=user, membership__role=Membership.Role.OWNER
+    ).distinct()
+
+
+def audit_trail(
+    user: User,
+    *,
+    organization_id: str | None = None,
+    action: str = "",
+    since: date | None = None,
+    until: date | None = None,
+) -> QuerySet[AuditEntry]:
+    """Audit rows an owner may read: those of the organizations they own, newest first."""
+    entries = AuditEntry.objects.filter(
+        organization__in=organizations_owned_by(user).values("pk")
+    ).select_related("actor", "organization")
+    if organization_id:
+        entries = entries.filter(organization_id=organization_id)
+    if action:
+        entries = entries.filter(action__startswith=action)
+    if since:
+        entries = entries.filter(created_at__date__gte=since)
+    if until:
+        entries = entries.filter(created_at__date__lte=until)
+    return entries.order_by("-created_at", "-pk")

@@ -1,7 +1,9 @@
 import functools
+import ipaddress
 from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
@@ -9,8 +11,10 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts import audit
 from accounts.errors import EmailTaken, InvalidCredentials, InvalidEmail, WeakPassword
 from accounts.models import ApiToken, AuditEntry, Membership, Organization, User
+from accounts.signin_guard import signin_check, signin_failed, signin_succeeded
 from core.images import variants_build
 
 
@@ -21,16 +25,35 @@ def audit_record(
     target: Any,
     organization: Organization | None = None,
     changes: dict[str, Any] | None = None,
+    ip: str | None = None,
 ) -> AuditEntry:
-    """Record who did what to `target`; call inside the transaction that makes the change."""
-    return AuditEntry.objects.create(
-        actor=actor if actor is not None and actor.pk else None,
-        organization=organization,
-        action=action,
-        target_type=target._meta.label_lower,
-        target_id=str(target.pk),
-        changes=changes or {},
+    """Record who did what to `target`; call inside the transaction that makes the change.
+
+    `target` is a model instance, or a `(target_type, target_id)` pair for something that is
+    not a row (a failed sign-in for an unknown address).
+    """
+    if isinstance(target, tuple):
+        target_type, target_id = target
+    else:
+        target_type, target_id = target._meta.label_lower, str(target.pk)
+    return audit.append(
+        AuditEntry(
+            actor=actor if actor is not None and actor.pk else None,
+            organization=organization,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            changes=changes or {},
+            ip=_valid_ip(ip),
+        )
     )
+
+
+def _valid_ip(ip: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address(ip)) if ip else None
+    except ValueError:
+        return None
 
 
 @transaction.atomic(durable=True)
@@ -55,17 +78,30 @@ def user_sign_up(*, email: str, password: str, full_name: str = "") -> User:
         raise EmailTaken() from exc
 
 
-@transaction.atomic(durable=True)
-def api_token_issue(*, email: str, password: str) -> str:
-    """Check email + password and return a new bearer token (shown only this once)."""
+def api_token_issue(*, email: str, password: str, address: str = "", request: Any = None) -> str:
+    """Check email + password and return a new bearer token (shown only this once).
+
+    Raises SignInThrottled while the account or the address `address` is paused after failures.
+    """
+    signin_check(email=email, address=address)
     user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
+    if user is None:
+        User().set_password(password)  # as slow as a wrong password: no hint the email is unknown
     if user is None or not user.check_password(password):
+        signin_failed(email=email, address=address)
+        # Announced like Django's authenticate() does for the login page: the audit trail hears it.
+        user_login_failed.send(
+            sender=__name__, credentials={"email": email, "via": "api"}, request=request
+        )
         raise InvalidCredentials()
+    signin_succeeded(email=email)
     token = ApiToken.new_token()
-    # Issuing counts as use, so the first API call does not write.
-    ApiToken.objects.create(
-        user=user, digest=ApiToken.digest_of(token), last_used_at=timezone.now()
-    )
+    with transaction.atomic(durable=True):
+        # Issuing counts as use, so the first API call does not write.
+        api_token = ApiToken.objects.create(
+            user=user, digest=ApiToken.digest_of(token), last_used_at=timezone.now()
+        )
+        audit_record(actor=user, action="api_token.issue", target=api_token, ip=address)
     return token
 
 
@@ -85,7 +121,7 @@ def _token_user_query() -> tuple[str, list[str]]:
         + [f"u.{quote(str(field.column))}" for field in fields]
     )
     sql = (
-        f"SELECT {columns} FROM {quote(token.db_table)} t"  # noqa: S608
+        f"SELECT {columns} FROM {quote(token.db_table)} t"  # noqa: S608 - names quoted, digest a parameter
         f" JOIN {quote(user.db_table)} u ON u.{column(user, 'id')} = t.{column(token, 'user')}"
         f" WHERE t.{column(token, 'digest')} = %s AND u.{column(user, 'is_active')}"
     )
@@ -131,11 +167,27 @@ def organization_create(*, owner: User, name: str) -> Organization:
     return organization
 
 
-def membership_grant(*, organization: Organization, user: User, role: str) -> Membership:
+@transaction.atomic
+def membership_grant(
+    *, organization: Organization, user: User, role: str, actor: User | None = None
+) -> Membership:
     """Give `user` `role` in `organization` (updating an existing membership)."""
+    before = (
+        Membership.objects.filter(organization=organization, user=user)
+        .values_list("role", flat=True)
+        .first()
+    )
     membership, _ = Membership.objects.update_or_create(
         organization=organization, user=user, defaults={"role": role}
     )
+    if before != role:
+        audit_record(
+            actor=actor,
+            action="membership.role",
+            target=membership,
+            organization=organization,
+            changes={"user": user.pk, "role": [before, role]},
+        )
     return membership
 
 
@@ -179,3 +231,15 @@ def organization_logo_variants_build(*, organization_id: Any) -> dict[str, Any]:
         logo_variants=variants
     )
     return variants if updated else {}
+
+
+def organization_require_mfa(*, actor: User, organization: Organization, required: bool) -> None:
+    """Turn the second-factor requirement for managers of `organization` on or off."""
+    Organization.objects.filter(pk=organization.pk).update(require_mfa_for_managers=required)
+    audit_record(
+        actor=actor,
+        action="organization.require_mfa",
+        target=organization,
+        organization=organization,
+        changes={"require_mfa_for_managers": required},
+    )

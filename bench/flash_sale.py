@@ -353,7 +353,7 @@ def gunicorn_settings(environ: dict[str, str]) -> dict[str, int]:
 
 def serving(url: str) -> bool:
     try:
-        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310
+        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310 - our own http URL
             return bool(response.status == 200)
     except (urllib.error.URLError, OSError):
         return False

@@ -157,6 +157,7 @@ def _sql() -> dict[str, str]:
     reject_values = scan_values.format(result="'rejected'", reason="%(reason)s")
     reject = f"""INSERT INTO {{scan}} {scan_columns}
         VALUES ({reject_values}, %(local_ok)s, NULL)"""  # noqa: S608 - no input in the text
+    # nosec B608 - {adm} is the model's table name; every value is a query parameter
     admit_insert = """INSERT INTO {adm} (ticket_id, checkin_list_id, scan_id, admitted_at, inside)
         VALUES (%(ticket)s, %(list)s, %(id)s, %(at)s, true)
         ON CONFLICT (ticket_id, checkin_list_id) DO"""
@@ -164,12 +165,12 @@ def _sql() -> dict[str, str]:
         # Entry, no re-entry: the first scan admits, every later one is "already used".
         "once": admit_insert + " NOTHING RETURNING admitted_at",
         # An offline scan synced late: the earliest scanned_at holds the admission.
-        "takeover": admit_insert
+        "takeover": admit_insert  # nosec B608 - {adm} as above
         + """ UPDATE
             SET scan_id = EXCLUDED.scan_id, admitted_at = EXCLUDED.admitted_at
             WHERE {adm}.admitted_at > EXCLUDED.admitted_at RETURNING admitted_at""",
         # Entry on a re-entry list: admitted when never in, or out since the last entry.
-        "reentry": admit_insert
+        "reentry": admit_insert  # nosec B608 - {adm} as above
         + """ UPDATE SET inside = true
             WHERE NOT {adm}.inside RETURNING admitted_at""",
         "exit": """UPDATE {adm} SET inside = false

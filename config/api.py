@@ -10,10 +10,11 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 
 from core.errors import DomainError
 from core.middleware import payload_too_large
+from core.ratelimit import RouteThrottle
 from ops.availability import unavailable_response
 
 logger = logging.getLogger(__name__)
@@ -24,7 +25,10 @@ api = NinjaAPI(
     version="1",
     urls_namespace="api",
     description="Events, booking, payment and check-in. Authenticate with `Authorization: "
-    "Bearer <token>` from POST /auth/token. Writes take an idempotency_key.",
+    "Bearer <token>` from POST /auth/token. Writes take an idempotency_key. Busy routes are "
+    "rate limited: 429 RATE_LIMITED with Retry-After.",
+    # Each route's limits come from settings.RATE_LIMITED_ROUTES; routes not named there pass.
+    throttle=[RouteThrottle()],
 )
 
 
@@ -61,6 +65,12 @@ def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> H
     return error_response(
         request, 401, "UNAUTHENTICATED", "Send a valid token: Authorization: Bearer <token>."
     )
+
+
+@api.exception_handler(Throttled)
+def on_throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
+    # ninja adds Retry-After to this response from the throttle's wait().
+    return error_response(request, 429, "RATE_LIMITED", "Too many requests; try again later.")
 
 
 @api.exception_handler(HttpError)

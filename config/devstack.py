@@ -323,7 +323,7 @@ def web_address() -> tuple[str, int | None]:
 def serving(url: str) -> bool:
     """True once gunicorn's workers answer HTTP at all (any status)."""
     try:
-        with urllib.request.urlopen(f"{url}/healthz", timeout=2):  # noqa: S310
+        with urllib.request.urlopen(f"{url}/healthz", timeout=2):  # noqa: S310 - our own http URL
             return True
     except urllib.error.HTTPError:
         return True

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -48,8 +49,11 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.postgres",  # full-text search, trigram and exclusion constraints (events)
     "ninja",  # serves the API docs' Swagger UI from our static files, not a CDN
+    "csp",
     "allauth",
     "allauth.account",
+    "allauth.mfa",  # TOTP with recovery codes, WebAuthn passkeys
+    "allauth.usersessions",  # a person sees and ends their own sessions
     "core",  # the floor: no models; the test-switch system check
     "accounts",
     "events",
@@ -66,6 +70,9 @@ MIDDLEWARE = [
     # Next outermost: it sees every response, including those the others make (its docstring).
     "core.middleware.ErrorContractMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Inside CSPMiddleware: widens the policy for the scanner before the header is written.
+    "core.headers.PagePermissionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # After WhiteNoise, which serves static files pre-compressed (brotli/gzip) on its own.
     "ops.middleware.AnonymousGZipMiddleware",
@@ -77,6 +84,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "analytics.middleware.EventPageViewMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    # After authentication: admins, and managers whose organization asks it, set up 2FA first.
+    "accounts.middleware.RequireMfaMiddleware",
+    "core.ratelimit.RateLimitMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -219,6 +230,84 @@ ACCOUNT_LOGOUT_ON_GET = False
 LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "/accounts/login/"
 
+# Second factors (allauth.mfa): an authenticator app with recovery codes, or a passkey.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = "Boxoffice"
+# Passkeys need https, except on the developer's own http://127.0.0.1.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+USERSESSIONS_TRACK_ACTIVITY = True
+
+# --- Rate limits (core/ratelimit.py) --------------------------------------------------------
+# The one policy table: "<count>/<window>". A name's suffix says what it counts: _ip the client
+# address, _buyer the signed-in user at that address, _user the user, _device the scanner's
+# credential; signin_account counts wrong passwords per account whatever the address.
+RATE_LIMITS = {
+    "signin_account": "10/15m",
+    "signin_address_ip": "100/15m",
+    "signin_lock_mail": "1/15m",  # one unlock email per lock
+    "signup_ip": "20/h",
+    "password_reset_ip": "20/h",
+    "password_reset_key": "5/h",
+    # Buyers: a person books a few times a minute; an address (NAT, a carrier) holds many people.
+    "booking_buyer": "30/m",
+    "booking_ip": "6000/m",
+    "search_ip": "300/m",
+    "public_page_ip": "1200/m",
+    "scan_device": "600/m",
+    "webhook_test_user": "10/m",
+}
+# Operators tune a policy without a release: RATE_LIMITS_OVERRIDE="signin_account=5/15m,...".
+for _override in env_list("RATE_LIMITS_OVERRIDE"):
+    _name, _, _rate = _override.partition("=")
+    RATE_LIMITS[_name.strip()] = _rate.strip()
+# After this many free wrong passwords an account waits BASE, then twice as long each time.
+SIGNIN_FREE_FAILURES = int(os.environ.get("SIGNIN_FREE_FAILURES", "3"))
+SIGNIN_DELAY_BASE_SECONDS = float(os.environ.get("SIGNIN_DELAY_BASE_SECONDS", "1"))
+SIGNIN_DELAY_MAX_SECONDS = float(os.environ.get("SIGNIN_DELAY_MAX_SECONDS", "60"))
+_PUBLIC = ("public_page_ip",)
+_BOOKING = ("booking_buyer", "booking_ip")
+_SCAN = ("scan_device",)
+RATE_LIMITED_ROUTES: dict[str, tuple[str, ...]] = {
+    "POST api:signup": ("signup_ip",),
+    "POST api:register": _BOOKING,
+    "POST api:pay": _BOOKING,
+    "POST ticketing:book": _BOOKING,
+    "GET api:search_events": ("search_ip",),
+    "GET api:list_events": ("search_ip",),
+    "GET events:list": ("search_ip",),
+    "GET home": _PUBLIC,
+    "GET events:detail": _PUBLIC,
+    "GET events:detail_slug": _PUBLIC,
+    "GET events:timetable": _PUBLIC,
+    "GET events:calendar": _PUBLIC,
+    "GET api:get_event": _PUBLIC,
+    "GET api:event_tickets": _PUBLIC,
+    "GET api:event_sessions_list": _PUBLIC,
+    "GET api:seats": _PUBLIC,
+    "GET ticketing:seats": _PUBLIC,
+    "POST api:scan": _SCAN,
+    "POST api:sync": _SCAN,
+    "POST checkin:scan": _SCAN,
+    "POST checkin:sync": _SCAN,
+    "POST checkin:link_scan": _SCAN,
+    "POST checkin:link_sync": _SCAN,
+    "POST api:test_webhook": ("webhook_test_user",),
+    "POST notifications:webhook_action": ("webhook_test_user",),
+}
+# X-Forwarded-For is believed only from these addresses/networks (our load balancers).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+ACCOUNT_RATE_LIMITS = {
+    # Wrong passwords: accounts/signin_guard.py, shared with the API token endpoint.
+    "login_failed": None,
+    "login": "300/m/ip",  # an office behind one NAT address signs in at 9 o'clock
+    "signup": RATE_LIMITS["signup_ip"] + "/ip",
+    "reset_password": (
+        f"{RATE_LIMITS['password_reset_ip']}/ip,{RATE_LIMITS['password_reset_key']}/key"
+    ),
+    "reset_password_from_key": RATE_LIMITS["password_reset_ip"] + "/ip",
+}
+
 # --- Email ---------------------------------------------------------------------------------
 
 
@@ -260,7 +349,40 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# A strict policy: our own files only; an inline <script>/<style> needs the request's nonce
+# (`{{ request.csp_nonce }}`) and inline style="" attributes and on*= handlers are refused.
+# Pages served from the HTML cache (event list and page) carry no nonce, so they have no inline
+# code at all. core/headers.py widens it only for the scanner (WebAssembly decoder, camera).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", NONCE],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "worker-src": ["'self'"],
+        "manifest-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
+# Features no page uses are off everywhere; the camera is allowed on SCANNER_PAGES only.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    "camera": [],
+    "microphone": [],
+    "geolocation": [],
+    "payment": [],
+    "usb": [],
+    "serial": [],
+    "bluetooth": [],
+    "display-capture": [],
+}
+SCANNER_PAGES = {"checkin:scanner", "checkin:link_scanner"}
 
 # --- I18N, static --------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -416,7 +538,6 @@ NOTIFICATIONS_REMINDER_MAX_MINUTES = 14 * 24 * 60
 NOTIFICATIONS_BROKER_BACKOFF_SECONDS = float(
     os.environ.get("NOTIFICATIONS_BROKER_BACKOFF_SECONDS", "15")
 )
-# Test-only: the naive "already sent?" check instead of the atomic claim (negative control).
 
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "notifications.channels.sms.ConsoleSmsBackend")
 SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")

@@ -13,6 +13,7 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("account/", include("accounts.urls")),
     path("api/v1/", api.urls),
     # Before events: its /events/<id>/<slug>/ would swallow /events/<id>/seats/.
     path("", include("ticketing.urls")),

@@ -25,6 +25,7 @@ SWITCHES: dict[str, str] = {
     "session_seats_unlocked": "events.agenda: take a session seat by read, pause, write",
     "checkin_race": "checkin: 'guarded' or 'unguarded', make two admissions overlap",
     "notifications_unclaimed": "notifications: send a delivery without claiming it first",
+    "audit_chain_unlocked": "accounts.audit: append audit rows without the chain's lock",
 }
 
 

@@ -120,7 +120,7 @@ def _detail_context(request: HttpRequest, event: Event) -> dict[str, Any]:
     }
 
 
-TIERS_MARK = mark_safe("<!--boxoffice:tiers-->")
+TIERS_MARK = mark_safe("<!--boxoffice:tiers-->")  # nosec B308 - a constant, no input
 
 
 def event_detail(request: HttpRequest, event_id: Any, slug: str | None = None) -> HttpResponse:

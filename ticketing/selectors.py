@@ -116,7 +116,7 @@ def seat_states_cached(event_id: Any) -> SeatStates:
         return cast(SeatStates, cached)
     seat_plan(event_id)  # the 404 for unknown and unpublished events
     states = event_seat_states(event_id=event_id)
-    result = SeatStates(version=hashlib.sha1(states.encode()).hexdigest()[:16], states=states)  # noqa: S324 - a cache tag, not security
+    result = SeatStates(version=hashlib.sha256(states.encode()).hexdigest()[:16], states=states)
     cache.set(key, result, SEAT_STATES_TTL_S)
     return result
 

@@ -3,6 +3,7 @@
 from typing import Any
 
 import pytest
+from allauth.mfa.models import Authenticator
 from django.contrib import admin
 from django.core import mail
 from django.core.management import CommandError, call_command
@@ -108,7 +109,10 @@ def test_create_user_door_needs_an_existing_organization() -> None:
 def test_every_admin_list_search_and_add_page_answers(client: Client) -> None:
     tier = TicketTierFactory.create()
     order_paid(buyer=UserFactory.create(), tier=tier)
-    client.force_login(UserFactory.create(is_staff=True, is_superuser=True))
+    admin_user = UserFactory.create(is_staff=True, is_superuser=True)
+    # The admin opens only for someone with a second factor (accounts/middleware.py).
+    Authenticator.objects.create(user=admin_user, type=Authenticator.Type.TOTP, data={})
+    client.force_login(admin_user)
 
     for model, model_admin in admin.site._registry.items():
         opts = model._meta

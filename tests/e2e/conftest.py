@@ -77,6 +77,17 @@ def browser(_playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
+# A page watched by `record_errors` reports what the Content-Security-Policy blocked as a
+# console error, which fails the test: the policy is enforced, so a violation is a broken
+# feature, not a warning.
+CSP_VIOLATION_REPORTER = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"}`
+    + ` at ${e.sourceFile || e.documentURI}:${e.lineNumber}`);
+});
+"""
+
+
 def phone_context(browser: Browser, live_server: LiveServer) -> BrowserContext:
     context = browser.new_context(
         base_url=live_server.url,
@@ -95,13 +106,15 @@ FORM_ANSWERS = ("status of 409", "status of 422")
 
 
 def record_errors(page: Page) -> list[str]:
-    """Collect uncaught JavaScript errors and console errors (a failed static file shows here)."""
+    """Collect uncaught JavaScript errors and console errors (a failed static file and a CSP
+    violation show here)."""
     errors: list[str] = []
 
     def on_console(message: ConsoleMessage) -> None:
         if message.type == "error" and not any(code in message.text for code in FORM_ANSWERS):
             errors.append(f"{message.text} ({message.location['url']})")
 
+    page.add_init_script(CSP_VIOLATION_REPORTER)
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", on_console)
     return errors

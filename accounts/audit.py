@@ -1,0 +1,112 @@
+"""The audit trail's hash chain: appending a row and proving the chain intact.
+
+Rows of one chain (one per organization, plus `global`) are appended one at a time under
+`pg_advisory_xact_lock` on the chain: a transaction-scoped lock, so it is released at COMMIT or
+ROLLBACK and is safe behind PgBouncer in transaction pooling (a session lock would outlive the
+transaction on a pooled server connection). It is taken when the row is written, usually as the
+last step of the service's transaction, so it is held only until that commit.
+"""
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts.models import AuditEntry
+from core.testswitches import switch_on
+
+GENESIS = "0" * 64
+
+
+def chain_of(organization_id: Any) -> str:
+    return str(organization_id) if organization_id else AuditEntry.GLOBAL_CHAIN
+
+
+def _lock_id(chain: str) -> int:
+    # A signed 64-bit key from the chain's name (pg_advisory_xact_lock takes a bigint).
+    return int.from_bytes(
+        hashlib.sha256(f"audit:{chain}".encode()).digest()[:8], "big", signed=True
+    )
+
+
+def normalised(changes: dict[str, Any]) -> Any:
+    """`changes` as it reads back from jsonb (dates, decimals and UUIDs become strings)."""
+    return json.loads(json.dumps(changes, cls=DjangoJSONEncoder))
+
+
+def digest_of(entry: AuditEntry) -> str:
+    """SHA-256 over the row's content and the previous row's digest."""
+    content = {
+        "chain": entry.chain,
+        "seq": entry.seq,
+        "created_at": entry.created_at.isoformat(),
+        "actor": entry.actor_id,
+        "organization": str(entry.organization_id) if entry.organization_id else None,
+        "action": entry.action,
+        "target_type": entry.target_type,
+        "target_id": entry.target_id,
+        "changes": entry.changes,
+        "ip": entry.ip,
+        "prev": entry.prev_digest,
+    }
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def append(entry: AuditEntry) -> AuditEntry:
+    """Link `entry` to the end of its chain and insert it (inside the caller's transaction)."""
+    entry.chain = chain_of(entry.organization_id)
+    entry.changes = normalised(entry.changes or {})
+    # No savepoint inside the caller's transaction: the row fails or commits with the change.
+    with transaction.atomic(savepoint=False):
+        if not switch_on("audit_chain_unlocked"):
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_id(entry.chain)])
+        last = (
+            AuditEntry.objects.filter(chain=entry.chain)
+            .order_by("-seq")
+            .values_list("seq", "digest")
+            .first()
+        )
+        entry.seq, entry.prev_digest = (last[0] + 1, last[1]) if last else (1, GENESIS)
+        entry.created_at = timezone.now()
+        entry.digest = digest_of(entry)
+        entry.save(force_insert=True)
+    return entry
+
+
+@dataclass(frozen=True)
+class Break:
+    entry_id: int
+    chain: str
+    seq: int
+    reason: str
+
+
+def verify(chunk: int = 2000) -> Iterator[Break | tuple[str, int]]:
+    """Walk every chain in order: yields a Break at the first bad row of a chain, and
+    (chain, rows checked) for each chain that holds."""
+    chains = AuditEntry.objects.order_by().values_list("chain", flat=True).distinct()
+    for chain in sorted(chains):
+        expected_prev, expected_seq, broken = GENESIS, 1, False
+        rows = AuditEntry.objects.filter(chain=chain).order_by("seq").iterator(chunk_size=chunk)
+        for row in rows:
+            reason = None
+            if row.seq != expected_seq:
+                reason = f"sequence jumps from {expected_seq - 1} to {row.seq} (a row is missing)"
+            elif row.prev_digest != expected_prev:
+                reason = "does not link to the previous row"
+            elif digest_of(row) != row.digest:
+                reason = "content does not match its digest (the row was changed)"
+            if reason:
+                yield Break(row.pk, chain, row.seq, reason)
+                broken = True
+                break
+            expected_prev, expected_seq = row.digest, row.seq + 1
+        if not broken:
+            yield chain, expected_seq - 1

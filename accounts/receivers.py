@@ -1,0 +1,119 @@
+"""The audit trail listens: sign-ins, admin actions and payments announced by other apps.
+
+Each receiver writes its row where the signal is sent: payments' `order_confirmed` is sent
+inside the payment's transaction, so the row commits or rolls back with the payment.
+"""
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db.models.signals import post_save
+from django.http import HttpRequest
+
+from accounts.models import Organization, User
+from accounts.services import audit_record
+from accounts.signin_guard import signin_succeeded
+from core.http import client_ip
+
+ADMIN_ACTIONS = {1: "add", 2: "change", 3: "delete"}
+
+
+def _ip(request: HttpRequest | None) -> str | None:
+    return client_ip(request) if request is not None and hasattr(request, "META") else None
+
+
+def on_signed_in(sender: Any, request: HttpRequest | None, user: User, **kwargs: Any) -> None:
+    signin_succeeded(email=user.email)  # whoever got in knows the password: the count restarts
+    audit_record(actor=user, action="signin.success", target=user, ip=_ip(request))
+
+
+def on_signed_out(
+    sender: Any, request: HttpRequest | None, user: User | None, **kwargs: Any
+) -> None:
+    if user is not None and user.pk:
+        audit_record(actor=user, action="signin.logout", target=user, ip=_ip(request))
+
+
+def on_sign_in_failed(
+    sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
+) -> None:
+    email = str(credentials.get("email") or credentials.get("username") or "").strip().lower()
+    user = User.objects.filter(email__iexact=email).only("pk").first() if email else None
+    # An unknown address is kept only as a digest: the trail must not collect other people's
+    # email addresses (and erasure must find none).
+    target: Any = user if user is not None else ("accounts.user", "")
+    changes = {"via": credentials.get("via", "web")}
+    if user is None and email:
+        changes["email_sha256"] = hashlib.sha256(email.encode()).hexdigest()[:16]
+    audit_record(
+        actor=None, action="signin.failed", target=target, changes=changes, ip=_ip(request)
+    )
+
+
+def on_admin_action(sender: Any, instance: LogEntry, created: bool, **kwargs: Any) -> None:
+    if not created:
+        return
+    model = instance.content_type.model_class() if instance.content_type else None
+    audit_record(
+        actor=instance.user,
+        action=f"admin.{ADMIN_ACTIONS.get(instance.action_flag, 'action')}",
+        target=(
+            model._meta.label_lower if model is not None else "unknown",
+            str(instance.object_id or "")[:64],
+        ),
+        changes={"repr": instance.object_repr[:200], "message": instance.get_change_message()},
+    )
+
+
+def on_order_confirmed(sender: Any, order_id: Any, **kwargs: Any) -> None:
+    from ticketing.models import Order
+
+    buyer_id, organization_id, total, currency = Order.objects.values_list(
+        "buyer_id", "event__organization_id", "total", "currency"
+    ).get(pk=order_id)
+    audit_record(
+        actor=User(pk=buyer_id),
+        action="order.pay",
+        target=("ticketing.order", str(order_id)),
+        organization=Organization(pk=organization_id),
+        changes={"total": str(total), "currency": currency},
+    )
+
+
+def on_mfa_change(verb: str) -> Callable[..., None]:
+    def record(
+        sender: Any, request: HttpRequest | None = None, user: Any = None, **kwargs: Any
+    ) -> None:
+        authenticator = kwargs.get("authenticator")
+        audit_record(
+            actor=user,
+            action=f"mfa.{verb}",
+            target=user,
+            changes={"type": getattr(authenticator, "type", "")},
+            ip=_ip(request),
+        )
+
+    return record
+
+
+def connect() -> None:
+    from allauth.mfa import signals as mfa
+
+    from ticketing.signals import order_confirmed
+
+    for signal, verb in (
+        (mfa.authenticator_added, "added"),
+        (mfa.authenticator_removed, "removed"),
+        (mfa.authenticator_reset, "reset"),
+    ):
+        # weak=False: the receiver is made here and has no other reference to keep it alive.
+        signal.connect(on_mfa_change(verb), weak=False, dispatch_uid=f"audit-mfa-{verb}")
+
+    user_logged_in.connect(on_signed_in, dispatch_uid="audit-signin")
+    user_logged_out.connect(on_signed_out, dispatch_uid="audit-signout")
+    user_login_failed.connect(on_sign_in_failed, dispatch_uid="audit-signin-failed")
+    post_save.connect(on_admin_action, sender=LogEntry, dispatch_uid="audit-admin")
+    order_confirmed.connect(on_order_confirmed, dispatch_uid="audit-payment")

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("unlock", views.unlock, name="unlock"),
+    path("audit/", views.audit_trail_page, name="audit"),
+    path(
+        "organizations/<uuid:organization_id>/security",
+        views.organization_security,
+        name="organization_security",
+    ),
+]

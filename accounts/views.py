@@ -1,0 +1,82 @@
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from accounts.selectors import audit_trail, organizations_owned_by
+from accounts.services import organization_require_mfa
+from accounts.signin_guard import signin_unlock
+from core.http import AuthedRequest
+
+
+@require_http_methods(["GET", "POST"])
+def unlock(request: HttpRequest) -> HttpResponse:
+    """The emailed link: a GET shows a button (mail scanners follow links), the POST unlocks."""
+    token = request.GET.get("token", "")
+    if request.method == "POST":
+        if signin_unlock(request.POST.get("token", "")) is None:
+            return render(request, "accounts/unlock.html", {"invalid": True}, status=400)
+        messages.success(request, "Your account is unlocked. You can sign in again.")
+        return redirect("account_login")
+    return render(request, "accounts/unlock.html", {"token": token})
+
+
+class AuditFilter(forms.Form):
+    organization: "forms.ModelChoiceField[Any]" = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="All"
+    )
+    action = forms.CharField(required=False, max_length=64, help_text="e.g. order. or signin")
+    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, organizations: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = organizations  # type: ignore[attr-defined]
+
+
+@login_required
+def audit_trail_page(request: AuthedRequest) -> HttpResponse:
+    """An owner's view of their organizations' audit trail, with filters."""
+    owned = organizations_owned_by(request.user)
+    if not owned.exists():
+        raise PermissionDenied
+    form = AuditFilter(request.GET or None, organizations=owned)
+    filters: dict[str, Any] = {}
+    if form.is_valid():
+        data = form.cleaned_data
+        filters = {
+            "organization_id": data["organization"].pk if data["organization"] else None,
+            "action": data["action"],
+            "since": data["since"],
+            "until": data["until"],
+        }
+    page = Paginator(audit_trail(request.user, **filters), 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "accounts/audit_trail.html",
+        {"form": form, "page": page, "query": query.urlencode()},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def organization_security(request: AuthedRequest, organization_id: str) -> HttpResponse:
+    """The owner decides whether managers need a second factor."""
+    organization = get_object_or_404(organizations_owned_by(request.user), pk=organization_id)
+    if request.method == "POST":
+        organization_require_mfa(
+            actor=request.user,
+            organization=organization,
+            required=request.POST.get("require_mfa_for_managers") == "on",
+        )
+        messages.success(request, "Saved.")
+        return redirect("accounts:organization_security", organization_id=organization.pk)
+    return render(request, "accounts/organization_security.html", {"organization": organization})
