@@ -32,6 +32,11 @@ class Rendered:
     short: str  # SMS and the notification centre
     url: str  # a path on this site
     attachments: list[tuple[str, bytes, str]] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)  # extra email headers
+
+
+# Support desks and mail filters find an order's confirmation by it (and the bench matches on it).
+ORDER_HEADER = "X-Boxoffice-Order"
 
 
 def local_time(value: datetime | str, time_zone: str) -> str:
@@ -211,4 +216,5 @@ def _order_confirmed(order_id: str) -> Rendered:
         ),
         url=reverse("ticketing:order", kwargs={"order_id": order.pk}),
         attachments=attachments,
+        headers={ORDER_HEADER: str(order.pk)},
     )

@@ -519,7 +519,7 @@ def _send_now(
         text=rendered.text,
         html=rendered.html,
         attachments=rendered.attachments,
-        headers=headers,
+        headers={**headers, **rendered.headers},
     )
     return (mailer or Mailer()).send(email)
 
