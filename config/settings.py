@@ -278,6 +278,11 @@ if PAYMENT_PROVIDER == "stripe" and not STRIPE_SECRET_KEY:
 
 # --- Notifications -------------------------------------------------------------------------
 NOTIFICATIONS_BATCH_SIZE = int(os.environ.get("NOTIFICATIONS_BATCH_SIZE", "50"))
+# A booking's confirmation waits up to this long for the relay run that fans out every message
+# committed meanwhile (one task per process per interval, not one per booking); 0: at once.
+NOTIFICATIONS_RELAY_DELAY_SECONDS = float(
+    os.environ.get("NOTIFICATIONS_RELAY_DELAY_SECONDS", "0.5")
+)
 NOTIFICATIONS_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATIONS_MAX_ATTEMPTS", "8"))
 NOTIFICATIONS_RETRY_BASE_SECONDS = float(os.environ.get("NOTIFICATIONS_RETRY_BASE_SECONDS", "30"))
 # Below the broker's visibility timeout: a Redis broker hands out again a countdown task that
