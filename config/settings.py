@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "ninja",  # serves the API docs' Swagger UI from our static files, not a CDN
     "allauth",
     "allauth.account",
+    "core",  # the floor: no models; the test-switch system check
     "accounts",
     "events",
     "ticketing",
@@ -256,6 +257,12 @@ LOGGING = {
 BOXOFFICE_HOLD_MINUTES = int(os.environ.get("BOXOFFICE_HOLD_MINUTES", "10"))
 # Ed25519 private keys are stored encrypted with a key derived from this (defaults to SECRET_KEY;
 # an empty value, as an env file's `BOXOFFICE_SIGNING_SECRET=` gives, counts as unset).
+# The single-statement accelerator of reserving and paying (ticketing/booking/hotpath.py); off,
+# every request takes the reference path. The same answers either way (tests run both).
+BOXOFFICE_HOT_PATH = os.environ.get("BOXOFFICE_HOT_PATH", "1") == "1"
+# Tests only: locks and checks a concurrency test may switch off (core/testswitches.py); a
+# system check refuses any of them on outside tests when DEBUG is off.
+BOXOFFICE_TEST_SWITCHES: dict[str, object] = {}
 BOXOFFICE_SIGNING_SECRET = os.environ.get("BOXOFFICE_SIGNING_SECRET") or SECRET_KEY
 PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "sandbox")
 # Anonymous event pages and listings come from Redis (0 turns a cache off). An organizer's edit
@@ -306,7 +313,6 @@ NOTIFICATIONS_BROKER_BACKOFF_SECONDS = float(
     os.environ.get("NOTIFICATIONS_BROKER_BACKOFF_SECONDS", "15")
 )
 # Test-only: the naive "already sent?" check instead of the atomic claim (negative control).
-NOTIFICATIONS_UNSAFE_NO_CLAIM = False
 
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "notifications.channels.sms.ConsoleSmsBackend")
 SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")

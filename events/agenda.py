@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import audit_record
+from core.testswitches import switch_on
 from events.cache import events_changed
 from events.errors import InvalidSession, RoomOccupied, SessionFull, TicketRequired
 from events.models import AgendaFeed, Event, Room, Session, SessionStar, Speaker, Track
@@ -177,7 +177,7 @@ def star_clashes(*, user: User, session: Session) -> list[Session]:
 
 def _take_seat(session_id: Any) -> bool:
     """One seat in one conditional UPDATE, like ticket tiers; False when the session is full."""
-    if getattr(settings, "BOXOFFICE_TEST_UNSAFE_SESSION_SEATS", False):
+    if switch_on("session_seats_unlocked"):
         # Test-only negative control: check, pause, then write without a condition.
         fresh = Session.objects.get(pk=session_id)
         if fresh.capacity is not None and fresh.seats_taken >= fresh.capacity:

@@ -23,8 +23,9 @@ def on_offer_made(sender: Any, offer_id: UUID, **kwargs: Any) -> None:
 
 
 @receiver(transfer_sent)
-def on_transfer_sent(sender: Any, transfer_id: UUID, **kwargs: Any) -> None:
-    tasks.send_transfer_offer.delay(str(transfer_id))
+def on_transfer_sent(sender: Any, transfer_id: UUID, token: str, **kwargs: Any) -> None:
+    # The plain token exists only here (ticketing stores its hash): it goes into the link.
+    tasks.send_transfer_offer.delay(str(transfer_id), token)
 
 
 @receiver(ticket_transferred)

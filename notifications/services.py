@@ -32,6 +32,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from core.testswitches import switch_on
 from events.models import Event
 from notifications.channels import DeliveryFailed
 from notifications.channels.email import Mailer, email_build
@@ -538,7 +539,7 @@ def retry_delay(attempt: int, *, base: float, cap: float) -> float:
 
 def _claim(delivery_id: Any, now: datetime) -> bool:
     """pending/retry -> sending, atomically: of two tasks for one delivery, one gets it."""
-    if settings.NOTIFICATIONS_UNSAFE_NO_CLAIM:  # test-only: the naive check the claim replaces
+    if switch_on("notifications_unclaimed"):  # test-only: the naive check the claim replaces
         return not Delivery.objects.filter(
             pk=delivery_id, status__in=[Delivery.Status.SENT, Delivery.Status.FAILED]
         ).exists()
@@ -728,7 +729,7 @@ def _failed(delivery: Delivery, exc: DeliveryFailed, started: float) -> SendResu
 def _claim_many(delivery_ids: list[Any], now: datetime) -> set[uuid.UUID]:
     """The batch form of `_claim`: one UPDATE ... RETURNING for the whole batch."""
     ids = [uuid.UUID(str(pk)) for pk in delivery_ids]
-    if settings.NOTIFICATIONS_UNSAFE_NO_CLAIM:
+    if switch_on("notifications_unclaimed"):
         done = [Delivery.Status.SENT, Delivery.Status.FAILED]
         return set(
             Delivery.objects.filter(pk__in=ids)

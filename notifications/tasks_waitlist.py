@@ -51,15 +51,13 @@ def send_waitlist_offer(offer_id: str) -> None:
 
 
 @shared_task(**RETRY)
-def send_transfer_offer(transfer_id: str) -> None:
+def send_transfer_offer(transfer_id: str, token: str) -> None:
     transfer = Transfer.objects.select_related("sender", "ticket__event", "ticket__tier").get(
         pk=transfer_id
     )
     if transfer.status != Transfer.Status.PENDING:
         return
-    link = settings.SITE_URL + reverse(
-        "ticketing:transfer_accept", kwargs={"token": transfer.token}
-    )
+    link = settings.SITE_URL + reverse("ticketing:transfer_accept", kwargs={"token": token})
     _send(
         "transfer",
         f"{transfer.sender.display_name} sent you a ticket for {transfer.ticket.event.title}",

@@ -145,3 +145,15 @@ class TransferNotOpen(DomainError):
     code = "TRANSFER_NOT_OPEN"
     status = 409
     message = "This transfer was already accepted or cancelled."
+
+
+class TicketAlreadyUsed(DomainError):
+    code = "TICKET_ALREADY_USED"
+    status = 409
+    message = "This ticket was already used to get in, so it cannot be transferred or refunded."
+
+
+class TicketStateConflict(DomainError):
+    code = "TICKET_STATE_CONFLICT"
+    status = 409
+    message = "This ticket cannot change that way any more."

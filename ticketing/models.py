@@ -97,7 +97,7 @@ class Ticket(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.VALID)
     # Why a void ticket is void: the door names it ("refunded" vs "transferred"). Blank while
     # valid, and for tickets voided before the reason was recorded. A database default too:
-    # ticketing.hotpath inserts tickets with its own column list.
+    # ticketing.booking.hotpath inserts tickets with its own column list.
     void_reason = models.CharField(
         max_length=12, choices=VoidReason.choices, blank=True, default="", db_default=""
     )
@@ -281,7 +281,7 @@ class EventSeat(SeatAttributes):
     is unique among valid tickets besides (Ticket.Meta).
     """
 
-    # A released seat kept for the people on the waitlist (ticketing.releases), not an
+    # A released seat kept for the people on the waitlist (ticketing.booking.releases), not an
     # organizer's block: its tier's sold_count counts it, its capacity is unchanged.
     WAITLIST_BLOCK = "Held for the waitlist"
 
@@ -338,6 +338,11 @@ class EventPolicy(models.Model):
     )
     refund_fee_fixed = models.DecimalField(
         max_digits=10, decimal_places=2, default=Decimal("0"), help_text="Kept per refunded ticket."
+    )
+    refunds_after_entry = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Allow refunding (or cancelling) a ticket that was already used to get in.",
     )
     transfers_allowed = models.BooleanField(default=True)
     transfer_until_hours = models.PositiveIntegerField(
@@ -467,7 +472,8 @@ class Transfer(models.Model):
     new_ticket = models.OneToOneField(
         Ticket, null=True, blank=True, on_delete=models.PROTECT, related_name="transferred_from"
     )
-    token = models.CharField(max_length=64, unique=True)
+    # SHA-256 of the link's token: a database reader cannot accept anyone's transfer.
+    token_hash = models.CharField(max_length=64, unique=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
@@ -482,6 +488,9 @@ class Transfer(models.Model):
                 fields=["ticket"], condition=Q(status="accepted"), name="ticket_transferred_once"
             ),
         ]
+
+    # The plain token, on the instance `ticket_transfer_send` returns only; never stored.
+    token = ""
 
     def __str__(self) -> str:
         return f"Transfer of {self.ticket_id} to {self.to_email} ({self.status})"

@@ -13,7 +13,8 @@ seats_set_aside = Signal()
 # Sent INSIDE the refund's transaction (notifications writes its outbox row there):
 # sender=Order class, order_id=UUID, amount=Decimal, currency=str, refund_id=unique per refund.
 order_refunded = Signal()
-# sender=Transfer class, transfer_id=UUID: a holder sent a ticket to an email address.
+# sender=Transfer class, transfer_id=UUID, token=str: a holder sent a ticket to an email
+# address. `token` is the link's plain secret, which exists nowhere else (only its hash is stored).
 transfer_sent = Signal()
 # sender=Transfer class, transfer_id=UUID: the recipient accepted; the old ticket is void.
 ticket_transferred = Signal()

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -14,18 +13,21 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import audit_record
 from core.errors import DomainError, NotFound
+from core.testswitches import switch_on
 from events.models import Event, TicketTier
 from events.selectors import event_managed_by
-from ticketing.errors import HoldExpired, SalesClosed, UnknownTier
-from ticketing.models import Order
-from ticketing.refunds import order_hold_cancel, policy_for
-from ticketing.releases import (
+from ticketing.aftersale.cancellation import order_hold_cancel
+from ticketing.aftersale.refunds import policy_for
+from ticketing.aftersale.waitlist_release import (
     order_hold_set_aside,
     set_aside_claim_free,
     set_aside_of,
     set_aside_release,
 )
-from ticketing.services import PaymentOutcome, order_pay, orders_release_expired
+from ticketing.booking.core import orders_release_expired
+from ticketing.booking.services import PaymentOutcome, order_pay
+from ticketing.errors import HoldExpired, SalesClosed, UnknownTier
+from ticketing.models import Order
 from waitlist.errors import NothingToOffer, OfferExpired, OfferNotOpen, TicketsAvailable
 from waitlist.models import Offer, WaitlistEntry
 from waitlist.signals import offer_made
@@ -70,8 +72,9 @@ def waitlist_leave(*, user: User, entry_id: Any) -> None:
 
 # --- Promotion: released seats become offers --------------------------------------------------
 #
-# Released seats of a tier with people waiting are set aside by ticketing (ticketing.releases),
-# still counted as sold. `waitlist_promote` turns each set-aside seat into one Offer whose hold
+# Released seats of a tier with people waiting are set aside by ticketing
+# (ticketing.booking.releases), still counted as sold. `waitlist_promote` turns each set-aside
+# seat into one Offer whose hold
 # is a pending order of the offered person, in the transaction that takes the seat from the
 # set-aside: so a run killed midway leaves either both or neither, and a second run finds no
 # seat left to offer (no double offer) while the line's head is still waiting (nobody skipped).
@@ -122,7 +125,7 @@ def waitlist_promote(*, event_id: Any, only_tier_id: Any = None, manual: bool = 
 
 @transaction.atomic(durable=True)
 def _promote_tier(*, event_id: Any, tier_id: Any, manual: bool) -> int:
-    unsafe = getattr(settings, "BOXOFFICE_TEST_UNSAFE_PROMOTION", False)  # negative control
+    unsafe = switch_on("promotion_unlocked")  # negative control
     if not unsafe:
         # One promotion per event at a time: "any tier" people are in every tier's line.
         with connection.cursor() as cursor:

@@ -14,8 +14,8 @@ import pytest
 from events.models import Event, TicketTier
 from tests.factories import TicketTierFactory, UserFactory, order_paid
 from tests.ticketing.racing import run_together, tally
+from ticketing.aftersale.refunds import order_refund
 from ticketing.models import Order, SetAside
-from ticketing.refunds import order_refund
 from waitlist.models import Offer
 from waitlist.services import waitlist_join, waitlist_promote
 
@@ -57,7 +57,7 @@ def test_concurrent_promotions_make_exactly_one_offer_per_seat(three_set_aside: 
 def test_negative_control_without_the_locks_promotions_collide(
     three_set_aside: TicketTier, settings: Any
 ) -> None:
-    settings.BOXOFFICE_TEST_UNSAFE_PROMOTION = True
+    settings.BOXOFFICE_TEST_SWITCHES = {"promotion_unlocked": True}
 
     results = run_together([promote(three_set_aside)] * RUNS)
 
