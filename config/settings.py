@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "checkin",
     "notifications",
     "analytics",
+    "waitingroom",
 ]
 
 MIDDLEWARE = [
@@ -156,6 +157,11 @@ CELERY_BEAT_SCHEDULE = {
     "expire-waitlist-offers": {"task": "waitlist.tasks.expire_waitlist_offers", "schedule": 15.0},
     "retry-refunds": {"task": "ticketing.tasks.refunds_retry", "schedule": 60.0},
     "resume-refund-jobs": {"task": "ticketing.tasks.refund_jobs_resume", "schedule": 120.0},
+    "waiting-room-checkout-pace": {
+        "task": "waitingroom.tasks.apply_checkout_pace",
+        "schedule": 10.0,
+    },
+    "waiting-room-publish": {"task": "waitingroom.tasks.publish_rooms", "schedule": 60.0},
 }
 
 # --- Auth ----------------------------------------------------------------------------------
