@@ -40,12 +40,12 @@ def test_paid_order_is_emailed_with_qr_links_that_scan_and_a_calendar_entry_by_t
     assert message["To"] == attendee.email
     # Transactional mail: nothing to unsubscribe from.
     assert message["List-Unsubscribe"] is None
-    assert message.get_body(("plain",)) is not None
-    assert message.get_body(("html",)) is not None
+    html_part, text_part = message.get_body(("html",)), message.get_body(("plain",))
+    assert html_part is not None
+    assert text_part is not None
     # No PNG parts: each ticket's QR is an image link the mail shows inline and the site serves.
     assert not [p for p in message.iter_attachments() if p.get_content_type() == "image/png"]
-    html = message.get_body(("html",)).get_content()
-    text = message.get_body(("plain",)).get_content()
+    html, text = html_part.get_content(), text_part.get_content()
     links = re.findall(r'<img src="([^"]+)"', html)
     assert len(links) == 2
     assert all(link in text for link in links)  # the plain part carries them too

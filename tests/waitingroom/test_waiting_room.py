@@ -15,7 +15,7 @@ from accounts.models import User
 from bench.fairness import shuffle_p_value
 from events.models import TicketTier
 from tests.api.conftest import login
-from tests.factories import UserFactory
+from tests.notifications.helpers import make_user
 from waitingroom import passes, queue, services
 from waitingroom.models import WaitingRoom
 
@@ -94,7 +94,7 @@ def test_register_refuses_no_pass_a_forged_one_and_someone_elses(
     db: None, client: Client, tier: TicketTier, event_id: Any
 ) -> None:
     room_on(tier, per_minute=6000)
-    buyer, other = UserFactory(), UserFactory()
+    buyer, other = make_user(), make_user()
     api = login(client, buyer)
     body = {"tier_id": str(tier.pk), "quantity": 1, "idempotency_key": uuid.uuid4().hex}
     path = f"/events/{event_id}/register"
@@ -130,7 +130,7 @@ def test_an_expired_pass_is_refused(
     db: None, client: Client, tier: TicketTier, event_id: Any, monkeypatch: Any
 ) -> None:
     room_on(tier, token_minutes=1)
-    buyer = UserFactory()
+    buyer = make_user()
     api = login(client, buyer)
     token = passes.pass_issue(event_id, f"u:{buyer.pk}")
     later = time.time() + 61
@@ -147,7 +147,7 @@ def test_an_expired_pass_is_refused(
 def test_without_a_room_register_needs_no_pass(
     db: None, client: Client, tier: TicketTier, event_id: Any
 ) -> None:
-    api = login(client, UserFactory())
+    api = login(client, make_user())
     response = api.post(
         f"/events/{event_id}/register",
         {"tier_id": str(tier.pk), "quantity": 1, "idempotency_key": uuid.uuid4().hex},
@@ -213,7 +213,7 @@ def test_a_room_on_auto_switches_itself_on_when_arrivals_pass_the_threshold(
     db: None, client: Client, tier: TicketTier, event_id: Any
 ) -> None:
     room_on(tier, mode=WaitingRoom.Mode.AUTO, auto_arrivals_per_minute=3)
-    api = login(client, UserFactory())
+    api = login(client, make_user())
     codes = []
     for _ in range(5):
         services._room_state.clear()
