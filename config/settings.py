@@ -318,6 +318,12 @@ NOTIFICATIONS_REMINDER_MAX_MINUTES = 14 * 24 * 60
 NOTIFICATIONS_BROKER_BACKOFF_SECONDS = float(
     os.environ.get("NOTIFICATIONS_BROKER_BACKOFF_SECONDS", "15")
 )
+# Waiting room: joins per client address per minute (stops one machine farming places), and
+# the key that signs queue passes (SECRET_KEY when empty).
+WAITINGROOM_JOINS_PER_ADDRESS_PER_MINUTE = int(
+    os.environ.get("WAITINGROOM_JOINS_PER_ADDRESS_PER_MINUTE", "30")
+)
+WAITINGROOM_SIGNING_KEY = os.environ.get("WAITINGROOM_SIGNING_KEY", "")
 # Test-only: the naive "already sent?" check instead of the atomic claim (negative control).
 
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "notifications.channels.sms.ConsoleSmsBackend")

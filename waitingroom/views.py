@@ -4,6 +4,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -17,9 +18,6 @@ from events.selectors import event_managed_by
 from waitingroom import passes, queue, services
 from waitingroom.forms import WaitingRoomForm
 from waitingroom.models import WaitingRoom
-
-# Joins per client address per minute: one person cannot farm places from one machine.
-JOINS_PER_ADDRESS_PER_MINUTE = 30
 
 
 def _client_address(request: HttpRequest) -> str:
@@ -78,8 +76,6 @@ def _with_pass(response: HttpResponse, event_id: Any, visitor: str, token_s: int
 
 
 def _debug() -> bool:
-    from django.conf import settings
-
     return bool(settings.DEBUG)
 
 
@@ -95,7 +91,8 @@ def room(request: HttpRequest, event_id: Any) -> HttpResponse:
     )
     if visitor is None or visitor not in passes.identities(request):
         if queue.hit_limit(
-            bucket=f"join:{_client_address(request)}", limit=JOINS_PER_ADDRESS_PER_MINUTE
+            bucket=f"join:{_client_address(request)}",
+            limit=settings.WAITINGROOM_JOINS_PER_ADDRESS_PER_MINUTE,
         ):
             response = render(request, "waitingroom/slow_down.html", {"event": event}, status=429)
             response["Retry-After"] = "60"
@@ -142,8 +139,8 @@ def status(request: HttpRequest, event_id: Any) -> JsonResponse:
     body = _status(event_id, standing)
     response = JsonResponse(body)
     if standing.through:
-        settings = queue.room_settings(event_id=event_id) or {"token_s": 900}
-        body["pass"] = _with_pass(response, event_id, visitor, settings["token_s"])
+        room_settings = queue.room_settings(event_id=event_id) or {"token_s": 900}
+        body["pass"] = _with_pass(response, event_id, visitor, room_settings["token_s"])
         body["next"] = reverse("events:detail", kwargs={"event_id": event_id})
         response.content = JsonResponse(body).content
     response["Cache-Control"] = "no-store"
