@@ -25,6 +25,7 @@ import os
 import random
 import re
 import secrets
+import subprocess
 import sys
 import tempfile
 import time
@@ -259,6 +260,13 @@ def one_run(
     rate_per_minute = args.admit_per_minute * scale
     log_path = Path(tempfile.gettempdir()) / f"waiting_room_gunicorn_{os.getpid()}.log"
     run_environ = dict(environ, WAITINGROOM_JOINS_PER_ADDRESS_PER_MINUTE="10000000")
+    # Production settings serve hashed static files from a manifest: build it first.
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        env=run_environ,
+        cwd=BASE_DIR,
+        check=True,
+    )
     with gunicorn(run_environ, log_path, free_port_in(8171, 8179)) as (url, master):
         opens_at = time.time() + 70  # the early crowd arrives over the minute before
         room = services.room_save(
@@ -316,6 +324,9 @@ def one_run(
         "load_avg_before": [round(x, 2) for x in load_before],
         "load_avg_after": [round(x, 2) for x in os.getloadavg()],
     }
+    result["db_ok"] = not (
+        result["admitted_without_token"] or result["position_increases"] or load["errors"]
+    )
     queue.clear(event_id=event.pk)
     if not args.keep_db:
         from django.db import connections

@@ -34,7 +34,9 @@ if cfg[1] and now >= opens then
   if last < opens then last = opens end
   if now > last then
     admitted = math.min(total, admitted + rate * (now - last))
-    redis.call('HSET', KEYS[2], 'admitted', tostring(admitted), 'last', tostring(now))
+    -- %.17g: tostring keeps 14 digits, which loses a tenth of a second of an epoch time
+    redis.call('HSET', KEYS[2], 'admitted', string.format('%.17g', admitted),
+               'last', string.format('%.17g', now))
   end
 end
 """
@@ -49,7 +51,8 @@ if ARGV[2] ~= '' then
   local found = redis.call('ZRANK', KEYS[1], ARGV[2])
   if found then rank = found end
 end
-return {rank, tostring(admitted), total, tostring(rate), cfg[1] or '', cfg[5] or '0'}
+return {rank, string.format('%.17g', admitted), total, string.format('%.17g', rate),
+        cfg[1] or '', cfg[5] or '0'}
 """
 )
 
