@@ -62,6 +62,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: it sees every response, including those the others make (see its docstring).
+    "core.middleware.ErrorContractMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -89,6 +91,7 @@ TEMPLATES = [
                 "accounts.context_processors.roles",
                 "notifications.context_processors.unread",
             ],
+            "builtins": ["core.templatetags.formatting"],
         },
     },
 ]
@@ -146,7 +149,6 @@ CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {
     "notifications.tasks.send_webhook": {"queue": "webhooks"},
     "notifications.tasks.*": {"queue": "notifications"},
-    "notifications.tasks_waitlist.*": {"queue": "notifications"},
 }
 CELERY_BEAT_SCHEDULE = {
     "notifications-redispatch": {"task": "notifications.tasks.redispatch", "schedule": 60.0},
@@ -158,7 +160,7 @@ CELERY_BEAT_SCHEDULE = {
     "retry-refunds": {"task": "ticketing.tasks.refunds_retry", "schedule": 60.0},
     "resume-refund-jobs": {"task": "ticketing.tasks.refund_jobs_resume", "schedule": 120.0},
     "waiting-room-checkout-pace": {
-        "task": "waitingroom.tasks.apply_checkout_pace",
+        "task": "ticketing.tasks.waiting_room_checkout_pace",
         "schedule": 10.0,
     },
     "waiting-room-publish": {"task": "waitingroom.tasks.publish_rooms", "schedule": 60.0},
@@ -181,7 +183,7 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_UNIQUE_EMAIL = True
 # Verification mail is sent, but buying a ticket must not wait for it.
 ACCOUNT_EMAIL_VERIFICATION = os.environ.get("ACCOUNT_EMAIL_VERIFICATION", "optional")
-ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_ADAPTER = "notifications.account_mail.AccountAdapter"
 ACCOUNT_LOGOUT_ON_GET = False
 LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "/accounts/login/"

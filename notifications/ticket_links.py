@@ -15,7 +15,7 @@ from django.core import signing
 from django.core.cache import cache
 from django.urls import reverse
 
-from checkin.qr import qr_png
+from core.qr import qr_png
 from ticketing.models import Ticket
 
 SALT = "notifications.ticket-qr"

@@ -2,12 +2,11 @@
 
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils import timezone
 
 from events.models import Event
 from waitingroom import passes, queue
@@ -68,24 +67,27 @@ def rooms_publish() -> int:
     return len(rooms)
 
 
-def checkout_pace_apply(*, now: datetime | None = None) -> int:
-    """Rooms paced by checkout: let through as many a minute as completed checkout last minute."""
-    from ticketing.models import Order  # the one place the room reads booking data
+def checkout_pace_set(*, completed: dict[Any, int]) -> int:
+    """Rooms paced by checkout: let through as many a minute as completed checkout last minute.
 
-    now = now or timezone.now()
+    `completed`: paid orders per event over the last minute (the booking side counts them).
+    """
     rooms = WaitingRoom.objects.filter(pace=WaitingRoom.Pace.CHECKOUT).exclude(
         mode=WaitingRoom.Mode.OFF
     )
     for room in rooms:
-        completed = Order.objects.filter(
-            event_id=room.event_id,
-            status=Order.Status.PAID,
-            paid_at__gte=now - timedelta(minutes=1),
-        ).count()
         # Never below a trickle, so a quiet minute does not close the room.
-        per_minute = max(completed, max(1, room.admit_per_minute // 10))
+        per_minute = max(completed.get(room.event_id, 0), max(1, room.admit_per_minute // 10))
         queue.set_rate(event_id=room.event_id, rate_per_s=per_minute / 60)
     return len(rooms)
+
+
+def checkout_paced_events() -> list[Any]:
+    return list(
+        WaitingRoom.objects.filter(pace=WaitingRoom.Pace.CHECKOUT)
+        .exclude(mode=WaitingRoom.Mode.OFF)
+        .values_list("event_id", flat=True)
+    )
 
 
 def _state(event_id: str) -> dict[str, Any] | None:

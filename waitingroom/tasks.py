@@ -1,13 +1,8 @@
-"""Beat jobs of the waiting room; each has a management-free service behind it."""
+"""Beat jobs of the waiting room (the checkout pace is set from ticketing.tasks, which counts)."""
 
 from celery import shared_task
 
 from waitingroom import services
-
-
-@shared_task
-def apply_checkout_pace() -> None:
-    services.checkout_pace_apply()
 
 
 @shared_task

@@ -176,9 +176,8 @@ def _promote_tier(*, event_id: Any, tier_id: Any, manual: bool) -> int:
         entry.save(update_fields=["status"])
     # Seats nobody is waiting for any more (people left) go back on public sale.
     set_aside_release(tier_id=tier.pk, quantity=set_aside - len(offers))
-    for offer in offers:
-        pk = offer.pk
-        transaction.on_commit(lambda pk=pk: offer_made.send(sender=Offer, offer_id=pk))  # type: ignore[misc]
+    for offer in offers:  # inside the transaction: a listener's outbox row commits with the offer
+        offer_made.send(sender=Offer, offer_id=offer.pk)
     return len(offers)
 
 

@@ -161,11 +161,7 @@ def _job_finish(*, job_id: int) -> None:
     job.status, job.finished_at = RefundJob.Status.DONE, timezone.now()
     job.save(update_fields=["status", "finished_at"])
     event_id = job.event_id
-    transaction.on_commit(
-        lambda: event_cancelled_refunds_done.send(
-            sender=RefundJob, job_id=job_id, event_id=event_id
-        )
-    )
+    event_cancelled_refunds_done.send(sender=RefundJob, job_id=job_id, event_id=event_id)
 
 
 def refund_jobs_resume() -> int:

@@ -7,7 +7,8 @@ bundle. A ticket that got in at the door cannot be sent or accepted (TICKET_ALRE
 the lifecycle forbids it and the database trigger refuses it. Every transfer row is kept.
 
 The link's token is a secret: only its SHA-256 is stored (`Transfer.token_hash`); the plain
-token exists in the `transfer_sent` signal, for the recipient's email, and nowhere else.
+token exists in the `transfer_sent` signal, for the recipient's email (whose outbox row keeps it
+encrypted with the app's key, core.sealed), and nowhere else.
 """
 
 import hashlib
@@ -81,7 +82,8 @@ def ticket_transfer_send(*, sender: User, ticket_id: Any, to_email: str) -> Tran
             changes={"to": to_email, "transfer": str(transfer.pk)},
         )
     pk = transfer.pk
-    transaction.on_commit(lambda: transfer_sent.send(sender=Transfer, transfer_id=pk, token=token))
+    # Inside the transaction: the recipient's outbox message commits with the transfer.
+    transfer_sent.send(sender=Transfer, transfer_id=pk, token=token)
     transfer.token = token  # for the caller's answer only; never stored
     return transfer
 
@@ -154,7 +156,7 @@ def ticket_transfer_accept(*, recipient: User, token: str) -> Ticket:
             changes={"new_ticket": str(new.pk), "transfer": str(transfer.pk)},
         )
     pk = transfer.pk
-    transaction.on_commit(lambda: ticket_transferred.send(sender=Transfer, transfer_id=pk))
+    ticket_transferred.send(sender=Transfer, transfer_id=pk)
     return new
 
 
