@@ -45,6 +45,17 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 if str(BASE_DIR) not in sys.path:  # `python bench/flash_sale.py` from any directory
     sys.path.insert(0, str(BASE_DIR))
 
+from bench.servers import (  # noqa: E402 - after the sys.path fix above
+    celery_processes,
+    durable_postgres,
+    free_port_in,
+    mail_sink,
+    own_redis,
+    postgres_settings,
+    tree_cpu_s,
+    worker_ready,
+)
+
 BIN = Path(sys.executable).parent
 BUYER_PASSWORD = "flash-sale-bench-buyer"  # noqa: S105 - hashed once for all bench buyers
 # A transient answer is retried with the same idempotency key, as a real client would.
@@ -88,6 +99,8 @@ class LoadStats:
     last_confirmed_end: float = -math.inf
     sold_out_first_start: float = math.inf
     sold_out_last_end: float = -math.inf
+    # order id -> wall-clock time of its `paid` answer, to match the mail that confirms it
+    paid_at: dict[str, float] = field(default_factory=dict)
 
 
 def percentiles(values: list[float]) -> dict[str, float | None]:
@@ -190,6 +203,7 @@ async def _buy(session: Any, stats: LoadStats, spec: LoadSpec, token: str) -> No
         stats.pay_ms.append((pay_end - pay_start) * 1000)
         stats.purchase_ms.append((pay_end - start) * 1000)
         stats.last_confirmed_end = max(stats.last_confirmed_end, pay_end)
+        stats.paid_at[order_id] = time.time()
         return
     if status and 400 <= status < 500:
         stats.errors[_error_code(raw) or f"HTTP_{status}"] += 1
@@ -236,6 +250,7 @@ async def _load(spec: LoadSpec) -> dict[str, Any]:
         "requests_per_s": round(stats.requests / wall, 1),
         "duration_s": round(wall, 3),
         "loadgen_cpu_s": round(time.process_time() - cpu_before, 2),
+        "paid_at": stats.paid_at,
     }
 
 
@@ -296,7 +311,20 @@ def bench_environment(args: argparse.Namespace) -> Iterator[dict[str, str]]:
         raise SystemExit("--db-name must contain 'bench' (it is dropped and recreated)")
     from config import devstack
 
-    with devstack.stack(redis_db=args.redis_db) as base:
+    own_servers = not getattr(args, "devstack", True) and "DATABASE_URL" not in os.environ
+    with contextlib.ExitStack() as servers:
+        if own_servers:
+            pg_url, args.postmaster_pid = servers.enter_context(
+                durable_postgres(args.pg_port or free_port_in(55700, 55799))
+            )
+            redis_url, args.redis_pid = servers.enter_context(
+                own_redis(args.redis_port or free_port_in(56700, 56799))
+            )
+            base = dict(os.environ, DATABASE_URL=pg_url, REDIS_URL=redis_url)
+            base.setdefault("DEBUG", "1")
+        else:
+            base = servers.enter_context(devstack.stack(redis_db=args.redis_db))
+            args.postmaster_pid = args.redis_pid = 0
         environ = dict(base)
         environ["DATABASE_URL"] = with_path(base["DATABASE_URL"], f"/{args.db_name}")
         environ["REDIS_URL"] = with_path(base["REDIS_URL"], f"/{args.redis_db}")
@@ -319,6 +347,7 @@ def bench_environment(args: argparse.Namespace) -> Iterator[dict[str, str]]:
             environ["WEB_CONCURRENCY"] = str(args.workers)
         if args.threads:
             environ["GUNICORN_THREADS"] = str(args.threads)
+        args.postgres_settings = postgres_settings(with_path(environ["DATABASE_URL"], "/postgres"))
         yield environ
 
 
@@ -360,9 +389,11 @@ def serving(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def gunicorn(environ: dict[str, str], log_path: Path) -> Iterator[tuple[str, int]]:
+def gunicorn(
+    environ: dict[str, str], log_path: Path, port: int | None = None
+) -> Iterator[tuple[str, int]]:
     """Start gunicorn with config/gunicorn.conf.py on a free port; yield (url, master pid)."""
-    port = free_port()
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     server_env = dict(environ, GUNICORN_BIND=f"127.0.0.1:{port}", SITE_URL=url)
     command = [
@@ -709,6 +740,34 @@ def fresh_database(environ: dict[str, str], name: str) -> None:
     )
 
 
+def wait_for_mail(sink: Any, paid_at: dict[str, float], *, timeout: float) -> dict[str, Any]:
+    """Wait until every confirmed order's mail reached the sink; what arrived and how late."""
+    wanted = set(paid_at)
+    deadline = time.monotonic() + timeout
+    log(f"waiting for {len(wanted)} confirmation mails")
+    while not wanted <= sink.orders() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    with sink.lock:
+        arrivals = list(sink.arrivals)
+        other = sink.other
+    first: dict[str, float] = {}
+    copies: Counter[str] = Counter()
+    for arrived, order_id in arrivals:
+        copies[order_id] += 1
+        first[order_id] = min(first.get(order_id, math.inf), arrived)
+    delays = [(first[o] - paid) * 1000 for o, paid in paid_at.items() if o in first]
+    last_paid = max(paid_at.values(), default=0.0)
+    last_mail = max((first[o] for o in paid_at if o in first), default=last_paid)
+    return {
+        "mails_delivered": sum(1 for o in paid_at if o in first),
+        "mails_missing": len(wanted - set(first)),
+        "mail_duplicates": sum(n - 1 for o, n in copies.items() if o in wanted),
+        "mails_other": other,
+        "mail_delay_ms": percentiles(delays),
+        "mail_drain_s": round(max(0.0, last_mail - last_paid), 2),
+    }
+
+
 def one_run(
     args: argparse.Namespace, environ: dict[str, str], executor: ProcessPoolExecutor, n: int
 ) -> dict[str, Any]:
@@ -740,12 +799,34 @@ def one_run(
         seated=args.seated,
     )
     server: dict[str, Any] = {}
+    mail: dict[str, Any] = {}
+    cpu_per_purchase: dict[str, float] = {}
     with contextlib.ExitStack() as stack:
         if local:
+            run_environ = dict(environ)
+            port = free_port_in(8171, 8179)
+            run_environ["SITE_URL"] = f"http://127.0.0.1:{port}"
+            worker_pids: list[int] = []
+            sink = None
+            if args.mail:
+                smtp_port = free_port_in(2525, 2535)
+                sink = stack.enter_context(mail_sink(smtp_port))
+                run_environ["EMAIL_URL"] = f"smtp://127.0.0.1:{smtp_port}"
+                celery_log = Path(tempfile.gettempdir()) / f"flash_sale_celery_{os.getpid()}.log"
+                celery_log.unlink(missing_ok=True)
+                worker_pids = stack.enter_context(
+                    celery_processes(
+                        run_environ, concurrency=args.worker_concurrency, log_path=celery_log
+                    )
+                )
+                server["celery_log"] = str(celery_log)
+                server["worker_concurrency"] = args.worker_concurrency
             log_path = Path(tempfile.gettempdir()) / f"flash_sale_gunicorn_{os.getpid()}.log"
-            url, master = stack.enter_context(gunicorn(environ, log_path))
-            server = {"url": url, **gunicorn_settings(environ), "log": str(log_path)}
+            url, master = stack.enter_context(gunicorn(run_environ, log_path, port))
+            server.update({"url": url, **gunicorn_settings(environ), "log": str(log_path)})
             log(f"run {n}: gunicorn (master pid {master}) on {url}, log {log_path}")
+            if worker_pids:
+                worker_ready(Path(server["celery_log"]))
         else:
             url, master = args.url.rstrip("/"), 0
             server = {"url": url}
@@ -755,13 +836,33 @@ def one_run(
             server["worker_pids"] = children_of(master)
         cpu = (gunicorn_cpu_s(master) if master else 0.0, machine_cpu())
         pg_cpu = postgres_backends_cpu_s(args.db_name) if local else 0.0
+        trees: dict[str, list[int]] = {}
+        if local:
+            trees = {"web": [master], "worker": worker_pids}
+            if args.postmaster_pid:
+                trees["postgres"] = [args.postmaster_pid]
+            if args.redis_pid:
+                trees["redis"] = [args.redis_pid]
+        tree_before = {name: sum(tree_cpu_s(pid) for pid in pids) for name, pids in trees.items()}
         log(f"run {n}: {args.buyers} buyers at concurrency {args.concurrency}")
         load = executor.submit(run_load, spec).result()
+        paid_at: dict[str, float] = load.pop("paid_at")
         busy_after, total_after = machine_cpu()
         if master:
             server["gunicorn_cpu_s"] = round(gunicorn_cpu_s(master) - cpu[0], 2)
         if local:
             server["postgres_cpu_s"] = round(postgres_backends_cpu_s(args.db_name) - pg_cpu, 2)
+        if sink is not None:
+            mail = wait_for_mail(sink, paid_at, timeout=args.mail_timeout)
+        if trees:
+            spent = {
+                name: sum(tree_cpu_s(pid) for pid in pids) - tree_before[name]
+                for name, pids in trees.items()
+            }
+            spent["loadgen"] = load["loadgen_cpu_s"]
+            per = max(1, load["confirmed"])
+            cpu_per_purchase = {name: round(1000 * s / per, 2) for name, s in spent.items()}
+            cpu_per_purchase["total"] = round(1000 * sum(spent.values()) / per, 2)
         busy_before, total_before = cpu[1]
         server["machine_cpu_busy_pct"] = round(
             100 * (busy_after - busy_before) / max(1, total_after - total_before), 1
@@ -769,8 +870,11 @@ def one_run(
     db = check_database(event_id=event_id, tier_id=tier_id, buyers=args.buyers)
     if local:
         db["emails_queued"] = emails_queued(environ["REDIS_URL"])
+        db["postgres"] = args.postgres_settings
     if load["confirmed"] != db["tickets"]:
         db["problems"].append("buyers told 'paid' != tickets in the database")
+    if mail and (mail["mails_missing"] or mail["mail_duplicates"]):
+        db["problems"].append("a confirmation mail missing or delivered twice")
     result = {
         "capacity": args.capacity,
         "buyers": args.buyers,
@@ -779,6 +883,8 @@ def one_run(
         "oversold": db["oversold"],
         "undersold": db["undersold"],
         **load,
+        **mail,
+        "cpu_ms_per_purchase": cpu_per_purchase,
         "server": server,
         "db": db,
         "db_ok": not db["problems"],
@@ -833,6 +939,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--seated", action="store_true", help="K assigned seats; buyers ask for best available"
     )
+    parser.add_argument(
+        "--no-mail",
+        dest="mail",
+        action="store_false",
+        help="no Celery worker, beat or SMTP sink (the confirmations stay queued)",
+    )
+    parser.add_argument("--worker-concurrency", type=int, default=2, help="Celery processes")
+    parser.add_argument("--mail-timeout", type=float, default=900, help="seconds for the mail")
+    parser.add_argument(
+        "--devstack",
+        action="store_true",
+        help="use the devstack PostgreSQL (fsync=off) and Redis instead of the bench's own",
+    )
+    parser.add_argument("--pg-port", type=int, help="the bench's PostgreSQL (55700-55799)")
+    parser.add_argument("--redis-port", type=int, help="the bench's Redis (56700-56799)")
     args = parser.parse_args(argv)
     if min(args.capacity, args.buyers, args.concurrency, args.runs) < 1:
         parser.error("--capacity, --buyers, --concurrency and --runs must be at least 1")

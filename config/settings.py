@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "notifications",
     "analytics",
     "ops",
+    "waitingroom",
 ]
 
 MIDDLEWARE = [
@@ -206,6 +207,11 @@ CELERY_BEAT_SCHEDULE = {
     "retry-refunds": {"task": "ticketing.tasks.refunds_retry", "schedule": 60.0},
     "resume-refund-jobs": {"task": "ticketing.tasks.refund_jobs_resume", "schedule": 120.0},
     "analytics-refresh": {"task": "analytics.tasks.refresh_summaries", "schedule": 60.0},
+    "waiting-room-checkout-pace": {
+        "task": "ticketing.tasks.waiting_room_checkout_pace",
+        "schedule": 10.0,
+    },
+    "waiting-room-publish": {"task": "waitingroom.tasks.publish_rooms", "schedule": 60.0},
 }
 
 # --- Auth ----------------------------------------------------------------------------------
@@ -516,6 +522,11 @@ if PAYMENT_PROVIDER == "stripe" and not STRIPE_SECRET_KEY:
 
 # --- Notifications -------------------------------------------------------------------------
 NOTIFICATIONS_BATCH_SIZE = int(os.environ.get("NOTIFICATIONS_BATCH_SIZE", "50"))
+# A booking's confirmation waits up to this long for the relay run that fans out every message
+# committed meanwhile (one task per process per interval, not one per booking); 0: at once.
+NOTIFICATIONS_RELAY_DELAY_SECONDS = float(
+    os.environ.get("NOTIFICATIONS_RELAY_DELAY_SECONDS", "0.5")
+)
 NOTIFICATIONS_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATIONS_MAX_ATTEMPTS", "8"))
 NOTIFICATIONS_RETRY_BASE_SECONDS = float(os.environ.get("NOTIFICATIONS_RETRY_BASE_SECONDS", "30"))
 # Below the broker's visibility timeout: a Redis broker hands out again a countdown task that
@@ -538,6 +549,12 @@ NOTIFICATIONS_REMINDER_MAX_MINUTES = 14 * 24 * 60
 NOTIFICATIONS_BROKER_BACKOFF_SECONDS = float(
     os.environ.get("NOTIFICATIONS_BROKER_BACKOFF_SECONDS", "15")
 )
+# Waiting room: joins per client address per minute (stops one machine farming places), and
+# the key that signs queue passes (SECRET_KEY when empty).
+WAITINGROOM_JOINS_PER_ADDRESS_PER_MINUTE = int(
+    os.environ.get("WAITINGROOM_JOINS_PER_ADDRESS_PER_MINUTE", "30")
+)
+WAITINGROOM_SIGNING_KEY = os.environ.get("WAITINGROOM_SIGNING_KEY", "")
 
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "notifications.channels.sms.ConsoleSmsBackend")
 SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")

@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("analytics.urls")),
     path("", include("waitlist.urls")),
     path("", include("notifications.urls")),
+    path("", include("waitingroom.urls")),
 ]
 
 # The API answers JSON even here; pages get the project's own templates, and a database that

@@ -15,6 +15,7 @@ import functools
 import json
 import logging
 import secrets
+import threading
 import time
 import uuid
 from collections.abc import Iterable
@@ -39,7 +40,13 @@ from notifications.channels import DeliveryFailed
 from notifications.channels.email import Mailer, email_build
 from notifications.channels.sms import sms_backend
 from notifications.channels.webhook import webhook_post
-from notifications.content import TRANSFER_LINK, MessageObsolete, Rendered, render
+from notifications.content import (
+    TRANSFER_LINK,
+    MessageObsolete,
+    Rendered,
+    confirmed_orders,
+    render,
+)
 from notifications.errors import InvalidReminders
 from notifications.models import (
     Audience,
@@ -284,6 +291,7 @@ broker_breaker = _Breaker()
 # The Celery tasks that run this pipeline (notifications/tasks.py), named rather than imported:
 # the tasks call into this module, so this module only refers to them by their registered name.
 FAN_OUT = "notifications.tasks.fan_out"
+RELAY = "notifications.tasks.relay"
 SEND_DELIVERIES = "notifications.tasks.send_deliveries"
 SEND_WEBHOOK = "notifications.tasks.send_webhook"
 
@@ -296,14 +304,52 @@ def _publish(task_name: str, *args: Any, countdown: float | None = None) -> None
     signature(task_name, args=args).apply_async(**options)
 
 
+class _RelaySchedule:
+    """When the relay run this process last asked for will start.
+
+    A relay run takes every pending outbox row there is when it starts. A row committed before
+    that moment needs no task of its own, so in a rush each process publishes one relay task
+    per NOTIFICATIONS_RELAY_DELAY_SECONDS instead of one fan-out task per booking, and the
+    worker fans out and renders hundreds of messages per task.
+    """
+
+    MARGIN_S = 0.05  # the ETA is wall-clock time in the worker: a little slack for the clocks
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.starts_at = 0.0
+
+    def needs_task(self, delay: float) -> bool:
+        now = time.monotonic()
+        with self.lock:
+            if now < self.starts_at - self.MARGIN_S:
+                return False
+            self.starts_at = now + delay
+            return True
+
+    def forget(self) -> None:
+        with self.lock:
+            self.starts_at = 0.0
+
+
+relay_schedule = _RelaySchedule()
+
+
 def message_dispatch(*, message_id: Any) -> bool:
-    """Hand a message to Celery; a broker that is down is logged, and the re-dispatcher retries."""
+    """After commit: make sure a relay run starts after this message's row exists.
+
+    A broker that is down is logged, and the re-dispatcher catches up.
+    """
     if not broker_breaker.closed():
         return False
+    delay = settings.NOTIFICATIONS_RELAY_DELAY_SECONDS
+    if not relay_schedule.needs_task(delay):
+        return True
     try:
         # No publish retries: a booking must not wait on a dead broker; the beat job catches up.
-        _publish(FAN_OUT, str(message_id))
+        _publish(RELAY, countdown=delay)
     except Exception:
+        relay_schedule.forget()
         broker_breaker.trip()
         logger.warning("Broker unavailable; message %s waits for re-dispatch", message_id)
         return False
@@ -342,13 +388,21 @@ def _person_targets(user: User, kind: str) -> list[Target]:
     ]
 
 
-def _webhook_targets(organization_id: Any, topic: str) -> list[Target]:
+def _webhook_targets(
+    organization_id: Any, topic: str, known: dict[tuple[Any, str], list[Target]] | None = None
+) -> list[Target]:
+    """The organization's active endpoints for `topic` (`known`: the answers of this batch)."""
     if organization_id is None:
         return []
+    if known is not None and (organization_id, topic) in known:
+        return known[(organization_id, topic)]
     endpoints = WebhookEndpoint.objects.filter(
         organization_id=organization_id, is_active=True, topics__contains=[topic]
     )
-    return [Target(Channel.WEBHOOK, str(e.pk), endpoint_id=e.pk) for e in endpoints]
+    targets = [Target(Channel.WEBHOOK, str(e.pk), endpoint_id=e.pk) for e in endpoints]
+    if known is not None:
+        known[(organization_id, topic)] = targets
+    return targets
 
 
 def _holder_ids(event_id: Any, *, any_status: bool) -> QuerySet[Ticket, Any]:
@@ -435,18 +489,30 @@ def _webhook_payload(message: Message, order: Order | None) -> dict[str, Any]:
     }
 
 
-def _targets(message: Message) -> tuple[list[Target], Order | None]:
+def _orders_for_fan_out(order_ids: Iterable[Any]) -> dict[str, Order]:
+    # No tickets: only a webhook payload needs them, and it loads them for its own order.
+    orders = Order.objects.select_related("buyer__notification_preference", "event__venue").filter(
+        pk__in=list(order_ids)
+    )
+    return {str(order.pk): order for order in orders}
+
+
+def _targets(
+    message: Message,
+    orders: dict[str, Order] | None = None,
+    webhooks: dict[tuple[Any, str], list[Target]] | None = None,
+) -> tuple[list[Target], Order | None]:
+    """Who gets `message`; `orders` and `webhooks`: what a batch has already loaded."""
     kind = message.kind
     if message.audience == Audience.ORDER:
-        order = (
-            Order.objects.select_related("buyer__notification_preference", "event__venue")
-            .prefetch_related("tickets__tier")
-            .get(pk=message.data["order_id"])
-        )
+        order_id = str(message.data["order_id"])
+        if orders is None or order_id not in orders:
+            orders = _orders_for_fan_out([order_id])
+        order = orders[order_id]
         message.user, message.event = order.buyer, order.event
         message.organization_id = order.event.organization_id
         targets = _person_targets(order.buyer, kind)
-        return targets + _webhook_targets(message.organization_id, message.topic), order
+        return targets + _webhook_targets(message.organization_id, message.topic, webhooks), order
     if message.audience == Audience.USER:
         return ([] if message.user is None else _person_targets(message.user, kind)), None
     if message.audience == Audience.EVENT_HOLDERS:
@@ -484,30 +550,76 @@ def message_fan_out(*, message_id: Any) -> list[tuple[uuid.UUID, str]]:
         if message is None:  # lost a dedupe race to an equal message, which goes out instead
             return []
         if message.status == Message.Status.PENDING:
-            targets, order = _targets(message)
             Delivery.objects.bulk_create(
-                [
-                    Delivery(
-                        message=message,
-                        channel=t.channel,
-                        recipient=t.recipient,
-                        user_id=t.user_id,
-                        endpoint_id=t.endpoint_id,
-                    )
-                    for t in targets
-                ],
-                ignore_conflicts=True,
-                batch_size=1000,
+                _deliveries_of(message), ignore_conflicts=True, batch_size=1000
             )
-            if any(t.channel == Channel.WEBHOOK for t in targets):
-                message.data = {**message.data, "payload": _webhook_payload(message, order)}
-            message.status, message.fanned_out_at = Message.Status.FANNED_OUT, timezone.now()
             message.save()
     return list(
         Delivery.objects.filter(message_id=message_id, status=Delivery.Status.PENDING)
         .order_by("created_at", "pk")
         .values_list("pk", "channel")
     )
+
+
+def _deliveries_of(
+    message: Message,
+    orders: dict[str, Order] | None = None,
+    webhooks: dict[tuple[Any, str], list[Target]] | None = None,
+) -> list[Delivery]:
+    """The deliveries of a pending message; marks it fanned out (the caller saves it)."""
+    targets, order = _targets(message, orders, webhooks)
+    if any(t.channel == Channel.WEBHOOK for t in targets):
+        message.data = {**message.data, "payload": _webhook_payload(message, order)}
+    message.status, message.fanned_out_at = Message.Status.FANNED_OUT, timezone.now()
+    return [
+        Delivery(
+            message=message,
+            channel=t.channel,
+            recipient=t.recipient,
+            user_id=t.user_id,
+            endpoint_id=t.endpoint_id,
+        )
+        for t in targets
+    ]
+
+
+def _messages_mark_fanned_out(messages: list[Message]) -> None:
+    """What message_fan_out's save() writes (status, payload, whom it concerns), for a batch."""
+    fields = ["status", "fanned_out_at", "data", "user", "event", "organization"]
+    Message.objects.bulk_update(messages, fields, batch_size=500)
+
+
+def outbox_relay(*, limit: int = 1000) -> tuple[list[tuple[uuid.UUID, str]], bool]:
+    """Fan out up to `limit` pending messages at once; (pending deliveries, more waiting).
+
+    The batch form of `message_fan_out`, with the same targets: rows another relay or fan-out
+    holds are skipped (it does them), the orders of a batch load in one query and each
+    organization's endpoints once.
+    """
+    with transaction.atomic():
+        messages = list(
+            Message.objects.select_for_update(of=("self",), skip_locked=True)
+            .select_related("event__venue", "user__notification_preference")
+            .filter(status=Message.Status.PENDING)
+            .order_by("created_at")[:limit]
+        )
+        if not messages:
+            return [], False
+        orders = _orders_for_fan_out(
+            m.data["order_id"] for m in messages if m.audience == Audience.ORDER
+        )
+        webhooks: dict[tuple[Any, str], list[Target]] = {}
+        deliveries = [d for m in messages for d in _deliveries_of(m, orders, webhooks)]
+        Delivery.objects.bulk_create(deliveries, ignore_conflicts=True, batch_size=1000)
+        _messages_mark_fanned_out(messages)
+    pending = list(
+        Delivery.objects.filter(
+            message_id__in=[m.pk for m in messages], status=Delivery.Status.PENDING
+        )
+        .order_by("created_at", "pk")
+        .values_list("pk", "channel")
+    )
+    return pending, len(messages) == limit
 
 
 def deliveries_enqueue(deliveries: list[tuple[Any, str]]) -> int:
@@ -585,10 +697,12 @@ def _send_now(
     mailer: Mailer | None,
     cache: dict[Any, Rendered],
     notifications: list[Notification] | None = None,
+    orders: dict[str, Order] | None = None,
 ) -> int:
     """One try over the delivery's channel; returns the response code. Raises DeliveryFailed.
 
-    With `notifications`, an in-app entry is appended there for the caller to insert in bulk.
+    With `notifications`, an in-app entry is appended there for the caller to insert in bulk;
+    `orders`: the confirmed orders of a batch, loaded at once.
     """
     message = delivery.message
     if delivery.channel == Channel.WEBHOOK:
@@ -610,9 +724,11 @@ def _send_now(
     headers, unsubscribe_url = (
         _email_headers(delivery, user, message.kind) if is_email else ({}, None)
     )
-    key = (message.pk, user.pk if user else delivery.recipient, is_email)
+    # A transactional message reads the same everywhere: the email and the in-app entry share it.
+    key = (message.pk, user.pk if user else delivery.recipient, is_email and bool(unsubscribe_url))
     if key not in cache:
-        cache[key] = render(message, user, unsubscribe_url=unsubscribe_url)
+        order = (orders or {}).get(str(message.data.get("order_id")))
+        cache[key] = render(message, user, unsubscribe_url=unsubscribe_url, order=order)
     rendered = cache[key]
     if delivery.channel == Channel.INAPP and user is not None:  # people only, never an address
         entry = Notification(
@@ -636,7 +752,7 @@ def _send_now(
         text=rendered.text,
         html=rendered.html,
         attachments=rendered.attachments,
-        headers=headers,
+        headers={**headers, **rendered.headers},
     )
     return (mailer or Mailer()).send(email)
 
@@ -773,6 +889,18 @@ def _claim_many(delivery_ids: list[Any], now: datetime) -> set[uuid.UUID]:
         return {row[0] for row in cursor.fetchall()}
 
 
+def _delivery_mark_sent(delivery_id: Any, code: int) -> None:
+    """The moment a message is out, it is marked so (a crash later in the batch cannot send it
+    again); one plain statement per email, compiled once, not an ORM update each time."""
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, sent_at = %s, response_code = %s "  # noqa: S608
+            "WHERE id = %s",
+            [Delivery.Status.SENT, timezone.now(), code, delivery_id],
+        )
+
+
 def deliveries_send(*, delivery_ids: list[Any]) -> dict[Any, SendResult]:
     """Send a batch (email, SMS, in-app) over one SMTP connection; each delivery's result.
 
@@ -785,9 +913,18 @@ def deliveries_send(*, delivery_ids: list[Any]) -> dict[Any, SendResult]:
     results: dict[Any, SendResult] = {
         pk: SendResult("busy") for pk in delivery_ids if uuid.UUID(str(pk)) not in claimed
     }
-    deliveries = Delivery.objects.select_related(
-        "message__event__venue", "user__notification_preference", "endpoint"
-    ).filter(pk__in=claimed)
+    deliveries = list(
+        Delivery.objects.select_related(
+            "message__event__venue", "user__notification_preference", "endpoint"
+        ).filter(pk__in=claimed)
+    )
+    orders = confirmed_orders(
+        [
+            d.message.data["order_id"]
+            for d in deliveries
+            if d.message.topic == Topic.ORDER_CONFIRMED and d.channel != Channel.WEBHOOK
+        ]
+    )
     mailer, cache = Mailer(), dict[Any, Rendered]()
     notifications: list[Notification] = []
     in_app: list[Any] = []
@@ -796,7 +933,7 @@ def deliveries_send(*, delivery_ids: list[Any]) -> dict[Any, SendResult]:
         for delivery in deliveries:
             started = time.monotonic()
             try:
-                code = _send_now(delivery, mailer, cache, notifications)
+                code = _send_now(delivery, mailer, cache, notifications, orders)
             except DeliveryFailed as exc:
                 results[delivery.pk] = _failed(delivery, exc, started)
                 continue
@@ -806,9 +943,7 @@ def deliveries_send(*, delivery_ids: list[Any]) -> dict[Any, SendResult]:
             if delivery.channel == Channel.INAPP:
                 in_app.append(delivery.pk)
             else:
-                Delivery.objects.filter(pk=delivery.pk).update(
-                    status=Delivery.Status.SENT, sent_at=timezone.now(), response_code=code
-                )
+                _delivery_mark_sent(delivery.pk, code)
             log.append(
                 DeliveryAttempt(
                     delivery=delivery,

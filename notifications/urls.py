@@ -10,6 +10,7 @@ urlpatterns = [
     path("notifications/<uuid:notification_id>/open", views.open_notification, name="open"),
     path("notifications/settings/", views.preference_edit, name="preferences"),
     path("notifications/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("notifications/ticket-qr/<str:token>.png", views.ticket_qr, name="ticket_qr"),
     path("manage/webhooks/", views.webhook_list, name="webhooks"),
     path("manage/webhooks/<uuid:endpoint_id>/", views.webhook_detail, name="webhook"),
     path(

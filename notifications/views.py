@@ -14,13 +14,24 @@ from accounts.selectors import organizations_managed_by
 from core.errors import DomainError
 from core.http import AuthedRequest
 from events.selectors import event_managed_by
-from notifications import endpoints, preferences, selectors
+from notifications import endpoints, preferences, selectors, ticket_links
 from notifications.errors import InvalidUnsubscribeLink
 from notifications.forms import PreferenceForm, ReminderForm, WebhookForm
 from notifications.models import Kind, Notification, ReminderSchedule, WebhookEndpoint
 from notifications.services import reminder_schedule_set
 
 # --- The notification centre and preferences ---------------------------------------------------
+
+
+def ticket_qr(request: HttpRequest, token: str) -> HttpResponse:
+    """The QR image a confirmation mail shows: anyone holding the signed link, like the mail."""
+    png = ticket_links.ticket_qr_png(token)
+    if png is None:
+        raise Http404("No such ticket code.")
+    response = HttpResponse(png, content_type="image/png")
+    # Private: it is a ticket. A day: a transfer changes the link, so staleness cannot admit.
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
 
 
 @login_required

@@ -6,6 +6,7 @@ from django.core.cache import cache
 from accounts.models import Membership, User
 from config.celery import app as celery_app
 from events.models import Event, TicketTier
+from notifications.services import relay_schedule
 from tests.factories import EventFactory, MembershipFactory, TicketTierFactory, UserFactory
 
 
@@ -17,6 +18,7 @@ def _fast_and_isolated(settings, request) -> Iterator[None]:
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = eager
     celery_app.conf.task_eager_propagates = eager
+    relay_schedule.forget()  # a relay published in an earlier test went to its (purged) broker
     yield
     celery_app.conf.task_always_eager = previous
     cache.delete_pattern("*")  # type: ignore[attr-defined]  # only this prefix: a `make run` may share the server

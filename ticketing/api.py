@@ -16,6 +16,8 @@ from ticketing.models import Order
 from ticketing.seating import services as seating
 from ticketing.seating.services import MAX_SEATS_PER_ORDER
 from ticketing.selectors import order_of_buyer, seat_labels_of, seat_plan, seat_states_cached
+from waitingroom.errors import QueueRequired
+from waitingroom.services import queue_pass_missing
 
 router = Router(tags=["booking"], auth=bearer)
 
@@ -94,7 +96,12 @@ class PayOut(Schema):
 
 @router.post("/events/{event_id}/register", response={201: OrderOut})
 def register(request: ApiRequest, event_id: UUID, body: RegisterIn) -> OrderOut:
-    """Hold tickets (or seats); SOLD_OUT names the event's waitlist to join instead."""
+    """Hold tickets (or seats); SOLD_OUT names the event's waitlist to join instead.
+
+    While the event's waiting room is on, only with a queue pass of the caller's own.
+    """
+    if queue_pass_missing(request, event_id):
+        raise QueueRequired()
     try:
         if body.seat_ids is not None or body.best_available is not None:
             best = body.best_available

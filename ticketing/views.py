@@ -25,12 +25,15 @@ from ticketing.selectors import (
     seat_states_cached,
     tickets_of,
 )
+from waitingroom.services import queue_pass_missing
 
 
 @login_required
 @require_POST
 def book(request: AuthedRequest, event_id: Any) -> HttpResponse:
     event = published_event(event_id)
+    if queue_pass_missing(request, event.pk):
+        return redirect("waitingroom:room", event_id=event.pk)
     form = BookingForm(request.POST, event=event)
     sold_out = False
     if form.is_valid():

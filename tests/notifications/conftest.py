@@ -28,17 +28,20 @@ from django.conf import settings
 from kombu import Queue
 
 from config.celery import app as celery_app
-from notifications.services import broker_breaker
+from notifications.services import broker_breaker, relay_schedule
 
 WORKER_QUEUES = ("celery", "notifications", "webhooks")
 
 
 @pytest.fixture(autouse=True)
 def _broker_breaker_closed() -> Iterator[None]:
-    """A broker outage in one test must not make the next one skip publishing."""
+    """A broker outage in one test must not make the next one skip publishing, nor a relay
+    task published to the last test's (purged) broker."""
     broker_breaker.reset()
+    relay_schedule.forget()
     yield
     broker_breaker.reset()
+    relay_schedule.forget()
 
 
 BROKER_CLAIM_KEY = "boxoffice:test-broker-owner"

@@ -1,0 +1,396 @@
+"""Waiting room: V visitors at a sale's opening bell, through the real pages, against gunicorn.
+
+    .venv/bin/python bench/waiting_room.py                          # 50,000 visitors, 10 min
+    .venv/bin/python bench/waiting_room.py --visitors 3000 --early 600 --time-scale 10
+
+`--early` visitors arrive (spread over the minute) before the opening, the rest evenly over
+`--window-s` after it. Each one opens the waiting page (`GET /queue/<event>/`, which puts them in
+the queue and sets its cookies), then polls the JSON status as the page's script does, as often
+as the server says (`poll_after_s`), until it is their turn. `--time-scale S` compresses the
+arrivals S times and lets people through S times faster (the pace the JSON reports against is
+the scaled one); the polls keep their real-time spacing. Meanwhile the bench reads the
+admission counter once a second, and a group of cheaters (accounts with API tokens) tries
+`register` without a pass, with a forged pass and with somebody else's.
+
+Same servers as bench/flash_sale.py (its own durable PostgreSQL and Redis, production gunicorn).
+Prints one JSON object; bench/README.md explains the fields.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+if str(BASE_DIR) not in sys.path:
+    sys.path.insert(0, str(BASE_DIR))
+
+from bench.fairness import shuffle_p_value  # noqa: E402 - after the sys.path fix above
+from bench.flash_sale import (  # noqa: E402
+    fresh_database,
+    gunicorn,
+    percentiles,
+    reset_database,
+    run_and_report,
+)
+from bench.servers import free_port_in, tree_cpu_s  # noqa: E402
+
+COOKIE = re.compile(r"^\s*([^=;\s]+)=([^;]*)")
+
+
+def log(message: str) -> None:
+    print(f"[waiting_room] {message}", file=sys.stderr, flush=True)
+
+
+# --- The load process (no Django) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    url: str
+    event_id: str
+    tier_id: str
+    opens_at: float  # epoch seconds
+    early: int
+    visitors: int
+    window_s: float  # after the opening, already scaled
+    deadline: float  # epoch seconds: stop polling
+    cheater_tokens: list[str]
+    forged_pass: str
+    concurrency: int
+
+
+@dataclass
+class Seen:
+    poll_ms: list[float] = field(default_factory=list)
+    join_ms: list[float] = field(default_factory=list)
+    position_increases: int = 0
+    admitted: int = 0
+    not_admitted: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    polls: int = 0
+    cheaters_let_in: int = 0
+    cheaters_refused: int = 0
+    early_cookies: dict[int, str] = field(default_factory=dict)  # arrival index -> cookie
+    late_cookies: list[tuple[float, str]] = field(default_factory=list)  # (arrival, cookie)
+
+
+async def _visitor(session: Any, plan: Plan, seen: Seen, number: int, at: float) -> None:
+    import aiohttp
+
+    await asyncio.sleep(max(0.0, at - time.time()))
+    cookies: dict[str, str] = {}
+    started = time.perf_counter()
+    try:
+        async with session.get(f"{plan.url}/queue/{plan.event_id}/") as response:
+            await response.read()
+            status = response.status
+            for header in response.headers.getall("Set-Cookie", []):
+                match = COOKIE.match(header)
+                if match:
+                    cookies[match.group(1)] = match.group(2)
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        seen.errors[f"join_{type(exc).__name__}"] += 1
+        return
+    seen.join_ms.append((time.perf_counter() - started) * 1000)
+    if status != 200:
+        seen.errors[f"join_{status}"] += 1
+        return
+    visitor_cookie = cookies.get(f"bo_queue_{plan.event_id}", "")
+    if number < plan.early:
+        seen.early_cookies[number] = visitor_cookie
+    else:
+        seen.late_cookies.append((at, visitor_cookie))
+    header = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+    last_position: int | None = None
+    while time.time() < plan.deadline:
+        started = time.perf_counter()
+        try:
+            async with session.get(
+                f"{plan.url}/queue/{plan.event_id}/status", headers=header
+            ) as response:
+                body = await response.read()
+                status = response.status
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            seen.errors[f"poll_{type(exc).__name__}"] += 1
+            await asyncio.sleep(2)
+            continue
+        seen.poll_ms.append((time.perf_counter() - started) * 1000)
+        seen.polls += 1
+        if status != 200:
+            seen.errors[f"poll_{status}"] += 1
+            await asyncio.sleep(2)
+            continue
+        answer = json.loads(body)
+        if answer["state"] == "your_turn":
+            seen.admitted += 1
+            return
+        position = answer.get("position")
+        if position is not None:
+            if last_position is not None and position > last_position:
+                seen.position_increases += 1
+            last_position = position
+        await asyncio.sleep(max(1.0, float(answer.get("poll_after_s") or 5)))
+    seen.not_admitted += 1
+
+
+async def _cheater(session: Any, plan: Plan, seen: Seen, token: str, kind: str) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    if kind == "forged":
+        headers["X-Queue-Token"] = plan.forged_pass
+    body = {"tier_id": plan.tier_id, "quantity": 1, "idempotency_key": secrets.token_hex(8)}
+    async with session.post(
+        f"{plan.url}/api/v1/events/{plan.event_id}/register", json=body, headers=headers
+    ) as response:
+        await response.read()
+        if response.status == 403:
+            seen.cheaters_refused += 1
+        else:
+            seen.cheaters_let_in += 1
+
+
+async def _load(plan: Plan) -> dict[str, Any]:
+    import aiohttp
+
+    seen = Seen()
+    rng = random.Random(7)
+    # Before the opening: spread over the minute before it; after: evenly over the window.
+    times = sorted(plan.opens_at - 60 * rng.random() for _ in range(plan.early))
+    later = plan.visitors - plan.early
+    times += [plan.opens_at + plan.window_s * (i + 0.5) / later for i in range(later)]
+    connector = aiohttp.TCPConnector(limit=plan.concurrency, keepalive_timeout=4)
+    cpu = time.process_time()
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=aiohttp.ClientTimeout(total=60)
+    ) as session:
+        cheats = [
+            _cheater(session, plan, seen, token, "forged" if n % 2 else "none")
+            for n, token in enumerate(plan.cheater_tokens)
+        ]
+        await asyncio.gather(
+            *(_visitor(session, plan, seen, n, at) for n, at in enumerate(times)), *cheats
+        )
+    return {
+        "joins": len(seen.join_ms),
+        "join_ms": percentiles(seen.join_ms),
+        "wait_page_ms": percentiles(seen.poll_ms),
+        "polls": seen.polls,
+        "position_increases": seen.position_increases,
+        "admitted_seen": seen.admitted,
+        "not_admitted_by_deadline": seen.not_admitted,
+        "errors": dict(seen.errors),
+        "cheaters": len(plan.cheater_tokens),
+        "cheaters_refused": seen.cheaters_refused,
+        "admitted_without_token": seen.cheaters_let_in,
+        "loadgen_cpu_s": round(time.process_time() - cpu, 2),
+        "early_cookies": [seen.early_cookies[i] for i in sorted(seen.early_cookies)],
+        "late_cookies": seen.late_cookies,
+    }
+
+
+def run_load(plan: Plan) -> dict[str, Any]:
+    return asyncio.run(_load(plan))
+
+
+# --- One run ------------------------------------------------------------------------------------
+
+
+def _sale(args: argparse.Namespace) -> tuple[Any, Any, list[str]]:
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from accounts.models import ApiToken, Organization, User
+    from events.models import Event, TicketTier, Venue
+
+    run_id = secrets.token_hex(3)
+    now = timezone.now()
+    organization = Organization.objects.create(name=f"Queue {run_id}", slug=f"queue-{run_id}")
+    venue = Venue.objects.create(organization=organization, name="Arena", city="Berlin")
+    event = Event.objects.create(
+        organization=organization,
+        venue=venue,
+        title=f"Opening bell {run_id}",
+        slug="opening-bell",
+        starts_at=now + timedelta(days=30),
+        ends_at=now + timedelta(days=30, hours=3),
+        status=Event.Status.PUBLISHED,
+        currency="EUR",
+    )
+    tier = TicketTier.objects.create(event=event, name="GA", price=Decimal("25"), capacity=50000)
+    users = User.objects.bulk_create(
+        User(email=f"cheater{i}-{run_id}@bench.invalid") for i in range(args.cheaters)
+    )
+    tokens = [ApiToken.new_token() for _ in users]
+    ApiToken.objects.bulk_create(
+        ApiToken(user=u, digest=ApiToken.digest_of(t), last_used_at=now)
+        for u, t in zip(users, tokens, strict=True)
+    )
+    return event, tier, tokens
+
+
+def one_run(
+    args: argparse.Namespace, environ: dict[str, str], executor: ProcessPoolExecutor, n: int
+) -> dict[str, Any]:
+    from datetime import UTC, datetime
+
+    from waitingroom import passes, queue, services
+    from waitingroom.models import WaitingRoom
+
+    load_before = os.getloadavg()
+    log(f"run {n}: fresh database {args.db_name}, migrate")
+    fresh_database(environ, args.db_name)
+    event, tier, tokens = _sale(args)
+    scale = args.time_scale
+    rate_per_minute = args.admit_per_minute * scale
+    log_path = Path(tempfile.gettempdir()) / f"waiting_room_gunicorn_{os.getpid()}.log"
+    run_environ = dict(environ, WAITINGROOM_JOINS_PER_ADDRESS_PER_MINUTE="10000000")
+    # Production settings serve hashed static files from a manifest: build it first.
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        env=run_environ,
+        cwd=BASE_DIR,
+        check=True,
+    )
+    with gunicorn(run_environ, log_path, free_port_in(8171, 8179)) as (url, master):
+        opens_at = time.time() + 70  # the early crowd arrives over the minute before
+        room = services.room_save(
+            event=event,
+            mode=WaitingRoom.Mode.ON,
+            pace=WaitingRoom.Pace.FIXED,
+            opens_at=datetime.fromtimestamp(opens_at, tz=UTC),
+            admit_per_minute=rate_per_minute,
+        )
+        services.room_publish(room)
+        window = args.window_s / scale
+        expected_end = opens_at + max(window, args.visitors / (rate_per_minute / 60)) + 30
+        plan = Plan(
+            url=url,
+            event_id=str(event.pk),
+            tier_id=str(tier.pk),
+            opens_at=opens_at,
+            early=args.early,
+            visitors=args.visitors,
+            window_s=window,
+            deadline=expected_end,
+            cheater_tokens=tokens,
+            forged_pass=passes.pass_issue(event.pk, "u:0")[:-6] + "AAAAAA",
+            concurrency=args.concurrency,
+        )
+        web_cpu = tree_cpu_s(master)
+        log(f"run {n}: {args.visitors} visitors ({args.early} early), opening in 70 s, {url}")
+        future = executor.submit(run_load, plan)
+        samples: list[tuple[float, int, int]] = []  # (time, admitted, waiting)
+        while not future.done():
+            standing = queue.standing(event_id=event.pk)
+            samples.append((time.time(), standing.admitted, standing.waiting))
+            time.sleep(1)
+        load = future.result()
+        web_cpu = tree_cpu_s(master) - web_cpu
+    # The measured pace: admissions per second while people were waiting.
+    busy = [(t, a) for t, a, w in samples if t > opens_at + 1 and w > 0]
+    measured = (busy[-1][1] - busy[0][1]) / (busy[-1][0] - busy[0][0]) if len(busy) > 2 else 0.0
+    set_rate = rate_per_minute / 60
+    p_value, out_of_order = _order_check(queue, passes, event.pk, load)
+    result = {
+        "visitors": args.visitors,
+        "early": args.early,
+        "window_s": args.window_s,
+        "time_scale": scale,
+        "admit_per_minute_set": rate_per_minute,
+        "admit_per_minute_measured": round(measured * 60, 1),
+        "admit_rate_error_pct": round(100 * (measured - set_rate) / set_rate, 2)
+        if measured
+        else None,
+        **load,
+        "fairness_p_value": p_value,
+        "late_arrivals_out_of_order": out_of_order,
+        "web_cpu_ms_per_poll": round(1000 * web_cpu / max(1, load["polls"] + load["joins"]), 3),
+        "load_avg_before": [round(x, 2) for x in load_before],
+        "load_avg_after": [round(x, 2) for x in os.getloadavg()],
+    }
+    result["db_ok"] = not (
+        result["admitted_without_token"] or result["position_increases"] or load["errors"]
+    )
+    queue.clear(event_id=event.pk)
+    if not args.keep_db:
+        from django.db import connections
+
+        connections.close_all()
+        reset_database(environ["DATABASE_URL"], args.db_name, create=False)
+    return result
+
+
+def _order_check(
+    queue: Any, passes: Any, event_id: Any, load: dict[str, Any]
+) -> tuple[float | None, int]:
+    """Fairness p-value of the early crowd's places, and later arrivals served out of order.
+
+    The load process kept each visitor's cookie in arrival order; the cookie names the visitor,
+    the sorted set their place.
+    """
+    client = queue._client()
+    key = queue._key(event_id, "q")
+
+    def rank(cookie: str) -> int | None:
+        visitor = passes.visitor_from_token(event_id, cookie)
+        found = client.zrank(key, visitor) if visitor else None
+        return None if found is None else int(found)
+
+    early = [(i, rank(c)) for i, c in enumerate(load.pop("early_cookies"))]
+    early_pairs = [(i, r) for i, r in early if r is not None]
+    p_value = (
+        round(shuffle_p_value([i for i, _ in early_pairs], [r for _, r in early_pairs]), 4)
+        if len(early_pairs) > 2
+        else None
+    )
+    # Later arrivals more than a second apart must be in arrival order (closer ones may race).
+    late = [(at, rank(c)) for at, c in load.pop("late_cookies")]
+    late_pairs = sorted((at, r) for at, r in late if r is not None)
+    out_of_order, previous_max, cursor = 0, -1, 0
+    for at, place in late_pairs:
+        while cursor < len(late_pairs) and late_pairs[cursor][0] < at - 1:
+            previous_max = max(previous_max, late_pairs[cursor][1])
+            cursor += 1
+        out_of_order += place < previous_max
+    return p_value, out_of_order
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--visitors", type=int, default=50000)
+    parser.add_argument("--early", type=int, default=10000, help="arrive before the opening")
+    parser.add_argument("--window-s", type=float, default=600, help="the rest arrive over this")
+    parser.add_argument("--admit-per-minute", type=int, default=6000, help="the room's pace")
+    parser.add_argument("--time-scale", type=float, default=1.0, help="compress time S times")
+    parser.add_argument("--cheaters", type=int, default=200, help="register without a pass")
+    parser.add_argument("--concurrency", type=int, default=200, help="open connections")
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--db-name", default="boxoffice_bench_queue")
+    parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--devstack", action="store_true")
+    parser.add_argument("--pg-port", type=int)
+    parser.add_argument("--redis-port", type=int)
+    args = parser.parse_args(argv)
+    args.url, args.sandbox_latency_ms, args.workers, args.threads = None, 0, None, None
+    args.redis_db = 13
+    return run_and_report(args, one_run)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,7 @@
+from core.errors import DomainError
+
+
+class QueueRequired(DomainError):
+    code = "QUEUE_REQUIRED"
+    status = 403
+    message = "This sale has a waiting room: join the queue and book when it is your turn."

@@ -1,0 +1,25 @@
+from django import forms
+
+from waitingroom.models import WaitingRoom
+
+
+class WaitingRoomForm(forms.ModelForm):
+    class Meta:
+        model = WaitingRoom
+        fields = [
+            "mode",
+            "pace",
+            "opens_at",
+            "admit_per_minute",
+            "auto_arrivals_per_minute",
+            "token_minutes",
+        ]
+        labels = {
+            "mode": "Waiting room",
+            "pace": "Let people through",
+            "opens_at": "Sale opens at (arrivals before it are shuffled)",
+            "admit_per_minute": "People let through per minute",
+            "auto_arrivals_per_minute": "Switch on by itself above this many arrivals a minute",
+            "token_minutes": "Minutes a visitor has to book once through",
+        }
+        widgets = {"opens_at": forms.DateTimeInput(attrs={"type": "datetime-local"})}

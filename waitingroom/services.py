@@ -1,0 +1,124 @@
+"""Setting a room up, letting visitors in, and the check `register` makes."""
+
+import threading
+import time
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest
+
+from events.models import Event
+from waitingroom import passes, queue
+from waitingroom.models import WaitingRoom
+
+# A rush asks "is there a room?" on every register; the answer may be this old.
+ROOM_STATE_TTL_S = 1.0
+_room_state: dict[str, tuple[float, dict[str, Any] | None]] = {}
+_room_state_lock = threading.Lock()
+
+
+@transaction.atomic(durable=True)
+def room_save(
+    *,
+    event: Event,
+    mode: str,
+    pace: str,
+    opens_at: datetime,
+    admit_per_minute: int,
+    auto_arrivals_per_minute: int = 1200,
+    token_minutes: int = 15,
+) -> WaitingRoom:
+    """Create or change the event's waiting room; visitors see the change at their next poll."""
+    room, _ = WaitingRoom.objects.update_or_create(
+        event=event,
+        defaults={
+            "mode": mode,
+            "pace": pace,
+            "opens_at": opens_at,
+            "admit_per_minute": admit_per_minute,
+            "auto_arrivals_per_minute": auto_arrivals_per_minute,
+            "token_minutes": token_minutes,
+        },
+    )
+    transaction.on_commit(lambda: room_publish(room))
+    return room
+
+
+def room_publish(room: WaitingRoom) -> None:
+    """Write the room's settings where polls and `register` read them (Redis)."""
+    queue.configure(
+        event_id=room.event_id,
+        on=room.mode == WaitingRoom.Mode.ON,
+        opens_at=room.opens_at.timestamp(),
+        rate_per_s=room.admit_per_minute / 60,
+        auto_per_minute=room.auto_arrivals_per_minute if room.mode == room.Mode.AUTO else 0,
+        token_s=room.token_minutes * 60,
+    )
+    with _room_state_lock:
+        _room_state.pop(str(room.event_id), None)
+
+
+def rooms_publish() -> int:
+    """Publish every room again (beat, and after a Redis restart)."""
+    rooms = list(WaitingRoom.objects.exclude(mode=WaitingRoom.Mode.OFF))
+    for room in rooms:
+        room_publish(room)
+    return len(rooms)
+
+
+def checkout_pace_set(*, completed: dict[Any, int]) -> int:
+    """Rooms paced by checkout: let through as many a minute as completed checkout last minute.
+
+    `completed`: paid orders per event over the last minute (the booking side counts them).
+    """
+    rooms = WaitingRoom.objects.filter(pace=WaitingRoom.Pace.CHECKOUT).exclude(
+        mode=WaitingRoom.Mode.OFF
+    )
+    for room in rooms:
+        # Never below a trickle, so a quiet minute does not close the room.
+        per_minute = max(completed.get(room.event_id, 0), max(1, room.admit_per_minute // 10))
+        queue.set_rate(event_id=room.event_id, rate_per_s=per_minute / 60)
+    return len(rooms)
+
+
+def checkout_paced_events() -> list[Any]:
+    return list(
+        WaitingRoom.objects.filter(pace=WaitingRoom.Pace.CHECKOUT)
+        .exclude(mode=WaitingRoom.Mode.OFF)
+        .values_list("event_id", flat=True)
+    )
+
+
+def _state(event_id: str) -> dict[str, Any] | None:
+    now = time.monotonic()
+    cached = _room_state.get(event_id)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    state = queue.room_settings(event_id=event_id)
+    with _room_state_lock:
+        _room_state[event_id] = (now + ROOM_STATE_TTL_S, state)
+    return state
+
+
+def queue_pass_missing(request: HttpRequest, event_id: Any) -> bool:
+    """True when the event's room is on and the request holds no valid pass of its own.
+
+    No room: one Redis read per process per second. A room that switches itself on counts
+    this arrival and switches on past its threshold.
+    """
+    state = _state(str(event_id))
+    if state is None:
+        return False
+    if not state["on"]:
+        if not state["auto_per_minute"]:
+            return False
+        if queue.count_arrival(event_id=event_id) <= state["auto_per_minute"]:
+            return False
+        queue.switch_on(event_id=event_id, opens_at=time.time())
+        with _room_state_lock:
+            _room_state.pop(str(event_id), None)
+    holder = passes.pass_holder(
+        passes.request_pass(request, event_id), event_id, max_age_s=state["token_s"]
+    )
+    return holder is None or holder not in passes.identities(request)

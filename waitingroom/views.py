@@ -1,0 +1,197 @@
+"""The waiting page, its tiny JSON poll, and the organizer's room page with live figures."""
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+
+from core.http import AuthedRequest
+from events.models import Event
+from events.selectors import event_managed_by
+from waitingroom import passes, queue, services
+from waitingroom.forms import WaitingRoomForm
+from waitingroom.models import WaitingRoom
+
+
+def _client_address(request: HttpRequest) -> str:
+    return str(request.META.get("REMOTE_ADDR", ""))
+
+
+def _poll_after_s(standing: queue.Standing) -> int:
+    """Far back, poll rarely; near the front, often: the poll load stays flat."""
+    wait = standing.wait_seconds()
+    if wait is None:
+        return 5
+    return int(min(30, max(2, wait // 10)))
+
+
+def _status(event_id: Any, standing: queue.Standing) -> dict[str, Any]:
+    if standing.rank is None:
+        state = "not_in_queue"
+    elif not standing.open:
+        state = "before_opening"
+    elif standing.through:
+        state = "your_turn"
+    else:
+        state = "waiting"
+    return {
+        "state": state,
+        "position": standing.position,
+        "estimated_wait_s": standing.wait_seconds(),
+        "waiting": standing.waiting,
+        "opens_at": standing.opens_at or None,
+        "poll_after_s": _poll_after_s(standing),
+    }
+
+
+def _published_room(event_id: Any) -> WaitingRoom:
+    room = (
+        WaitingRoom.objects.select_related("event")
+        .filter(event_id=event_id, event__status=Event.Status.PUBLISHED)
+        .first()
+    )
+    if room is None:
+        raise Http404("No waiting room for this event.")
+    return room
+
+
+def _with_pass(response: HttpResponse, event_id: Any, visitor: str, token_s: int) -> str:
+    token = passes.pass_issue(event_id, visitor)
+    response.set_cookie(
+        passes.pass_cookie(event_id),
+        token,
+        max_age=token_s,
+        httponly=True,
+        samesite="Lax",
+        secure=not _debug(),
+    )
+    return token
+
+
+def _debug() -> bool:
+    return bool(settings.DEBUG)
+
+
+def room(request: HttpRequest, event_id: Any) -> HttpResponse:
+    """Join the queue (once per account or browser) and wait; works without JavaScript."""
+    room = _published_room(event_id)
+    event = room.event
+    book_url = event.get_absolute_url()
+    if room.mode == WaitingRoom.Mode.OFF:
+        return redirect(book_url)
+    visitor = passes.visitor_from_token(
+        event_id, request.COOKIES.get(passes.visitor_cookie(event_id))
+    )
+    if visitor is None or visitor not in passes.identities(request):
+        if queue.hit_limit(
+            bucket=f"join:{_client_address(request)}",
+            limit=settings.WAITINGROOM_JOINS_PER_ADDRESS_PER_MINUTE,
+        ):
+            response = render(request, "waitingroom/slow_down.html", {"event": event}, status=429)
+            response["Retry-After"] = "60"
+            return response
+        visitor = passes.visitor_of(request)
+        queue.join(event_id=event.pk, visitor=visitor)
+    standing = queue.standing(event_id=event.pk, visitor=visitor)
+    status = _status(event.pk, standing)
+    context = {
+        "event": event,
+        "room": room,
+        "status": status,
+        "status_url": reverse("waitingroom:status", kwargs={"event_id": event.pk}),
+        "book_url": book_url,
+        "opens_at": datetime.fromtimestamp(standing.opens_at, tz=UTC)
+        if standing.opens_at
+        else None,
+    }
+    response = render(request, "waitingroom/room.html", context)
+    response.set_cookie(
+        passes.visitor_cookie(event.pk),
+        passes.visitor_token(event.pk, visitor),
+        max_age=24 * 3600,
+        httponly=True,
+        samesite="Lax",
+        secure=not _debug(),
+    )
+    if standing.through:
+        _with_pass(response, event.pk, visitor, room.token_minutes * 60)
+    return response
+
+
+def status(request: HttpRequest, event_id: Any) -> JsonResponse:
+    """Position and estimated wait: one Redis script call, no database query, no session."""
+    visitor = passes.visitor_from_token(
+        event_id, request.COOKIES.get(passes.visitor_cookie(event_id))
+    )
+    if visitor is None:
+        return JsonResponse(
+            {"error": {"code": "NOT_IN_QUEUE", "message": "Open the waiting page first."}},
+            status=404,
+        )
+    standing = queue.standing(event_id=event_id, visitor=visitor)
+    body = _status(event_id, standing)
+    response = JsonResponse(body)
+    if standing.through:
+        room_settings = queue.room_settings(event_id=event_id) or {"token_s": 900}
+        body["pass"] = _with_pass(response, event_id, visitor, room_settings["token_s"])
+        body["next"] = reverse("events:detail", kwargs={"event_id": event_id})
+        response.content = JsonResponse(body).content
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+def manage(request: AuthedRequest, event_id: Any) -> HttpResponse:
+    """The organizer switches the room on or off and sets its pace; the figures update live."""
+    event = event_managed_by(request.user, event_id)
+    room = WaitingRoom.objects.filter(event=event).first()
+    initial = {"opens_at": timezone.localtime(timezone.now()).replace(second=0, microsecond=0)}
+    form = WaitingRoomForm(request.POST or None, instance=room, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        services.room_save(
+            event=event,
+            mode=data["mode"],
+            pace=data["pace"],
+            opens_at=data["opens_at"],
+            admit_per_minute=data["admit_per_minute"],
+            auto_arrivals_per_minute=data["auto_arrivals_per_minute"],
+            token_minutes=data["token_minutes"],
+        )
+        messages.success(request, "Waiting room saved.")
+        return redirect("waitingroom:manage", event_id=event.pk)
+    context = {
+        "event": event,
+        "room": room,
+        "form": form,
+        "stats_url": reverse("waitingroom:stats", kwargs={"event_id": event.pk}),
+        "stats": _stats(event.pk),
+    }
+    return render(request, "waitingroom/manage.html", context)
+
+
+def _stats(event_id: Any) -> dict[str, Any]:
+    standing = queue.standing(event_id=event_id)
+    return {
+        "on": standing.on,
+        "waiting": standing.waiting,
+        "admitted": standing.admitted,
+        "joined": standing.total,
+        "rate_per_minute": round(standing.rate_per_s * 60, 1),
+        "at": time.time(),
+    }
+
+
+@login_required
+def stats(request: AuthedRequest, event_id: Any) -> JsonResponse:
+    """Queue length and admissions so far; the page turns two readings into a live pass rate."""
+    event = event_managed_by(request.user, event_id)
+    get_object_or_404(WaitingRoom, event=event)
+    return JsonResponse(_stats(event.pk))
