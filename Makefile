@@ -26,12 +26,19 @@ run: install
 test: install system-deps
 	$(BIN)/python -m config.devstack test
 
-# Browser tests drive Debian's Chromium; install it when we can (root with apt), else say how.
+# Browser tests drive Debian's Chromium; PDFs (WeasyPrint) need Pango; translations are compiled
+# with gettext's msgfmt. Install what is missing when we can (root with apt), else say how.
+SYSTEM_PACKAGES := chromium libpango-1.0-0 libpangoft2-1.0-0 gettext
 system-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v msgfmt >/dev/null 2>&1 || missing="$$missing gettext"; \
+	ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || missing="$$missing libpango-1.0-0 libpangoft2-1.0-0"; \
+	[ -z "$$missing" ] || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "Browser tests need Chromium: sudo apt-get install chromium" >&2; exit 1; fi; }
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "Boxoffice needs:$$missing (sudo apt-get install$$missing)" >&2; exit 1; fi; }
+	@$(BIN)/python -c "import weasyprint" || { echo "WeasyPrint cannot load Pango" >&2; exit 1; }
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -58,6 +58,7 @@ class RegisterIn(Schema):
 
 class OrderOut(Schema):
     order_id: UUID
+    ref: str
     status: str
     expires_at: datetime
     total: Decimal
@@ -68,6 +69,7 @@ class OrderOut(Schema):
     def of(order: Order) -> "OrderOut":
         return OrderOut(
             order_id=order.pk,
+            ref=order.ref,
             status=order.status,
             expires_at=order.expires_at,
             total=order.total,

@@ -76,13 +76,13 @@ placed AS (
            tier.currency, %(now)s + make_interval(mins => tier.hold_minutes),
            %(key)s, %(digest)s, %(now)s, '{}'
     FROM tier JOIN claimed ON claimed.id = tier.id
-    RETURNING id, event_id, total, currency, expires_at
+    RETURNING id, event_id, total, currency, expires_at, ref
 ),
 line AS (
     INSERT INTO ticketing_orderline (order_id, tier_id, quantity, unit_price)
     SELECT placed.id, tier.id, %(quantity)s, tier.price FROM placed, tier
 )
-SELECT event_id, total, currency, expires_at FROM placed
+SELECT event_id, total, currency, expires_at, ref FROM placed
 """
 
 
@@ -120,7 +120,7 @@ def order_place(
         return None
     if row is None:
         return None
-    placed_event_id, total, currency, expires_at = row
+    placed_event_id, total, currency, expires_at, ref = row
     return Order(
         id=order_id,
         buyer=buyer,
@@ -132,6 +132,7 @@ def order_place(
         idempotency_key=idempotency_key,
         request_digest=digest,
         created_at=now,
+        ref=ref,
     )
 
 
