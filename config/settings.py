@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "accounts",
     "events",
+    "vouchers",
     "ticketing",
     "waitlist",
     "checkin",

@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("analytics.urls")),
     path("", include("waitlist.urls")),
     path("", include("notifications.urls")),
+    path("", include("vouchers.urls")),
 ]
