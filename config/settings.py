@@ -50,10 +50,12 @@ INSTALLED_APPS = [
     "ninja",  # serves the API docs' Swagger UI from our static files, not a CDN
     "allauth",
     "allauth.account",
+    "core",  # template filters only (money); no models
     "accounts",
     "events",
     "vouchers",
     "ticketing",
+    "invoicing",
     "waitlist",
     "checkin",
     "notifications",
@@ -251,6 +253,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # WeasyPrint logs every step of every PDF at INFO.
+    "loggers": {"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }
 
 # --- Boxoffice -----------------------------------------------------------------------------

@@ -18,4 +18,5 @@ urlpatterns = [
     path("", include("waitlist.urls")),
     path("", include("notifications.urls")),
     path("", include("vouchers.urls")),
+    path("", include("invoicing.urls")),
 ]
