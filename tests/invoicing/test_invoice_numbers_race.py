@@ -3,6 +3,7 @@
 (BOXOFFICE_TEST_UNSAFE_INVOICE_COUNTER) and must end with a duplicate, a gap or a failure."""
 
 import uuid
+from functools import partial
 from typing import Any
 
 import pytest
@@ -31,9 +32,7 @@ def pay_all_at_once() -> tuple[list[Any], list[int], Any]:
         orders.append((buyer, order.pk))
     results = run_together(
         [
-            lambda buyer=buyer, order_id=order_id: order_pay(
-                buyer=buyer, order_id=order_id, idempotency_key=uuid.uuid4().hex
-            )
+            partial(order_pay, buyer=buyer, order_id=order_id, idempotency_key=uuid.uuid4().hex)
             for buyer, order_id in orders
         ]
     )
