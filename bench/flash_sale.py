@@ -514,7 +514,7 @@ def create_sale(
 
 def seat_the_sale(event: Any, tier: Any, capacity: int) -> None:
     from accounts.models import User
-    from ticketing.seating import SeatBlock, event_seating_apply, seat_map_create
+    from ticketing.seating.services import SeatBlock, event_seating_apply, seat_map_create
 
     organizer = User.objects.create(email=f"organizer-{event.pk}@bench.invalid")
     full_rows, rest = divmod(capacity, SEATS_PER_ROW)
@@ -549,7 +549,7 @@ def seat_the_sale(event: Any, tier: Any, capacity: int) -> None:
 
 
 def _row_after(rows: int) -> str:
-    from ticketing.seating import _row_label
+    from ticketing.seating.services import _row_label
 
     return _row_label("A", rows)
 
@@ -714,7 +714,7 @@ def one_run(
 ) -> dict[str, Any]:
     from django.db import connections
 
-    from ticketing.gate import gate_sync
+    from ticketing.booking.gate import gate_sync
 
     run_id = f"{time.strftime('%H%M%S')}-{secrets.token_hex(3)}"
     local = not args.url

@@ -29,7 +29,7 @@ def when_ready(server: object) -> None:
     django.setup()
     from django.db import connections
 
-    from ticketing.gate import gate_sync
+    from ticketing.booking.gate import gate_sync
 
     try:
         gate_sync()

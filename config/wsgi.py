@@ -7,8 +7,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_application = get_wsgi_application()
 
 from checkin.fastlane import ScanFastLane  # noqa: E402 - needs Django set up first
-from ticketing.fastlane import SoldOutFastLane  # noqa: E402 - needs Django set up first
+from ticketing.booking.fastlane import SoldOutFastLane  # noqa: E402 - needs Django set up first
 
-# A sold-out rush is answered from Redis before Django runs (see ticketing/fastlane.py); door
-# scans skip the request cycle for the same service (see checkin/fastlane.py).
+# A sold-out rush is answered from Redis before Django runs (see
+# ticketing/booking/fastlane.py); door scans skip the request cycle for the same service (see
+# checkin/fastlane.py).
 application = ScanFastLane(SoldOutFastLane(django_application))

@@ -17,7 +17,7 @@ from events.errors import InvalidEvent
 from events.models import Category, Event
 from events.search import SearchParams, event_search
 from events.selectors import event_managed_by, event_sessions, my_feedback, published_event
-from ticketing.services import orders_release_expired
+from ticketing.booking.services import orders_release_expired
 
 router = Router(tags=["events"])
 

@@ -54,7 +54,7 @@ from events.selectors import (
     starred_sessions,
     timetable,
 )
-from ticketing.services import orders_release_expired
+from ticketing.booking.services import orders_release_expired
 
 
 def _anonymous(request: HttpRequest) -> bool:

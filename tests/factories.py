@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from accounts.models import Membership, Organization, User
 from events.models import Category, Event, TicketTier, Venue
+from ticketing.booking.services import PaymentOutcome, order_pay, order_reserve
 from ticketing.models import Order
-from ticketing.services import PaymentOutcome, order_pay, order_reserve
 
 PASSWORD = "correct-horse-battery"
 

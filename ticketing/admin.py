@@ -70,4 +70,4 @@ class SandboxChargeAdmin(admin.ModelAdmin):
     search_fields = ["charge_id", "idempotency_key"]
 
 
-from ticketing import admin_aftersale  # noqa: E402, F401 - refunds, transfers, policies (issue 6)
+from ticketing.aftersale import admin as aftersale_admin  # noqa: E402, F401 - registers refunds, transfers, policies

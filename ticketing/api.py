@@ -9,9 +9,11 @@ from pydantic import Field, model_validator
 
 from accounts.api_auth import bearer
 from core.http import ApiRequest
-from ticketing import refunds, seating, services, transfers
+from ticketing.aftersale import refunds, transfers
+from ticketing.booking import services
 from ticketing.models import Order
-from ticketing.seating import MAX_SEATS_PER_ORDER
+from ticketing.seating import services as seating
+from ticketing.seating.services import MAX_SEATS_PER_ORDER
 from ticketing.selectors import order_of_buyer, seat_labels_of, seat_plan, seat_states_cached
 
 router = Router(tags=["booking"], auth=bearer)

@@ -4,7 +4,7 @@ from typing import Any, cast
 from django import forms
 
 from events.models import Event
-from ticketing.seating import MAX_SEATS_PER_ORDER
+from ticketing.seating.services import MAX_SEATS_PER_ORDER
 
 
 class BookingForm(forms.Form):

@@ -103,7 +103,7 @@ class Ticket(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.VALID)
     # Why a void ticket is void: the door names it ("refunded" vs "transferred"). Blank while
     # valid, and for tickets voided before the reason was recorded. A database default too:
-    # ticketing.hotpath inserts tickets with its own column list.
+    # ticketing.booking.hotpath inserts tickets with its own column list.
     void_reason = models.CharField(
         max_length=12, choices=VoidReason.choices, blank=True, default="", db_default=""
     )
@@ -296,7 +296,7 @@ class EventSeat(SeatAttributes):
     is unique among valid tickets besides (Ticket.Meta).
     """
 
-    # A released seat kept for the people on the waitlist (ticketing.releases), not an
+    # A released seat kept for the people on the waitlist (ticketing.booking.releases), not an
     # organizer's block: its tier's sold_count counts it, its capacity is unchanged.
     WAITLIST_BLOCK = "Held for the waitlist"
 

@@ -7,7 +7,7 @@ from django.dispatch import receiver
 
 from events.models import Event
 from events.signals import event_cancelled, tiers_changed
-from ticketing.gate import gate_sync
+from ticketing.booking.gate import gate_sync
 
 
 @receiver(tiers_changed)
@@ -20,6 +20,6 @@ def on_tiers_changed(sender: Any, event_id: UUID, **kwargs: Any) -> None:
 def on_event_cancelled(sender: Any, event_id: UUID, actor_id: Any = None, **kwargs: Any) -> None:
     # In the cancelling transaction: a cancelled event refunds every order (a resumable job).
     if actor_id is not None:
-        from ticketing.refunds import refund_job_start
+        from ticketing.aftersale.refunds import refund_job_start
 
         refund_job_start(event=Event.objects.get(pk=event_id), actor_id=actor_id)

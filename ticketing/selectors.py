@@ -10,8 +10,8 @@ from django.http import Http404
 from accounts.models import User
 from events.selectors import published_event
 from ticketing.models import SEAT_STATES, EventSeat, Order, Ticket
-from ticketing.seating import ATTRIBUTES as SEAT_FLAGS
-from ticketing.seating import event_seat_states
+from ticketing.seating.services import ATTRIBUTES as SEAT_FLAGS
+from ticketing.seating.services import event_seat_states
 
 
 def order_of_buyer(user: User, order_id: Any) -> Order:

@@ -2,9 +2,13 @@
 
 from celery import shared_task
 
-from ticketing.gate import gate_sync
+from ticketing.booking.gate import gate_sync
+from ticketing.booking.services import (
+    orders_release_expired,
+    payment_refund_send,
+    payments_reconcile,
+)
 from ticketing.payments import ProviderUnavailable
-from ticketing.services import orders_release_expired, payment_refund_send, payments_reconcile
 
 
 @shared_task
@@ -36,8 +40,8 @@ def refund_payment(payment_id: str) -> None:
     autoretry_for=(ProviderUnavailable,), retry_backoff=True, retry_backoff_max=600, max_retries=20
 )
 def refund_send_task(refund_id: str) -> None:
+    from ticketing.aftersale.refunds import refund_send
     from ticketing.models import Refund
-    from ticketing.refunds import refund_send
 
     if refund_send(refund_id=refund_id).status == Refund.Status.PENDING:
         raise ProviderUnavailable("no answer from the processor yet")  # retried with backoff
@@ -45,7 +49,7 @@ def refund_send_task(refund_id: str) -> None:
 
 @shared_task
 def refunds_retry() -> int:
-    from ticketing.refunds import refunds_retry as retry
+    from ticketing.aftersale.refunds import refunds_retry as retry
 
     return retry()
 
@@ -53,7 +57,7 @@ def refunds_retry() -> int:
 @shared_task
 def refund_job_run(job_id: int) -> int:
     """One step of a cancellation's bulk refund; enqueues the next step until none are left."""
-    from ticketing.refunds import refund_job_step
+    from ticketing.aftersale.refunds import refund_job_step
 
     left = refund_job_step(job_id=job_id)
     if left:
@@ -63,6 +67,6 @@ def refund_job_run(job_id: int) -> int:
 
 @shared_task
 def refund_jobs_resume() -> int:
-    from ticketing.refunds import refund_jobs_resume as resume
+    from ticketing.aftersale.refunds import refund_jobs_resume as resume
 
     return resume()

@@ -1,7 +1,8 @@
 from django.urls import path
 
-from ticketing import seating_views, views
-from ticketing.urls_aftersale import urlpatterns as aftersale_urlpatterns
+from ticketing import views
+from ticketing.aftersale.urls import urlpatterns as aftersale_urlpatterns
+from ticketing.seating import views as seating_views
 
 app_name = "ticketing"
 urlpatterns = [

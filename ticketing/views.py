@@ -13,10 +13,11 @@ from checkin.qr import qr_svg
 from core.errors import DomainError
 from core.http import AuthedRequest
 from events.selectors import published_event
-from ticketing import seating, services
+from ticketing.booking import services
 from ticketing.errors import SeatTaken, SoldOut
 from ticketing.forms import BookingForm, PaymentForm, SeatHoldForm
 from ticketing.models import Order
+from ticketing.seating import services as seating
 from ticketing.selectors import (
     order_of_buyer,
     seat_map_context,

@@ -8,7 +8,7 @@ class WaitlistConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from ticketing.releases import waiting_counter_register
+        from ticketing.booking.releases import waiting_counter_register
         from waitlist import receivers  # noqa: F401 - connects the listeners
         from waitlist.services import waiting_counts
 

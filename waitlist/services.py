@@ -16,16 +16,16 @@ from accounts.services import audit_record
 from core.errors import DomainError, NotFound
 from events.models import Event, TicketTier
 from events.selectors import event_managed_by
-from ticketing.errors import HoldExpired, SalesClosed, UnknownTier
-from ticketing.models import Order
-from ticketing.refunds import order_hold_cancel, policy_for
-from ticketing.releases import (
+from ticketing.aftersale.refunds import order_hold_cancel, policy_for
+from ticketing.booking.releases import (
     order_hold_set_aside,
     set_aside_claim_free,
     set_aside_of,
     set_aside_release,
 )
-from ticketing.services import PaymentOutcome, order_pay, orders_release_expired
+from ticketing.booking.services import PaymentOutcome, order_pay, orders_release_expired
+from ticketing.errors import HoldExpired, SalesClosed, UnknownTier
+from ticketing.models import Order
 from waitlist.errors import NothingToOffer, OfferExpired, OfferNotOpen, TicketsAvailable
 from waitlist.models import Offer, WaitlistEntry
 from waitlist.signals import offer_made
@@ -70,8 +70,9 @@ def waitlist_leave(*, user: User, entry_id: Any) -> None:
 
 # --- Promotion: released seats become offers --------------------------------------------------
 #
-# Released seats of a tier with people waiting are set aside by ticketing (ticketing.releases),
-# still counted as sold. `waitlist_promote` turns each set-aside seat into one Offer whose hold
+# Released seats of a tier with people waiting are set aside by ticketing
+# (ticketing.booking.releases), still counted as sold. `waitlist_promote` turns each set-aside
+# seat into one Offer whose hold
 # is a pending order of the offered person, in the transaction that takes the seat from the
 # set-aside: so a run killed midway leaves either both or neither, and a second run finds no
 # seat left to offer (no double offer) while the line's head is still waiting (nobody skipped).

@@ -9,7 +9,7 @@ from analytics.selectors import event_figures
 from checkin.services import checkin_list_default, ticket_scan
 from events.models import Event, TicketTier
 from tests.factories import EventFactory, MembershipFactory, TicketTierFactory, UserFactory
-from ticketing.services import order_pay, order_reserve
+from ticketing.booking.services import order_pay, order_reserve
 
 
 def _buy(buyer: User, event: Event, tier: TicketTier, quantity: int) -> list[str]:

@@ -11,10 +11,11 @@ from checkin.signing import current_signing_key
 from events.models import TicketTier
 from tests.api.conftest import Api
 from tests.factories import TicketTierFactory, UserFactory, order_reserved
-from ticketing.gate import gate_sync
+from ticketing.booking.gate import gate_sync
 
 # Budgets in statements as the test sees them: inside the test's transaction each single-statement
-# step of ticketing.hotpath adds a SAVEPOINT and a RELEASE (in production it runs in autocommit).
+# step of ticketing.booking.hotpath adds a SAVEPOINT and a RELEASE (in production it runs in
+# autocommit).
 REGISTER_QUERIES = 4  # token; the statement that checks, takes inventory and places the order
 SOLD_OUT_QUERIES = 2  # the token, the idempotency key: Redis answers the rest
 PAY_QUERIES = 12  # token; start (lock order, insert payment); charge; signing key; then one

@@ -8,7 +8,7 @@ from tests.api.conftest import Api
 from tests.factories import EventFactory, UserFactory
 from tests.ticketing.seated import seat, seated_event
 from ticketing.models import EventSeat
-from ticketing.seating import SeatBlock, order_reserve_seats
+from ticketing.seating.services import SeatBlock, order_reserve_seats
 
 BLOCK = SeatBlock(section="Balcony", rows=2, seats_per_row=4, zone="A", aisles_after=(2,))
 

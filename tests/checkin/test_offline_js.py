@@ -16,8 +16,8 @@ from checkin.selectors import checkin_bundle
 from checkin.services import checkin_list_default
 from tests.factories import UserFactory
 from tests.ticketing.seated import seat, seated_event
-from ticketing.seating import SeatBlock, order_reserve_seats
-from ticketing.services import order_pay
+from ticketing.booking.services import order_pay
+from ticketing.seating.services import SeatBlock, order_reserve_seats
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE = shutil.which("node", path=str(Path(sys.executable).parent)) or shutil.which("node")

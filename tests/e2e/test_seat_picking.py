@@ -10,7 +10,7 @@ from tests.e2e.conftest import log_in
 from tests.factories import UserFactory
 from tests.ticketing.seated import seat, seated_event
 from ticketing.models import Ticket
-from ticketing.seating import SeatBlock, order_reserve_seats
+from ticketing.seating.services import SeatBlock, order_reserve_seats
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

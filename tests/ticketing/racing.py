@@ -12,9 +12,9 @@ from django_redis import get_redis_connection
 
 from accounts.models import User
 from events.models import TicketTier
-from ticketing import gate
+from ticketing.booking import gate
+from ticketing.booking.services import order_reserve
 from ticketing.models import Order
-from ticketing.services import order_reserve
 
 START_TIMEOUT_S = 60.0
 

@@ -7,7 +7,7 @@ from accounts.models import User
 from events.models import Event, TicketTier
 from tests.factories import EventFactory, MembershipFactory, TicketTierFactory
 from ticketing.models import EventSeat
-from ticketing.seating import SeatBlock, event_seating_apply, seat_map_create
+from ticketing.seating.services import SeatBlock, event_seating_apply, seat_map_create
 
 
 def seated_event(

@@ -5,8 +5,8 @@ import pytest
 from accounts.models import User
 from events.services import TierSpec, event_update
 from tests.factories import EventFactory, TicketTierFactory, UserFactory, order_reserved
+from ticketing.booking.gate import gate_sync
 from ticketing.errors import SoldOut
-from ticketing.gate import gate_sync
 
 
 @pytest.mark.django_db

@@ -1,7 +1,7 @@
 """Twenty buyers race for the last five tickets with real threads and real transactions.
 
 The negative control runs the same race with the inventory lock switched off
-(BOXOFFICE_TEST_UNSAFE_INVENTORY, see ticketing.services._claim) and must catch an oversell,
+(BOXOFFICE_TEST_UNSAFE_INVENTORY, see ticketing.booking.services._claim) and must catch an oversell,
 which shows that the race test can fail.
 """
 
@@ -15,9 +15,9 @@ from django.db.models import Sum
 
 from events.models import TicketTier
 from tests.factories import TicketTierFactory, UserFactory
+from ticketing.booking.services import order_reserve
 from ticketing.errors import SoldOut
 from ticketing.models import Order, OrderLine
-from ticketing.services import order_reserve
 
 BUYERS = 20
 CAPACITY = 5

@@ -8,9 +8,9 @@ import pytest
 
 from events.models import TicketTier
 from tests.factories import TicketTierFactory, UserFactory, order_reserved
-from ticketing import gate
-from ticketing.fastlane import SoldOutFastLane
-from ticketing.gate import gate_sync, gate_take
+from ticketing.booking import gate
+from ticketing.booking.fastlane import SoldOutFastLane
+from ticketing.booking.gate import gate_sync, gate_take
 
 
 class Django:

@@ -1,5 +1,5 @@
-"""The Redis admission gate (ticketing.gate): it turns a sold-out rush away without PostgreSQL,
-it never lets an estimate oversell, and booking carries on correctly when Redis dies."""
+"""The Redis admission gate (ticketing.booking.gate): it turns a sold-out rush away without
+PostgreSQL, it never lets an estimate oversell, and booking carries on correctly when Redis dies."""
 
 import socket
 import subprocess
@@ -22,11 +22,11 @@ from tests.ticketing.racing import (
     sold,
     tally,
 )
-from ticketing import gate
+from ticketing.booking import gate
+from ticketing.booking.gate import gate_give, gate_sync, gate_take
+from ticketing.booking.services import order_pay, orders_release_expired
 from ticketing.errors import PaymentDeclined, SoldOut
-from ticketing.gate import gate_give, gate_sync, gate_take
 from ticketing.models import Order
-from ticketing.services import order_pay, orders_release_expired
 
 DECLINED_CARD = "4000000000000002"
 

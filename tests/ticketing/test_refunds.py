@@ -16,6 +16,7 @@ from core.errors import NotFound
 from events.models import Event, TicketTier
 from tests.api.conftest import login
 from tests.factories import MembershipFactory, UserFactory, order_paid, order_reserved
+from ticketing.aftersale.refunds import order_refund, refund_quote, refunds_retry
 from ticketing.errors import (
     IdempotencyKeyReused,
     OrderNotRefundable,
@@ -27,7 +28,6 @@ from ticketing.errors import (
 from ticketing.models import EventPolicy, Refund, SandboxRefund, Ticket
 from ticketing.payments import ProviderUnavailable
 from ticketing.payments.sandbox import SandboxProvider
-from ticketing.refunds import order_refund, refund_quote, refunds_retry
 
 # Real commits: refunds, releases and offers announce themselves after commit.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -208,7 +208,7 @@ def test_a_refund_whose_answer_is_lost_is_sent_again_with_the_same_key(
 
     monkeypatch.setattr(SandboxProvider, "refund", refund_then_lose_answer)
     retries: list[object] = []
-    monkeypatch.setattr("ticketing.refunds._enqueue_refund_send", retries.append)
+    monkeypatch.setattr("ticketing.aftersale.refunds._enqueue_refund_send", retries.append)
     order_refund(actor=attendee, order_id=outcome.order.pk, idempotency_key="k")
     refund = Refund.objects.get()
     assert refund.status == Refund.Status.PENDING

@@ -17,6 +17,11 @@ from events.models import Event, TicketTier
 from notifications.models import Message, Topic
 from tests.factories import UserFactory, order_paid, order_reserved
 from tests.waitlist.worker import Worker, own_broker, wait_for
+from ticketing.aftersale.refunds import (
+    event_cancel_with_refunds,
+    refund_job_step,
+    refund_jobs_resume,
+)
 from ticketing.models import (
     Order,
     OrderLine,
@@ -28,7 +33,6 @@ from ticketing.models import (
     SandboxRefund,
     Ticket,
 )
-from ticketing.refunds import event_cancel_with_refunds, refund_job_step, refund_jobs_resume
 from waitlist.services import waitlist_join
 
 __all__ = ["own_broker"]  # fixture

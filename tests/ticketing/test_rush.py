@@ -2,7 +2,7 @@
 
 Every thread has its own database connection and transactions (`transaction=True`), all
 threads start at one barrier, and each test counts rows at the end. The oversell race comes
-with its negative control (BOXOFFICE_TEST_UNSAFE_INVENTORY, see ticketing.services._claim),
+with its negative control (BOXOFFICE_TEST_UNSAFE_INVENTORY, see ticketing.booking.services._claim),
 which must catch the race, so we know the test can.
 """
 
@@ -29,9 +29,9 @@ from tests.factories import (
     order_reserved,
 )
 from tests.ticketing.racing import gate_counter, reserve, run_together, sold, tally
-from ticketing.gate import gate_sync
+from ticketing.booking.gate import gate_sync
+from ticketing.booking.services import order_reserve, orders_release_expired
 from ticketing.models import Order, OrderLine, Payment, SandboxCharge, Ticket
-from ticketing.services import order_reserve, orders_release_expired
 
 BUYERS = 100  # PostgreSQL has max_connections=300 in the devstack: one connection each
 SEATS = 10

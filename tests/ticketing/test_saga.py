@@ -16,12 +16,12 @@ from accounts.models import User
 from events.models import TicketTier
 from tests.factories import TicketTierFactory, UserFactory, order_paid, order_reserved
 from tests.ticketing.racing import gate_counter, run_together, sold, tally
+from ticketing.booking.gate import gate_sync
+from ticketing.booking.services import STALE_PAYMENT, order_pay, payments_reconcile
 from ticketing.errors import HoldExpired, PaymentInProgress, PaymentPending
-from ticketing.gate import gate_sync
 from ticketing.models import Order, Payment, SandboxCharge, SandboxRefund, Ticket
 from ticketing.payments import ProviderUnavailable
 from ticketing.payments.sandbox import LOST_ANSWER_CARD, TIMEOUT_CARD, SandboxProvider
-from ticketing.services import STALE_PAYMENT, order_pay, payments_reconcile
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -13,7 +13,7 @@ from accounts.models import AuditEntry, User
 from events.models import Event, TicketTier, Venue
 from tests.factories import EventFactory, TicketTierFactory, UserFactory
 from ticketing.models import EventSeat, MapSeat, SeatMap
-from ticketing.seating import (
+from ticketing.seating.services import (
     SeatBlock,
     event_seating_apply,
     event_seats_block,
@@ -343,7 +343,7 @@ def test_export_downloads_json_that_imports_again(
 def test_edit_page_filters_seats(
     organizer_client: Client, organizer: User, layout: SeatMap, query: str, expected: list[str]
 ) -> None:
-    from ticketing.seating import seat_map_edit
+    from ticketing.seating.services import seat_map_edit
 
     wheelchair = map_seat(layout, "Stalls B-3").pk
     seat_map_edit(
@@ -359,7 +359,7 @@ def test_edit_page_filters_seats(
 def test_edit_page_draws_every_seat_with_its_shape(
     organizer_client: Client, organizer: User, layout: SeatMap
 ) -> None:
-    from ticketing.seating import seat_map_edit
+    from ticketing.seating.services import seat_map_edit
 
     seat_map_edit(
         user=organizer,
@@ -686,7 +686,7 @@ def test_event_edit_page_links_to_seating(organizer_client: Client, event: Event
 
 
 def grow(organizer: User, seat_map: SeatMap, y: int) -> None:
-    from ticketing.seating import seat_map_add_blocks
+    from ticketing.seating.services import seat_map_add_blocks
 
     seat_map_add_blocks(
         user=organizer,

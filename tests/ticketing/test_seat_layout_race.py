@@ -12,7 +12,7 @@ from tests.factories import EventFactory, MembershipFactory
 from tests.ticketing.racing import run_together
 from ticketing.errors import SeatLayoutInvalid
 from ticketing.models import MapSeat, SeatMap
-from ticketing.seating import SeatBlock, seat_map_add_blocks, seat_map_create
+from ticketing.seating.services import SeatBlock, seat_map_add_blocks, seat_map_create
 
 EDITORS = 6  # modest: each thread holds a connection of the shared server
 

@@ -12,7 +12,7 @@ from events.models import Event, TicketTier
 from tests.factories import EventFactory, TicketTierFactory, UserFactory
 from ticketing.errors import SeatLayoutInvalid, SeatTaken, UnknownTier
 from ticketing.models import EventSeat, MapSeat, SeatMap
-from ticketing.seating import (
+from ticketing.seating.services import (
     SeatBlock,
     event_seat_states,
     event_seating_apply,

@@ -7,9 +7,9 @@ from django.test import Client
 
 from tests.factories import EventFactory, UserFactory
 from tests.ticketing.seated import seat, seated_event
+from ticketing.booking.services import order_pay
 from ticketing.models import Order
-from ticketing.seating import SeatBlock, order_reserve_seats
-from ticketing.services import order_pay
+from ticketing.seating.services import SeatBlock, order_reserve_seats
 
 BLOCK = SeatBlock(section="Balcony", rows=2, seats_per_row=4, zone="A")
 

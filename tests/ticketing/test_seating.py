@@ -14,10 +14,10 @@ from accounts.models import Membership
 from tests.factories import UserFactory
 from tests.ticketing.racing import run_together, tally
 from tests.ticketing.seated import seat, seated_event
+from ticketing.booking.services import order_pay
 from ticketing.errors import SeatTaken, SoldOut, UnknownSeat
 from ticketing.models import EventSeat, Order, Ticket
-from ticketing.seating import SeatBlock, event_seats_block, order_reserve_seats
-from ticketing.services import order_pay
+from ticketing.seating.services import SeatBlock, event_seats_block, order_reserve_seats
 
 ONE_ROW = SeatBlock(section="Stalls", rows=1, seats_per_row=51, zone="A")
 
@@ -309,7 +309,7 @@ def _paid_seat(event: Any, label: str) -> tuple[Any, Ticket]:
 
 @pytest.mark.django_db
 def test_refunding_a_seated_ticket_puts_that_seat_back_on_sale() -> None:
-    from ticketing.refunds import order_refund
+    from ticketing.aftersale.refunds import order_refund
 
     event, _ = seated_event(SeatBlock(section="Stalls", rows=1, seats_per_row=3, zone="A"))
     buyer, ticket = _paid_seat(event, "Stalls A-2")
@@ -323,7 +323,7 @@ def test_refunding_a_seated_ticket_puts_that_seat_back_on_sale() -> None:
 
 @pytest.mark.django_db
 def test_a_refunded_seat_is_held_for_the_waitlist_and_offered_as_that_seat() -> None:
-    from ticketing.refunds import order_refund
+    from ticketing.aftersale.refunds import order_refund
     from waitlist.models import Offer
     from waitlist.services import waitlist_join, waitlist_promote
 
@@ -350,7 +350,7 @@ def test_a_refunded_seat_is_held_for_the_waitlist_and_offered_as_that_seat() -> 
 @pytest.mark.django_db
 def test_a_transferred_seated_ticket_keeps_its_seat_under_a_new_qr() -> None:
     from checkin.signing import payload_verify
-    from ticketing.transfers import ticket_transfer_accept, ticket_transfer_send
+    from ticketing.aftersale.transfers import ticket_transfer_accept, ticket_transfer_send
 
     event, _ = seated_event(SeatBlock(section="Stalls", rows=1, seats_per_row=2, zone="A"))
     buyer, ticket = _paid_seat(event, "Stalls A-2")

@@ -1,4 +1,4 @@
-"""ticketing.services: reserve, pay and release, with every domain error they promise."""
+"""ticketing.booking.services: reserve, pay and release, with every domain error they promise."""
 
 import uuid
 from collections.abc import Callable
@@ -15,6 +15,7 @@ from core.errors import NotFound
 from events.models import Event, TicketTier
 from tests.factories import EventFactory, TicketTierFactory, UserFactory, order_reserved
 from tests.ticketing.racing import sold
+from ticketing.booking.services import order_pay, order_reserve, orders_release_expired
 from ticketing.errors import (
     HoldExpired,
     IdempotencyKeyInvalid,
@@ -26,7 +27,6 @@ from ticketing.errors import (
     UnknownTier,
 )
 from ticketing.models import Order, OrderLine, Payment, SandboxCharge, Ticket
-from ticketing.services import order_pay, order_reserve, orders_release_expired
 from ticketing.tasks import release_expired_holds
 
 DECLINED_CARD = "4000000000000002"

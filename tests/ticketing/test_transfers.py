@@ -14,6 +14,12 @@ from core.errors import NotFound
 from events.models import Event, TicketTier
 from tests.api.conftest import login
 from tests.factories import UserFactory, order_paid
+from ticketing.aftersale.refunds import order_refund
+from ticketing.aftersale.transfers import (
+    ticket_transfer_accept,
+    ticket_transfer_cancel,
+    ticket_transfer_send,
+)
 from ticketing.errors import (
     TicketNotRefundable,
     TicketNotTransferable,
@@ -22,12 +28,6 @@ from ticketing.errors import (
     TransferWindowClosed,
 )
 from ticketing.models import EventPolicy, Ticket, Transfer
-from ticketing.refunds import order_refund
-from ticketing.transfers import (
-    ticket_transfer_accept,
-    ticket_transfer_cancel,
-    ticket_transfer_send,
-)
 
 # Real commits: refunds, releases and offers announce themselves after commit.
 pytestmark = pytest.mark.django_db(transaction=True)

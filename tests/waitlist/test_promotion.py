@@ -16,11 +16,11 @@ from events.services import TierSpec, event_tiers_save
 from tests.api.conftest import login
 from tests.factories import TicketTierFactory, UserFactory, order_paid, order_reserved
 from tests.ticketing.racing import gate_counter
+from ticketing.aftersale.refunds import order_refund
+from ticketing.booking.gate import gate_sync
+from ticketing.booking.services import orders_release_expired
 from ticketing.errors import SoldOut
-from ticketing.gate import gate_sync
 from ticketing.models import EventPolicy, Order, SetAside
-from ticketing.refunds import order_refund
-from ticketing.services import orders_release_expired
 from waitlist.errors import NothingToOffer, OfferExpired
 from waitlist.models import Offer, WaitlistEntry
 from waitlist.services import (

@@ -14,8 +14,8 @@ import pytest
 from events.models import Event, TicketTier
 from tests.factories import TicketTierFactory, UserFactory, order_paid
 from tests.ticketing.racing import run_together, tally
+from ticketing.aftersale.refunds import order_refund
 from ticketing.models import Order, SetAside
-from ticketing.refunds import order_refund
 from waitlist.models import Offer
 from waitlist.services import waitlist_join, waitlist_promote
 

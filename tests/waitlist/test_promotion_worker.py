@@ -13,9 +13,9 @@ from events.models import Event
 from tests.factories import TicketTierFactory, UserFactory, order_paid, order_reserved
 from tests.notifications.test_confirmation_email import Inbox
 from tests.waitlist.worker import Worker, wait_for
+from ticketing.aftersale.refunds import order_refund
 from ticketing.errors import SoldOut
 from ticketing.models import Order, SetAside
-from ticketing.refunds import order_refund
 from waitlist.models import Offer, WaitlistEntry
 from waitlist.services import waitlist_join
 from waitlist.tasks import expire_waitlist_offers, promote_waitlist

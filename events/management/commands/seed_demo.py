@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.models import Organization, User
 from events.models import Category, Event
 from events.services import TierSpec, VenueSpec, event_create, event_publish
-from ticketing.seating import SeatBlock, event_seating_apply, seat_map_create
+from ticketing.seating.services import SeatBlock, event_seating_apply, seat_map_create
 
 PASSWORD = "boxoffice-demo"  # noqa: S105 - published demo credentials
 CATEGORIES = ["Conference", "Festival", "Workshop", "Meetup", "Concert"]

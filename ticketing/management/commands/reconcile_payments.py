@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from ticketing.services import payments_reconcile
+from ticketing.booking.services import payments_reconcile
 
 
 class Command(BaseCommand):

@@ -2,8 +2,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from ticketing.aftersale.refunds import refund_job_step, refund_jobs_resume, refunds_retry
 from ticketing.models import RefundJob
-from ticketing.refunds import refund_job_step, refund_jobs_resume, refunds_retry
 
 
 class Command(BaseCommand):

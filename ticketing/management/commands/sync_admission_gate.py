@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from ticketing.gate import gate_sync
+from ticketing.booking.gate import gate_sync
 
 
 class Command(BaseCommand):

@@ -21,7 +21,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from ticketing import gate
+from ticketing.booking import gate
 
 logger = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ from core.http import AuthedRequest
 from core.ids import is_uuid
 from events.models import Event
 from events.selectors import event_managed_by, venue_managed_by, venues_managed_by
-from ticketing import seating
 from ticketing.models import MapSeat, SeatMap
-from ticketing.seating_forms import (
+from ticketing.seating import services as seating
+from ticketing.seating.forms import (
     ApplySeatingForm,
     EventSeatFilterForm,
     MapSeatFilterForm,
@@ -32,7 +32,7 @@ from ticketing.seating_forms import (
     SeatBulkForm,
     SeatMapImportForm,
 )
-from ticketing.seating_selectors import (
+from ticketing.seating.selectors import (
     event_seat_sections,
     event_seats_by_labels,
     event_seats_filtered,
@@ -43,7 +43,7 @@ from ticketing.seating_selectors import (
     seat_map_managed_by,
     seat_maps_of_venue,
 )
-from ticketing.seating_svg import seats_svg, zone_colours
+from ticketing.seating.svg import seats_svg, zone_colours
 
 SEATS_PER_PAGE = 100  # three label inputs and a checkbox each: well under Django's field limit
 

@@ -34,7 +34,7 @@ UNKNOWN = -2  # no counter for this tier yet
 SHORT = -1  # not enough left
 COUNTER_TTL = 7 * 24 * 3600
 # An admitted request's key is remembered as long as its retries must get their order back
-# (the idempotency window), not SOLD_OUT; ticketing.fastlane relies on it too.
+# (the idempotency window), not SOLD_OUT; ticketing.booking.fastlane relies on it too.
 ADMITTED_TTL = 24 * 3600
 RETRY_AFTER_FAILURE_S = 5.0
 

@@ -19,6 +19,8 @@ from accounts.services import audit_record
 from checkin.signing import current_signing_key, ticket_payload_sign
 from core.errors import NotFound
 from events.models import Event
+from ticketing.aftersale.refunds import policy_for
+from ticketing.booking.services import _busy_on_lock_timeout
 from ticketing.errors import (
     TicketNotTransferable,
     TransferNotOpen,
@@ -26,8 +28,6 @@ from ticketing.errors import (
     TransferWindowClosed,
 )
 from ticketing.models import Ticket, Transfer
-from ticketing.refunds import policy_for
-from ticketing.services import _busy_on_lock_timeout
 from ticketing.signals import ticket_transferred, transfer_sent
 
 

@@ -27,6 +27,8 @@ from accounts.services import audit_record
 from core.errors import NotFound, PermissionDenied
 from events.models import Event
 from events.signals import event_cancelled
+from ticketing.booking.releases import seats_return
+from ticketing.booking.services import _busy_on_lock_timeout, _check_key, _release, _request_digest
 from ticketing.errors import (
     IdempotencyKeyReused,
     OrderNotRefundable,
@@ -36,8 +38,6 @@ from ticketing.errors import (
 )
 from ticketing.models import EventPolicy, Order, Payment, Refund, RefundJob, RefundLine, Ticket
 from ticketing.payments import ProviderUnavailable, get_provider
-from ticketing.releases import seats_return
-from ticketing.services import _busy_on_lock_timeout, _check_key, _release, _request_digest
 from ticketing.signals import event_cancelled_refunds_done, order_refunded
 
 logger = logging.getLogger(__name__)

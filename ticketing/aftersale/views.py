@@ -13,8 +13,8 @@ from django.views.decorators.http import require_POST
 from core.errors import DomainError
 from core.http import AuthedRequest
 from events.selectors import event_managed_by
-from ticketing import refunds, transfers
-from ticketing.forms_aftersale import KeyedForm, PolicyForm, TransferForm
+from ticketing.aftersale import refunds, transfers
+from ticketing.aftersale.forms import KeyedForm, PolicyForm, TransferForm
 from ticketing.models import Order, Refund, RefundJob, Ticket, Transfer
 
 

@@ -1,6 +1,6 @@
 """The rush case of reserving and paying, one SQL statement per step.
 
-`ticketing.services` is the reference: it checks every rule, names every error and handles
+`ticketing.booking.services` is the reference: it checks every rule, names every error and handles
 every race. In a rush nearly every request is the plain case (one tier on sale, tickets left,
 a fresh key, a pending order); for it the ORM path costs eight to ten round trips and most of a
 request's CPU. Here that case is one statement each, which either does exactly what the

@@ -8,8 +8,8 @@ from django import forms
 from events.models import TicketTier
 from ticketing.errors import SeatLayoutInvalid
 from ticketing.models import SEAT_STATES
-from ticketing.seating import ATTRIBUTES, SeatBlock, layout_parse
-from ticketing.seating_selectors import ATTRIBUTE_FILTERS
+from ticketing.seating.selectors import ATTRIBUTE_FILTERS
+from ticketing.seating.services import ATTRIBUTES, SeatBlock, layout_parse
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_LABELS = 500

@@ -38,18 +38,8 @@ from accounts.services import audit_record
 from core.errors import NotFound
 from events.models import Event, TicketTier, Venue
 from events.signals import tiers_changed
-from ticketing.errors import (
-    QuantityLimit,
-    SalesClosed,
-    SeatLayoutInvalid,
-    SeatTaken,
-    SoldOut,
-    UnknownSeat,
-    UnknownTier,
-)
-from ticketing.gate import gate_give, gate_sync, gate_took
-from ticketing.models import EventSeat, MapSeat, Order, OrderLine, SeatMap
-from ticketing.services import (
+from ticketing.booking.gate import gate_give, gate_sync, gate_took
+from ticketing.booking.services import (
     _admit,
     _busy_on_lock_timeout,
     _check_buyer_limit,
@@ -59,6 +49,16 @@ from ticketing.services import (
     _request_digest,
     orders_release_expired,
 )
+from ticketing.errors import (
+    QuantityLimit,
+    SalesClosed,
+    SeatLayoutInvalid,
+    SeatTaken,
+    SoldOut,
+    UnknownSeat,
+    UnknownTier,
+)
+from ticketing.models import EventSeat, MapSeat, Order, OrderLine, SeatMap
 
 ATTRIBUTES = ("wheelchair", "companion", "restricted_view", "aisle")
 MAX_SEATS_PER_MAP = 20_000

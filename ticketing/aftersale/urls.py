@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ticketing import views_aftersale as views
+from ticketing.aftersale import views
 
 # Appended to ticketing.urls, so these names live in the "ticketing" namespace too.
 urlpatterns = [

@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.db.models import F
 
 from events.models import TicketTier
-from ticketing.gate import gate_give
+from ticketing.booking.gate import gate_give
 from ticketing.models import EventSeat, Order, OrderLine, SetAside
 from ticketing.signals import seats_set_aside
 

@@ -1,8 +1,8 @@
 """Booking: holds on inventory, payment as a saga, tickets.
 
 Inventory truth is `TicketTier.sold_count` (held + sold), changed only by a conditional UPDATE
-in tier-id order, under `CHECK (sold_count <= capacity)`. The Redis gate (ticketing.gate) turns
-the rush away before PostgreSQL once a tier is gone.
+in tier-id order, under `CHECK (sold_count <= capacity)`. The Redis gate
+(ticketing.booking.gate) turns the rush away before PostgreSQL once a tier is gone.
 
 Paying is three steps, so no database lock is held while the processor thinks:
   1. `_payment_start`: lock the order, record a pending Payment (committed);
@@ -36,7 +36,9 @@ from checkin.signing import current_signing_key, ticket_payload_sign
 from core.errors import Busy, NotFound
 from core.ids import is_uuid
 from events.models import Event, TicketTier
-from ticketing import hotpath
+from ticketing.booking import hotpath
+from ticketing.booking.gate import GateShort, gate_give, gate_sync, gate_take
+from ticketing.booking.releases import seats_return
 from ticketing.errors import (
     HoldExpired,
     IdempotencyKeyInvalid,
@@ -50,10 +52,8 @@ from ticketing.errors import (
     SoldOut,
     UnknownTier,
 )
-from ticketing.gate import GateShort, gate_give, gate_sync, gate_take
 from ticketing.models import EventSeat, Order, OrderLine, Payment, Ticket
 from ticketing.payments import ChargeResult, ProviderUnavailable, get_provider
-from ticketing.releases import seats_return
 from ticketing.signals import order_confirmed
 
 logger = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ def _claim(tier_id: Any, quantity: int) -> bool:
 def _release(order: Order, status: str) -> None:
     """Give a held order's tickets back; the caller holds the order's row lock."""
     lines = list(order.lines.order_by("tier_id").values_list("tier_id", "quantity"))
-    # Back on sale and to the gate, or set aside for the waitlist (ticketing.releases).
+    # Back on sale and to the gate, or set aside for the waitlist (ticketing.booking.releases).
     seats_return(event_id=order.event_id, lines=lines, seat_ids=order.seat_ids)
     order.status = status
     order.save(update_fields=["status"])
