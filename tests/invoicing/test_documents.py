@@ -13,7 +13,7 @@ from invoicing.services import tax_split
 from tests.factories import MembershipFactory, UserFactory, order_paid, order_reserved
 from tests.invoicing.conftest import pdf_text
 from ticketing.models import Order
-from ticketing.refunds import order_refund
+from ticketing.aftersale.refunds import order_refund
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from tests.factories import EventFactory, OrganizationFactory, TicketTierFactory
 from tests.invoicing.conftest import invoicing_on
 from tests.ticketing.racing import run_together
 from ticketing.models import Order
-from ticketing.services import PaymentOutcome, order_pay, order_reserve
+from ticketing.booking.services import PaymentOutcome, order_pay, order_reserve
 
 ORDERS = 100
 
