@@ -12,8 +12,8 @@ from invoicing.models import Document, InvoicingSettings
 from invoicing.services import tax_split
 from tests.factories import MembershipFactory, UserFactory, order_paid, order_reserved
 from tests.invoicing.conftest import pdf_text
-from ticketing.models import Order
 from ticketing.aftersale.refunds import order_refund
+from ticketing.models import Order
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ from invoicing.models import Document
 from tests.factories import EventFactory, OrganizationFactory, TicketTierFactory, UserFactory
 from tests.invoicing.conftest import invoicing_on
 from tests.ticketing.racing import run_together
-from ticketing.models import Order
 from ticketing.booking.services import PaymentOutcome, order_pay, order_reserve
+from ticketing.models import Order
 
 ORDERS = 100
 
