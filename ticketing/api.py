@@ -15,6 +15,7 @@ from ticketing.models import Order
 from ticketing.seating import services as seating
 from ticketing.seating.services import MAX_SEATS_PER_ORDER
 from ticketing.selectors import order_of_buyer, seat_labels_of, seat_plan, seat_states_cached
+from vouchers.errors import VoucherInvalid
 
 router = Router(tags=["booking"], auth=bearer)
 
@@ -39,6 +40,8 @@ class RegisterIn(Schema):
     seat_ids: list[UUID] | None = Field(default=None, min_length=1, max_length=MAX_SEATS_PER_ORDER)
     best_available: BestAvailableIn | None = None
     idempotency_key: str = Field(min_length=1, max_length=100)
+    # A voucher code (tiers and quantities only): its discount, and the hidden tiers it unlocks.
+    voucher: str | None = Field(default=None, max_length=40)
 
     @model_validator(mode="after")
     def one_shape(self) -> "RegisterIn":
@@ -96,6 +99,8 @@ class PayOut(Schema):
 @router.post("/events/{event_id}/register", response={201: OrderOut})
 def register(request: ApiRequest, event_id: UUID, body: RegisterIn) -> OrderOut:
     if body.seat_ids is not None or body.best_available is not None:
+        if body.voucher:
+            raise VoucherInvalid("Voucher codes apply to tickets without assigned seats.")
         best = body.best_available
         return OrderOut.of(
             seating.order_reserve_seats(
@@ -111,6 +116,7 @@ def register(request: ApiRequest, event_id: UUID, body: RegisterIn) -> OrderOut:
         event_id=event_id,
         items=body.pairs(),
         idempotency_key=body.idempotency_key,
+        voucher=body.voucher or "",
     )
     return OrderOut.of(order)
 

@@ -37,6 +37,10 @@ class Order(models.Model):
     seat_ids = ArrayField(models.UUIDField(), default=list, blank=True, db_default=[])
     # The short reference people read out (core.refs); set by the database on insert.
     ref = models.CharField(max_length=8, db_default="", editable=False)
+    # The name to print on each ticket, in ticket order, given at checkout (blank: the buyer's).
+    attendee_names = ArrayField(
+        models.CharField(max_length=150), default=list, blank=True, db_default=[]
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -21,7 +21,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import psycopg.errors
@@ -55,6 +54,14 @@ from ticketing.errors import (
 from ticketing.models import EventSeat, Order, OrderLine, Payment, Ticket
 from ticketing.payments import ChargeResult, ProviderUnavailable, get_provider
 from ticketing.signals import order_confirmed
+from vouchers.services import (
+    code_normalise,
+    order_pricing,
+    voucher_find,
+    voucher_reclaim,
+    voucher_redeem,
+    voucher_release,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +133,7 @@ def _release(order: Order, status: str) -> None:
     lines = list(order.lines.order_by("tier_id").values_list("tier_id", "quantity"))
     # Back on sale and to the gate, or set aside for the waitlist (ticketing.booking.releases).
     seats_return(event_id=order.event_id, lines=lines, seat_ids=order.seat_ids)
+    voucher_release(order_id=order.pk)  # its voucher code's use too
     order.status = status
     order.save(update_fields=["status"])
 
@@ -142,6 +150,9 @@ def _reclaim(order: Order, hold_minutes: int) -> bool:
             if seats.update(order=order) != len(order.seat_ids):
                 transaction.set_rollback(True)
                 return False
+        if not voucher_reclaim(order_id=order.pk):  # held again at its price, or not at all
+            transaction.set_rollback(True)
+            return False
     order.status = Order.Status.PENDING
     order.expires_at = timezone.now() + timedelta(minutes=hold_minutes)
     order.save(update_fields=["status", "expires_at"])
@@ -152,12 +163,24 @@ def _reclaim(order: Order, hold_minutes: int) -> bool:
 
 
 def order_reserve(
-    *, buyer: User, event_id: Any, items: Iterable[tuple[Any, int]], idempotency_key: str
+    *,
+    buyer: User,
+    event_id: Any,
+    items: Iterable[tuple[Any, int]],
+    idempotency_key: str,
+    voucher: str = "",
 ) -> Order:
-    """Hold the requested tickets for `buyer` until the hold expires; same key, same order."""
+    """Hold the requested tickets for `buyer` until the hold expires; same key, same order.
+
+    `voucher` is a code: its discount prices the order, and it unlocks hidden tiers.
+    """
     _check_key(idempotency_key)
     wanted = _normalise_items(items)
-    digest = _request_digest({"event": str(event_id), "items": wanted})
+    request: dict[str, Any] = {"event": str(event_id), "items": wanted}
+    voucher = code_normalise(voucher)
+    if voucher:
+        request["voucher"] = voucher
+    digest = _request_digest(request)
     try:
         taken = _admit(event_id, wanted, request=idempotency_key)
     except SoldOut:
@@ -167,8 +190,13 @@ def order_reserve(
             return existing
         raise
     try:
-        # The test-only unsafe inventory switch must reach `_claim`, so it skips the hot path.
-        if len(wanted) == 1 and not getattr(settings, "BOXOFFICE_TEST_UNSAFE_INVENTORY", False):
+        # The test-only unsafe inventory switch must reach `_claim`, so it skips the hot path;
+        # so does a voucher, which the hot path does not price.
+        if (
+            len(wanted) == 1
+            and not voucher
+            and not getattr(settings, "BOXOFFICE_TEST_UNSAFE_INVENTORY", False)
+        ):
             [(tier_id, quantity)] = wanted.items()
             placed = hotpath.order_place(
                 buyer=buyer,
@@ -185,13 +213,15 @@ def order_reserve(
         if existing is not None:
             gate_give(event_id, taken)
             return existing
-        return _reserve_once(buyer, event_id, wanted, idempotency_key, digest, taken)
+        return _reserve_once(buyer, event_id, wanted, idempotency_key, digest, taken, voucher)
     except SoldOut:
         gate_give(event_id, taken)
         # Holds that expired but were not yet released are tickets too: release, try again.
         if orders_release_expired(event_id=event_id):
             try:
-                return _reserve_once(buyer, event_id, wanted, idempotency_key, digest, None)
+                return _reserve_once(
+                    buyer, event_id, wanted, idempotency_key, digest, None, voucher
+                )
             except SoldOut:
                 pass
         gate_sync(event_ids=[event_id])  # the gate let this through, so it ran high
@@ -230,9 +260,10 @@ def _reserve_once(
     idempotency_key: str,
     digest: str,
     taken: dict[str, int] | None,
+    voucher: str,
 ) -> Order:
     try:
-        return _reserve(buyer, event_id, wanted, idempotency_key, digest)
+        return _reserve(buyer, event_id, wanted, idempotency_key, digest, voucher)
     except IntegrityError:
         # A concurrent copy with the same key committed first: answer with its order, and
         # give back this copy's admission, which took no tickets (else the gate runs low).
@@ -245,7 +276,12 @@ def _reserve_once(
 
 @transaction.atomic(durable=True)
 def _reserve(
-    buyer: User, event_id: Any, wanted: dict[str, int], idempotency_key: str, digest: str
+    buyer: User,
+    event_id: Any,
+    wanted: dict[str, int],
+    idempotency_key: str,
+    digest: str,
+    voucher_code: str,
 ) -> Order:
     now = timezone.now()
     try:
@@ -272,6 +308,9 @@ def _reserve(
             raise SalesClosed(f"{tier.name} is not on sale right now.")
         if quantity > tier.max_per_order:
             raise QuantityLimit(f"At most {tier.max_per_order} × {tier.name} per order.")
+    # The one place an order's price is made: list prices, or the voucher's.
+    voucher = voucher_find(event_id=event.pk, code=voucher_code, now=now) if voucher_code else None
+    pricing = order_pricing(tiers=tiers, wanted=wanted, voucher=voucher)
     with _busy_on_lock_timeout():
         if event.max_per_buyer is not None:
             _check_buyer_limit(buyer, event, sum(wanted.values()), now)
@@ -281,15 +320,21 @@ def _reserve(
             buyer=buyer,
             event=event,
             currency=event.currency,
-            total=sum((tiers[t].price * q for t, q in wanted.items()), Decimal("0")),
+            total=pricing.total,
             expires_at=now + timedelta(minutes=event.hold_minutes),
             idempotency_key=idempotency_key,
             request_digest=digest,
         )
         OrderLine.objects.bulk_create(
-            OrderLine(order=order, tier=tiers[t], quantity=q, unit_price=tiers[t].price)
+            OrderLine(order=order, tier=tiers[t], quantity=q, unit_price=pricing.unit_prices[t])
             for t, q in sorted(wanted.items())
         )
+        if voucher is not None:
+            # Counted once, in this transaction, so the last use goes to one order; before the
+            # inventory, so the hot tier row is not held while the code's row is waited for.
+            voucher_redeem(
+                voucher=voucher, order_id=order.pk, buyer=buyer, discount=pricing.discount
+            )
         # Inventory last, in tier-id order: the hot row is locked only until the commit that
         # follows, and two mixed orders can never deadlock.
         for tier_id in sorted(wanted):
@@ -433,7 +478,8 @@ def _payment_finish_at_once(
     now = timezone.now()
     key = current_signing_key(started.event_id)
     tickets = []
-    for tier_id, seat_id, label in ticket_plan(started.lines, started.seats):
+    plan = ticket_plan(started.lines, started.seats)
+    for index, (tier_id, seat_id, label) in enumerate(plan):
         ticket = Ticket(
             id=uuid.uuid4(),
             order_id=started.order_id,
@@ -441,7 +487,7 @@ def _payment_finish_at_once(
             tier_id=tier_id,
             seat_id=seat_id,
             holder=buyer,
-            attendee_name=buyer.display_name,
+            attendee_name=attendee_name(started.attendee_names, index, buyer),
             issued_at=now,
         )
         ticket.qr_payload = ticket_payload_sign(ticket, key=key, seat_label=label)
@@ -452,7 +498,9 @@ def _payment_finish_at_once(
                 buyer=buyer,
                 started=started,
                 charge_id=charge_id,
-                tickets=[(t.pk, t.tier_id, t.seat_id, t.qr_payload) for t in tickets],
+                tickets=[
+                    (t.pk, t.tier_id, t.seat_id, t.qr_payload, t.attendee_name) for t in tickets
+                ],
                 now=now,
             ):
                 return None
@@ -624,14 +672,14 @@ def _issue_tickets(order: Order) -> list[Ticket]:
     )
     tickets = []
     key = current_signing_key(order.event_id)
-    for tier_id, seat_id, label in plan:
+    for index, (tier_id, seat_id, label) in enumerate(plan):
         ticket = Ticket(
             order=order,
             event_id=order.event_id,
             tier_id=tier_id,
             seat_id=seat_id,
             holder=buyer,
-            attendee_name=buyer.display_name,
+            attendee_name=attendee_name(order.attendee_names, index, buyer),
         )
         ticket.qr_payload = ticket_payload_sign(ticket, key=key, seat_label=label)
         tickets.append(ticket)
@@ -639,6 +687,11 @@ def _issue_tickets(order: Order) -> list[Ticket]:
 
 
 SEAT_LABEL = ("id", "tier_id", "section", "row", "number")
+
+
+def attendee_name(names: list[str], index: int, buyer: User) -> str:
+    """The name on the `index`th ticket of an order: as given at checkout, else the buyer's."""
+    return names[index] if index < len(names) and names[index] else buyer.display_name
 
 
 def ticket_plan(
