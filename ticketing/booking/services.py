@@ -54,6 +54,8 @@ from ticketing.errors import (
 from ticketing.models import EventSeat, Order, OrderLine, Payment, Ticket
 from ticketing.payments import ChargeResult, ProviderUnavailable, get_provider
 from ticketing.signals import order_confirmed
+from vouchers.errors import VoucherInvalid
+from vouchers.models import VoucherRedemption
 from vouchers.services import (
     code_normalise,
     order_pricing,
@@ -362,6 +364,55 @@ def _check_buyer_limit(buyer: User, event: Event, adding: int, now: datetime) ->
         raise QuantityLimit(
             f"At most {event.max_per_buyer} tickets per person for this event; you have {held}."
         )
+
+
+@transaction.atomic(durable=True)
+def order_voucher_apply(*, buyer: User, order_id: Any, code: str) -> Order:
+    """Price the buyer's held order with a voucher code (its use counted now)."""
+    order = _held_order_locked(buyer, order_id)
+    if VoucherRedemption.objects.filter(order=order, released_at=None).exists():
+        raise VoucherInvalid("This order already has a voucher code.")
+    lines = list(order.lines.select_related("tier"))
+    tiers = {str(line.tier_id): line.tier for line in lines}
+    wanted = {str(line.tier_id): line.quantity for line in lines}
+    voucher = voucher_find(event_id=order.event_id, code=code, now=timezone.now())
+    pricing = order_pricing(tiers=tiers, wanted=wanted, voucher=voucher)
+    with _busy_on_lock_timeout():
+        voucher_redeem(voucher=voucher, order_id=order.pk, buyer=buyer, discount=pricing.discount)
+    for line in lines:
+        line.unit_price = pricing.unit_prices[str(line.tier_id)]
+    OrderLine.objects.bulk_update(lines, ["unit_price"])
+    order.total = pricing.total
+    order.save(update_fields=["total"])
+    return order
+
+
+@transaction.atomic(durable=True)
+def order_attendees_set(*, buyer: User, order_id: Any, names: list[str]) -> Order:
+    """Name the tickets of the buyer's held order (in ticket order) before it is paid."""
+    order = _held_order_locked(buyer, order_id)
+    count = sum(order.lines.values_list("quantity", flat=True))
+    cleaned = [" ".join(name.split())[:150] for name in names]
+    if len(cleaned) > count:
+        raise QuantityLimit(f"This order has {count} tickets.")
+    order.attendee_names = cleaned
+    order.save(update_fields=["attendee_names"])
+    return order
+
+
+def _held_order_locked(buyer: User, order_id: Any) -> Order:
+    """The buyer's pending order whose hold still runs, locked; no payment may be in flight."""
+    try:
+        order = Order.objects.select_for_update(of=("self",)).get(pk=order_id, buyer=buyer)
+    except (Order.DoesNotExist, ValidationError, ValueError) as exc:
+        raise NotFound("No such order.") from exc
+    if order.status != Order.Status.PENDING:
+        raise OrderNotPayable("This order can no longer be changed.")
+    if order.expires_at <= timezone.now():
+        raise HoldExpired(rereserved=False, expires_at=order.expires_at.isoformat())
+    if Payment.objects.filter(order=order, status=Payment.Status.PENDING).exists():
+        raise PaymentInProgress()
+    return order
 
 
 def orders_release_expired(*, event_id: Any = None, limit: int = 500) -> int:
