@@ -135,3 +135,13 @@ def membership_grant(*, organization: Organization, user: User, role: str) -> Me
         organization=organization, user=user, defaults={"role": role}
     )
     return membership
+
+
+def user_language_set(*, user: User, language: str) -> bool:
+    """Remember the language `user` chose, for their mail and PDFs; False if not offered."""
+    from django.conf import settings
+
+    if language not in dict(settings.LANGUAGES):
+        return False
+    User.objects.filter(pk=user.pk).update(language=language)
+    return True

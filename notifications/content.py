@@ -13,8 +13,9 @@ from django.conf import settings
 from django.db.models import Sum
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import dateformat
+from django.utils import dateformat, translation
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from checkin.qr import qr_png
@@ -104,7 +105,12 @@ def _generic(
 
 
 def render(message: Message, user: User, *, unsubscribe_url: str | None = None) -> Rendered:
-    """The message as `user` reads it."""
+    """The message as `user` reads it, in their language."""
+    with translation.override(user.language or settings.LANGUAGE_CODE):
+        return _render(message, user, unsubscribe_url=unsubscribe_url)
+
+
+def _render(message: Message, user: User, *, unsubscribe_url: str | None = None) -> Rendered:
     topic = message.topic
     data: dict[str, Any] = message.data
     if topic == Topic.ORDER_CONFIRMED:
@@ -195,14 +201,21 @@ def _order_confirmed(order_id: str) -> Rendered:
     )
     tickets = list(order.tickets.all())
     event = order.event
-    context = {"order": order, "event": event, "tickets": tickets, "site_url": settings.SITE_URL}
+    context = {
+        "order": order,
+        "event": event,
+        "tickets": tickets,
+        "site_url": settings.SITE_URL,
+        # The invoice, numbered in the paying transaction; read by relation, not by import.
+        "documents": list(order.documents.all()),
+    }
     attachments = [
         (f"ticket-{n}.png", qr_png(ticket.qr_payload), "image/png")
         for n, ticket in enumerate(tickets, start=1)
     ]
     attachments.append(("event.ics", event_ics(event), "text/calendar"))
     return Rendered(
-        subject=f"Your tickets for {event.title}",
+        subject=_("Your tickets for %(title)s") % {"title": event.title},
         text=render_to_string("notifications/order_confirmed.txt", context),
         html=render_to_string("notifications/order_confirmed.html", context),
         short=(

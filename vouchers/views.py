@@ -6,7 +6,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from core.errors import DomainError
 from core.http import AuthedRequest
@@ -33,11 +32,10 @@ def manage(request: AuthedRequest, event_id: Any) -> HttpResponse:
         except DomainError as exc:
             form.add_error(None, exc.detail_message)
         else:
-            messages.success(
-                request,
-                ngettext("Voucher %(code)s created.", "%(n)d voucher codes created.", len(made))
-                % {"code": made[0].code, "n": len(made)},
-            )
+            if len(made) == 1:
+                messages.success(request, _("Voucher %(code)s created.") % {"code": made[0].code})
+            else:
+                messages.success(request, _("%(n)d voucher codes created.") % {"n": len(made)})
             return redirect("vouchers:manage", event_id=event.pk)
     context = {
         "event": event,
