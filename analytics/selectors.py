@@ -1,11 +1,12 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, F, Sum
+from django.db.models import Count
 
 from checkin.models import Admission
 from events.models import Event
-from ticketing.models import Order, OrderLine, Ticket
+from ticketing.models import Ticket
+from ticketing.selectors import ATTENDING, tier_revenue_net
 
 
 @dataclass(frozen=True)
@@ -51,12 +52,7 @@ class EventFigures:
 def event_figures(event: Event) -> EventFigures:
     """Sold, held, revenue and admissions per tier, live from the database (four queries)."""
     tiers = list(event.tiers.all())
-    paid_lines = (
-        OrderLine.objects.filter(order__event=event, order__status=Order.Status.PAID)
-        .values("tier_id")
-        .annotate(revenue=Sum(F("unit_price") * F("quantity")))
-    )
-    revenue = {row["tier_id"]: row["revenue"] for row in paid_lines}
+    revenue = tier_revenue_net(event.pk)  # net of refunds
     sold = dict(
         Ticket.objects.filter(event=event, status=Ticket.Status.VALID)
         .values("tier_id")
@@ -64,7 +60,7 @@ def event_figures(event: Event) -> EventFigures:
         .values_list("tier_id", "n")
     )
     admitted = dict(
-        Admission.objects.filter(checkin_list__event=event)
+        Admission.objects.filter(ATTENDING, checkin_list__event=event)
         .values("ticket__tier_id")
         .annotate(n=Count("ticket_id", distinct=True))
         .values_list("ticket__tier_id", "n")

@@ -16,6 +16,7 @@ from checkin.models import Admission, CheckinList, DeviceLink, Scan, SigningKey
 from checkin.signing import public_key_b64
 from events.models import Event
 from ticketing.models import Ticket
+from ticketing.selectors import ATTENDING
 
 
 def events_for_door(user: User) -> QuerySet[Event]:
@@ -178,7 +179,7 @@ def attendance(event: Event) -> dict[str, Any]:
     admitted: dict[Any, dict[Any, int]] = defaultdict(dict)
     inside: dict[Any, int] = defaultdict(int)
     for list_id, tier_id, is_inside, n in (
-        Admission.objects.filter(checkin_list__event=event)
+        Admission.objects.filter(ATTENDING, checkin_list__event=event)
         .values_list("checkin_list_id", "ticket__tier_id", "inside")
         .annotate(n=Count("pk"))
         .values_list("checkin_list_id", "ticket__tier_id", "inside", "n")

@@ -16,7 +16,6 @@ from functools import cache
 from typing import Any
 
 import psycopg
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -32,6 +31,7 @@ from checkin.signing import (
     ticket_payload_sign,
 )
 from core.errors import NotFound
+from core.testswitches import switch_value
 from events.models import Event, TicketTier
 from ticketing.models import EventSeat, Ticket
 
@@ -176,7 +176,7 @@ def _sql() -> dict[str, str]:
             WHERE ticket_id = %(ticket)s AND checkin_list_id = %(list)s AND inside
             RETURNING admitted_at""",
     }
-    # Test-only variants (settings.CHECKIN_TEST_RACE): both racing statements take their
+    # Test-only variants (the test switch "checkin_race"): both racing statements take their
     # snapshot, then pause, so they surely overlap; "unguarded" is the check-then-insert that
     # the constraint and ON CONFLICT replace, for the race test's negative control.
     race_row = """INSERT INTO {adm} (ticket_id, checkin_list_id, scan_id, admitted_at, inside)
@@ -359,7 +359,7 @@ def ticket_scan(
         params["no_reason"] = "not_inside"
     else:
         kind = "reentry" if allow_reentry else ("takeover" if client_scan_id else "once")
-        race = getattr(settings, "CHECKIN_TEST_RACE", None)
+        race = switch_value("checkin_race")
         if race and kind == "once":
             kind = f"race_{race}"
         params.update(ok_result="admitted", no_result="already_used", ok_reason="ok")

@@ -193,3 +193,13 @@ def payload_verify(payload: str) -> TicketClaim:
     if not signature_valid(claim.kid, bytes(key.public_key), header, signature):
         raise InvalidPayload("invalid_signature", "This ticket's signature is not valid.")
     return claim
+
+
+class TicketPayloadSigner:
+    """What ticketing calls to sign the tickets it issues (registered in CheckinConfig.ready)."""
+
+    def key_for(self, event_id: Any) -> SigningKey:
+        return current_signing_key(event_id)
+
+    def sign(self, ticket: Any, *, key: Any, seat_label: str | None) -> str:
+        return ticket_payload_sign(ticket, key=key, seat_label=seat_label)

@@ -35,7 +35,6 @@ from accounts.models import User
 from checkin.errors import DeviceLinkRevoked, KeyInUse, ListNameTaken
 from checkin.forms import CheckinListForm, DeviceLinkForm
 from checkin.models import CheckinList, DeviceLink, SigningKey
-from checkin.qr import qr_svg
 from checkin.selectors import (
     SCAN_FILTERS,
     attendance,
@@ -63,6 +62,7 @@ from checkin.services import (
 )
 from core.errors import NotFound
 from core.http import AuthedRequest
+from core.qr import qr_svg
 from events.models import Event
 from events.selectors import event_managed_by
 

@@ -6,12 +6,14 @@ Errors are always {"error": {"code": ..., "message": ...}}; domain errors keep t
 import logging
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from core.errors import DomainError
+from core.middleware import payload_too_large
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +80,11 @@ def on_data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
     return error_response(
         request, 422, "VALIDATION_ERROR", "The input contains a value that cannot be used."
     )
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_request_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    return payload_too_large(request)
 
 
 @api.exception_handler(Exception)

@@ -50,7 +50,7 @@ INSTALLED_APPS = [
     "ninja",  # serves the API docs' Swagger UI from our static files, not a CDN
     "allauth",
     "allauth.account",
-    "core",  # template filters only (money); no models
+    "core",  # the floor: no models; the test-switch system check
     "accounts",
     "events",
     "vouchers",
@@ -63,6 +63,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: it sees every response, including those the others make (see its docstring).
+    "core.middleware.ErrorContractMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -91,6 +93,7 @@ TEMPLATES = [
                 "accounts.context_processors.roles",
                 "notifications.context_processors.unread",
             ],
+            "builtins": ["core.templatetags.formatting"],
         },
     },
 ]
@@ -148,7 +151,6 @@ CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {
     "notifications.tasks.send_webhook": {"queue": "webhooks"},
     "notifications.tasks.*": {"queue": "notifications"},
-    "notifications.tasks_waitlist.*": {"queue": "notifications"},
 }
 CELERY_BEAT_SCHEDULE = {
     "notifications-redispatch": {"task": "notifications.tasks.redispatch", "schedule": 60.0},
@@ -178,7 +180,7 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_UNIQUE_EMAIL = True
 # Verification mail is sent, but buying a ticket must not wait for it.
 ACCOUNT_EMAIL_VERIFICATION = os.environ.get("ACCOUNT_EMAIL_VERIFICATION", "optional")
-ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_ADAPTER = "notifications.account_mail.AccountAdapter"
 ACCOUNT_LOGOUT_ON_GET = False
 LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "/accounts/login/"
@@ -264,6 +266,12 @@ LOGGING = {
 BOXOFFICE_HOLD_MINUTES = int(os.environ.get("BOXOFFICE_HOLD_MINUTES", "10"))
 # Ed25519 private keys are stored encrypted with a key derived from this (defaults to SECRET_KEY;
 # an empty value, as an env file's `BOXOFFICE_SIGNING_SECRET=` gives, counts as unset).
+# The single-statement accelerator of reserving and paying (ticketing/booking/hotpath.py); off,
+# every request takes the reference path. The same answers either way (tests run both).
+BOXOFFICE_HOT_PATH = os.environ.get("BOXOFFICE_HOT_PATH", "1") == "1"
+# Tests only: locks and checks a concurrency test may switch off (core/testswitches.py); a
+# system check refuses any of them on outside tests when DEBUG is off.
+BOXOFFICE_TEST_SWITCHES: dict[str, object] = {}
 BOXOFFICE_SIGNING_SECRET = os.environ.get("BOXOFFICE_SIGNING_SECRET") or SECRET_KEY
 PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "sandbox")
 # Anonymous event pages and listings come from Redis (0 turns a cache off). An organizer's edit
@@ -309,7 +317,6 @@ NOTIFICATIONS_BROKER_BACKOFF_SECONDS = float(
     os.environ.get("NOTIFICATIONS_BROKER_BACKOFF_SECONDS", "15")
 )
 # Test-only: the naive "already sent?" check instead of the atomic claim (negative control).
-NOTIFICATIONS_UNSAFE_NO_CLAIM = False
 
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "notifications.channels.sms.ConsoleSmsBackend")
 SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")

@@ -1,8 +1,15 @@
 """Database helpers shared by the apps."""
 
 import contextlib
+from collections.abc import Iterator
 
-from django.db import connection, transaction
+import psycopg.errors
+from django.db import OperationalError, connection, transaction
+
+from core.errors import Busy
+
+# How long a service waits for a row someone else is changing before it answers BUSY.
+LOCK_TIMEOUT = "3s"
 
 
 def single_statement_atomic() -> contextlib.AbstractContextManager[object]:
@@ -12,3 +19,19 @@ def single_statement_atomic() -> contextlib.AbstractContextManager[object]:
     only add two round trips; inside a transaction a failed statement would otherwise abort it.
     """
     return transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def busy_on_lock_timeout() -> Iterator[None]:
+    """Inside a transaction: wait at most LOCK_TIMEOUT for row locks, then raise `Busy`.
+
+    Also a decorator; put it under `@transaction.atomic`, as SET LOCAL needs the transaction.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+    try:
+        yield
+    except OperationalError as exc:
+        if isinstance(exc.__cause__, psycopg.errors.LockNotAvailable):
+            raise Busy() from exc
+        raise

@@ -38,7 +38,9 @@ class PermissionDenied(DomainError):
 
 
 class Busy(DomainError):
+    """A lock could not be had in time: the service is fine, the row is busy; retry shortly."""
+
     code = "BUSY"
-    status = 409
+    status = 503
     message = "Too many people are doing this right now; try again in a moment."
     retry_after = 1

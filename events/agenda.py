@@ -12,18 +12,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import audit_record
+from core.db import busy_on_lock_timeout
+from core.testswitches import switch_on
+from core.timefmt import local_time
 from events.cache import events_changed
 from events.errors import InvalidSession, RoomOccupied, SessionFull, TicketRequired
 from events.models import AgendaFeed, Event, Room, Session, SessionStar, Speaker, Track
 from events.search import search_refresh
-from ticketing.models import Ticket
+from events.selectors import holds_valid_ticket
+from events.signals import session_changed
 
 
 @dataclass
@@ -36,11 +39,6 @@ class SessionSaved:
 class StarResult:
     star: SessionStar
     clashes: list[Session] = field(default_factory=list)
-
-
-def _lock_timeout() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL lock_timeout = '3s'")
 
 
 def _overlapping(sessions: QuerySet[Session], starts_at: datetime, ends_at: datetime) -> Any:
@@ -64,13 +62,38 @@ def speaker_clashes(session: Session) -> list[str]:
                 where = f" in {other.room.name}" if other.room else ""
                 warnings.append(
                     f"{speaker.name} is also speaking at “{other.title}”{where} "
-                    f"({timezone.localtime(other.starts_at, other.event.tz):%H:%M}"
-                    f"–{timezone.localtime(other.ends_at, other.event.tz):%H:%M})."
+                    f"({local_time(other.starts_at, other.event, 'H:i')}"
+                    f"–{local_time(other.ends_at, other.event, 'H:i')})."
                 )
     return warnings
 
 
+def _what_attendees_see(session: Session) -> dict[str, str]:
+    """The parts of a session whose change its attendees must hear about."""
+    return {
+        "starts_at": session.starts_at.isoformat(),
+        "ends_at": session.ends_at.isoformat(),
+        "room": session.room.name if session.room else "",
+    }
+
+
+def _announce_changes(session: Session, before: dict[str, str]) -> None:
+    """Inside the transaction: a listener's outbox row commits with the change, or not at all."""
+    after = _what_attendees_see(session)
+    changes = {name: [before[name], after[name]] for name in after if before[name] != after[name]}
+    if changes:
+        session_changed.send(
+            sender=Session,
+            session_id=session.pk,
+            event_id=session.event_id,
+            organization_id=session.event.organization_id,
+            title=session.title,
+            changes=changes,
+        )
+
+
 @transaction.atomic(durable=True)
+@busy_on_lock_timeout()
 def session_save(
     *,
     actor: User,
@@ -86,7 +109,6 @@ def session_save(
     session_id: Any = None,
 ) -> SessionSaved:
     """Create or change a session; returns it with warnings (a speaker in two places at once)."""
-    _lock_timeout()
     title = title.strip()
     if not title:
         raise InvalidSession("A session needs a title.")
@@ -99,7 +121,11 @@ def session_save(
     if capacity is not None and capacity < 0:
         raise InvalidSession("Capacity cannot be negative.")
     if session_id:
-        session = Session.objects.select_for_update().filter(event=event, pk=session_id).first()
+        session = (
+            Session.objects.select_for_update(of=("self",))
+            .filter(event=event, pk=session_id)
+            .first()
+        )
         if session is None:
             raise InvalidSession("Unknown session.")
         if capacity is not None and capacity < session.seats_taken:
@@ -121,6 +147,7 @@ def session_save(
         clash = taken.first()
         if clash is not None:
             raise RoomOccupied(f"“{clash.title}” is in {room.name} at that time.")
+    before = _what_attendees_see(session) if session_id else None
     session.title, session.description = title[:200], description
     session.starts_at, session.ends_at = starts_at, ends_at
     session.room, session.track, session.capacity = room, track, capacity
@@ -144,12 +171,15 @@ def session_save(
         organization=event.organization,
         changes={"title": session.title, "room": room_name, "speakers": [s.name for s in speakers]},
     )
+    if before is not None:
+        _announce_changes(session, before)
     search_refresh(event_ids=[event.pk])
     events_changed(event.pk)
     return SessionSaved(session=session, warnings=speaker_clashes(session))
 
 
 @transaction.atomic(durable=True)
+@busy_on_lock_timeout()
 def session_delete(*, actor: User, session: Session) -> None:
     """Remove a session (and everyone's star on it)."""
     event = session.event
@@ -177,7 +207,7 @@ def star_clashes(*, user: User, session: Session) -> list[Session]:
 
 def _take_seat(session_id: Any) -> bool:
     """One seat in one conditional UPDATE, like ticket tiers; False when the session is full."""
-    if getattr(settings, "BOXOFFICE_TEST_UNSAFE_SESSION_SEATS", False):
+    if switch_on("session_seats_unlocked"):
         # Test-only negative control: check, pause, then write without a condition.
         fresh = Session.objects.get(pk=session_id)
         if fresh.capacity is not None and fresh.seats_taken >= fresh.capacity:
@@ -193,9 +223,9 @@ def _take_seat(session_id: Any) -> bool:
 
 
 @transaction.atomic(durable=True)
+@busy_on_lock_timeout()
 def session_star(*, user: User, session_id: Any) -> StarResult:
     """Star a session for `user`; a limited session takes one of its seats (or SESSION_FULL)."""
-    _lock_timeout()
     session = Session.objects.select_related("event").filter(pk=session_id).first()
     if session is None or session.event.status == Event.Status.DRAFT:
         raise InvalidSession("Unknown session.")
@@ -203,10 +233,7 @@ def session_star(*, user: User, session_id: Any) -> StarResult:
     if existing is not None:
         return StarResult(star=existing, clashes=star_clashes(user=user, session=session))
     if session.capacity is not None:
-        holds_ticket = Ticket.objects.filter(
-            holder=user, event_id=session.event_id, status=Ticket.Status.VALID
-        ).exists()
-        if not holds_ticket:
+        if not holds_valid_ticket(user, session.event_id):
             raise TicketRequired("This session has limited seats: they are for ticket holders.")
         if not _take_seat(session.pk):
             raise SessionFull()
@@ -220,6 +247,7 @@ def session_star(*, user: User, session_id: Any) -> StarResult:
 
 
 @transaction.atomic(durable=True)
+@busy_on_lock_timeout()
 def session_unstar(*, user: User, session_id: Any) -> bool:
     """Take a session off `user`'s agenda (freeing the seat); False when it was not on it."""
     deleted, _ = SessionStar.objects.filter(user=user, session_id=session_id).delete()

@@ -13,11 +13,16 @@ from core.errors import PermissionDenied
 from core.http import ApiRequest
 from events import agenda, feedback, services
 from events.cache import cached
-from events.errors import InvalidEvent
+from events.errors import InvalidEvent, QueryTooLong
 from events.models import Category, Event
-from events.search import SearchParams, event_search
-from events.selectors import event_managed_by, event_sessions, my_feedback, published_event
-from ticketing.booking.services import orders_release_expired
+from events.search import MAX_QUERY_CHARS, SearchParams, event_search
+from events.selectors import (
+    event_availability_refresh,
+    event_managed_by,
+    event_sessions,
+    my_feedback,
+    published_event,
+)
 
 router = Router(tags=["events"])
 
@@ -127,7 +132,10 @@ class EventDetailOut(EventOut):
 
 
 class EventFilters(Schema):
-    q: str | None = Field(default=None, max_length=200, description="Words to search for")
+    # Not a max_length: a search that is too long has its own code (QUERY_TOO_LONG), see params().
+    q: str | None = Field(
+        default=None, description=f"Words to search for, at most {MAX_QUERY_CHARS} characters"
+    )
     category: str | None = Field(default=None, max_length=80, description="Category slug")
     city: str | None = Field(default=None, max_length=100)
     lat: float | None = Field(default=None, ge=-90, le=90, description="Near me: latitude")
@@ -156,8 +164,11 @@ class EventFilters(Schema):
     def params(self, query: str | None = None) -> SearchParams:
         if (self.lat is None) != (self.lon is None):
             raise InvalidEvent("Near me needs both lat and lon.")
+        query = query if query is not None else self.q or ""
+        if len(query) > MAX_QUERY_CHARS:
+            raise QueryTooLong(f"A search can be at most {MAX_QUERY_CHARS} characters long.")
         return SearchParams(
-            query=query if query is not None else self.q or "",
+            query=query,
             category=self.category or "",
             city=self.city or "",
             latitude=self.lat,
@@ -178,7 +189,9 @@ class EventFilters(Schema):
 
 
 class SearchFilters(EventFilters):
-    query: str = Field(default="", max_length=200, description="Words to search for")
+    query: str = Field(
+        default="", description=f"Words to search for, at most {MAX_QUERY_CHARS} characters"
+    )
 
     @field_validator("query", mode="after")
     @classmethod
@@ -228,7 +241,7 @@ def tiers_out(event: Event) -> list[TierOut]:
 def _fresh_event(event_id: UUID) -> Event:
     """The public event with expired holds released first, so availability is current."""
     event = published_event(event_id)
-    if orders_release_expired(event_id=event.pk):
+    if event_availability_refresh(event.pk):
         event = published_event(event_id)
     return event
 

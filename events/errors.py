@@ -19,6 +19,12 @@ class InvalidEvent(DomainError):
     message = "The event is not valid."
 
 
+class QueryTooLong(DomainError):
+    code = "QUERY_TOO_LONG"
+    status = 422
+    message = "The search is too long."
+
+
 class CapacityBelowSold(DomainError):
     code = "CAPACITY_BELOW_SOLD"
     status = 409

@@ -25,7 +25,7 @@ from events.errors import (
     TicketRequired,
 )
 from events.models import Event, Feedback, FeedbackReply
-from ticketing.models import Ticket
+from events.selectors import holds_valid_ticket
 
 EDIT_WINDOW = timedelta(days=14)
 MAX_COMMENT = 4000
@@ -58,18 +58,14 @@ def _add_to_totals(event: Event, count: int, rating_delta: int) -> None:
 
 
 def can_give_feedback(*, user: User, event: Event) -> bool:
-    return (
-        user.is_authenticated
-        and event.has_ended
-        and Ticket.objects.filter(holder=user, event=event, status=Ticket.Status.VALID).exists()
-    )
+    return user.is_authenticated and event.has_ended and holds_valid_ticket(user, event.pk)
 
 
 @transaction.atomic(durable=True)
 def feedback_submit(*, author: User, event: Event, rating: int, comment: str = "") -> Feedback:
     """Rate an ended event 1-5 (ticket holders only, once each); returns the feedback."""
     rating, comment = _validate(rating, comment)
-    if not Ticket.objects.filter(holder=author, event=event, status=Ticket.Status.VALID).exists():
+    if not holds_valid_ticket(author, event.pk):
         raise TicketRequired("Only people with a ticket to this event can rate it.")
     if event.status == Event.Status.CANCELLED or not event.has_ended:
         raise FeedbackNotOpen()

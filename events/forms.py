@@ -7,12 +7,20 @@ from django import forms
 from django.forms import formset_factory
 
 from events.models import TIME_ZONE_CHOICES, Category, Event
-from events.search import SearchParams
+from events.search import MAX_QUERY_CHARS, SearchParams
 from events.services import TierSpec, VenueSpec
 
 
 class EventFilterForm(forms.Form):
-    q = forms.CharField(required=False, label="Keyword", max_length=200, strip=True)
+    q = forms.CharField(
+        required=False,
+        label="Keyword",
+        max_length=MAX_QUERY_CHARS,
+        strip=True,
+        error_messages={
+            "max_length": f"A search can be at most {MAX_QUERY_CHARS} characters long."
+        },
+    )
     category = forms.ModelChoiceField(
         Category.objects.all(), required=False, to_field_name="slug", empty_label="Any category"
     )

@@ -43,6 +43,10 @@ Sort = Literal["relevance", "date", "rating", "distance"]
 When_ = Literal["", "today", "tomorrow", "weekend", "week", "month"]
 SORTS: tuple[str, ...] = ("relevance", "date", "rating", "distance")
 WHENS: tuple[str, ...] = ("", "today", "tomorrow", "weekend", "week", "month")
+# The longest search a person can type, in characters. It agrees with the web server's
+# request-line limit (config/gunicorn.conf.py, REQUEST_LINE_MAX): a query string with a longer
+# `q` still fits in a request line there, so the app itself answers QUERY_TOO_LONG (a form error
+# on the page); only a request line over that limit is refused by gunicorn before the app sees it.
 MAX_QUERY_CHARS = 200
 MAX_PAGE_SIZE = 100
 EARTH_RADIUS_KM = 6371.0

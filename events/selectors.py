@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.selectors import organizations_managed_by
 from events.models import Category, Event, Feedback, Room, Session, SessionStar, Venue
-from ticketing.models import EventSeat
+from events.signals import event_availability_read
 
 
 def upcoming_events(
@@ -56,7 +56,9 @@ def published_event(event_id: Any) -> Event:
     try:
         return (
             Event.objects.select_related("venue", "category", "organization")
-            .annotate(has_seats=Exists(EventSeat.objects.filter(event=OuterRef("pk"))))
+            .annotate(
+                has_seats=Exists(Event.objects.filter(pk=OuterRef("pk"), seats__isnull=False))
+            )
             .prefetch_related("tiers")
             .exclude(status=Event.Status.DRAFT)
             .get(pk=event_id)
@@ -125,7 +127,7 @@ def event_sessions(event: Event) -> list[Session]:
     """The event's sessions in time order, with rooms, tracks and speakers (two queries)."""
     return list(
         Session.objects.filter(event=event)
-        .select_related("room", "track")
+        .select_related("event", "room", "track")
         .prefetch_related("speakers")
         .order_by("starts_at", "room__position", "room__name", "id")
     )
@@ -273,6 +275,19 @@ def timetable(
             session.row_start + 1,  # type: ignore[attr-defined]
             int((end - origin).total_seconds() // 60 // SLOT_MINUTES) + 2,
         )
-        session.local_start = start  # type: ignore[attr-defined]
-        session.local_end = end  # type: ignore[attr-defined]
     return days, TimetableDay(day=chosen, rooms=rooms, sessions=todays)
+
+
+def holds_valid_ticket(user: User, event_id: Any) -> bool:
+    """Whether `user` holds a valid ticket to the event.
+
+    Tickets are ticketing's, and ticketing sits above events: read through the reverse
+    relation (Event.tickets), never by importing ticketing.
+    """
+    return Event.objects.filter(pk=event_id, tickets__holder=user, tickets__status="valid").exists()
+
+
+def event_availability_refresh(event_id: Any) -> bool:
+    """Let the listeners bring availability up to date; True if something changed."""
+    responses = event_availability_read.send(sender=Event, event_id=event_id)
+    return any(changed for _, changed in responses)

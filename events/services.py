@@ -14,7 +14,6 @@ from events.cache import events_changed
 from events.errors import CapacityBelowSold, EventHasOrders, EventNotEditable, InvalidEvent
 from events.models import Category, Event, TicketTier, Venue
 from events.signals import event_cancelled, event_changed, tiers_changed
-from ticketing.models import EventSeat
 
 
 @dataclass(frozen=True)
@@ -214,8 +213,11 @@ def _save_tiers(actor: User, event: Event, tiers: list[TierSpec]) -> list[Ticket
         tier.pk: tier
         for tier in TicketTier.objects.select_for_update().filter(event=event).order_by("pk")
     }
+    # Tiers with assigned seats (ticketing's EventSeat, read through the reverse relation).
     seated = set(
-        EventSeat.objects.filter(tier__in=list(existing)).values_list("tier_id", flat=True)
+        TicketTier.objects.filter(pk__in=list(existing), seats__isnull=False).values_list(
+            "pk", flat=True
+        )
     )
     saved = []
     for position, spec in enumerate(tiers):

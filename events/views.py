@@ -40,6 +40,7 @@ from events.search import event_search
 from events.selectors import (
     categories,
     clashing_ids,
+    event_availability_refresh,
     event_comments,
     event_managed_by,
     event_sessions,
@@ -54,7 +55,6 @@ from events.selectors import (
     starred_sessions,
     timetable,
 )
-from ticketing.booking.services import orders_release_expired
 
 
 def _anonymous(request: HttpRequest) -> bool:
@@ -136,7 +136,7 @@ def event_detail(request: HttpRequest, event_id: Any, slug: str | None = None) -
         def build_table() -> str:
             # Expired holds go back on sale as the page is read, even if the beat worker is
             # behind (at most once per EVENTS_AVAILABILITY_SECONDS, when the table is rebuilt).
-            orders_release_expired(event_id=event_id)
+            event_availability_refresh(event_id)
             tiers = list(TicketTier.objects.filter(event_id=event_id).select_related("event"))
             return get_template("events/_tiers.html").render(
                 {
@@ -155,7 +155,7 @@ def event_detail(request: HttpRequest, event_id: Any, slug: str | None = None) -
         return HttpResponse(shell.replace(TIERS_MARK, table, 1))
     event = published_event(event_id)
     # Expired holds go back on sale as the page is read, even if the beat worker is behind.
-    if orders_release_expired(event_id=event.pk):
+    if event_availability_refresh(event.pk):
         event = published_event(event_id)
     if slug != event.slug:
         return redirect("events:detail_slug", event_id=event.pk, slug=event.slug)

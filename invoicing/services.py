@@ -11,12 +11,12 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Organization, User
 from accounts.services import audit_record
+from core.testswitches import switch_on
 from invoicing.models import Document, DocumentCounter, InvoicingSettings
 from ticketing.models import Order, Refund
 from vouchers.models import VoucherRedemption
@@ -28,7 +28,7 @@ def _next_number(organization_id: Any, kind: str) -> int:
     """The organizer's next number of `kind`; the caller's transaction keeps the counter locked."""
     if not connection.in_atomic_block:
         raise RuntimeError("a document number is taken in the paying transaction")
-    if getattr(settings, "BOXOFFICE_TEST_UNSAFE_INVOICE_COUNTER", False):
+    if switch_on("invoice_counter_unlocked"):
         # Test-only negative control: read without a lock, pause, then write.
         counter, _ = DocumentCounter.objects.get_or_create(
             organization_id=organization_id, kind=kind

@@ -6,4 +6,4 @@ class NotificationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from notifications import receivers, receivers_waitlist  # noqa: F401 - connects the listeners
+        from notifications import receivers  # noqa: F401 - connects the listeners

@@ -3,9 +3,7 @@
 Times are always shown in the event's own time zone (with its name), whatever the reader's.
 """
 
-import zoneinfo
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -13,16 +11,23 @@ from django.conf import settings
 from django.db.models import Sum
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import dateformat, translation
-from django.utils.dateparse import parse_datetime
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from checkin.qr import qr_png
+from core.money import format_money
+from core.qr import qr_png
+from core.sealed import unseal
+from core.timefmt import local_time
 from events.models import Event
 from notifications.ics import event_ics
 from notifications.models import Kind, Message, Topic
-from ticketing.models import Order
+from ticketing.models import Order, Transfer
+from waitlist.models import Offer
+
+
+class MessageObsolete(Exception):
+    """What the message is about was settled before it went out (an offer taken or lapsed)."""
 
 
 @dataclass
@@ -35,15 +40,13 @@ class Rendered:
     attachments: list[tuple[str, bytes, str]] = field(default_factory=list)
 
 
-def local_time(value: datetime | str, time_zone: str) -> str:
-    """`Sat 6 Dec 2026, 19:00 CET` in the given zone."""
-    moment = parse_datetime(value) if isinstance(value, str) else value
-    if moment is None:
-        raise ValueError(f"Not a date and time: {value!r}")
-    return dateformat.format(moment.astimezone(zoneinfo.ZoneInfo(time_zone)), "D j M Y, H:i T")
-
-
-FIELD_LABELS = {"starts_at": "Starts", "ends_at": "Ends", "venue": "Venue", "session": "Session"}
+FIELD_LABELS = {
+    "starts_at": "Starts",
+    "ends_at": "Ends",
+    "venue": "Venue",
+    "room": "Room",
+    "session": "Session",
+}
 
 
 def change_lines(event: Event, changes: dict[str, list[str]]) -> list[str]:
@@ -104,20 +107,102 @@ def _generic(
     )
 
 
-def render(message: Message, user: User, *, unsubscribe_url: str | None = None) -> Rendered:
-    """The message as `user` reads it, in their language."""
-    with translation.override(user.language or settings.LANGUAGE_CODE):
+def _own_template(
+    template: str, subject: str, short: str, url: str, context: dict[str, Any]
+) -> Rendered:
+    """A message with its own text and HTML templates (notifications/<template>.txt|html)."""
+    context = {**context, "site_url": settings.SITE_URL}
+    return Rendered(
+        subject=subject,
+        text=render_to_string(f"notifications/{template}.txt", context),
+        html=render_to_string(f"notifications/{template}.html", context),
+        short=short,
+        url=url,
+    )
+
+
+def _waitlist_offer(offer_id: str) -> Rendered:
+    offer = Offer.objects.select_related("user", "event", "event__venue", "tier", "order").get(
+        pk=offer_id
+    )
+    if offer.status != Offer.Status.OPEN:
+        raise MessageObsolete("The offer was settled before the message went out.")
+    url = reverse("waitlist:offer", kwargs={"token": offer.token})
+    event = offer.event
+    return _own_template(
+        "waitlist_offer",
+        f"A ticket for {event.title} is held for you",
+        f"A {offer.tier.name} ticket for {event.title} is held for you until "
+        f"{local_time(offer.expires_at, event, 'H:i T')}.",
+        url,
+        {"offer": offer, "event": event, "link": settings.SITE_URL + url},
+    )
+
+
+# What a transfer's link token is sealed for in its outbox message (core.sealed).
+TRANSFER_LINK = "transfer link"
+
+
+def _transfer(transfer_id: str, *, accepted: bool, sealed_token: str = "") -> Rendered:
+    transfer = Transfer.objects.select_related(
+        "sender", "recipient", "ticket__event", "ticket__tier"
+    ).get(pk=transfer_id)
+    event = transfer.ticket.event
+    if accepted:
+        return _own_template(
+            "transfer",
+            f"Your ticket for {event.title} was accepted",
+            f"{transfer.to_email} accepted your ticket for {event.title}.",
+            reverse("ticketing:my_tickets"),
+            {"transfer": transfer, "event": event, "accepted": True},
+        )
+    if transfer.status != Transfer.Status.PENDING:
+        raise MessageObsolete("The transfer was settled before the message went out.")
+    token = unseal(sealed_token, purpose=TRANSFER_LINK)
+    url = reverse("ticketing:transfer_accept", kwargs={"token": token})
+    return _own_template(
+        "transfer",
+        f"{transfer.sender.display_name} sent you a ticket for {event.title}",
+        f"{transfer.sender.display_name} sent you a ticket for {event.title}.",
+        url,
+        {"transfer": transfer, "event": event, "link": settings.SITE_URL + url, "accepted": False},
+    )
+
+
+def render(message: Message, user: User | None, *, unsubscribe_url: str | None = None) -> Rendered:
+    """The message as `user` reads it, in their language (None: an address that may have no
+    account, written in the site's language)."""
+    language = user.language if user is not None else settings.LANGUAGE_CODE
+    with translation.override(language or settings.LANGUAGE_CODE):
         return _render(message, user, unsubscribe_url=unsubscribe_url)
 
 
-def _render(message: Message, user: User, *, unsubscribe_url: str | None = None) -> Rendered:
+def _render(message: Message, user: User | None, *, unsubscribe_url: str | None = None) -> Rendered:
     topic = message.topic
     data: dict[str, Any] = message.data
     if topic == Topic.ORDER_CONFIRMED:
         return _order_confirmed(data["order_id"])
+    if topic == Topic.WAITLIST_OFFER:
+        return _waitlist_offer(data["offer_id"])
+    if topic in (Topic.TRANSFER_OFFERED, Topic.TRANSFER_ACCEPTED):
+        return _transfer(
+            data["transfer_id"],
+            accepted=topic == Topic.TRANSFER_ACCEPTED,
+            sealed_token=data.get("sealed_token", ""),
+        )
     event = message.event
     if event is None:
         raise ValueError(f"{topic} needs an event")
+    if topic == Topic.WAITLIST_EVENT_CANCELLED:
+        return _own_template(
+            "event_cancelled",
+            f"Cancelled: {event.title}",
+            f"{event.title} on {local_time(event.starts_at, event)} is cancelled.",
+            event.get_absolute_url(),
+            {"event": event, "waiting": True},
+        )
+    if user is None:
+        raise ValueError(f"{topic} is written to a person")
     when = f"{local_time(event.starts_at, event.time_zone)} ({event.time_zone})"
     cancelled = topic == Topic.EVENT_CANCELLED
     ics = [("event.ics", event_ics(event, cancelled=cancelled), "text/calendar")]
@@ -135,11 +220,27 @@ def _render(message: Message, user: User, *, unsubscribe_url: str | None = None)
             unsubscribe_url=unsubscribe_url,
             attachments=ics,
         )
+    if topic == Topic.SESSION_CHANGED:
+        title = data["title"]
+        lines = change_lines(event, data["changes"])
+        return _generic(
+            message,
+            user,
+            subject=f"Changed: {title} at {event.title}",
+            heading=f"“{title}” has changed",
+            lines=[*lines, f"It is part of {event.title}; everything else stays as it was."],
+            url=event.get_absolute_url(),
+            action="See the programme",
+            short=f"“{title}” at {event.title} changed. " + "; ".join(lines),
+            unsubscribe_url=unsubscribe_url,
+            attachments=[],
+        )
     if topic == Topic.EVENT_CANCELLED:
         total, currency = _paid_total(user, event)
         money = (
-            f"You paid {total} {currency}: all of it goes back to the card or account you paid "
-            f"with, automatically. Banks usually show it within 5 to 10 business days."
+            f"You paid {format_money(total, currency)}: all of it goes back to the card or "
+            "account you paid with, automatically. Banks usually show it within 5 to 10 "
+            "business days."
             if total
             else "Your tickets were free, so there is no money to return."
         )
@@ -173,7 +274,7 @@ def _render(message: Message, user: User, *, unsubscribe_url: str | None = None)
             attachments=ics,
         )
     if topic == Topic.ORDER_REFUNDED:
-        amount = f"{data.get('amount', '')} {data.get('currency', '')}".strip()
+        amount = format_money(data["amount"], data["currency"])
         return _generic(
             message,
             user,

@@ -39,6 +39,11 @@ class Topic(models.TextChoices):
     EVENT_CHANGED = "event.changed", "Event changed"
     EVENT_CANCELLED = "event.cancelled", "Event cancelled"
     EVENT_REMINDER = "event.reminder", "Event reminder"
+    SESSION_CHANGED = "session.changed", "Session changed"
+    WAITLIST_OFFER = "waitlist.offer", "Waitlist offer"
+    WAITLIST_EVENT_CANCELLED = "waitlist.event_cancelled", "Event cancelled (to its waitlist)"
+    TRANSFER_OFFERED = "transfer.offered", "Ticket sent to someone"
+    TRANSFER_ACCEPTED = "transfer.accepted", "Sent ticket accepted"
     WEBHOOK_TEST = "webhook.test", "Webhook test"
 
 
@@ -58,6 +63,12 @@ TOPIC_KIND = {
     Topic.EVENT_CANCELLED: Kind.TRANSACTIONAL,
     Topic.EVENT_CHANGED: Kind.UPDATE,
     Topic.EVENT_REMINDER: Kind.REMINDER,
+    Topic.SESSION_CHANGED: Kind.UPDATE,
+    # A held ticket, a ticket on its way, a ticket gone: each one is about a ticket.
+    Topic.WAITLIST_OFFER: Kind.TRANSACTIONAL,
+    Topic.WAITLIST_EVENT_CANCELLED: Kind.TRANSACTIONAL,
+    Topic.TRANSFER_OFFERED: Kind.TRANSACTIONAL,
+    Topic.TRANSFER_ACCEPTED: Kind.TRANSACTIONAL,
     Topic.TICKET_CHECKED_IN: Kind.TRANSACTIONAL,
     Topic.WEBHOOK_TEST: Kind.TRANSACTIONAL,
 }
@@ -69,6 +80,9 @@ class Audience(models.TextChoices):
     USER = "user", "One person"
     ORDER = "order", "The buyer of an order (and the organization's webhooks)"
     EVENT_HOLDERS = "holders", "Every ticket holder of the event"
+    SESSION = "session", "The event's ticket holders and whoever starred the session"
+    EVENT_WAITLIST = "waitlist", "Everyone waiting for the event who holds no ticket"
+    ADDRESS = "address", "One email address, perhaps of nobody with an account yet"
     ORGANIZATION = "org", "The organization's webhooks only"
     ENDPOINT = "endpoint", "One webhook endpoint (a test)"
 

@@ -6,9 +6,18 @@ from typing import Any
 from django.dispatch import receiver
 
 from checkin.signals import ticket_admitted
-from events.signals import event_cancelled, event_changed
+from events.signals import event_cancelled, event_changed, session_changed
 from notifications import services
-from ticketing.signals import order_confirmed, order_refunded
+from ticketing.models import Transfer
+from ticketing.signals import (
+    event_cancelled_refunds_done,
+    order_confirmed,
+    order_refunded,
+    ticket_transferred,
+    transfer_sent,
+)
+from waitlist.models import Offer
+from waitlist.signals import offer_made
 
 
 @receiver(order_confirmed)
@@ -51,3 +60,56 @@ def on_ticket_admitted(
     services.ticket_admitted_record(
         ticket_id=ticket_id, event_id=event_id, scan_id=scan_id, scanned_at=scanned_at
     )
+
+
+@receiver(session_changed)
+def on_session_changed(
+    sender: Any,
+    session_id: Any,
+    event_id: Any,
+    organization_id: Any,
+    title: str,
+    changes: dict[str, list[str]],
+    **kwargs: Any,
+) -> None:
+    services.session_changed_record(
+        session_id=session_id,
+        event_id=event_id,
+        organization_id=organization_id,
+        title=title,
+        changes=changes,
+    )
+
+
+@receiver(offer_made)
+def on_offer_made(sender: Any, offer_id: Any, **kwargs: Any) -> None:
+    offer = Offer.objects.only("user_id", "event_id").get(pk=offer_id)
+    services.waitlist_offer_record(
+        offer_id=offer_id, user_id=offer.user_id, event_id=offer.event_id
+    )
+
+
+@receiver(transfer_sent)
+def on_transfer_sent(sender: Any, transfer_id: Any, token: str, **kwargs: Any) -> None:
+    # The plain token exists only here (ticketing stores its hash): the link is built from it.
+    transfer = Transfer.objects.select_related("ticket").get(pk=transfer_id)
+    services.transfer_offered_record(
+        transfer_id=transfer_id,
+        token=token,
+        to_email=transfer.to_email,
+        event_id=transfer.ticket.event_id,
+    )
+
+
+@receiver(ticket_transferred)
+def on_ticket_transferred(sender: Any, transfer_id: Any, **kwargs: Any) -> None:
+    transfer = Transfer.objects.select_related("ticket").get(pk=transfer_id)
+    services.transfer_accepted_record(
+        transfer_id=transfer_id, sender_id=transfer.sender_id, event_id=transfer.ticket.event_id
+    )
+
+
+@receiver(event_cancelled_refunds_done)
+def on_event_cancelled_refunds_done(sender: Any, event_id: Any, **kwargs: Any) -> None:
+    # Holders were told when the event was cancelled; the people still waiting hear it now.
+    services.waitlist_event_cancelled_record(event_id=event_id)

@@ -23,20 +23,23 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from celery import signature
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from events.models import Event
+from core.sealed import seal
+from core.testswitches import switch_on
+from events.models import Event, SessionStar
 from notifications.channels import DeliveryFailed
 from notifications.channels.email import Mailer, email_build
 from notifications.channels.sms import sms_backend
 from notifications.channels.webhook import webhook_post
-from notifications.content import Rendered, render
+from notifications.content import TRANSFER_LINK, MessageObsolete, Rendered, render
 from notifications.errors import InvalidReminders
 from notifications.models import (
     Audience,
@@ -53,6 +56,7 @@ from notifications.models import (
 )
 from notifications.preferences import unsubscribe_token
 from ticketing.models import Order, Ticket
+from waitlist.models import WaitlistEntry
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +143,78 @@ def event_cancelled_record(*, event_id: Any, organization_id: Any) -> None:
     )
 
 
+def session_changed_record(
+    *,
+    session_id: Any,
+    event_id: Any,
+    organization_id: Any,
+    title: str,
+    changes: dict[str, list[str]],
+) -> None:
+    """The event's ticket holders and whoever starred the session hear what changed, once."""
+    message_record(
+        topic=Topic.SESSION_CHANGED,
+        audience=Audience.SESSION,
+        dedupe_key=f"session.changed:{session_id}:{uuid.uuid4()}",
+        data={"session_id": str(session_id), "title": title, "changes": changes},
+        event_id=event_id,
+        organization_id=organization_id,
+    )
+
+
+def waitlist_offer_record(*, offer_id: Any, user_id: Any, event_id: Any) -> None:
+    """The person at the head of the line hears that a ticket is held for them."""
+    message_record(
+        topic=Topic.WAITLIST_OFFER,
+        audience=Audience.USER,
+        dedupe_key=f"waitlist.offer:{offer_id}",
+        data={"offer_id": str(offer_id)},
+        user_id=user_id,
+        event_id=event_id,
+    )
+
+
+def waitlist_event_cancelled_record(*, event_id: Any) -> None:
+    """Everyone still waiting who holds no ticket hears that the event is off."""
+    message_record(
+        topic=Topic.WAITLIST_EVENT_CANCELLED,
+        audience=Audience.EVENT_WAITLIST,
+        dedupe_key=f"waitlist.event_cancelled:{event_id}",
+        event_id=event_id,
+    )
+
+
+def transfer_offered_record(*, transfer_id: Any, token: str, to_email: str, event_id: Any) -> None:
+    """The address a ticket was sent to gets the link to accept it (it may have no account).
+
+    The link's token waits sealed (core.sealed): the outbox must not hand a database reader
+    what the transfer itself stores only as a hash.
+    """
+    message_record(
+        topic=Topic.TRANSFER_OFFERED,
+        audience=Audience.ADDRESS,
+        dedupe_key=f"transfer.offered:{transfer_id}",
+        data={
+            "transfer_id": str(transfer_id),
+            "email": to_email,
+            "sealed_token": seal(token, purpose=TRANSFER_LINK),
+        },
+        event_id=event_id,
+    )
+
+
+def transfer_accepted_record(*, transfer_id: Any, sender_id: Any, event_id: Any) -> None:
+    """The sender hears that their ticket was accepted and their copy no longer works."""
+    message_record(
+        topic=Topic.TRANSFER_ACCEPTED,
+        audience=Audience.USER,
+        dedupe_key=f"transfer.accepted:{transfer_id}",
+        data={"transfer_id": str(transfer_id)},
+        user_id=sender_id,
+        event_id=event_id,
+    )
+
+
 CHECKIN_SUBSCRIBERS_TTL_S = 30
 
 
@@ -205,16 +281,28 @@ class _Breaker:
 
 broker_breaker = _Breaker()
 
+# The Celery tasks that run this pipeline (notifications/tasks.py), named rather than imported:
+# the tasks call into this module, so this module only refers to them by their registered name.
+FAN_OUT = "notifications.tasks.fan_out"
+SEND_DELIVERIES = "notifications.tasks.send_deliveries"
+SEND_WEBHOOK = "notifications.tasks.send_webhook"
+
+
+def _publish(task_name: str, *args: Any, countdown: float | None = None) -> None:
+    """Publish one task, without publish retries (eager in tests, routed by CELERY_TASK_ROUTES)."""
+    options: dict[str, Any] = {"retry": False}
+    if countdown is not None:
+        options["countdown"] = countdown
+    signature(task_name, args=args).apply_async(**options)
+
 
 def message_dispatch(*, message_id: Any) -> bool:
     """Hand a message to Celery; a broker that is down is logged, and the re-dispatcher retries."""
-    from notifications.tasks import fan_out  # tasks import this module
-
     if not broker_breaker.closed():
         return False
     try:
         # No publish retries: a booking must not wait on a dead broker; the beat job catches up.
-        fan_out.apply_async((str(message_id),), retry=False)
+        _publish(FAN_OUT, str(message_id))
     except Exception:
         broker_breaker.trip()
         logger.warning("Broker unavailable; message %s waits for re-dispatch", message_id)
@@ -263,16 +351,37 @@ def _webhook_targets(organization_id: Any, topic: str) -> list[Target]:
     return [Target(Channel.WEBHOOK, str(e.pk), endpoint_id=e.pk) for e in endpoints]
 
 
-def _holders(event_id: Any, *, any_status: bool) -> Iterable[User]:
+def _holder_ids(event_id: Any, *, any_status: bool) -> QuerySet[Ticket, Any]:
     tickets = Ticket.objects.filter(event_id=event_id, order__status=Order.Status.PAID)
     if not any_status:
         tickets = tickets.filter(status=Ticket.Status.VALID)
+    return tickets.values("holder_id")
+
+
+def _people(who: Q) -> Iterable[User]:
     return (
-        User.objects.filter(pk__in=tickets.values("holder_id"))
+        User.objects.filter(who)
         .select_related("notification_preference")
         .order_by("pk")
         .iterator(chunk_size=2000)
     )
+
+
+def _holders(event_id: Any, *, any_status: bool) -> Iterable[User]:
+    return _people(Q(pk__in=_holder_ids(event_id, any_status=any_status)))
+
+
+def _session_audience(message: Message) -> Iterable[User]:
+    """Ticket holders of the event, and whoever starred the session (a free agenda, say)."""
+    starred = SessionStar.objects.filter(session_id=message.data["session_id"]).values("user_id")
+    return _people(Q(pk__in=_holder_ids(message.event_id, any_status=False)) | Q(pk__in=starred))
+
+
+def _waiting_without_ticket(event_id: Any) -> Iterable[User]:
+    waiting = WaitlistEntry.objects.filter(
+        event_id=event_id, status=WaitlistEntry.Status.WAITING
+    ).values("user_id")
+    return _people(Q(pk__in=waiting) & ~Q(pk__in=_holder_ids(event_id, any_status=True)))
 
 
 def _event_json(event: Event) -> dict[str, Any]:
@@ -350,6 +459,14 @@ def _targets(message: Message) -> tuple[list[Target], Order | None]:
             for target in _person_targets(user, kind)
         ]
         return targets + _webhook_targets(message.organization_id, message.topic), None
+    if message.audience == Audience.SESSION:
+        people = _session_audience(message)
+        return [target for user in people for target in _person_targets(user, kind)], None
+    if message.audience == Audience.EVENT_WAITLIST:
+        people = _waiting_without_ticket(message.event_id)
+        return [target for user in people for target in _person_targets(user, kind)], None
+    if message.audience == Audience.ADDRESS:
+        return [Target(Channel.EMAIL, message.data["email"])], None
     if message.audience == Audience.ORGANIZATION:
         return _webhook_targets(message.organization_id, message.topic), None
     endpoint_id = message.endpoint_id
@@ -396,8 +513,6 @@ def message_fan_out(*, message_id: Any) -> list[tuple[uuid.UUID, str]]:
 
 def deliveries_enqueue(deliveries: list[tuple[Any, str]]) -> int:
     """Publish send tasks (batches for people, one task per webhook); returns how many went out."""
-    from notifications.tasks import send_deliveries, send_webhook
-
     people = [pk for pk, channel in deliveries if channel != Channel.WEBHOOK]
     hooks = [pk for pk, channel in deliveries if channel == Channel.WEBHOOK]
     size = settings.NOTIFICATIONS_BATCH_SIZE
@@ -407,10 +522,10 @@ def deliveries_enqueue(deliveries: list[tuple[Any, str]]) -> int:
     try:
         for start in range(0, len(people), size):
             batch = people[start : start + size]
-            send_deliveries.apply_async(([str(pk) for pk in batch],), retry=False)
+            _publish(SEND_DELIVERIES, [str(pk) for pk in batch])
             published += batch
         for pk in hooks:
-            send_webhook.apply_async((str(pk),), retry=False)
+            _publish(SEND_WEBHOOK, str(pk))
             published.append(pk)
     except Exception:
         broker_breaker.trip()
@@ -437,7 +552,7 @@ def retry_delay(attempt: int, *, base: float, cap: float) -> float:
 
 def _claim(delivery_id: Any, now: datetime) -> bool:
     """pending/retry -> sending, atomically: of two tasks for one delivery, one gets it."""
-    if settings.NOTIFICATIONS_UNSAFE_NO_CLAIM:  # test-only: the naive check the claim replaces
+    if switch_on("notifications_unclaimed"):  # test-only: the naive check the claim replaces
         return not Delivery.objects.filter(
             pk=delivery_id, status__in=[Delivery.Status.SENT, Delivery.Status.FAILED]
         ).exists()
@@ -450,11 +565,13 @@ def _claim(delivery_id: Any, now: datetime) -> bool:
     return claimed == 1
 
 
-def _email_headers(delivery: Delivery, user: User, kind: str) -> tuple[dict[str, str], str | None]:
+def _email_headers(
+    delivery: Delivery, user: User | None, kind: str
+) -> tuple[dict[str, str], str | None]:
     domain = urlsplit(settings.SITE_URL).hostname or "boxoffice.local"
     # The same id on every attempt: a mail system that already has it can drop a repeat.
     headers = {"Message-ID": f"<{delivery.pk}@{domain}>", "Auto-Submitted": "auto-generated"}
-    if kind == Kind.TRANSACTIONAL:
+    if kind == Kind.TRANSACTIONAL or user is None:
         return headers, None
     url = settings.SITE_URL + reverse(
         "notifications:unsubscribe", kwargs={"token": unsubscribe_token(user, kind)}
@@ -488,17 +605,17 @@ def _send_now(
             topic=message.topic,
         )
     user = delivery.user
-    if user is None:
+    if user is None and message.audience != Audience.ADDRESS:
         raise DeliveryFailed("The recipient's account was deleted.", retryable=False)
     is_email = delivery.channel == Channel.EMAIL
     headers, unsubscribe_url = (
         _email_headers(delivery, user, message.kind) if is_email else ({}, None)
     )
-    key = (message.pk, user.pk, is_email)
+    key = (message.pk, user.pk if user else delivery.recipient, is_email)
     if key not in cache:
         cache[key] = render(message, user, unsubscribe_url=unsubscribe_url)
     rendered = cache[key]
-    if delivery.channel == Channel.INAPP:
+    if delivery.channel == Channel.INAPP and user is not None:  # people only, never an address
         entry = Notification(
             message=message,
             user=user,
@@ -566,6 +683,8 @@ def delivery_send(
         code = _send_now(delivery, mailer, {} if cache is None else cache)
     except DeliveryFailed as exc:
         return _failed(delivery, exc, started)
+    except MessageObsolete as exc:
+        return _skipped(delivery_id, exc)
     duration = int((time.monotonic() - started) * 1000)
     with transaction.atomic():
         Delivery.objects.filter(pk=delivery_id).update(
@@ -584,6 +703,13 @@ def delivery_send(
         if delivery.endpoint_id:
             _webhook_outcome(delivery.endpoint_id, True)
     return SendResult(Delivery.Status.SENT)
+
+
+def _skipped(delivery_id: Any, exc: MessageObsolete) -> SendResult:
+    Delivery.objects.filter(pk=delivery_id).update(
+        status=Delivery.Status.SKIPPED, last_error=str(exc)[:2000]
+    )
+    return SendResult(Delivery.Status.SKIPPED)
 
 
 def _failed(delivery: Delivery, exc: DeliveryFailed, started: float) -> SendResult:
@@ -623,7 +749,7 @@ def _failed(delivery: Delivery, exc: DeliveryFailed, started: float) -> SendResu
 def _claim_many(delivery_ids: list[Any], now: datetime) -> set[uuid.UUID]:
     """The batch form of `_claim`: one UPDATE ... RETURNING for the whole batch."""
     ids = [uuid.UUID(str(pk)) for pk in delivery_ids]
-    if settings.NOTIFICATIONS_UNSAFE_NO_CLAIM:
+    if switch_on("notifications_unclaimed"):
         done = [Delivery.Status.SENT, Delivery.Status.FAILED]
         return set(
             Delivery.objects.filter(pk__in=ids)
@@ -675,6 +801,9 @@ def deliveries_send(*, delivery_ids: list[Any]) -> dict[Any, SendResult]:
             except DeliveryFailed as exc:
                 results[delivery.pk] = _failed(delivery, exc, started)
                 continue
+            except MessageObsolete as exc:
+                results[delivery.pk] = _skipped(delivery.pk, exc)
+                continue
             if delivery.channel == Channel.INAPP:
                 in_app.append(delivery.pk)
             else:
@@ -704,15 +833,13 @@ def deliveries_send(*, delivery_ids: list[Any]) -> dict[Any, SendResult]:
 
 def delivery_retry_enqueue(*, delivery_id: Any, channel: str, delay: float) -> None:
     """Schedule the next try; if the broker refuses, the re-dispatcher finds the row when due."""
-    from notifications.tasks import send_deliveries, send_webhook
-
     if not broker_breaker.closed():
         return
     try:
         if channel == Channel.WEBHOOK:
-            send_webhook.apply_async((str(delivery_id),), countdown=delay, retry=False)
+            _publish(SEND_WEBHOOK, str(delivery_id), countdown=delay)
         else:
-            send_deliveries.apply_async(([str(delivery_id)],), countdown=delay, retry=False)
+            _publish(SEND_DELIVERIES, [str(delivery_id)], countdown=delay)
     except Exception:
         broker_breaker.trip()
         logger.warning("Broker unavailable; retry of %s waits for re-dispatch", delivery_id)

@@ -11,6 +11,7 @@ from accounts.api_auth import bearer
 from core.http import ApiRequest
 from ticketing.aftersale import refunds, transfers
 from ticketing.booking import services
+from ticketing.errors import SoldOut
 from ticketing.models import Order
 from ticketing.seating import services as seating
 from ticketing.seating.services import MAX_SEATS_PER_ORDER
@@ -98,26 +99,29 @@ class PayOut(Schema):
 
 @router.post("/events/{event_id}/register", response={201: OrderOut})
 def register(request: ApiRequest, event_id: UUID, body: RegisterIn) -> OrderOut:
-    if body.seat_ids is not None or body.best_available is not None:
-        if body.voucher:
-            raise VoucherInvalid("Voucher codes apply to tickets without assigned seats.")
-        best = body.best_available
-        return OrderOut.of(
-            seating.order_reserve_seats(
+    """Hold tickets (or seats); SOLD_OUT names the event's waitlist to join instead."""
+    try:
+        if body.seat_ids is not None or body.best_available is not None:
+            if body.voucher:
+                raise VoucherInvalid("Voucher codes apply to tickets without assigned seats.")
+            best = body.best_available
+            order = seating.order_reserve_seats(
                 buyer=request.auth,
                 event_id=event_id,
                 idempotency_key=body.idempotency_key,
                 seat_ids=body.seat_ids or (),
                 best_available=(best.tier_id, best.quantity) if best else None,
             )
-        )
-    order = services.order_reserve(
-        buyer=request.auth,
-        event_id=event_id,
-        items=body.pairs(),
-        idempotency_key=body.idempotency_key,
-        voucher=body.voucher or "",
-    )
+        else:
+            order = services.order_reserve(
+                buyer=request.auth,
+                event_id=event_id,
+                items=body.pairs(),
+                idempotency_key=body.idempotency_key,
+                voucher=body.voucher or "",
+            )
+    except SoldOut as exc:
+        raise exc.with_waitlist(event_id) from None
     return OrderOut.of(order)
 
 

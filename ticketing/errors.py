@@ -1,3 +1,5 @@
+from typing import Any
+
 from core.errors import DomainError
 
 
@@ -5,6 +7,25 @@ class SoldOut(DomainError):
     code = "SOLD_OUT"
     status = 409
     message = "Sorry, these tickets just sold out."
+    # Where a buyer turned away can queue instead: set by the API for its answer.
+    waitlist: dict[str, str] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        body = super().as_dict()
+        if self.waitlist is not None:
+            body["error"]["waitlist"] = self.waitlist
+        return body
+
+    def with_waitlist(self, event_id: Any) -> "SoldOut":
+        """This answer, naming the event's waitlist: its page and the API call that joins it.
+
+        The waitlist app owns those URLs; they are part of the public API, so they are stable.
+        """
+        self.waitlist = {
+            "url": f"/events/{event_id}/waitlist",
+            "join": f"/api/v1/events/{event_id}/waitlist",
+        }
+        return self
 
 
 class QuantityLimit(DomainError):
@@ -145,3 +166,15 @@ class TransferNotOpen(DomainError):
     code = "TRANSFER_NOT_OPEN"
     status = 409
     message = "This transfer was already accepted or cancelled."
+
+
+class TicketAlreadyUsed(DomainError):
+    code = "TICKET_ALREADY_USED"
+    status = 409
+    message = "This ticket was already used to get in, so it cannot be transferred or refunded."
+
+
+class TicketStateConflict(DomainError):
+    code = "TICKET_STATE_CONFLICT"
+    status = 409
+    message = "This ticket cannot change that way any more."

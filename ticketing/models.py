@@ -358,6 +358,11 @@ class EventPolicy(models.Model):
     refund_fee_fixed = models.DecimalField(
         max_digits=10, decimal_places=2, default=Decimal("0"), help_text="Kept per refunded ticket."
     )
+    refunds_after_entry = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Allow refunding (or cancelling) a ticket that was already used to get in.",
+    )
     transfers_allowed = models.BooleanField(default=True)
     transfer_until_hours = models.PositiveIntegerField(
         default=0, help_text="Transfers stop this many hours before the start."
@@ -486,7 +491,8 @@ class Transfer(models.Model):
     new_ticket = models.OneToOneField(
         Ticket, null=True, blank=True, on_delete=models.PROTECT, related_name="transferred_from"
     )
-    token = models.CharField(max_length=64, unique=True)
+    # SHA-256 of the link's token: a database reader cannot accept anyone's transfer.
+    token_hash = models.CharField(max_length=64, unique=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
@@ -501,6 +507,9 @@ class Transfer(models.Model):
                 fields=["ticket"], condition=Q(status="accepted"), name="ticket_transferred_once"
             ),
         ]
+
+    # The plain token, on the instance `ticket_transfer_send` returns only; never stored.
+    token = ""
 
     def __str__(self) -> str:
         return f"Transfer of {self.ticket_id} to {self.to_email} ({self.status})"

@@ -1,15 +1,27 @@
 import hashlib
+from collections import defaultdict
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, cast
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet, Sum
 from django.http import Http404
 
 from accounts.models import User
 from events.selectors import published_event
-from ticketing.models import SEAT_STATES, EventSeat, Order, Ticket
+from ticketing.booking.core import SEAT_LABEL_FIELDS, ticket_plan
+from ticketing.models import (
+    SEAT_STATES,
+    EventSeat,
+    Order,
+    OrderLine,
+    Payment,
+    Refund,
+    RefundLine,
+    Ticket,
+)
 from ticketing.seating.services import ATTRIBUTES as SEAT_FLAGS
 from ticketing.seating.services import event_seat_states
 from vouchers.models import VoucherRedemption
@@ -28,11 +40,11 @@ def order_of_buyer(user: User, order_id: Any) -> Order:
 
 def checkout_tickets(order: Order) -> list[tuple[str, str]]:
     """(what, name given) per ticket the order will issue, in the order tickets are issued."""
-    from ticketing.booking.services import SEAT_LABEL, ticket_plan
-
     tier_names = {line.tier_id: line.tier.name for line in order.lines.all()}
     lines = sorted((line.tier_id, line.quantity) for line in order.lines.all())
-    seats = [(s.pk, s.tier_id, s.label) for s in order.seats.order_by("pk").only(*SEAT_LABEL)]
+    seats = [
+        (s.pk, s.tier_id, s.label) for s in order.seats.order_by("pk").only(*SEAT_LABEL_FIELDS)
+    ]
     names = order.attendee_names
     plan = ticket_plan(lines, seats)
     return [
@@ -180,3 +192,46 @@ def seat_map_context(plan: SeatPlan, states: str, selected: set[str]) -> dict[st
     for seat in sorted(seats, key=lambda s: (s["section_row"], s["cx"])):
         rows.setdefault(seat["section_row"], []).append(seat)
     return {"seats": seats, "rows": rows, "width": width, "height": height}
+
+
+# --- Figures -----------------------------------------------------------------------------------
+# Revenue is net: what succeeded payments brought in, less every refund recorded (a pending
+# refund's tickets are already void and its money is owed back). A payment that was refunded
+# whole because its order could not be fulfilled (status "refunded") never counts.
+
+# Admissions that count as attendance: the admitted ticket is still valid. A ticket refunded
+# after entry (only if the organizer allows it) or voided before that rule existed does not
+# count, so one paid seat is one attendee however many tickets its history holds. Filter any
+# queryset of admission rows (checkin.Admission) with it.
+ATTENDING = Q(ticket__status=Ticket.Status.VALID)
+
+
+def event_revenue_net(event_id: Any) -> Decimal:
+    """Payments less refunds of one event, in its currency."""
+    paid = Payment.objects.filter(
+        order__event_id=event_id, status=Payment.Status.SUCCEEDED
+    ).aggregate(total=Sum("amount"))["total"] or Decimal("0")
+    refunded = Refund.objects.filter(order__event_id=event_id).aggregate(total=Sum("amount"))[
+        "total"
+    ] or Decimal("0")
+    return paid - refunded
+
+
+def tier_revenue_net(event_id: Any) -> dict[Any, Decimal]:
+    """Per tier id: paid orders' lines less the refunds of its tickets (sums to the event's)."""
+    revenue: dict[Any, Decimal] = defaultdict(Decimal)
+    for tier_id, total in (
+        OrderLine.objects.filter(order__event_id=event_id, order__status=Order.Status.PAID)
+        .values("tier_id")
+        .annotate(total=Sum(F("unit_price") * F("quantity")))
+        .values_list("tier_id", "total")
+    ):
+        revenue[tier_id] += total
+    for tier_id, total in (
+        RefundLine.objects.filter(refund__order__event_id=event_id)
+        .values("ticket__tier_id")
+        .annotate(total=Sum("amount"))
+        .values_list("ticket__tier_id", "total")
+    ):
+        revenue[tier_id] -= total
+    return dict(revenue)

@@ -6,14 +6,16 @@ from django.dispatch import Signal
 # cheap (notifications writes one outbox row) and must not send anything itself.
 order_confirmed = Signal()
 
-# --- After the sale (issue 6); all sent after commit -----------------------------------------
-# sender=SetAside class, event_id=UUID, tier_ids=list[str]: released seats were set aside for
-# the waitlist; waitlist promotes them.
+# --- After the sale ---------------------------------------------------------------------------
+# After commit. sender=SetAside class, event_id=UUID, tier_ids=list[str]: released seats were
+# set aside for the waitlist; waitlist promotes them.
 seats_set_aside = Signal()
 # Sent INSIDE the refund's transaction (notifications writes its outbox row there):
 # sender=Order class, order_id=UUID, amount=Decimal, currency=str, refund_id=unique per refund.
 order_refunded = Signal()
-# sender=Transfer class, transfer_id=UUID: a holder sent a ticket to an email address.
+# The next three are sent INSIDE their transaction, so a listener's outbox row commits with them.
+# sender=Transfer class, transfer_id=UUID, token=str: a holder sent a ticket to an email
+# address. `token` is the link's plain secret, which exists nowhere else (only its hash is stored).
 transfer_sent = Signal()
 # sender=Transfer class, transfer_id=UUID: the recipient accepted; the old ticket is void.
 ticket_transferred = Signal()

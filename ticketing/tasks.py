@@ -1,14 +1,24 @@
-"""Thin Celery wrappers: ids in, one service call each; safe to run twice."""
+"""Thin Celery wrappers of the periodic jobs: ids in, one service call each; safe to run twice.
+
+Tasks a service enqueues itself are defined beside that service (refund_payment in
+booking.services, refund_send_task in aftersale.refunds, refund_job_run in
+aftersale.cancellation), so services never import this module; importing this module
+registers them all with the worker.
+"""
 
 from celery import shared_task
 
+from ticketing.aftersale import cancellation, refunds
+from ticketing.booking import services
+from ticketing.booking.core import orders_release_expired
 from ticketing.booking.gate import gate_sync
-from ticketing.booking.services import (
-    orders_release_expired,
-    payment_refund_send,
-    payments_reconcile,
+
+# Registered by their modules; named here so the worker's autodiscovery finds them.
+ENQUEUED_BY_SERVICES = (
+    services.refund_payment,
+    refunds.refund_send_task,
+    cancellation.refund_job_run,
 )
-from ticketing.payments import ProviderUnavailable
 
 
 @shared_task
@@ -18,7 +28,7 @@ def release_expired_holds() -> int:
 
 @shared_task
 def reconcile_payments() -> int:
-    return payments_reconcile()
+    return services.payments_reconcile()
 
 
 @shared_task
@@ -26,47 +36,11 @@ def sync_admission_gate() -> int:
     return gate_sync()
 
 
-@shared_task(
-    autoretry_for=(ProviderUnavailable,), retry_backoff=True, retry_backoff_max=600, max_retries=20
-)
-def refund_payment(payment_id: str) -> None:
-    payment_refund_send(payment_id=payment_id)
-
-
-# --- After the sale (issue 6) ----------------------------------------------------------------
-
-
-@shared_task(
-    autoretry_for=(ProviderUnavailable,), retry_backoff=True, retry_backoff_max=600, max_retries=20
-)
-def refund_send_task(refund_id: str) -> None:
-    from ticketing.aftersale.refunds import refund_send
-    from ticketing.models import Refund
-
-    if refund_send(refund_id=refund_id).status == Refund.Status.PENDING:
-        raise ProviderUnavailable("no answer from the processor yet")  # retried with backoff
-
-
 @shared_task
 def refunds_retry() -> int:
-    from ticketing.aftersale.refunds import refunds_retry as retry
-
-    return retry()
-
-
-@shared_task
-def refund_job_run(job_id: int) -> int:
-    """One step of a cancellation's bulk refund; enqueues the next step until none are left."""
-    from ticketing.aftersale.refunds import refund_job_step
-
-    left = refund_job_step(job_id=job_id)
-    if left:
-        refund_job_run.delay(job_id)
-    return left
+    return refunds.refunds_retry()
 
 
 @shared_task
 def refund_jobs_resume() -> int:
-    from ticketing.aftersale.refunds import refund_jobs_resume as resume
-
-    return resume()
+    return cancellation.refund_jobs_resume()

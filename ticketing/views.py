@@ -11,9 +11,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from checkin.qr import qr_svg
 from core.errors import DomainError
 from core.http import AuthedRequest
+from core.qr import qr_svg
 from events.selectors import published_event
 from ticketing.booking import services
 from ticketing.errors import SeatTaken, SoldOut

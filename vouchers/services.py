@@ -15,7 +15,6 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
@@ -23,6 +22,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import audit_record
 from core.refs import REF_ALPHABET
+from core.testswitches import switch_on
 from events.models import Event, TicketTier
 from vouchers.errors import VoucherExhausted, VoucherExpired, VoucherInvalid
 from vouchers.models import Voucher, VoucherRedemption
@@ -108,7 +108,7 @@ def order_pricing(
 
 def _claim_use(voucher_id: Any) -> bool:
     """Count one use in a conditional UPDATE; False when the code has none left."""
-    if getattr(settings, "BOXOFFICE_TEST_UNSAFE_VOUCHER", False):
+    if switch_on("voucher_unlocked"):
         # Test-only negative control: check, pause, then write without the condition.
         fresh = Voucher.objects.get(pk=voucher_id)
         if fresh.used >= fresh.max_uses:

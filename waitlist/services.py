@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -14,16 +13,19 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import audit_record
 from core.errors import DomainError, NotFound
+from core.testswitches import switch_on
 from events.models import Event, TicketTier
 from events.selectors import event_managed_by
-from ticketing.aftersale.refunds import order_hold_cancel, policy_for
-from ticketing.booking.releases import (
+from ticketing.aftersale.cancellation import order_hold_cancel
+from ticketing.aftersale.refunds import policy_for
+from ticketing.aftersale.waitlist_release import (
     order_hold_set_aside,
     set_aside_claim_free,
     set_aside_of,
     set_aside_release,
 )
-from ticketing.booking.services import PaymentOutcome, order_pay, orders_release_expired
+from ticketing.booking.core import orders_release_expired
+from ticketing.booking.services import PaymentOutcome, order_pay
 from ticketing.errors import HoldExpired, SalesClosed, UnknownTier
 from ticketing.models import Order
 from waitlist.errors import NothingToOffer, OfferExpired, OfferNotOpen, TicketsAvailable
@@ -123,7 +125,7 @@ def waitlist_promote(*, event_id: Any, only_tier_id: Any = None, manual: bool = 
 
 @transaction.atomic(durable=True)
 def _promote_tier(*, event_id: Any, tier_id: Any, manual: bool) -> int:
-    unsafe = getattr(settings, "BOXOFFICE_TEST_UNSAFE_PROMOTION", False)  # negative control
+    unsafe = switch_on("promotion_unlocked")  # negative control
     if not unsafe:
         # One promotion per event at a time: "any tier" people are in every tier's line.
         with connection.cursor() as cursor:
@@ -174,9 +176,8 @@ def _promote_tier(*, event_id: Any, tier_id: Any, manual: bool) -> int:
         entry.save(update_fields=["status"])
     # Seats nobody is waiting for any more (people left) go back on public sale.
     set_aside_release(tier_id=tier.pk, quantity=set_aside - len(offers))
-    for offer in offers:
-        pk = offer.pk
-        transaction.on_commit(lambda pk=pk: offer_made.send(sender=Offer, offer_id=pk))  # type: ignore[misc]
+    for offer in offers:  # inside the transaction: a listener's outbox row commits with the offer
+        offer_made.send(sender=Offer, offer_id=offer.pk)
     return len(offers)
 
 

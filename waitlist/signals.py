@@ -1,4 +1,4 @@
-"""What the waitlist announces, after commit; notifications listen."""
+"""What the waitlist announces, inside its transaction (a listener writes its outbox row there)."""
 
 from django.dispatch import Signal
 

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0001_initial'),
-        ('ticketing', '0006_short_refs'),
+        ('ticketing', '0008_short_refs'),
     ]
 
     operations = [

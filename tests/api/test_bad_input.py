@@ -4,15 +4,18 @@ Each case also checks that nothing was written.
 """
 
 import base64
+import re
 import uuid
 from typing import Any
 
 import pytest
+from django.test import Client
 
 from accounts.models import ApiToken, User
 from checkin.models import Admission, Scan
 from checkin.services import checkin_list_default
 from events.models import Event, TicketTier
+from events.search import MAX_QUERY_CHARS
 from tests.api.conftest import Api
 from tests.factories import TicketTierFactory, order_paid, order_reserved
 from ticketing.models import Order, Payment, SandboxCharge
@@ -257,12 +260,33 @@ def test_token_request_with_missing_fields_is_422(anonymous: Api) -> None:
         {"limit": "1000"},
         {"limit": "ten"},
         {"offset": "-1"},
-        {"q": "q" * 201},
     ],
     ids=lambda p: next(iter(p)),
 )
 def test_bad_search_filters_are_422(anonymous: Api, params: dict[str, str]) -> None:
     assert_error(anonymous.get("/events", params), 422, "VALIDATION_ERROR")
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/events", {"q": "q" * (MAX_QUERY_CHARS + 1)}),
+        ("/events", {"q": "ä" * 5000}),
+        ("/search", {"query": "q" * (MAX_QUERY_CHARS + 1)}),
+    ],
+    ids=["events-q", "events-q-5000", "search-query"],
+)
+def test_a_search_over_the_length_limit_is_422_query_too_long(
+    anonymous: Api, path: str, params: dict[str, str]
+) -> None:
+    error = assert_error(anonymous.get(path, params), 422, "QUERY_TOO_LONG")
+    assert str(MAX_QUERY_CHARS) in error["message"]
+
+
+def test_a_search_at_the_length_limit_is_answered(anonymous: Api) -> None:
+    response = anonymous.get("/events", {"q": "q" * MAX_QUERY_CHARS})
+
+    assert response.status_code == 200, response.content
 
 
 def test_unknown_event_detail_is_404(anonymous: Api) -> None:
@@ -475,3 +499,156 @@ def test_nul_in_a_scan_at_a_known_list_is_logged_without_it(as_door: Api, event:
     assert response.json()["reason"] == "malformed"
     row = Scan.objects.get()
     assert (row.payload_excerpt, row.device_id) == ("badcode", "d")
+
+
+# --- The HTTP edge: body size, unknown paths, wrong methods, crashes ------------------------
+# Whatever the input, the API answers the JSON envelope with a stable code, never HTML, never 5xx.
+
+TEN_MB = 10 * 1024 * 1024
+
+
+def ten_megabytes_of_json() -> str:
+    return '{"padding": "' + "x" * TEN_MB + '"}'
+
+
+def test_a_10_mb_sign_up_body_is_413_payload_too_large(anonymous: Api) -> None:
+    response = anonymous.post("/auth/signup", raw=ten_megabytes_of_json())
+
+    assert_error(response, 413, "PAYLOAD_TOO_LARGE")
+    assert User.objects.count() == 0
+
+
+def test_a_10_mb_registration_body_is_413_payload_too_large(
+    as_attendee: Api, tier: TicketTier
+) -> None:
+    response = as_attendee.post(f"/events/{tier.event_id}/register", raw=ten_megabytes_of_json())
+
+    assert_error(response, 413, "PAYLOAD_TOO_LARGE")
+    assert nothing_booked(tier)
+
+
+def test_a_body_just_under_the_limit_still_reaches_validation(
+    anonymous: Api, settings: Any
+) -> None:
+    body = '{"padding": "' + "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE - 100) + '"}'
+
+    assert_error(anonymous.post("/auth/signup", raw=body), 422, "VALIDATION_ERROR")
+
+
+def test_a_10_mb_form_post_to_a_page_is_a_friendly_413_page(client: Client, db: None) -> None:
+    response = client.post("/accounts/login/", {"login": "a@example.com", "password": "x" * TEN_MB})
+
+    assert response.status_code == 413
+    assert response["Content-Type"].startswith("text/html")
+    page = response.content.decode()
+    assert "<title>Too much at once" in page and "too much to send at once" in page
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/nope", "/events/x/y/z/q", "/orders", "/", "/api/v1/events", "/%00", "/auth"],
+)
+def test_an_unknown_path_under_the_api_is_a_json_404(client: Client, db: None, path: str) -> None:
+    response = client.get(f"/api/v1{path}")
+
+    assert response["Content-Type"].startswith("application/json")
+    assert_error(response, 404, "NOT_FOUND")
+
+
+def test_an_unknown_api_version_is_a_json_404(client: Client, db: None) -> None:
+    assert_error(client.get("/api/v2/events"), 404, "NOT_FOUND")
+
+
+def test_an_unknown_page_outside_the_api_stays_html(client: Client, db: None) -> None:
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert not response["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("put", "/auth/signup", "POST"),
+        ("delete", "/events", "GET"),
+        ("patch", "/checkin/scan", "POST"),
+        ("get", "/auth/token", "POST"),
+    ],
+)
+def test_a_wrong_method_is_a_json_405_naming_the_allowed_ones(
+    client: Client, db: None, method: str, path: str, allowed: str
+) -> None:
+    response = getattr(client, method)(f"/api/v1{path}")
+
+    assert_error(response, 405, "METHOD_NOT_ALLOWED")
+    assert allowed in response["Allow"]
+
+
+@pytest.mark.urls("tests.api.urls_failing")
+def test_a_crash_outside_the_api_handlers_is_a_json_500(db: None) -> None:
+    client = Client(raise_request_exception=False)
+
+    response = client.get("/api/v1/_crash")
+
+    assert_error(response, 500, "INTERNAL")
+    assert "crashed on purpose" not in response.content.decode()
+
+
+# Many kinds of bad input at once: each must be a JSON refusal with a stable code, never a 5xx.
+HOSTILE_REQUESTS: list[tuple[str, str, Any]] = [
+    ("post", "/auth/signup", '{"email": "a@b.c", "password": "x'),
+    ("post", "/auth/signup", "[]"),
+    ("post", "/auth/signup", '"just a string"'),
+    ("post", "/auth/signup", "null"),
+    ("post", "/auth/signup", '{"email": ["a@b.c"], "password": {"p": 1}}'),
+    ("post", "/auth/signup", '{"email": "a\\u0000@b.c", "password": "a-long-passphrase-42"}'),
+    ("post", "/auth/signup", '{"email": "' + "a" * 100_000 + '@b.c", "password": "p"}'),
+    ("post", "/auth/token", '{"email": 1e309, "password": true}'),
+    ("post", "/auth/token", b"\xff\xfe\x00garbage"),
+    ("post", "/auth/token", "{" * 10_000),
+    ("post", "/events/{event}/register", '{"tier_id": "{tier}", "quantity": 1e999}'),
+    ("post", "/events/{event}/register", '{"tier_id": "{tier}", "quantity": ' + "9" * 5000 + "}"),
+    ("post", "/events/{event}/register", '{"tier_id": "{tier}", "quantity": -0}'),
+    ("post", "/events/{event}/register", '{"tier_id": "\\u0000", "quantity": 1}'),
+    ("post", "/events/{event}/register", ten_megabytes_of_json()),
+    ("post", "/orders/{uuid}/pay", '{"idempotency_key": "' + "k" * 100_000 + '"}'),
+    ("post", "/tickets/{uuid}/transfer", '{"email": "\\u0000"}'),
+    ("post", "/transfers/" + "t" * 3000 + "/accept", "{}"),
+    ("post", "/checkin/scan", '{"payload": "' + "A" * 100_000 + '"}'),
+    ("post", "/checkin/sync", '{"scans": ' + "[" * 5000 + "]" * 5000 + "}"),
+    ("put", "/notifications/preferences", '{"phone": 12345678901234567890123}'),
+    ("post", "/webhooks", '{"url": "javascript:alert(1)", "topics": ["nope"]}'),
+    ("get", "/events?page=99999999999999999999999", None),
+    ("get", "/events?per_page=-1&sort=%00", None),
+    ("get", "/events?lat=NaN&lon=Infinity", None),
+    ("get", "/events?start_date=0000-00-00", None),
+    ("get", "/events/{uuid}", None),
+    ("get", "/events/" + "9" * 200, None),
+    ("get", "/orders/..%2F..%2Fetc%2Fpasswd", None),
+    ("get", "/unknown/endpoint", None),
+    ("delete", "/events/{event}", None),
+    ("patch", "/orders/{uuid}/pay", "{}"),
+    ("options", "/events/{event}/register", None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), HOSTILE_REQUESTS)
+def test_hostile_input_is_always_a_json_error_with_a_stable_code(
+    client: Client, as_attendee: Api, tier: TicketTier, method: str, path: str, body: Any
+) -> None:
+    path = (
+        path.replace("{event}", str(tier.event_id))
+        .replace("{tier}", str(tier.pk))
+        .replace("{uuid}", str(uuid.uuid4()))
+    )
+    kwargs: dict[str, Any] = {"headers": as_attendee.headers()}
+    if body is not None:
+        kwargs |= {"data": body, "content_type": "application/json"}
+
+    response = getattr(client, method)(f"/api/v1{path}", **kwargs)
+
+    assert 400 <= response.status_code < 500, (response.status_code, response.content[:300])
+    assert response["Content-Type"].startswith("application/json")
+    code = response.json()["error"]["code"]
+    assert re.fullmatch(r"[A-Z][A-Z_]+", code), code
+    assert nothing_booked(tier)

@@ -8,8 +8,8 @@ from django.test import Client
 from PIL import Image
 
 from accounts.models import User
-from checkin.qr import qr_png, qr_svg
 from checkin.signing import payload_verify
+from core.qr import qr_png, qr_svg
 from events.models import TicketTier
 from tests.checkin.svg_raster import svg_to_image
 from tests.factories import order_paid

@@ -383,8 +383,8 @@ def test_list_without_reentry_refuses_exits_and_second_entries(
 
 def race_two_doors(settings: Any, mode: str) -> tuple[Ticket, CheckinList, list[ScanResult]]:
     """Two threads scan one ticket; the admission statements surely overlap (they pause 0.3 s
-    after taking their snapshot, settings.CHECKIN_TEST_RACE)."""
-    settings.CHECKIN_TEST_RACE = mode
+    after taking their snapshot, the test switch "checkin_race")."""
+    settings.BOXOFFICE_TEST_SWITCHES = {"checkin_race": mode}
     door = MembershipFactory.create(role="door").user
     tier = TicketTierFactory.create(
         event=EventFactory.create(organization=door.organizations.get())

@@ -12,8 +12,8 @@ from pytest_django.live_server_helper import LiveServer
 
 from accounts.models import Membership, User
 from checkin.models import Admission, Scan
-from checkin.qr import qr_png
 from checkin.signing import payload_verify
+from core.qr import qr_png
 from events.models import Event, TicketTier
 from tests.e2e.conftest import PHONE, Launcher, log_in, phone_context, record_errors
 from tests.factories import (

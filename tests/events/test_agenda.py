@@ -232,7 +232,7 @@ def test_racing_for_the_last_seats_never_oversells(organizer: User) -> None:
 def test_negative_control_the_seat_race_oversells_without_the_conditional_update(
     organizer: User, settings: Any
 ) -> None:
-    settings.BOXOFFICE_TEST_UNSAFE_SESSION_SEATS = True
+    settings.BOXOFFICE_TEST_SWITCHES = {"session_seats_unlocked": True}
 
     session, outcomes = race_for_three_seats(organizer)
 

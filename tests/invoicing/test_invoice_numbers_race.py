@@ -1,6 +1,6 @@
 """A hundred orders of one organizer are paid at the same moment: their invoice numbers are
 1..100, each once. The negative control takes numbers without the counter's row lock
-(BOXOFFICE_TEST_UNSAFE_INVOICE_COUNTER) and must end with a duplicate, a gap or a failure."""
+(the `invoice_counter_unlocked` test switch) and must end with a duplicate, a gap or a failure."""
 
 import uuid
 from functools import partial
@@ -59,7 +59,7 @@ def test_invoice_numbers_of_concurrent_payments_are_gap_free_and_unique() -> Non
 
 @pytest.mark.django_db(transaction=True)
 def test_negative_control_without_the_counter_lock_numbers_collide(settings) -> None:
-    settings.BOXOFFICE_TEST_UNSAFE_INVOICE_COUNTER = True
+    settings.BOXOFFICE_TEST_SWITCHES = {"invoice_counter_unlocked": True}
     results, numbers, _ = pay_all_at_once()
     all_paid = all(isinstance(r, PaymentOutcome) for r in results)
     gap_free = sorted(numbers) == list(range(1, ORDERS + 1))

@@ -367,7 +367,7 @@ def test_eight_workers_racing_for_one_delivery_send_it_once(settings: Any, batch
 def test_without_the_claim_racing_workers_send_twice(settings: Any, batch: bool) -> None:
     """Negative control: the naive "was it sent already?" check lets duplicates through."""
     settings.SMS_BACKEND = SMS_PATH
-    settings.NOTIFICATIONS_UNSAFE_NO_CLAIM = True
+    settings.BOXOFFICE_TEST_SWITCHES = {"notifications_unclaimed": True}
     assert len(race_one_delivery(8, batch=batch)) > 1
 
 

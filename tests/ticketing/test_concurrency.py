@@ -1,8 +1,8 @@
 """Twenty buyers race for the last five tickets with real threads and real transactions.
 
 The negative control runs the same race with the inventory lock switched off
-(BOXOFFICE_TEST_UNSAFE_INVENTORY, see ticketing.booking.services._claim) and must catch an oversell,
-which shows that the race test can fail.
+(test switch "inventory_unlocked", see ticketing.booking.core.inventory_claim) and must catch
+an oversell, which shows that the race test can fail.
 """
 
 import threading
@@ -85,7 +85,7 @@ def test_twenty_buyers_racing_for_five_tickets_leave_exactly_five_sold() -> None
 
 @pytest.mark.django_db(transaction=True)
 def test_negative_control_the_race_oversells_without_the_inventory_lock(settings: Any) -> None:
-    settings.BOXOFFICE_TEST_UNSAFE_INVENTORY = True
+    settings.BOXOFFICE_TEST_SWITCHES = {"inventory_unlocked": True}
 
     tier, outcomes = race_for_last_tickets()
 

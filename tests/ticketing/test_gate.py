@@ -23,8 +23,9 @@ from tests.ticketing.racing import (
     tally,
 )
 from ticketing.booking import gate
+from ticketing.booking.core import orders_release_expired
 from ticketing.booking.gate import gate_give, gate_sync, gate_take
-from ticketing.booking.services import order_pay, orders_release_expired
+from ticketing.booking.services import order_pay
 from ticketing.errors import PaymentDeclined, SoldOut
 from ticketing.models import Order
 

@@ -2,8 +2,8 @@
 
 Every thread has its own database connection and transactions (`transaction=True`), all
 threads start at one barrier, and each test counts rows at the end. The oversell race comes
-with its negative control (BOXOFFICE_TEST_UNSAFE_INVENTORY, see ticketing.booking.services._claim),
-which must catch the race, so we know the test can.
+with its negative control (test switch "inventory_unlocked", see
+ticketing.booking.core.inventory_claim), which must catch the race, so we know the test can.
 """
 
 import json
@@ -29,8 +29,9 @@ from tests.factories import (
     order_reserved,
 )
 from tests.ticketing.racing import gate_counter, reserve, run_together, sold, tally
+from ticketing.booking.core import orders_release_expired
 from ticketing.booking.gate import gate_sync
-from ticketing.booking.services import order_reserve, orders_release_expired
+from ticketing.booking.services import order_reserve
 from ticketing.models import Order, OrderLine, Payment, SandboxCharge, Ticket
 
 BUYERS = 100  # PostgreSQL has max_connections=300 in the devstack: one connection each
@@ -92,7 +93,7 @@ def test_hundred_buyers_for_ten_seats_get_exactly_ten_holds_and_ninety_sold_out(
 def test_negative_control_without_the_conditional_update_the_hundred_buyer_rush_oversells(
     settings: Any,
 ) -> None:
-    settings.BOXOFFICE_TEST_UNSAFE_INVENTORY = True
+    settings.BOXOFFICE_TEST_SWITCHES = {"inventory_unlocked": True}
     settings.BOXOFFICE_GATE_DISABLED = True  # the gate would admit only ten and hide the race
     tier = TicketTierFactory.create(capacity=SEATS, max_per_order=1)
     buyers = UserFactory.create_batch(BUYERS)

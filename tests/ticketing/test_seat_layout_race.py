@@ -1,6 +1,6 @@
 """Organizers adding blocks to one layout at once: each sees the others' seats, so a clash is a
 clear SEAT_LAYOUT_INVALID, never a database error. The negative control switches the layout lock
-off (BOXOFFICE_TEST_UNSAFE_LAYOUT_LOCK) and must end in the unique index's IntegrityError."""
+off (test switch "seat_layout_unlocked") and must end in the unique index's IntegrityError."""
 
 from typing import Any
 
@@ -53,7 +53,7 @@ def test_editors_adding_clashing_blocks_get_one_block_and_clear_errors() -> None
 def test_negative_control_without_the_layout_lock_the_clash_reaches_the_database(
     settings: Any,
 ) -> None:
-    settings.BOXOFFICE_TEST_UNSAFE_LAYOUT_LOCK = True
+    settings.BOXOFFICE_TEST_SWITCHES = {"seat_layout_unlocked": True}
 
     seat_map, outcomes = race_for_the_same_labels()
 

@@ -82,7 +82,7 @@ def test_fifty_buyers_holding_overlapping_pairs_never_share_a_seat() -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_negative_control_without_seat_locks_the_pair_rush_sells_a_seat_twice(settings) -> None:
-    settings.BOXOFFICE_TEST_UNSAFE_SEATS = True
+    settings.BOXOFFICE_TEST_SWITCHES = {"seats_unlocked": True}
 
     _, orders = _overlapping_pair_rush()
 
@@ -259,9 +259,9 @@ def test_blocked_seats_are_never_sold_and_come_back_when_released() -> None:
 
 @pytest.mark.django_db
 def test_a_seated_ticket_carries_its_seat_signed_in_the_qr_and_the_door_shows_it() -> None:
-    from checkin.qr import qr_png
     from checkin.services import checkin_list_default, ticket_scan
     from checkin.signing import payload_verify
+    from core.qr import qr_png
     from tests.qr import qr_texts
 
     event, _ = seated_event(SeatBlock(section="Balcony", rows=3, seats_per_row=14, zone="A"))

@@ -1,4 +1,8 @@
-"""ticketing.booking.services: reserve, pay and release, with every domain error they promise."""
+"""ticketing.booking.services: reserve, pay and release, with every domain error they promise.
+
+The hot path (ticketing.booking.hotpath) only accelerates these services, so this whole module
+runs twice: with it on and with it off. Both must give the same answers.
+"""
 
 import uuid
 from collections.abc import Callable
@@ -15,7 +19,9 @@ from core.errors import NotFound
 from events.models import Event, TicketTier
 from tests.factories import EventFactory, TicketTierFactory, UserFactory, order_reserved
 from tests.ticketing.racing import sold
-from ticketing.booking.services import order_pay, order_reserve, orders_release_expired
+from ticketing.booking import hotpath
+from ticketing.booking.core import orders_release_expired
+from ticketing.booking.services import order_pay, order_reserve
 from ticketing.errors import (
     HoldExpired,
     IdempotencyKeyInvalid,
@@ -30,6 +36,39 @@ from ticketing.models import Order, OrderLine, Payment, SandboxCharge, Ticket
 from ticketing.tasks import release_expired_holds
 
 DECLINED_CARD = "4000000000000002"
+
+
+@pytest.fixture(autouse=True, params=[True, False], ids=["hot-path-on", "hot-path-off"])
+def hot_path(
+    request: pytest.FixtureRequest, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> bool:
+    settings.BOXOFFICE_HOT_PATH = request.param
+    if not request.param:  # off means off: the accelerator is never asked
+        for step in ("order_place", "payment_start", "payment_finish"):
+            monkeypatch.setattr(hotpath, step, _must_not_run)
+    return bool(request.param)
+
+
+def _must_not_run(**kwargs: Any) -> None:
+    raise AssertionError("the hot path ran while switched off")
+
+
+def test_the_hot_path_serves_the_plain_case_when_on(
+    hot_path: bool, attendee: User, tier: TicketTier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    placed: list[Any] = []
+    real = hotpath.order_place
+
+    def counted(**kwargs: Any) -> Any:
+        placed.append(1)
+        return real(**kwargs)
+
+    monkeypatch.setattr(hotpath, "order_place", counted)
+    order = order_reserve(
+        buyer=attendee, event_id=tier.event_id, items=[(tier.pk, 1)], idempotency_key="hp"
+    )
+    assert order.status == Order.Status.PENDING
+    assert placed == ([1] if hot_path else [])
 
 
 def expire(order: Order) -> None:

@@ -93,7 +93,7 @@ def test_typed_references_are_normalised_for_search() -> None:
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_gives_existing_orders_and_tickets_distinct_references() -> None:
     executor = MigrationExecutor(connection)
-    before = [("ticketing", "0005_order_seat_ids_default")]
+    before = [("ticketing", "0007_transfer_token_hash")]
     tier = TicketTierFactory.create(capacity=50)
     buyer = UserFactory.create()
     executor.migrate(before)

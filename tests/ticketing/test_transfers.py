@@ -1,5 +1,7 @@
 """Transfers: a ticket changes hands by email; the old QR dies at once; history is kept."""
 
+import hashlib
+import re
 from datetime import timedelta
 
 import pytest
@@ -152,11 +154,13 @@ def test_someone_elses_ticket_cannot_be_sent(ticket: Ticket) -> None:
 
 def test_api_send_and_accept(client: Client, attendee: User, ticket: Ticket) -> None:
     api = login(client, attendee)
+    mail.outbox.clear()
     response = api.post(f"/tickets/{ticket.pk}/transfer", {"email": "api@example.com"})
     assert response.status_code == 201, response.content
     bad = api.post(f"/tickets/{ticket.pk}/transfer", {"email": "not an email"})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "VALIDATION_ERROR"
-    token = Transfer.objects.get(status="pending").token
+    [link] = re.findall(r"/transfers/([\w-]+)", str(mail.outbox[0].body))  # the recipient's email
+    token = link
 
     recipient = UserFactory.create(email="api@example.com")
     api_recipient = login(Client(), recipient)
@@ -190,3 +194,18 @@ def test_recipient_without_account_signs_up_then_accepts_on_the_page(
     assert "The ticket is yours" in response.content.decode()
     assert Ticket.objects.get(holder__email="newbie@example.com").status == Ticket.Status.VALID
     assert client.get("/tickets/transfers/").status_code == 200
+
+
+def test_the_token_is_stored_only_as_its_hash(attendee: User, ticket: Ticket) -> None:
+    transfer = ticket_transfer_send(
+        sender=attendee, ticket_id=ticket.pk, to_email="hash@example.com"
+    )
+    stored = Transfer.objects.get(pk=transfer.pk)
+
+    assert transfer.token and transfer.token not in stored.token_hash
+    assert stored.token_hash == hashlib.sha256(transfer.token.encode()).hexdigest()
+    # What a database reader sees does not accept the transfer; only the emailed token does.
+    recipient = UserFactory.create(email="hash@example.com")
+    with pytest.raises(NotFound):
+        ticket_transfer_accept(recipient=recipient, token=stored.token_hash)
+    assert ticket_transfer_accept(recipient=recipient, token=transfer.token).holder == recipient

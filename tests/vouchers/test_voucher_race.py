@@ -1,7 +1,7 @@
 """Fifty buyers redeem a code with one use left at the same moment: exactly one order gets it.
 
 The negative control checks and counts without the conditional UPDATE
-(BOXOFFICE_TEST_UNSAFE_VOUCHER, see vouchers.services._claim_use) and must let the last use
+(the `voucher_unlocked` test switch, see vouchers.services._claim_use) and must let the last use
 be spent more than once, which shows the race test can catch it.
 """
 
@@ -69,7 +69,7 @@ def test_the_last_use_of_a_code_is_spent_exactly_once() -> None:
 def test_negative_control_without_the_conditional_update_the_last_use_is_spent_twice(
     settings,
 ) -> None:
-    settings.BOXOFFICE_TEST_UNSAFE_VOUCHER = True
+    settings.BOXOFFICE_TEST_SWITCHES = {"voucher_unlocked": True}
     voucher, outcomes = redeem_last_use_together()
     spent = VoucherRedemption.objects.filter(voucher=voucher, released_at=None).count()
     assert spent > 1, f"the race did not show ({outcomes}): the test could not catch it"

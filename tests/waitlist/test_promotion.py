@@ -17,8 +17,8 @@ from tests.api.conftest import login
 from tests.factories import TicketTierFactory, UserFactory, order_paid, order_reserved
 from tests.ticketing.racing import gate_counter
 from ticketing.aftersale.refunds import order_refund
+from ticketing.booking.core import orders_release_expired
 from ticketing.booking.gate import gate_sync
-from ticketing.booking.services import orders_release_expired
 from ticketing.errors import SoldOut
 from ticketing.models import EventPolicy, Order, SetAside
 from waitlist.errors import NothingToOffer, OfferExpired

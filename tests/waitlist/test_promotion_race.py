@@ -57,7 +57,7 @@ def test_concurrent_promotions_make_exactly_one_offer_per_seat(three_set_aside: 
 def test_negative_control_without_the_locks_promotions_collide(
     three_set_aside: TicketTier, settings: Any
 ) -> None:
-    settings.BOXOFFICE_TEST_UNSAFE_PROMOTION = True
+    settings.BOXOFFICE_TEST_SWITCHES = {"promotion_unlocked": True}
 
     results = run_together([promote(three_set_aside)] * RUNS)
 

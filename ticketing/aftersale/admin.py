@@ -28,7 +28,7 @@ class TransferAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["to_email", "sender__email"]
     list_select_related = ["ticket__tier", "ticket__event", "sender"]
-    readonly_fields = ["ticket", "sender", "recipient", "new_ticket", "token"]
+    readonly_fields = ["ticket", "sender", "recipient", "new_ticket", "token_hash"]
 
 
 @admin.register(EventPolicy)

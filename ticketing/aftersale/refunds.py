@@ -16,29 +16,35 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from celery import shared_task
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import organizations_managed_by
 from accounts.services import audit_record
-from core.errors import NotFound, PermissionDenied
+from core.errors import NotFound
 from events.models import Event
-from events.signals import event_cancelled
+from ticketing.booking.core import busy_on_lock_timeout, idempotency_key_check, request_digest
+from ticketing.booking.lifecycle import (
+    TicketState,
+    admissible_for,
+    ticket_transition,
+    transition_check,
+)
 from ticketing.booking.releases import seats_return
-from ticketing.booking.services import _busy_on_lock_timeout, _check_key, _release, _request_digest
 from ticketing.errors import (
     IdempotencyKeyReused,
     OrderNotRefundable,
     RefundsNotAllowed,
     RefundWindowClosed,
+    TicketAlreadyUsed,
     TicketNotRefundable,
 )
-from ticketing.models import EventPolicy, Order, Payment, Refund, RefundJob, RefundLine, Ticket
+from ticketing.models import EventPolicy, Order, Payment, Refund, RefundLine, Ticket
 from ticketing.payments import ProviderUnavailable, get_provider
-from ticketing.signals import event_cancelled_refunds_done, order_refunded
+from ticketing.signals import order_refunded
 
 logger = logging.getLogger(__name__)
 CENT = Decimal("0.01")
@@ -96,7 +102,7 @@ def refund_deadline(policy: EventPolicy) -> Any:
     return policy.event.starts_at - timedelta(hours=policy.refund_until_hours)
 
 
-def _manages(user: User, event: Event) -> bool:
+def manages_event(user: User, event: Event) -> bool:
     return organizations_managed_by(user).filter(pk=event.organization_id).exists()
 
 
@@ -110,9 +116,9 @@ def order_refund(
     reason: str = Refund.Reason.BUYER,
 ) -> Refund:
     """Refund some (or all valid) tickets of a paid order; same key, same refund."""
-    _check_key(idempotency_key)
+    idempotency_key_check(idempotency_key)
     wanted = sorted({str(t) for t in ticket_ids}) if ticket_ids else None
-    digest = _request_digest({"order": str(order_id), "tickets": wanted, "reason": reason})
+    digest = request_digest({"order": str(order_id), "tickets": wanted, "reason": reason})
     refund = _refund_existing(actor, idempotency_key, digest)
     if refund is None:
         try:
@@ -152,7 +158,7 @@ def _refund_start(
     as_organizer: bool,
     reason: str,
 ) -> Refund:
-    with _busy_on_lock_timeout():
+    with busy_on_lock_timeout():
         try:
             order = (
                 Order.objects.select_for_update(of=("self",))
@@ -167,7 +173,7 @@ def _refund_start(
             return replay
         event = order.event
         if as_organizer:
-            if not _manages(actor, event):
+            if not manages_event(actor, event):
                 raise NotFound("No such order.")
             policy = None
         else:
@@ -196,6 +202,14 @@ def _refund_start(
             if any(t not in by_id for t in wanted):
                 raise TicketNotRefundable()
             tickets = [by_id[t] for t in wanted]
+            transition_check(tickets, TicketState.REFUNDED)  # one that got in: the policy says
+        elif tickets:
+            # "All": those that may be refunded; tickets that got in stay, unless the policy
+            # refunds after entry.
+            refundable = admissible_for(tickets, TicketState.REFUNDED)
+            if not refundable:
+                raise TicketAlreadyUsed()
+            tickets = refundable
         if not tickets:
             raise TicketNotRefundable("This order has no tickets left to refund.")
         prices = dict(order.lines.values_list("tier_id", "unit_price"))
@@ -216,9 +230,7 @@ def _refund_start(
             RefundLine(refund=refund, ticket=t, amount=a)
             for t, a in zip(tickets, quote.per_ticket, strict=True)
         )
-        Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(
-            status=Ticket.Status.VOID, void_reason="refunded"
-        )
+        ticket_transition(tickets, TicketState.REFUNDED)
         if event.status != Event.Status.CANCELLED:  # a cancelled event's seats are moot
             seats_return(
                 event_id=event.pk,
@@ -261,9 +273,19 @@ def refund_send(*, refund_id: Any, enqueue_on_failure: bool = False) -> Refund:
 
 
 def _enqueue_refund_send(refund_id: Any) -> None:
-    from ticketing.tasks import refund_send_task  # tasks import this module
-
     refund_send_task.apply_async(args=(str(refund_id),), countdown=30)
+
+
+@shared_task(
+    name="ticketing.tasks.refund_send_task",  # its name in tasks.py: queued messages still run
+    autoretry_for=(ProviderUnavailable,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=20,
+)
+def refund_send_task(refund_id: str) -> None:
+    if refund_send(refund_id=refund_id).status == Refund.Status.PENDING:
+        raise ProviderUnavailable("no answer from the processor yet")  # retried with backoff
 
 
 @transaction.atomic(durable=True)
@@ -295,150 +317,3 @@ def refunds_retry(*, older_than: timedelta = timedelta(seconds=30)) -> int:
         refund_send(refund_id=refund_id)
         tried += 1
     return tried
-
-
-# --- Event cancellation ----------------------------------------------------------------------
-
-
-@transaction.atomic(durable=True)
-def event_cancel_with_refunds(*, actor: User, event_id: Any) -> RefundJob:
-    """Cancel an event (if not yet) and start refunding every order; one job per event."""
-    try:
-        event = (
-            Event.objects.select_for_update(of=("self",))
-            .select_related("organization")
-            .get(pk=event_id)
-        )
-    except (Event.DoesNotExist, ValidationError, ValueError) as exc:
-        raise NotFound("No such event.") from exc
-    if not _manages(actor, event):
-        raise PermissionDenied()
-    if event.status != Event.Status.CANCELLED:
-        event.status = Event.Status.CANCELLED
-        event.save(update_fields=["status", "updated_at"])
-        audit_record(
-            actor=actor, action="event.cancel", target=event, organization=event.organization
-        )
-        # As events.services.event_cancel does: holders are told, and the receiver below in
-        # ticketing.receivers starts the same refund job (once: one job per event).
-        event_cancelled.send(
-            sender=Event,
-            event_id=event.pk,
-            organization_id=event.organization_id,
-            actor_id=actor.pk,
-        )
-    return refund_job_start(event=event, actor_id=actor.pk)
-
-
-def refund_job_start(*, event: Event, actor_id: Any) -> RefundJob:
-    """The event's refund-everyone job, created once, run after commit; in a transaction."""
-    job, created = RefundJob.objects.get_or_create(
-        event=event,
-        defaults={
-            "requested_by_id": actor_id,
-            "orders_total": event.orders.filter(status=Order.Status.PAID).count(),
-        },
-    )
-    if created:
-        audit_record(
-            actor=User.objects.get(pk=actor_id),
-            action="event.refund_all",
-            target=event,
-            organization=event.organization,
-            changes={"orders": job.orders_total},
-        )
-        job_id = job.pk
-        transaction.on_commit(lambda: _enqueue_job(job_id))
-    return job
-
-
-def _enqueue_job(job_id: int) -> None:
-    from ticketing.tasks import refund_job_run
-
-    refund_job_run.delay(job_id)
-
-
-def _orders_left(job: RefundJob) -> Any:
-    """Paid orders of the job's event that still have a valid ticket and no cancellation refund."""
-    refunded = Refund.objects.filter(order=OuterRef("pk"), reason=Refund.Reason.EVENT_CANCELLED)
-    valid = Ticket.objects.filter(order=OuterRef("pk"), status=Ticket.Status.VALID)
-    return (
-        Order.objects.filter(event_id=job.event_id, status=Order.Status.PAID)
-        .filter(Exists(valid))
-        .exclude(Exists(refunded))
-        .order_by("id")
-    )
-
-
-def refund_job_step(*, job_id: int, batch: int = 50) -> int:
-    """Refund up to `batch` orders of a cancellation job; returns how many are left.
-
-    Safe to kill at any point and run again: each order's refund has a key derived from the job
-    and the order (`cancel-<job>-<order>`), so a rerun finds the refund it already made and only
-    re-sends it to the processor (whose key is the refund's) if it is still pending.
-    """
-    job = RefundJob.objects.select_related("requested_by").get(pk=job_id)
-    if job.status == RefundJob.Status.DONE:
-        return 0
-    # Holds of a cancelled event will never be paid: release them (seats are moot).
-    for order_id in Order.objects.filter(
-        event_id=job.event_id, status=Order.Status.PENDING
-    ).values_list("pk", flat=True):
-        order_hold_cancel(order_id=order_id)
-    # Refunds started before a kill but not confirmed: the same key, so never twice.
-    for refund_id in Refund.objects.filter(
-        order__event_id=job.event_id,
-        reason=Refund.Reason.EVENT_CANCELLED,
-        status=Refund.Status.PENDING,
-    ).values_list("pk", flat=True)[:batch]:
-        refund_send(refund_id=refund_id)
-    for order_id in _orders_left(job).values_list("pk", flat=True)[:batch]:
-        order_refund(
-            actor=job.requested_by,
-            order_id=order_id,
-            idempotency_key=f"cancel-{job.pk}-{order_id}",
-            as_organizer=True,
-            reason=Refund.Reason.EVENT_CANCELLED,
-        )
-    left = _orders_left(job).count()
-    pending = Refund.objects.filter(
-        order__event_id=job.event_id,
-        reason=Refund.Reason.EVENT_CANCELLED,
-        status=Refund.Status.PENDING,
-    ).exists()
-    if left == 0 and not pending:
-        _job_finish(job_id=job.pk)
-    return left + int(pending)
-
-
-def order_hold_cancel(*, order_id: Any) -> None:
-    """Give up a pending order's hold (a declined offer, a cancelled event's hold)."""
-    with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
-        if order.status == Order.Status.PENDING:
-            _release(order, Order.Status.CANCELLED)
-
-
-@transaction.atomic(durable=True)
-def _job_finish(*, job_id: int) -> None:
-    job = RefundJob.objects.select_for_update().get(pk=job_id)
-    if job.status == RefundJob.Status.DONE:
-        return
-    job.status, job.finished_at = RefundJob.Status.DONE, timezone.now()
-    job.save(update_fields=["status", "finished_at"])
-    event_id = job.event_id
-    transaction.on_commit(
-        lambda: event_cancelled_refunds_done.send(
-            sender=RefundJob, job_id=job_id, event_id=event_id
-        )
-    )
-
-
-def refund_jobs_resume() -> int:
-    """Start a step of every unfinished job (beat; after a worker was killed mid-job)."""
-    ids = list(
-        RefundJob.objects.filter(status=RefundJob.Status.RUNNING).values_list("pk", flat=True)
-    )
-    for job_id in ids:
-        _enqueue_job(job_id)
-    return len(ids)

@@ -1,10 +1,17 @@
 """Transfers: a holder sends a ticket to an email address; the recipient accepts.
 
-Accepting voids the old ticket and issues a new one (new id, new signed QR) in one transaction,
-so from that commit on the old QR is rejected by online scanners (`ticket_scan` sees it void)
-and left out of the next offline bundle. Every transfer row is kept: the history.
+Accepting moves the old ticket to `transferred` (booking.lifecycle) and issues a new one (new
+id, new signed QR, booking.core) in one transaction, so from that commit on the old QR is
+rejected by online scanners (`ticket_scan` sees it void) and left out of the next offline
+bundle. A ticket that got in at the door cannot be sent or accepted (TICKET_ALREADY_USED):
+the lifecycle forbids it and the database trigger refuses it. Every transfer row is kept.
+
+The link's token is a secret: only its SHA-256 is stored (`Transfer.token_hash`); the plain
+token exists in the `transfer_sent` signal, for the recipient's email (whose outbox row keeps it
+encrypted with the app's key, core.sealed), and nowhere else.
 """
 
+import hashlib
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -16,11 +23,11 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import audit_record
-from checkin.signing import current_signing_key, ticket_payload_sign
 from core.errors import NotFound
 from events.models import Event
 from ticketing.aftersale.refunds import policy_for
-from ticketing.booking.services import _busy_on_lock_timeout
+from ticketing.booking.core import busy_on_lock_timeout, tickets_build
+from ticketing.booking.lifecycle import TicketState, ticket_transition, transition_check
 from ticketing.errors import (
     TicketNotTransferable,
     TransferNotOpen,
@@ -43,7 +50,7 @@ def _check_policy(event: Event) -> None:
 def ticket_transfer_send(*, sender: User, ticket_id: Any, to_email: str) -> Transfer:
     """Offer one of `sender`'s valid tickets to `to_email`; a new send replaces a pending one."""
     to_email = to_email.strip().lower()
-    with _busy_on_lock_timeout():
+    with busy_on_lock_timeout():
         try:
             ticket = (
                 Ticket.objects.select_for_update(of=("self",))
@@ -59,11 +66,13 @@ def ticket_transfer_send(*, sender: User, ticket_id: Any, to_email: str) -> Tran
         if ticket.event.status != Event.Status.PUBLISHED:
             raise TicketNotTransferable("This event is not on.")
         _check_policy(ticket.event)
+        transition_check([ticket], TicketState.TRANSFERRED)  # not once it got in
         ticket.transfers.filter(status=Transfer.Status.PENDING).update(
             status=Transfer.Status.CANCELLED, decided_at=timezone.now()
         )
+        token = secrets.token_urlsafe(32)
         transfer = Transfer.objects.create(
-            ticket=ticket, sender=sender, to_email=to_email, token=secrets.token_urlsafe(32)
+            ticket=ticket, sender=sender, to_email=to_email, token_hash=token_hash(token)
         )
         audit_record(
             actor=sender,
@@ -73,15 +82,21 @@ def ticket_transfer_send(*, sender: User, ticket_id: Any, to_email: str) -> Tran
             changes={"to": to_email, "transfer": str(transfer.pk)},
         )
     pk = transfer.pk
-    transaction.on_commit(lambda: transfer_sent.send(sender=Transfer, transfer_id=pk))
+    # Inside the transaction: the recipient's outbox message commits with the transfer.
+    transfer_sent.send(sender=Transfer, transfer_id=pk, token=token)
+    transfer.token = token  # for the caller's answer only; never stored
     return transfer
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def transfer_by_token(token: str) -> Transfer:
     """The transfer a recipient's link points at (any status), or NotFound."""
     transfer = (
         Transfer.objects.select_related("ticket__event", "ticket__tier", "sender")
-        .filter(token=token)
+        .filter(token_hash=token_hash(token))
         .first()
         if token
         else None
@@ -94,7 +109,7 @@ def transfer_by_token(token: str) -> Transfer:
 @transaction.atomic(durable=True)
 def ticket_transfer_accept(*, recipient: User, token: str) -> Ticket:
     """Take a ticket sent to you: the old one is void at once, you get a new one and QR."""
-    with _busy_on_lock_timeout():
+    with busy_on_lock_timeout():
         found = transfer_by_token(token)
         # Ticket first, then transfer: the same lock order as sending and cancelling.
         ticket = (
@@ -112,18 +127,15 @@ def ticket_transfer_accept(*, recipient: User, token: str) -> Ticket:
         if ticket.status != Ticket.Status.VALID or ticket.holder_id != transfer.sender_id:
             raise TicketNotTransferable("This ticket is no longer valid.")
         _check_policy(ticket.event)
-        new = Ticket(
+        seat_label = ticket.seat.label if ticket.seat is not None else ""
+        [new] = tickets_build(
             order_id=ticket.order_id,
             event_id=ticket.event_id,
-            tier_id=ticket.tier_id,
-            seat_id=ticket.seat_id,  # the same seat, a new holder and QR
             holder=recipient,
-            attendee_name=recipient.display_name,
+            plan=[(ticket.tier_id, ticket.seat_id, seat_label)],  # the same seat, a new QR
         )
-        new.qr_payload = ticket_payload_sign(new, key=current_signing_key(ticket.event_id))
-        # Void first: a seat has one valid ticket at a time (one_valid_ticket_per_seat).
-        ticket.status, ticket.void_reason = Ticket.Status.VOID, "transferred"
-        ticket.save(update_fields=["status", "void_reason"])
+        # Moved first: a seat has one valid ticket at a time (one_valid_ticket_per_seat).
+        ticket_transition([ticket], TicketState.TRANSFERRED)
         new.save(force_insert=True)
         transfer.status, transfer.recipient, transfer.new_ticket = (
             Transfer.Status.ACCEPTED,
@@ -144,7 +156,7 @@ def ticket_transfer_accept(*, recipient: User, token: str) -> Ticket:
             changes={"new_ticket": str(new.pk), "transfer": str(transfer.pk)},
         )
     pk = transfer.pk
-    transaction.on_commit(lambda: ticket_transferred.send(sender=Transfer, transfer_id=pk))
+    ticket_transferred.send(sender=Transfer, transfer_id=pk)
     return new
 
 

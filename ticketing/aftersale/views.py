@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from core.errors import DomainError
 from core.http import AuthedRequest
 from events.selectors import event_managed_by
-from ticketing.aftersale import refunds, transfers
+from ticketing.aftersale import cancellation, refunds, transfers
 from ticketing.aftersale.forms import KeyedForm, PolicyForm, TransferForm
 from ticketing.models import Order, Refund, RefundJob, Ticket, Transfer
 
@@ -142,7 +142,7 @@ def manage_orders(request: AuthedRequest, event_id: Any) -> HttpResponse:
     if request.method == "POST":
         try:
             if "cancel_event" in request.POST:
-                refunds.event_cancel_with_refunds(actor=request.user, event_id=event.pk)
+                cancellation.event_cancel_with_refunds(actor=request.user, event_id=event.pk)
                 messages.success(request, "The event is cancelled; every order is being refunded.")
             else:
                 refund = refunds.order_refund(

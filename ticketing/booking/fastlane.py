@@ -16,20 +16,25 @@ import io
 import json
 import logging
 import re
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from redis.exceptions import RedisError
 
 from ticketing.booking import gate
+from ticketing.errors import SoldOut
 
 logger = logging.getLogger(__name__)
 
 REGISTER = re.compile(r"^/api/v1/events/([0-9a-fA-F-]{32,36})/register/?$")
 MAX_BODY = 8192
-SOLD_OUT_BODY = json.dumps(
-    {"error": {"code": "SOLD_OUT", "message": "Sorry, these tickets just sold out."}}
-).encode()
+
+
+def sold_out_body(event_id: str) -> bytes:
+    """The API's own SOLD_OUT answer, with the event's waitlist."""
+    return json.dumps(SoldOut().with_waitlist(event_id).as_dict()).encode()
+
 
 # KEYS: per tier, its counter then its admitted mark for this key. ARGV: the quantities.
 # 1 when some known tier is short and this key was never admitted there; else 0.
@@ -92,12 +97,14 @@ class SoldOutFastLane:
         body = environ["wsgi.input"].read(length)
         environ["wsgi.input"] = io.BytesIO(body)  # Django reads it again if we pass
         asked = _wanted(body)
-        if asked is not None and self._sold_out(match.group(1).lower(), *asked):
+        event_id = match.group(1).lower()
+        if asked is not None and self._sold_out(event_id, *asked):
+            body = sold_out_body(str(uuid.UUID(event_id)))
             start_response(
                 "409 Conflict",
-                [("Content-Type", "application/json"), ("Content-Length", str(len(SOLD_OUT_BODY)))],
+                [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
             )
-            return [SOLD_OUT_BODY]
+            return [body]
         return self.app(environ, start_response)
 
     def _sold_out(self, event_id: str, wanted: dict[str, int], key: str) -> bool:

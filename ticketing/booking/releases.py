@@ -8,18 +8,16 @@ to `SetAside`, so neither the Redis gate nor PostgreSQL ever offers them to the 
 the rest goes back on sale (and to the gate after commit).
 """
 
-import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 
 from events.models import TicketTier
 from ticketing.booking.gate import gate_give
-from ticketing.models import EventSeat, Order, OrderLine, SetAside
+from ticketing.models import EventSeat, SetAside
 from ticketing.signals import seats_set_aside
 
 # (event_id, tier_ids) -> {tier_id (str): number of people waiting who could take that tier}
@@ -27,7 +25,7 @@ WaitingCounter = Callable[[Any, Sequence[str]], dict[str, int]]
 _counters: list[WaitingCounter] = []
 
 
-def _in_transaction() -> None:
+def in_transaction_check() -> None:
     if not connection.in_atomic_block:
         raise RuntimeError("runs inside the caller's transaction, which holds the row locks")
 
@@ -67,7 +65,7 @@ def seats_return(
     path uses, so two releases never deadlock. `seat_ids`: the assigned seats released, which
     follow their counts (on sale again, or held for the waitlist).
     """
-    _in_transaction()
+    in_transaction_check()
     merged: dict[str, int] = {}
     for tier_id, quantity in lines:
         merged[str(tier_id)] = merged.get(str(tier_id), 0) + quantity
@@ -130,111 +128,3 @@ def _seats_follow(seat_ids: Sequence[Any], given: dict[str, int]) -> None:
     EventSeat.objects.filter(pk__in=aside).update(
         order=None, blocked=True, block_reason=EventSeat.WAITLIST_BLOCK
     )
-
-
-def _seats_set_aside(tier: TicketTier, quantity: int) -> None:
-    """Hold the best `quantity` free seats of a seated tier for the waitlist."""
-    free = EventSeat.objects.filter(tier=tier, order=None, blocked=False).order_by("rank")
-    chosen = list(free.values_list("pk", flat=True)[:quantity])
-    EventSeat.objects.filter(pk__in=chosen).update(
-        blocked=True, block_reason=EventSeat.WAITLIST_BLOCK
-    )
-
-
-def _seats_back_on_sale(tier_id: Any, quantity: int) -> None:
-    held = EventSeat.objects.filter(tier_id=tier_id, block_reason=EventSeat.WAITLIST_BLOCK)
-    chosen = list(held.order_by("rank").values_list("pk", flat=True)[:quantity])
-    EventSeat.objects.filter(pk__in=chosen).update(blocked=False, block_reason="")
-
-
-def _seat_for_offer(tier: TicketTier, order: Order) -> None:
-    """Give an offer's order a seat of a seated tier: one held for the waitlist, best first."""
-    seat = (
-        EventSeat.objects.select_for_update()
-        .filter(tier=tier, block_reason=EventSeat.WAITLIST_BLOCK)
-        .order_by("rank")
-        .first()
-    )
-    if seat is None:
-        return  # general admission
-    EventSeat.objects.filter(pk=seat.pk).update(blocked=False, block_reason="", order=order)
-    order.seat_ids = [seat.pk]
-    order.save(update_fields=["seat_ids"])
-
-
-def set_aside_release(*, tier_id: Any, quantity: int) -> None:
-    """Give set-aside seats back to public sale (nobody left waiting); caller locked the tier."""
-    if quantity <= 0:
-        return
-    updated = SetAside.objects.filter(pk=tier_id, quantity__gte=quantity).update(
-        quantity=F("quantity") - quantity
-    )
-    if not updated:
-        raise RuntimeError("set-aside seats are taken only under the tier's row lock")
-    TicketTier.objects.filter(pk=tier_id).update(sold_count=F("sold_count") - quantity)
-    _seats_back_on_sale(tier_id, quantity)
-    event_id = TicketTier.objects.values_list("event_id", flat=True).get(pk=tier_id)
-    given = {str(tier_id): quantity}
-    transaction.on_commit(lambda: gate_give(event_id, given))
-
-
-def order_hold_set_aside(
-    *, buyer: Any, tier: TicketTier, expires_at: Any, idempotency_key: str
-) -> Order | None:
-    """Move one set-aside seat of `tier` into a pending order of `buyer` (an offer's hold).
-
-    Runs inside the caller's transaction, after it locked the tier row: sold_count does not
-    change (the seat was counted all along), so the gate and public availability stay exact.
-    The order is paid through the normal `order_pay`, at the price of the moment of the offer.
-    """
-    _in_transaction()
-    if getattr(settings, "BOXOFFICE_TEST_UNSAFE_PROMOTION", False):
-        # Test-only negative control: check, pause, then write without a condition.
-        left = SetAside.objects.filter(pk=tier.pk).values_list("quantity", flat=True).first()
-        if not left:
-            return None
-        time.sleep(0.05)
-        SetAside.objects.filter(pk=tier.pk).update(quantity=left - 1)
-    elif not SetAside.objects.filter(pk=tier.pk, quantity__gte=1).update(
-        quantity=F("quantity") - 1
-    ):
-        return None
-    order = Order.objects.create(
-        buyer=buyer,
-        event_id=tier.event_id,
-        currency=tier.event.currency,
-        total=tier.price,
-        expires_at=expires_at,
-        idempotency_key=idempotency_key,
-        request_digest="waitlist-offer",
-    )
-    OrderLine.objects.create(order=order, tier=tier, quantity=1, unit_price=tier.price)
-    _seat_for_offer(tier, order)
-    return order
-
-
-def set_aside_of(tier_ids: Sequence[Any]) -> dict[str, int]:
-    return {
-        str(t): q
-        for t, q in SetAside.objects.filter(tier_id__in=list(tier_ids)).values_list(
-            "tier_id", "quantity"
-        )
-    }
-
-
-def set_aside_claim_free(*, tier: TicketTier, quantity: int) -> int:
-    """Set aside up to `quantity` seats still on public sale (capacity raised while people
-    wait); caller locked the tier row. Returns how many were taken."""
-    _in_transaction()
-    free = max(tier.capacity - tier.sold_count, 0)
-    take = min(free, quantity)
-    if take <= 0:
-        return 0
-    if not TicketTier.objects.filter(pk=tier.pk, sold_count__lte=F("capacity") - take).update(
-        sold_count=F("sold_count") + take
-    ):
-        return 0
-    set_aside_add(event_id=tier.event_id, tier_id=tier.pk, quantity=take)
-    _seats_set_aside(tier, take)
-    # The gate may still count them as on sale: it runs high, PostgreSQL refuses (see gate.py).
-    return take

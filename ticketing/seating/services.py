@@ -22,11 +22,8 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import CharField, F, Value
@@ -36,19 +33,19 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import audit_record
 from core.errors import NotFound
+from core.testswitches import switch_on
 from events.models import Event, TicketTier, Venue
 from events.signals import tiers_changed
-from ticketing.booking.gate import gate_give, gate_sync, gate_took
-from ticketing.booking.services import (
-    _admit,
-    _busy_on_lock_timeout,
-    _check_buyer_limit,
-    _check_key,
-    _claim,
-    _existing_order,
-    _request_digest,
+from ticketing.booking.core import (
+    busy_on_lock_timeout,
+    idempotency_key_check,
+    inventory_admit,
+    order_existing,
+    order_hold,
     orders_release_expired,
+    request_digest,
 )
+from ticketing.booking.gate import gate_give, gate_sync, gate_took
 from ticketing.errors import (
     QuantityLimit,
     SalesClosed,
@@ -58,7 +55,7 @@ from ticketing.errors import (
     UnknownSeat,
     UnknownTier,
 )
-from ticketing.models import EventSeat, MapSeat, Order, OrderLine, SeatMap
+from ticketing.models import EventSeat, MapSeat, Order, SeatMap
 
 ATTRIBUTES = ("wheelchair", "companion", "restricted_view", "aisle")
 MAX_SEATS_PER_MAP = 20_000
@@ -244,7 +241,7 @@ def seat_map_add_blocks(*, user: User, seat_map: SeatMap, blocks: Sequence[SeatB
     The whole layout is validated again (a block may not reuse a label or a spot) and re-ranked,
     since the middle of the house moves when a block is added at one side.
     """
-    if not getattr(settings, "BOXOFFICE_TEST_UNSAFE_LAYOUT_LOCK", False):  # race tests' control
+    if not switch_on("seat_layout_unlocked"):  # race tests' control
         SeatMap.objects.select_for_update().get(pk=seat_map.pk)  # one editor at a time per layout
     fields = ["id", "section", "row", "number", "x", "y", "zone", "rank", *ATTRIBUTES]
     existing = list(MapSeat.objects.filter(seat_map=seat_map).values(*fields))
@@ -394,7 +391,7 @@ def event_seats_block(
 
     A blocked seat is not for sale, so its tier's capacity shrinks by one while it is blocked.
     """
-    with _busy_on_lock_timeout():
+    with busy_on_lock_timeout():
         try:
             seats = list(
                 EventSeat.objects.select_for_update()
@@ -460,13 +457,13 @@ def order_reserve_seats(
 
     SEAT_TAKEN names the seats someone else got first (so a page can keep the rest).
     """
-    _check_key(idempotency_key)
+    idempotency_key_check(idempotency_key)
     if best_available is not None:
         tier_id, quantity = best_available
         return _reserve_best(buyer, event_id, str(tier_id), quantity, idempotency_key)
     wanted = _normalise_seats(seat_ids)
-    digest = _request_digest({"event": str(event_id), "seats": wanted})
-    existing = _existing_order(buyer, idempotency_key, digest)
+    digest = request_digest({"event": str(event_id), "seats": wanted})
+    existing = order_existing(buyer, idempotency_key, digest)
     if existing is not None:
         return existing
     for attempt in (1, 2):
@@ -477,7 +474,7 @@ def order_reserve_seats(
             if attempt == 2 or not orders_release_expired(event_id=event_id):
                 raise SeatTaken() from None
         except IntegrityError:
-            existing = _existing_order(buyer, idempotency_key, digest)
+            existing = order_existing(buyer, idempotency_key, digest)
             if existing is None:
                 raise
             return existing
@@ -517,11 +514,11 @@ def _hold_in_transaction(
         raise NotFound("No such event.") from exc
     if event.status != Event.Status.PUBLISHED or event.ends_at <= now:
         raise SalesClosed()
-    with _busy_on_lock_timeout():
+    with busy_on_lock_timeout():
         # Not select_related("order"): under a lock wait PostgreSQL re-reads the locked seat
         # but not the joined row, so an order committed meanwhile would look like no order.
         chosen = EventSeat.objects.select_related("tier").filter(event=event, pk__in=wanted)
-        unsafe = getattr(settings, "BOXOFFICE_TEST_UNSAFE_SEATS", False)
+        unsafe = switch_on("seats_unlocked")
         if not unsafe:  # one lock order for everybody: no deadlocks
             chosen = chosen.select_for_update(of=("self",))
         seats = list(chosen.order_by("pk"))
@@ -530,38 +527,18 @@ def _hold_in_transaction(
         _check_seats_free(seats, now)
         if unsafe:  # test-only negative control: check, pause, then write without a lock
             time.sleep(0.05)
-        per_tier = Counter(str(seat.tier_id) for seat in seats)
-        tiers = {str(seat.tier_id): seat.tier for seat in seats}
-        for tier_id, quantity in per_tier.items():
-            tier = tiers[tier_id]
-            if not tier.on_sale_at(now):
-                raise SalesClosed(f"{tier.name} is not on sale right now.")
-            if quantity > tier.max_per_order:
-                raise QuantityLimit(f"At most {tier.max_per_order} × {tier.name} per order.")
-        if event.max_per_buyer is not None:
-            _check_buyer_limit(buyer, event, len(seats), now)
-        order = Order.objects.create(
+        per_tier = dict(Counter(str(seat.tier_id) for seat in seats))
+        order = order_hold(
             buyer=buyer,
             event=event,
-            currency=event.currency,
-            total=sum((tiers[t].price * q for t, q in per_tier.items()), Decimal("0")),
-            expires_at=now + timedelta(minutes=event.hold_minutes),
+            tiers={str(seat.tier_id): seat.tier for seat in seats},
+            wanted=per_tier,
             idempotency_key=idempotency_key,
-            request_digest=digest,
+            digest=digest,
+            now=now,
             seat_ids=[seat.pk for seat in seats],
         )
-        OrderLine.objects.bulk_create(
-            OrderLine(order=order, tier=tiers[t], quantity=q, unit_price=tiers[t].price)
-            for t, q in sorted(per_tier.items())
-        )
-        EventSeat.objects.filter(pk__in=[seat.pk for seat in seats]).update(order=order)
-        for tier_id in sorted(per_tier):
-            # Seats and counts move together; a tier whose count says "full" with a free
-            # seat in hand means the two drifted, and the count (the CHECK) wins.
-            if not _claim(tier_id, per_tier[tier_id]):
-                raise SoldOut(f"No {tiers[tier_id].name} seats left.", tier_id=tier_id)
-    taken = dict(per_tier)
-    transaction.on_commit(lambda: gate_took(event.pk, taken))
+    transaction.on_commit(lambda: gate_took(event.pk, per_tier))
     return order
 
 
@@ -638,17 +615,17 @@ def _reserve_best(
         tier_key = str(uuid.UUID(tier_id))
     except ValueError as exc:
         raise UnknownTier() from exc
-    digest = _request_digest({"event": str(event_id), "best": tier_key, "quantity": quantity})
+    digest = request_digest({"event": str(event_id), "best": tier_key, "quantity": quantity})
     wanted = {tier_key: quantity}
     try:
-        taken = _admit(event_id, wanted, request=idempotency_key)
+        taken = inventory_admit(event_id, wanted, request=idempotency_key)
     except SoldOut:
-        existing = _existing_order(buyer, idempotency_key, digest)
+        existing = order_existing(buyer, idempotency_key, digest)
         if existing is not None:
             return existing
         raise
     try:
-        existing = _existing_order(buyer, idempotency_key, digest)
+        existing = order_existing(buyer, idempotency_key, digest)
         if existing is not None:
             gate_give(event_id, taken)
             return existing
@@ -664,7 +641,7 @@ def _reserve_best(
                 time.sleep(random.uniform(0.005, 0.02) * (attempt + 1))  # noqa: S311 - jitter
     except IntegrityError:
         gate_give(event_id, taken)
-        existing = _existing_order(buyer, idempotency_key, digest)
+        existing = order_existing(buyer, idempotency_key, digest)
         if existing is None:
             raise
         return existing

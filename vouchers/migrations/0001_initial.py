@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('events', '0004_tier_requires_voucher'),
-        ('ticketing', '0006_short_refs'),
+        ('ticketing', '0008_short_refs'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from ticketing.booking.services import orders_release_expired
+from ticketing.booking.core import orders_release_expired
 
 
 class Command(BaseCommand):

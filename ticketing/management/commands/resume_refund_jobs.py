@@ -2,7 +2,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from ticketing.aftersale.refunds import refund_job_step, refund_jobs_resume, refunds_retry
+from ticketing.aftersale.cancellation import refund_job_step, refund_jobs_resume
+from ticketing.aftersale.refunds import refunds_retry
 from ticketing.models import RefundJob
 
 

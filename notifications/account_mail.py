@@ -1,14 +1,19 @@
+"""allauth's account mail (confirm your address, reset your password), sent from Celery.
+
+It lives with the rest of the mail: accounts knows nothing of how mail goes out.
+"""
+
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.db import transaction
 
+from notifications.tasks import send_rendered_email
+
 
 class AccountAdapter(DefaultAccountAdapter):
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
         """Render allauth's mail now (it needs the request), send it from Celery after commit."""
-        from notifications.tasks import send_rendered_email
-
         message = self.render_mail(template_prefix, email, context)
         html = next(
             (c for c, mime in getattr(message, "alternatives", []) if mime == "text/html"), None

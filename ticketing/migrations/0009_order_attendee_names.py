@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ticketing', '0006_short_refs'),
+        ('ticketing', '0008_short_refs'),
     ]
 
     operations = [

@@ -103,7 +103,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('events', '0003_discovery_agenda_feedback'),
-        ('ticketing', '0005_order_seat_ids_default'),
+        ('ticketing', '0007_transfer_token_hash'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
