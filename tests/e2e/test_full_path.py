@@ -95,12 +95,12 @@ def test_sign_up_book_pay_and_get_scanned_in_on_a_phone(
     snapshot(page, "event")
     page.get_by_role("button", name="Book").click()
     expect(page).to_have_url(re.compile(r"/orders/[0-9a-f-]{36}/$"))
-    expect(page.get_by_text("€50.00").last).to_be_visible()
+    expect(page.get_by_text("50.00 EUR").last).to_be_visible()
 
     # Pay with the sandbox card.
     page.get_by_label("Card number").fill("4242 4242 4242 4242")
     snapshot(page, "order")
-    page.get_by_role("button", name="Pay €50.00").click()
+    page.get_by_role("button", name="Pay 50.00 EUR").click()
     expect(page).to_have_url(re.compile(r"/orders/[0-9a-f-]{36}/$"))
     expect(page.get_by_role("status")).to_contain_text("Paid.")
     page.get_by_role("link", name="Show my tickets").click()

@@ -37,7 +37,7 @@ def test_a_paid_order_has_a_receipt_with_its_reference_tickets_and_total(
     assert tier.name in text
     for ticket in order.tickets.all():
         assert ticket.code in text
-    assert f"{order.total:,.2f}" in text  # English: €1,234.50
+    assert f"{order.total:,.2f}" in text  # English: 1,234.50 EUR
     assert not Document.objects.filter(order=order).exists()  # no invoicing: no invoice
 
 
@@ -70,9 +70,9 @@ def test_an_invoicing_organizer_issues_an_invoice_with_legal_details_and_tax_per
         "DE123456789",
         "Hauptstraße 1",
         "Tax 19 %",
-        "€100.00",
-        "€19.00",
-        "€119.00",
+        "100.00 EUR",
+        "19.00 EUR",
+        "119.00 EUR",
         order.ref,
     ):
         assert expected in text, expected

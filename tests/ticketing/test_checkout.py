@@ -42,7 +42,7 @@ def test_checkout_shows_the_summary_a_name_per_ticket_and_the_hold(
     assert 'name="attendee_2"' not in page
     assert f'data-hold-expires="{held.expires_at.isoformat()[:19]}' in page
     assert 'name="voucher"' in page
-    assert "€60.00" in page
+    assert "60.00 EUR" in page
 
 
 def test_paying_names_each_ticket_and_offers_the_receipt(client: Client, held: Order) -> None:
