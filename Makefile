@@ -26,18 +26,20 @@ run: install
 test: install system-deps
 	$(BIN)/python -m config.devstack test
 
-# Browser tests drive Debian's Chromium, the PgBouncer tests Debian's pgbouncer; install them
-# when we can (root with apt), else say how.
+# Browser tests drive Debian's Chromium; PDFs (WeasyPrint) need Pango; translations are compiled
+# with gettext's msgfmt; the PgBouncer tests run Debian's pgbouncer (deploy/local-cluster also
+# HAProxy). Install what is missing when we can (root with apt), else say how.
 system-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v msgfmt >/dev/null 2>&1 || missing="$$missing gettext"; \
+	ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || missing="$$missing libpango-1.0-0 libpangoft2-1.0-0"; \
+	{ command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ]; } || missing="$$missing pgbouncer haproxy"; \
+	[ -z "$$missing" ] || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "Browser tests need Chromium: sudo apt-get install chromium" >&2; exit 1; fi; }
-	@# The PgBouncer tests (tests/ops) run Debian's pgbouncer; deploy/local-cluster also HAProxy.
-	@command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer haproxy >/dev/null; \
-	  else echo "PgBouncer tests need it: sudo apt-get install pgbouncer haproxy" >&2; exit 1; fi; }
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "Boxoffice needs:$$missing (sudo apt-get install$$missing)" >&2; exit 1; fi; }
+	@$(BIN)/python -c "import weasyprint" || { echo "WeasyPrint cannot load Pango" >&2; exit 1; }
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -243,3 +243,13 @@ def organization_require_mfa(*, actor: User, organization: Organization, require
         organization=organization,
         changes={"require_mfa_for_managers": required},
     )
+
+
+def user_language_set(*, user: User, language: str) -> bool:
+    """Remember the language `user` chose, for their mail and PDFs; False if not offered."""
+    from django.conf import settings
+
+    if language not in dict(settings.LANGUAGES):
+        return False
+    User.objects.filter(pk=user.pk).update(language=language)
+    return True

@@ -57,7 +57,9 @@ INSTALLED_APPS = [
     "core",  # the floor: no models; the test-switch system check
     "accounts",
     "events",
+    "vouchers",
     "ticketing",
+    "invoicing",
     "waitlist",
     "checkin",
     "notifications",
@@ -78,6 +80,7 @@ MIDDLEWARE = [
     # After WhiteNoise, which serves static files pre-compressed (brotli/gzip) on its own.
     "ops.middleware.AnonymousGZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",  # the visitor's language (en, de)
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -391,7 +394,9 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
 SCANNER_PAGES = {"checkin:scanner", "checkin:link_scanner"}
 
 # --- I18N, static --------------------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -461,8 +466,11 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # One line per request; LOG_REQUESTS=0 silences it (gunicorn's access log is off by default).
+    # WeasyPrint logs every step of every PDF at INFO.
     "loggers": {
-        "boxoffice.request": {"level": "INFO" if env_bool("LOG_REQUESTS", True) else "WARNING"}
+        "boxoffice.request": {"level": "INFO" if env_bool("LOG_REQUESTS", True) else "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 

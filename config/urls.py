@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from config.api import api
-from config.views import healthz, home, media
+from config.views import healthz, home, language_set, media
 from ops.views import metrics, readyz
 
 urlpatterns = [
@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("account/", include("accounts.urls")),
+    path("i18n/setlang/", language_set, name="set_language"),  # the switcher on every page
     path("api/v1/", api.urls),
     # Before events: its /events/<id>/<slug>/ would swallow /events/<id>/seats/.
     path("", include("ticketing.urls")),
@@ -23,6 +24,8 @@ urlpatterns = [
     path("", include("waitlist.urls")),
     path("", include("notifications.urls")),
     path("", include("waitingroom.urls")),
+    path("", include("vouchers.urls")),
+    path("", include("invoicing.urls")),
 ]
 
 # The API answers JSON even here; pages get the project's own templates, and a database that

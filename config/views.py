@@ -5,11 +5,23 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language
 from django.views.static import serve
 from django_redis import get_redis_connection
 
+from accounts.services import user_language_set
 from config.celery import app as celery_app
 from events.selectors import categories, upcoming_events
+
+
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """Django's set_language (cookie, redirect back), and the account remembers it for mail."""
+    response = set_language(request)
+    if request.user.is_authenticated:
+        user_language_set(user=request.user, language=request.POST.get("language", ""))
+    return response
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -26,6 +26,8 @@ SWITCHES: dict[str, str] = {
     "checkin_race": "checkin: 'guarded' or 'unguarded', make two admissions overlap",
     "notifications_unclaimed": "notifications: send a delivery without claiming it first",
     "audit_chain_unlocked": "accounts.audit: append audit rows without the chain's lock",
+    "voucher_unlocked": "vouchers: count a code's use by read, pause, write",
+    "invoice_counter_unlocked": "invoicing: take an invoice number by read, pause, write",
 }
 
 

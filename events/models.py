@@ -207,6 +207,8 @@ class TicketTier(models.Model):
     sales_start = models.DateTimeField(null=True, blank=True)
     sales_end = models.DateTimeField(null=True, blank=True)
     position = models.PositiveSmallIntegerField(default=0)
+    # Hidden from the public and sold only with a voucher code that names it (vouchers/).
+    requires_voucher = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["position", "price", "id"]

@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db.models import Sum
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core.money import format_money
@@ -179,10 +181,23 @@ def render(
     unsubscribe_url: str | None = None,
     order: Order | None = None,
 ) -> Rendered:
-    """The message as `user` reads it (None: an address that may have no account).
+    """The message as `user` reads it, in their language (None: an address that may have no
+    account, written in the site's language).
 
     `order`: the confirmed order, preloaded by `confirmed_orders` when a batch has it at hand.
     """
+    language = user.language if user is not None else settings.LANGUAGE_CODE
+    with translation.override(language or settings.LANGUAGE_CODE):
+        return _render(message, user, unsubscribe_url=unsubscribe_url, order=order)
+
+
+def _render(
+    message: Message,
+    user: User | None,
+    *,
+    unsubscribe_url: str | None = None,
+    order: Order | None = None,
+) -> Rendered:
     topic = message.topic
     data: dict[str, Any] = message.data
     if topic == Topic.ORDER_CONFIRMED:
@@ -305,7 +320,7 @@ def confirmed_orders(order_ids: list[Any]) -> dict[str, Order]:
     """Orders with what their confirmation shows, in four queries however many there are."""
     orders = (
         Order.objects.select_related("buyer", "event", "event__venue")
-        .prefetch_related("tickets__tier", "tickets__seat")
+        .prefetch_related("tickets__tier", "tickets__seat", "documents")
         .filter(pk__in=order_ids)
     )
     return {str(order.pk): order for order in orders}
@@ -334,10 +349,17 @@ def _order_confirmed(order: Order) -> Rendered:
     # PNG parts: drawing them was most of the CPU a confirmation cost, per order, in a rush.
     tickets = [(ticket, ticket_qr_url(ticket)) for ticket in order.tickets.all()]
     event = order.event
-    context = {"order": order, "event": event, "tickets": tickets, "site_url": settings.SITE_URL}
+    context = {
+        "order": order,
+        "event": event,
+        "tickets": tickets,
+        "site_url": settings.SITE_URL,
+        # The invoice, numbered in the paying transaction; read by relation, not by import.
+        "documents": list(order.documents.all()),
+    }
     attachments = [("event.ics", _event_ics(event), "text/calendar")]
     return Rendered(
-        subject=f"Your tickets for {event.title}",
+        subject=_("Your tickets for %(title)s") % {"title": event.title},
         text=render_to_string("notifications/order_confirmed.txt", context),
         html=render_to_string("notifications/order_confirmed.html", context),
         short=(

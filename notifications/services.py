@@ -455,12 +455,13 @@ def _order_json(order: Order) -> dict[str, Any]:
     return {
         "id": str(order.pk),
         "code": order.code,
+        "ref": order.ref,
         "status": order.status,
         "total": str(order.total),
         "currency": order.currency,
         "buyer_email": order.buyer.email,
         "tickets": [
-            {"id": str(t.pk), "tier": t.tier.name, "attendee_name": t.attendee_name}
+            {"id": str(t.pk), "ref": t.ref, "tier": t.tier.name, "attendee_name": t.attendee_name}
             for t in order.tickets.all()
         ],
     }

@@ -16,6 +16,7 @@ from ticketing.models import Order
 from ticketing.seating import services as seating
 from ticketing.seating.services import MAX_SEATS_PER_ORDER
 from ticketing.selectors import order_of_buyer, seat_labels_of, seat_plan, seat_states_cached
+from vouchers.errors import VoucherInvalid
 from waitingroom.errors import QueueRequired
 from waitingroom.services import queue_pass_missing
 
@@ -42,6 +43,8 @@ class RegisterIn(Schema):
     seat_ids: list[UUID] | None = Field(default=None, min_length=1, max_length=MAX_SEATS_PER_ORDER)
     best_available: BestAvailableIn | None = None
     idempotency_key: str = Field(min_length=1, max_length=100)
+    # A voucher code (tiers and quantities only): its discount, and the hidden tiers it unlocks.
+    voucher: str | None = Field(default=None, max_length=40)
 
     @model_validator(mode="after")
     def one_shape(self) -> "RegisterIn":
@@ -63,6 +66,7 @@ class RegisterIn(Schema):
 
 class OrderOut(Schema):
     order_id: UUID
+    ref: str
     status: str
     expires_at: datetime
     total: Decimal
@@ -73,6 +77,7 @@ class OrderOut(Schema):
     def of(order: Order) -> "OrderOut":
         return OrderOut(
             order_id=order.pk,
+            ref=order.ref,
             status=order.status,
             expires_at=order.expires_at,
             total=order.total,
@@ -104,6 +109,8 @@ def register(request: ApiRequest, event_id: UUID, body: RegisterIn) -> OrderOut:
         raise QueueRequired()
     try:
         if body.seat_ids is not None or body.best_available is not None:
+            if body.voucher:
+                raise VoucherInvalid("Voucher codes apply to tickets without assigned seats.")
             best = body.best_available
             order = seating.order_reserve_seats(
                 buyer=request.auth,
@@ -118,6 +125,7 @@ def register(request: ApiRequest, event_id: UUID, body: RegisterIn) -> OrderOut:
                 event_id=event_id,
                 items=body.pairs(),
                 idempotency_key=body.idempotency_key,
+                voucher=body.voucher or "",
             )
     except SoldOut as exc:
         raise exc.with_waitlist(event_id) from None

@@ -2,6 +2,7 @@ import uuid
 from typing import Any, cast
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from events.models import Event
 from ticketing.seating.services import MAX_SEATS_PER_ORDER
@@ -44,24 +45,49 @@ class BookingForm(forms.Form):
 
 
 class PaymentForm(forms.Form):
+    """Checkout: a name for each ticket, then the card (the sandbox provider's form)."""
+
     idempotency_key = forms.CharField(max_length=100, widget=forms.HiddenInput)
     card_number = forms.CharField(
         max_length=23,
         initial="4242 4242 4242 4242",
-        label="Card number",
-        help_text="Sandbox: 4242 4242 4242 4242 pays, 4000 0000 0000 0002 is declined.",
+        label=_("Card number"),
+        help_text=_("Sandbox: 4242 4242 4242 4242 pays, 4000 0000 0000 0002 is declined."),
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "cc-number"}),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, tickets: list[tuple[str, str]] | None = None, **kwargs: Any
+    ) -> None:
+        """`tickets`: (tier name, name given so far) per ticket of the order, in ticket order."""
         super().__init__(*args, **kwargs)
         self.fields["idempotency_key"].initial = uuid.uuid4().hex
+        self.attendee_count = len(tickets or [])
+        for index, (tier_name, given) in enumerate(tickets or []):
+            self.fields[f"attendee_{index}"] = forms.CharField(
+                max_length=150,
+                required=False,  # blank: the buyer's name, as tickets had before names
+                label=_("Ticket %(number)d · %(tier)s: name of the attendee")
+                % {"number": index + 1, "tier": tier_name},
+                initial=given,
+                widget=forms.TextInput(attrs={"autocomplete": "name"}),
+            )
 
     def clean_card_number(self) -> str:
         digits = "".join(ch for ch in self.cleaned_data["card_number"] if ch.isdigit())
         if not 12 <= len(digits) <= 19:
-            raise forms.ValidationError("Enter the 12–19 digits of the card number.")
+            raise forms.ValidationError(_("Enter the 12–19 digits of the card number."))
         return digits
+
+    def attendee_fields(self) -> list[forms.BoundField]:
+        return [self[f"attendee_{index}"] for index in range(self.attendee_count)]
+
+    def attendee_names(self) -> list[str]:
+        return [self.cleaned_data[f"attendee_{i}"] for i in range(self.attendee_count)]
+
+
+class VoucherApplyForm(forms.Form):
+    voucher = forms.CharField(max_length=40, label=_("Voucher code"))
 
 
 class SeatIdsField(forms.Field):

@@ -7,6 +7,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Concat
 
 from accounts.models import User
+from core.refs import REF_PATTERN, ref_display
 from events.models import Event, TicketTier, Venue
 
 
@@ -34,6 +35,12 @@ class Order(models.Model):
     # The seats asked for (assigned seating), kept after a release so paying late can re-hold them.
     # A database default too: the rush path and seed_scale insert orders with their own columns.
     seat_ids = ArrayField(models.UUIDField(), default=list, blank=True, db_default=[])
+    # The short reference people read out (core.refs); set by the database on insert.
+    ref = models.CharField(max_length=8, db_default="", editable=False)
+    # The name to print on each ticket, in ticket order, given at checkout (blank: the buyer's).
+    attendee_names = ArrayField(
+        models.CharField(max_length=150), default=list, blank=True, db_default=[]
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -41,6 +48,8 @@ class Order(models.Model):
             models.UniqueConstraint(
                 fields=["buyer", "idempotency_key"], name="one_order_per_idempotency_key"
             ),
+            models.UniqueConstraint(fields=["event", "ref"], name="unique_order_ref_per_event"),
+            models.CheckConstraint(condition=Q(ref__regex=REF_PATTERN), name="order_ref_format"),
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
         ]
         indexes = [
@@ -52,11 +61,12 @@ class Order(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Order {str(self.id)[:8]} ({self.status})"
+        return f"Order {self.ref} ({self.status})"
 
     @property
     def code(self) -> str:
-        return str(self.id)[:8].upper()
+        """The order's reference as people read it (core.refs)."""
+        return ref_display(self.ref)
 
 
 class OrderLine(models.Model):
@@ -106,6 +116,8 @@ class Ticket(models.Model):
     seat = models.ForeignKey(
         "EventSeat", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
     )
+    # The short reference on the ticket (core.refs); set by the database on insert.
+    ref = models.CharField(max_length=8, db_default="", editable=False)
 
     class Meta:
         ordering = ["issued_at", "id"]
@@ -113,11 +125,18 @@ class Ticket(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["seat"], condition=Q(status="valid"), name="one_valid_ticket_per_seat"
-            )
+            ),
+            models.UniqueConstraint(fields=["event", "ref"], name="unique_ticket_ref_per_event"),
+            models.CheckConstraint(condition=Q(ref__regex=REF_PATTERN), name="ticket_ref_format"),
         ]
 
     def __str__(self) -> str:
-        return f"Ticket {str(self.id)[:8]} {self.tier.name}"
+        return f"Ticket {self.ref} {self.tier.name}"
+
+    @property
+    def code(self) -> str:
+        """The ticket's reference as people read it (core.refs)."""
+        return ref_display(self.ref)
 
 
 class Payment(models.Model):

@@ -11,6 +11,7 @@ from django.http import Http404
 
 from accounts.models import User
 from events.selectors import published_event
+from ticketing.booking.core import SEAT_LABEL_FIELDS, ticket_plan
 from ticketing.models import (
     SEAT_STATES,
     EventSeat,
@@ -23,17 +24,45 @@ from ticketing.models import (
 )
 from ticketing.seating.services import ATTRIBUTES as SEAT_FLAGS
 from ticketing.seating.services import event_seat_states
+from vouchers.models import VoucherRedemption
 
 
 def order_of_buyer(user: User, order_id: Any) -> Order:
     try:
         return (
-            Order.objects.select_related("event", "event__venue")
+            Order.objects.select_related("event", "event__venue", "buyer")
             .prefetch_related("lines__tier", "tickets__tier", "tickets__seat", "seats")
             .get(pk=order_id, buyer=user)
         )
     except (Order.DoesNotExist, ValidationError, ValueError) as exc:
         raise Http404("No such order") from exc
+
+
+def checkout_tickets(order: Order) -> list[tuple[str, str]]:
+    """(what, name given) per ticket the order will issue, in the order tickets are issued."""
+    tier_names = {line.tier_id: line.tier.name for line in order.lines.all()}
+    lines = sorted((line.tier_id, line.quantity) for line in order.lines.all())
+    seats = [
+        (s.pk, s.tier_id, s.label) for s in order.seats.order_by("pk").only(*SEAT_LABEL_FIELDS)
+    ]
+    names = order.attendee_names
+    plan = ticket_plan(lines, seats)
+    return [
+        (
+            f"{tier_names.get(tier_id, '')}{f' · {label}' if label else ''}",
+            names[i] if i < len(names) else (order.buyer.display_name if i == 0 else ""),
+        )
+        for i, (tier_id, _seat, label) in enumerate(plan)
+    ]
+
+
+def order_redemption(order: Order) -> VoucherRedemption | None:
+    """The voucher code the order uses, if any."""
+    return (
+        VoucherRedemption.objects.filter(order=order, released_at=None)
+        .select_related("voucher")
+        .first()
+    )
 
 
 def tickets_of(user: User) -> QuerySet[Ticket]:

@@ -1,11 +1,13 @@
 import uuid
 from typing import Any, cast
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -15,11 +17,13 @@ from core.qr import qr_svg
 from events.selectors import published_event
 from ticketing.booking import services
 from ticketing.errors import SeatTaken, SoldOut
-from ticketing.forms import BookingForm, PaymentForm, SeatHoldForm
+from ticketing.forms import BookingForm, PaymentForm, SeatHoldForm, VoucherApplyForm
 from ticketing.models import Order
 from ticketing.seating import services as seating
 from ticketing.selectors import (
+    checkout_tickets,
     order_of_buyer,
+    order_redemption,
     seat_map_context,
     seat_plan,
     seat_states_cached,
@@ -65,22 +69,55 @@ def book(request: AuthedRequest, event_id: Any) -> HttpResponse:
 
 @login_required
 def order_detail(request: AuthedRequest, order_id: Any) -> HttpResponse:
+    """Checkout while the order is held (names, voucher, card); its summary once paid."""
     order = order_of_buyer(request.user, order_id)
-    form = PaymentForm(request.POST or None)
-    if request.method == "POST" and order.status == Order.Status.PENDING and form.is_valid():
+    plan = checkout_tickets(order)
+    pending = order.status == Order.Status.PENDING
+    applying = "apply_voucher" in request.POST
+    paying = request.method == "POST" and pending and not applying
+    form = PaymentForm(request.POST if paying else None, tickets=plan)
+    voucher_form = VoucherApplyForm(request.POST if applying else None)
+    status = 200
+    if request.method == "POST" and pending and voucher_form.is_bound:
+        if voucher_form.is_valid():
+            try:
+                services.order_voucher_apply(
+                    buyer=request.user, order_id=order.pk, code=voucher_form.cleaned_data["voucher"]
+                )
+            except DomainError as exc:
+                voucher_form.add_error("voucher", exc.detail_message)
+            else:
+                messages.success(request, _("Voucher applied."))
+                return redirect("ticketing:order", order_id=order.pk)
+        status = 422
+    elif request.method == "POST" and pending and form.is_valid():
         try:
+            services.order_attendees_set(
+                buyer=request.user, order_id=order.pk, names=form.attendee_names()
+            )
             services.order_pay(
                 buyer=request.user,
                 order_id=order.pk,
                 idempotency_key=form.cleaned_data["idempotency_key"],
                 source=form.cleaned_data["card_number"],
             )
-        except DomainError as exc:
+        except DomainError as exc:  # declined, lapsed: the order page as it is now says so
             messages.error(request, exc.detail_message)
             return redirect("ticketing:order", order_id=order.pk)
-        messages.success(request, "Paid. Your tickets are below and on their way by email.")
-        return redirect("ticketing:my_tickets")
-    return render(request, "ticketing/order.html", {"order": order, "form": form})
+        else:
+            messages.success(request, _("Paid. Your tickets are below and on their way by email."))
+            return redirect("ticketing:order", order_id=order.pk)
+    elif form.is_bound:
+        status = 422
+    order = order_of_buyer(request.user, order_id)  # as it is now (a voucher, a lapse)
+    context = {
+        "order": order,
+        "form": form,
+        "voucher_form": voucher_form,
+        "redemption": order_redemption(order),
+        "payment_provider": settings.PAYMENT_PROVIDER,
+    }
+    return render(request, "ticketing/order.html", context, status=status)
 
 
 @login_required

@@ -39,6 +39,8 @@ from ticketing.errors import (
     SoldOut,
 )
 from ticketing.models import EventSeat, Order, OrderLine, Ticket
+from vouchers.models import Voucher
+from vouchers.services import order_pricing, voucher_reclaim, voucher_redeem, voucher_release
 
 # --- Requests: idempotency and lock waits ------------------------------------------------------
 
@@ -114,20 +116,29 @@ def order_open(
     idempotency_key: str,
     digest: str,
     seat_ids: Sequence[Any] = (),
+    unit_prices: Mapping[str, Decimal] | None = None,
 ) -> Order:
-    """A pending order with its lines (and its seats held); inventory is the caller's."""
+    """A pending order with its lines (and its seats held); inventory is the caller's.
+
+    `unit_prices` (tier id -> price per ticket, from `order_hold`'s pricing) default to the
+    tiers' list prices.
+    """
+
+    def price(tier: TicketTier) -> Decimal:
+        return unit_prices[str(tier.pk)] if unit_prices is not None else tier.price
+
     order = Order.objects.create(
         buyer=buyer,
         event=event,
         currency=event.currency,
-        total=sum((tier.price * quantity for tier, quantity in lines), Decimal("0")),
+        total=sum((price(tier) * quantity for tier, quantity in lines), Decimal("0")),
         expires_at=expires_at,
         idempotency_key=idempotency_key,
         request_digest=digest,
         seat_ids=list(seat_ids),
     )
     OrderLine.objects.bulk_create(
-        OrderLine(order=order, tier=tier, quantity=quantity, unit_price=tier.price)
+        OrderLine(order=order, tier=tier, quantity=quantity, unit_price=price(tier))
         for tier, quantity in sorted(lines, key=lambda line: str(line[0].pk))
     )
     if seat_ids:
@@ -145,6 +156,7 @@ def order_hold(
     digest: str,
     now: datetime,
     seat_ids: Sequence[Any] = (),
+    voucher: Voucher | None = None,
 ) -> Order:
     """Check the sale's rules, open the order and take its inventory, all or nothing.
 
@@ -154,6 +166,9 @@ def order_hold(
     locked only until the commit that follows, and two mixed orders never deadlock.
     """
     sale_rules_check(event=event, tiers=tiers, wanted=wanted, now=now)
+    # The one place an order's price is made: list prices, or the voucher's (which also
+    # refuses tiers sold only with a code that names them).
+    pricing = order_pricing(tiers=tiers, wanted=wanted, voucher=voucher)
     if event.max_per_buyer is not None:
         buyer_limit_check(buyer=buyer, event=event, adding=sum(wanted.values()), now=now)
     order = order_open(
@@ -164,7 +179,12 @@ def order_hold(
         idempotency_key=idempotency_key,
         digest=digest,
         seat_ids=seat_ids,
+        unit_prices=pricing.unit_prices,
     )
+    if voucher is not None:
+        # Counted once, in this transaction, so the last use goes to one order; before the
+        # inventory, so the hot tier row is not held while the code's row is waited for.
+        voucher_redeem(voucher=voucher, order_id=order.pk, buyer=buyer, discount=pricing.discount)
     for tier_id in sorted(wanted):
         # With seats: seats and counts move together; a tier whose count says "full" with a
         # free seat in hand means the two drifted, and the count (the CHECK) wins.
@@ -217,6 +237,7 @@ def order_release(order: Order, status: str) -> None:
     lines = list(order.lines.order_by("tier_id").values_list("tier_id", "quantity"))
     # Back on sale and to the gate, or set aside for the waitlist (booking.releases).
     seats_return(event_id=order.event_id, lines=lines, seat_ids=order.seat_ids)
+    voucher_release(order_id=order.pk)  # its voucher code's use too
     order.status = status
     order.save(update_fields=["status"])
 
@@ -233,6 +254,9 @@ def order_reclaim(order: Order, hold_minutes: int) -> bool:
             if seats.update(order=order) != len(order.seat_ids):
                 transaction.set_rollback(True)
                 return False
+        if not voucher_reclaim(order_id=order.pk):  # held again at its price, or not at all
+            transaction.set_rollback(True)
+            return False
     order.status = Order.Status.PENDING
     order.expires_at = timezone.now() + timedelta(minutes=hold_minutes)
     order.save(update_fields=["status", "expires_at"])
@@ -278,12 +302,17 @@ def tickets_build(
     holder: User,
     plan: Sequence[tuple[Any, Any, str]],
     issued_at: datetime | None = None,
+    names: Sequence[str] = (),
 ) -> list[Ticket]:
-    """Unsaved valid tickets for `holder`, each with its signed QR payload."""
+    """Unsaved valid tickets for `holder`, each with its signed QR payload.
+
+    `names`: the attendee on each ticket, in plan order, as given at checkout; a blank or
+    missing one is the holder's name.
+    """
     signer = ticket_signer()
     key = signer.key_for(event_id)
     tickets = []
-    for tier_id, seat_id, label in plan:
+    for index, (tier_id, seat_id, label) in enumerate(plan):
         ticket = Ticket(
             id=uuid.uuid4(),
             order_id=order_id,
@@ -291,7 +320,7 @@ def tickets_build(
             tier_id=tier_id,
             seat_id=seat_id,
             holder=holder,
-            attendee_name=holder.display_name,
+            attendee_name=(names[index] if index < len(names) else "") or holder.display_name,
         )
         if issued_at is not None:  # else the database row's own insert time
             ticket.issued_at = issued_at
@@ -313,5 +342,6 @@ def tickets_issue(order: Order) -> list[Ticket]:
             event_id=order.event_id,
             holder=order.buyer,
             plan=ticket_plan(lines, seats),
+            names=order.attendee_names,
         )
     )

@@ -57,7 +57,7 @@ tier AS (
     SELECT t.id, t.price, e.id AS event_id, e.currency, e.hold_minutes
     FROM events_tickettier t JOIN events_event e ON e.id = t.event_id
     WHERE t.id = %(tier)s AND e.id = %(event)s AND e.status = 'published' AND e.ends_at > %(now)s
-      AND e.max_per_buyer IS NULL AND %(quantity)s <= t.max_per_order
+      AND e.max_per_buyer IS NULL AND %(quantity)s <= t.max_per_order AND NOT t.requires_voucher
       AND (t.sales_start IS NULL OR t.sales_start <= %(now)s)
       AND (t.sales_end IS NULL OR %(now)s < t.sales_end)
 ),
@@ -75,13 +75,13 @@ placed AS (
            tier.currency, %(now)s + make_interval(mins => tier.hold_minutes),
            %(key)s, %(digest)s, %(now)s, '{}'
     FROM tier JOIN claimed ON claimed.id = tier.id
-    RETURNING id, event_id, total, currency, expires_at
+    RETURNING id, event_id, total, currency, expires_at, ref
 ),
 line AS (
     INSERT INTO ticketing_orderline (order_id, tier_id, quantity, unit_price)
     SELECT placed.id, tier.id, %(quantity)s, tier.price FROM placed, tier
 )
-SELECT event_id, total, currency, expires_at FROM placed
+SELECT event_id, total, currency, expires_at, ref FROM placed
 """
 
 
@@ -119,7 +119,7 @@ def order_place(
         return None
     if row is None:
         return None
-    placed_event_id, total, currency, expires_at = row
+    placed_event_id, total, currency, expires_at, ref = row
     return Order(
         id=order_id,
         buyer=buyer,
@@ -131,6 +131,7 @@ def order_place(
         idempotency_key=idempotency_key,
         request_digest=digest,
         created_at=now,
+        ref=ref,
     )
 
 
@@ -138,7 +139,7 @@ def order_place(
 # flight, or this key used before, breaks a unique constraint: the reference path sorts it out.
 _START = """
 WITH held AS (
-    SELECT id, event_id, total, currency FROM ticketing_order
+    SELECT id, event_id, total, currency, attendee_names FROM ticketing_order
     WHERE id = %(order)s AND buyer_id = %(buyer)s AND status = 'pending' AND expires_at > %(now)s
     FOR UPDATE
 ),
@@ -161,7 +162,8 @@ SELECT held.event_id, started.amount, started.currency,
        (SELECT array_agg(s.tier_id ORDER BY s.id) FROM ticketing_eventseat s
         WHERE s.order_id = held.id),
        (SELECT array_agg(s.section || ' ' || s.row || '-' || s.number ORDER BY s.id)
-        FROM ticketing_eventseat s WHERE s.order_id = held.id)
+        FROM ticketing_eventseat s WHERE s.order_id = held.id),
+       held.attendee_names
 FROM held, started
 """
 
@@ -169,7 +171,17 @@ FROM held, started
 class StartedPayment:
     """A pending payment of a held order, with what the tickets will need."""
 
-    __slots__ = ("amount", "currency", "event_id", "lines", "order_id", "pk", "provider", "seats")
+    __slots__ = (
+        "amount",
+        "attendee_names",
+        "currency",
+        "event_id",
+        "lines",
+        "order_id",
+        "pk",
+        "provider",
+        "seats",
+    )
 
     def __init__(
         self,
@@ -182,6 +194,7 @@ class StartedPayment:
         currency: str,
         lines: list[tuple[uuid.UUID, int]],
         seats: list[tuple[uuid.UUID, uuid.UUID, str]],
+        attendee_names: list[str] | None = None,
     ) -> None:
         self.pk = pk
         self.order_id = order_id
@@ -191,6 +204,7 @@ class StartedPayment:
         self.currency = currency
         self.lines = lines
         self.seats = seats  # (seat, tier, label) for assigned seating
+        self.attendee_names = attendee_names or []  # Order.attendee_names
 
     @property
     def provider_key(self) -> str:
@@ -222,7 +236,7 @@ def payment_start(
         return None
     if row is None:
         return None
-    event_id, amount, currency, tier_ids, quantities, seat_ids, seat_tiers, seat_labels = row
+    event_id, amount, currency, tier_ids, quantities, seat_ids, seat_tiers, seat_labels, names = row
     return StartedPayment(
         pk=payment_id,
         order_id=order_id,
@@ -232,6 +246,7 @@ def payment_start(
         currency=currency,
         lines=list(zip(tier_ids or [], quantities or [], strict=True)),
         seats=list(zip(seat_ids or [], seat_tiers or [], seat_labels or [], strict=True)),
+        attendee_names=names,
     )
 
 
@@ -256,10 +271,11 @@ settled AS (
 issued AS (
     INSERT INTO ticketing_ticket (id, order_id, event_id, tier_id, seat_id, holder_id,
                                   attendee_name, status, void_reason, qr_payload, issued_at)
-    SELECT t.id, ready.id, %(event)s, t.tier_id, t.seat_id, %(buyer)s, %(name)s, 'valid', '',
+    SELECT t.id, ready.id, %(event)s, t.tier_id, t.seat_id, %(buyer)s, t.name, 'valid', '',
            t.payload, %(now)s
-    FROM ready, unnest(%(ids)s::uuid[], %(tiers)s::uuid[], %(seats)s::uuid[], %(payloads)s::text[])
-                AS t(id, tier_id, seat_id, payload)
+    FROM ready, unnest(%(ids)s::uuid[], %(tiers)s::uuid[], %(seats)s::uuid[], %(payloads)s::text[],
+                       %(names)s::text[])
+                AS t(id, tier_id, seat_id, payload, name)
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM ready), (SELECT count(*) FROM issued)
@@ -271,14 +287,15 @@ def payment_finish(
     buyer: User,
     started: StartedPayment,
     charge_id: str,
-    tickets: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID | None, str]],
+    tickets: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID | None, str, str]],
     now: datetime,
 ) -> bool:
     """Mark a charged payment succeeded, its order paid and issue `tickets`.
 
-    Each ticket is (id, tier, seat or None, QR payload). Runs in the caller's transaction (so
-    what listens to the confirmation can write in it too); False, with nothing changed, when
-    the order or payment moved on meanwhile. A database error propagates: roll back.
+    Each ticket is (id, tier, seat or None, QR payload, attendee name). Runs in the caller's
+    transaction (so what listens to the confirmation can write in it too); False, with nothing
+    changed, when the order or payment moved on meanwhile. A database error propagates: roll
+    back.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("payment_finish runs in the caller's transaction")
@@ -290,12 +307,12 @@ def payment_finish(
                 "payment": started.pk,
                 "event": started.event_id,
                 "buyer": buyer.pk,
-                "name": buyer.display_name,
                 "charge": charge_id,
                 "ids": [ticket[0] for ticket in tickets],
                 "tiers": [ticket[1] for ticket in tickets],
                 "seats": [ticket[2] for ticket in tickets],
                 "payloads": [ticket[3] for ticket in tickets],
+                "names": [ticket[4] for ticket in tickets],
                 "now": now,
             },
         )

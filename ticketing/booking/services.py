@@ -61,9 +61,12 @@ from ticketing.errors import (
     SoldOut,
     UnknownTier,
 )
-from ticketing.models import Order, Payment, Ticket
+from ticketing.models import Order, OrderLine, Payment, Ticket
 from ticketing.payments import ChargeResult, ProviderUnavailable, get_provider
 from ticketing.signals import order_confirmed
+from vouchers.errors import VoucherInvalid
+from vouchers.models import VoucherRedemption
+from vouchers.services import code_normalise, order_pricing, voucher_find, voucher_redeem
 
 logger = logging.getLogger(__name__)
 
@@ -91,18 +94,36 @@ def _normalise_items(items: Iterable[tuple[Any, int]]) -> dict[str, int]:
 
 
 def order_reserve(
-    *, buyer: User, event_id: Any, items: Iterable[tuple[Any, int]], idempotency_key: str
+    *,
+    buyer: User,
+    event_id: Any,
+    items: Iterable[tuple[Any, int]],
+    idempotency_key: str,
+    voucher: str = "",
 ) -> Order:
-    """Hold the requested tickets for `buyer` until the hold expires; same key, same order."""
+    """Hold the requested tickets for `buyer` until the hold expires; same key, same order.
+
+    `voucher` is a code: its discount prices the order, and it unlocks hidden tiers.
+    """
     idempotency_key_check(idempotency_key)
     wanted = _normalise_items(items)
-    digest = request_digest({"event": str(event_id), "items": wanted})
+    request: dict[str, Any] = {"event": str(event_id), "items": wanted}
+    voucher = code_normalise(voucher)
+    if voucher:
+        request["voucher"] = voucher
+    digest = request_digest(request)
     taken, replayed = inventory_admit(buyer, event_id, wanted, idempotency_key, digest)
     if replayed is not None:
         return replayed
     try:
-        # The test-only unsafe inventory switch must reach `inventory_claim`: no hot path then.
-        if settings.BOXOFFICE_HOT_PATH and len(wanted) == 1 and not switch_on("inventory_unlocked"):
+        # The test-only unsafe inventory switch must reach `inventory_claim`: no hot path then;
+        # nor with a voucher, which the hot path does not price.
+        if (
+            settings.BOXOFFICE_HOT_PATH
+            and len(wanted) == 1
+            and not voucher
+            and not switch_on("inventory_unlocked")
+        ):
             [(tier_id, quantity)] = wanted.items()
             placed = hotpath.order_place(
                 buyer=buyer,
@@ -119,13 +140,15 @@ def order_reserve(
         if existing is not None:
             gate_give(event_id, taken)
             return existing
-        return _reserve_once(buyer, event_id, wanted, idempotency_key, digest, taken)
+        return _reserve_once(buyer, event_id, wanted, idempotency_key, digest, taken, voucher)
     except SoldOut:
         gate_give(event_id, taken)
         # Holds that expired but were not yet released are tickets too: release, try again.
         if orders_release_expired(event_id=event_id):
             try:
-                return _reserve_once(buyer, event_id, wanted, idempotency_key, digest, None)
+                return _reserve_once(
+                    buyer, event_id, wanted, idempotency_key, digest, None, voucher
+                )
             except SoldOut:
                 pass
         gate_sync(event_ids=[event_id])  # the gate let this through, so it ran high
@@ -142,9 +165,10 @@ def _reserve_once(
     idempotency_key: str,
     digest: str,
     taken: dict[str, int] | None,
+    voucher: str,
 ) -> Order:
     try:
-        return _reserve(buyer, event_id, wanted, idempotency_key, digest)
+        return _reserve(buyer, event_id, wanted, idempotency_key, digest, voucher)
     except IntegrityError:
         # A concurrent copy with the same key committed first: answer with its order, and
         # give back this copy's admission, which took no tickets (else the gate runs low).
@@ -157,7 +181,12 @@ def _reserve_once(
 
 @transaction.atomic(durable=True)
 def _reserve(
-    buyer: User, event_id: Any, wanted: dict[str, int], idempotency_key: str, digest: str
+    buyer: User,
+    event_id: Any,
+    wanted: dict[str, int],
+    idempotency_key: str,
+    digest: str,
+    voucher_code: str,
 ) -> Order:
     now = timezone.now()
     try:
@@ -176,6 +205,7 @@ def _reserve(
     event = next(iter(tiers.values())).event
     if event.status == Event.Status.DRAFT:  # drafts do not exist for the public
         raise NotFound("No such event.")
+    voucher = voucher_find(event_id=event.pk, code=voucher_code, now=now) if voucher_code else None
     with busy_on_lock_timeout():
         return order_hold(
             buyer=buyer,
@@ -185,7 +215,57 @@ def _reserve(
             idempotency_key=idempotency_key,
             digest=digest,
             now=now,
+            voucher=voucher,
         )
+
+
+@transaction.atomic(durable=True)
+def order_voucher_apply(*, buyer: User, order_id: Any, code: str) -> Order:
+    """Price the buyer's held order with a voucher code (its use counted now)."""
+    order = _held_order_locked(buyer, order_id)
+    if VoucherRedemption.objects.filter(order=order, released_at=None).exists():
+        raise VoucherInvalid("This order already has a voucher code.")
+    lines = list(order.lines.select_related("tier"))
+    tiers = {str(line.tier_id): line.tier for line in lines}
+    wanted = {str(line.tier_id): line.quantity for line in lines}
+    voucher = voucher_find(event_id=order.event_id, code=code, now=timezone.now())
+    pricing = order_pricing(tiers=tiers, wanted=wanted, voucher=voucher)
+    with busy_on_lock_timeout():
+        voucher_redeem(voucher=voucher, order_id=order.pk, buyer=buyer, discount=pricing.discount)
+    for line in lines:
+        line.unit_price = pricing.unit_prices[str(line.tier_id)]
+    OrderLine.objects.bulk_update(lines, ["unit_price"])
+    order.total = pricing.total
+    order.save(update_fields=["total"])
+    return order
+
+
+@transaction.atomic(durable=True)
+def order_attendees_set(*, buyer: User, order_id: Any, names: list[str]) -> Order:
+    """Name the tickets of the buyer's held order (in ticket order) before it is paid."""
+    order = _held_order_locked(buyer, order_id)
+    count = sum(order.lines.values_list("quantity", flat=True))
+    cleaned = [" ".join(name.split())[:150] for name in names]
+    if len(cleaned) > count:
+        raise QuantityLimit(f"This order has {count} tickets.")
+    order.attendee_names = cleaned
+    order.save(update_fields=["attendee_names"])
+    return order
+
+
+def _held_order_locked(buyer: User, order_id: Any) -> Order:
+    """The buyer's pending order whose hold still runs, locked; no payment may be in flight."""
+    try:
+        order = Order.objects.select_for_update(of=("self",)).get(pk=order_id, buyer=buyer)
+    except (Order.DoesNotExist, ValidationError, ValueError) as exc:
+        raise NotFound("No such order.") from exc
+    if order.status != Order.Status.PENDING:
+        raise OrderNotPayable("This order can no longer be changed.")
+    if order.expires_at <= timezone.now():
+        raise HoldExpired(rereserved=False, expires_at=order.expires_at.isoformat())
+    if Payment.objects.filter(order=order, status=Payment.Status.PENDING).exists():
+        raise PaymentInProgress()
+    return order
 
 
 # --- Paying ----------------------------------------------------------------------------------
@@ -290,6 +370,7 @@ def _payment_finish_at_once(
         holder=buyer,
         plan=ticket_plan(started.lines, started.seats),
         issued_at=now,
+        names=started.attendee_names,
     )
     try:
         with transaction.atomic(durable=True):
@@ -297,7 +378,9 @@ def _payment_finish_at_once(
                 buyer=buyer,
                 started=started,
                 charge_id=charge_id,
-                tickets=[(t.pk, t.tier_id, t.seat_id, t.qr_payload) for t in tickets],
+                tickets=[
+                    (t.pk, t.tier_id, t.seat_id, t.qr_payload, t.attendee_name) for t in tickets
+                ],
                 now=now,
             ):
                 return None
