@@ -1,6 +1,8 @@
 from typing import Any
 
 from allauth.account.decorators import secure_admin_login
+from allauth.usersessions.admin import UserSessionAdmin
+from allauth.usersessions.models import UserSession
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db import transaction
@@ -78,6 +80,15 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+# allauth searches sessions by user__username; our users have only an email.
+admin.site.unregister(UserSession)
+
+
+@admin.register(UserSession)
+class EmailUserSessionAdmin(UserSessionAdmin):
+    search_fields = ["user__email", "ip"]
 
 
 # The admin signs in through the site's own login, so its second factor (allauth.mfa) and the
