@@ -66,6 +66,8 @@ class Order(models.Model):
     @property
     def code(self) -> str:
         """The order's reference as people read it (core.refs)."""
+        if not isinstance(self.ref, str):  # built in Python by the fast path: ask the row
+            self.refresh_from_db(fields=["ref"])
         return ref_display(self.ref)
 
 
@@ -136,6 +138,8 @@ class Ticket(models.Model):
     @property
     def code(self) -> str:
         """The ticket's reference as people read it (core.refs)."""
+        if not isinstance(self.ref, str):  # built in Python by the fast path: ask the row
+            self.refresh_from_db(fields=["ref"])
         return ref_display(self.ref)
 
 
