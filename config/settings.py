@@ -88,7 +88,6 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "analytics.middleware.EventPageViewMiddleware",
-    "allauth.usersessions.middleware.UserSessionsMiddleware",
     # After authentication: admins, and managers whose organization asks it, set up 2FA first.
     "accounts.middleware.RequireMfaMiddleware",
     "core.ratelimit.RateLimitMiddleware",
@@ -245,7 +244,9 @@ MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_TOTP_ISSUER = "Boxoffice"
 # Passkeys need https, except on the developer's own http://127.0.0.1.
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
-USERSESSIONS_TRACK_ACTIVITY = True
+# Sessions are recorded at sign-in and listed and revocable by their user; updating the record
+# on every request would add a write to every signed-in page.
+USERSESSIONS_TRACK_ACTIVITY = False
 
 # --- Rate limits (core/ratelimit.py) --------------------------------------------------------
 # The one policy table: "<count>/<window>". A name's suffix says what it counts: _ip the client

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Organization, User
 from accounts.services import audit_record
+from core.ids import is_uuid
 from core.testswitches import switch_on
 from invoicing.models import Document, DocumentCounter, InvoicingSettings
 from ticketing.models import Order, Refund
@@ -140,7 +141,15 @@ def invoice_issue(*, order_id: Any) -> Document | None:
 def credit_note_issue(*, refund_id: Any) -> Document | None:
     """The credit note of a completed refund of an invoiced order; in the refund's transaction
     (safe to call again). Orders paid without an invoice need none: their receipt shows it."""
-    refund = Refund.objects.select_related("order__event__venue", "order__buyer").get(pk=refund_id)
+    refund = (
+        Refund.objects.select_related("order__event__venue", "order__buyer")
+        .filter(pk=refund_id)
+        .first()
+        if is_uuid(str(refund_id))
+        else None
+    )
+    if refund is None:  # a processor's refund that has no row of ours: nothing to credit
+        return None
     order = refund.order
     invoice = Document.objects.filter(order=order, kind=Document.Kind.INVOICE).first()
     if invoice is None:

@@ -10,6 +10,13 @@ from notifications.services import relay_schedule
 from tests.factories import EventFactory, MembershipFactory, TicketTierFactory, UserFactory
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _celery_tasks_registered() -> None:
+    """Register every app's tasks, as a worker does at start: services publish tasks by name,
+    and only a registered task runs inline; an unknown name would go to the broker instead."""
+    celery_app.loader.import_default_modules()
+
+
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings, request) -> Iterator[None]:
     """Fast password hashing; Celery tasks run inline unless a test starts a real worker."""
