@@ -81,8 +81,9 @@ class Organization(models.Model):
     logo_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
     logo_variants = models.JSONField(default=dict, db_default={}, blank=True, editable=False)
     # Owners can refund money and change roles; when set, managers need a second factor too.
+    # db_default: bulk loads (seed_scale's COPY) that name their own columns still get one.
     require_mfa_for_managers = models.BooleanField(
-        "require two-factor authentication of managers", default=False
+        "require two-factor authentication of managers", default=False, db_default=False
     )
 
     def __str__(self) -> str:

@@ -899,7 +899,7 @@ def _delivery_mark_sent(delivery_id: Any, code: int) -> None:
     table = connection.ops.quote_name(Delivery._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET status = %s, sent_at = %s, response_code = %s "  # noqa: S608
+            f"UPDATE {table} SET status = %s, sent_at = %s, response_code = %s "  # noqa: S608 - quoted name
             "WHERE id = %s",
             [Delivery.Status.SENT, timezone.now(), code, delivery_id],
         )
