@@ -643,7 +643,7 @@ def check_database(*, event_id: str, tier_id: str, buyers: int) -> dict[str, Any
         from ticketing.models import EventSeat
 
         result["seats"] = EventSeat.objects.filter(tier=tier).count()
-        # The figure issue 4 asks for: a seat with two valid tickets, or two live orders.
+        # The double-booking figure: a seat with two valid tickets, or two live orders.
         result["seats_sold_twice"] = (
             tickets.filter(status=Ticket.Status.VALID)
             .values("seat_id")

@@ -188,7 +188,7 @@ def seats(request: HttpRequest, event_id: UUID, states_only: bool = False) -> An
     return response
 
 
-# --- After the sale (issue 6) ----------------------------------------------------------------
+# --- After the sale -------------------------------------------------------------------------
 
 
 class RefundIn(Schema):

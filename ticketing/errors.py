@@ -117,7 +117,7 @@ class SeatLayoutInvalid(DomainError):
     message = "The seat layout is not valid."
 
 
-# --- After the sale (issue 6) ----------------------------------------------------------------
+# --- After the sale -------------------------------------------------------------------------
 
 
 class RefundsNotAllowed(DomainError):

@@ -340,7 +340,7 @@ class EventSeat(SeatAttributes):
         ]
 
 
-# --- After the sale: policy, refunds, transfers, seats set aside for a waitlist (issue 6) ----
+# --- After the sale: policy, refunds, transfers, seats set aside for a waitlist ------------
 
 
 class EventPolicy(models.Model):
