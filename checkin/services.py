@@ -157,9 +157,14 @@ def _sql() -> dict[str, str]:
     reject_values = scan_values.format(result="'rejected'", reason="%(reason)s")
     reject = f"""INSERT INTO {{scan}} {scan_columns}
         VALUES ({reject_values}, %(local_ok)s, NULL)"""  # noqa: S608 - no input in the text
+    # The verdict read the ticket as valid, but a refund or transfer may commit between that
+    # read and this insert. Admitting only a ticket still valid under a share lock closes the
+    # gap: a void committed first fails the re-checked WHERE; one that comes later waits for
+    # this admission and is then refused by the lifecycle trigger.
     # nosec B608 - {adm} is the model's table name; every value is a query parameter
     admit_insert = """INSERT INTO {adm} (ticket_id, checkin_list_id, scan_id, admitted_at, inside)
-        VALUES (%(ticket)s, %(list)s, %(id)s, %(at)s, true)
+        SELECT t.id, %(list)s, %(id)s, %(at)s, true FROM {ticket} t
+        WHERE t.id = %(ticket)s AND t.status = 'valid' FOR SHARE
         ON CONFLICT (ticket_id, checkin_list_id) DO"""
     admissions = {
         # Entry, no re-entry: the first scan admits, every later one is "already used".
@@ -405,6 +410,22 @@ def ticket_scan(
             .values_list("admitted_at", flat=True)
             .first()
         )
+    if first_at is None and params["direction"] == ENTRY:
+        # Not admitted and never in: the ticket was voided after the verdict read it.
+        voided = Ticket.objects.filter(pk=claim.ticket_id).exclude(status=Ticket.Status.VALID)
+        void_reason = voided.values_list("void_reason", flat=True).first()
+        if void_reason is not None:
+            reason = void_reason if void_reason in VOID_REASONS else "revoked"
+            Scan.objects.filter(pk=params["id"]).update(result=Scan.Result.REJECTED, reason=reason)
+            return ScanResult(
+                valid=False,
+                reason=reason,
+                message=MESSAGES[reason],
+                scan_id=scan_id,
+                direction=ENTRY,
+                conflict=conflict,
+                **details,
+            )
     message = MESSAGES[reason]
     if first_at is not None:
         local = timezone.localtime(first_at, zoneinfo.ZoneInfo(time_zone))
