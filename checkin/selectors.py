@@ -14,6 +14,7 @@ from accounts.selectors import organizations_with_door_access
 from checkin.errors import DeviceLinkRevoked
 from checkin.models import Admission, CheckinList, DeviceLink, Scan, SigningKey
 from checkin.signing import public_key_b64
+from core.db import row_or_raise
 from events.models import Event
 from ticketing.models import Ticket
 from ticketing.selectors import ATTENDING
@@ -33,18 +34,12 @@ def events_for_door(user: User) -> QuerySet[Event]:
 
 
 def event_for_door(user: User, event_id: Any) -> Event:
-    try:
-        return events_for_door(user).get(pk=event_id)
-    except (Event.DoesNotExist, ValidationError, ValueError) as exc:
-        raise Http404("No such event") from exc
+    return row_or_raise(events_for_door(user), Http404("No such event"), pk=event_id)
 
 
 def checkin_list_of_event(event: Event, list_id: Any) -> CheckinList:
     """One list of `event` (the caller already scoped the event); a foreign id is a 404."""
-    try:
-        return event.checkin_lists.get(pk=list_id)
-    except (CheckinList.DoesNotExist, ValidationError, ValueError) as exc:
-        raise Http404("No such check-in list") from exc
+    return row_or_raise(event.checkin_lists.all(), Http404("No such check-in list"), pk=list_id)
 
 
 def device_link_for_token(token: str) -> DeviceLink:

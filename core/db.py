@@ -2,11 +2,16 @@
 
 import contextlib
 from collections.abc import Iterator
+from typing import Any, TypeVar
 
 import psycopg.errors
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import OperationalError, connection, transaction
+from django.db.models import Model, QuerySet
 
 from core.errors import Busy
+
+_Row = TypeVar("_Row", bound=Model)
 
 # How long a service waits for a row someone else is changing before it answers BUSY.
 LOCK_TIMEOUT = "3s"
@@ -35,3 +40,15 @@ def busy_on_lock_timeout() -> Iterator[None]:
         if isinstance(exc.__cause__, psycopg.errors.LockNotAvailable):
             raise Busy() from exc
         raise
+
+
+def row_or_raise(queryset: QuerySet[_Row], missing: Exception, **lookup: Any) -> _Row:
+    """The one row of `queryset` matching `lookup`, or raise `missing`.
+
+    Ids come from URLs and request bodies: one that is malformed (not a UUID, not a number) is
+    as missing as one that names no row, never a 500.
+    """
+    try:
+        return queryset.get(**lookup)
+    except (ObjectDoesNotExist, ValidationError, ValueError, TypeError) as exc:
+        raise missing from exc

@@ -5,11 +5,11 @@ from decimal import Decimal
 from typing import Any, cast
 
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
 from django.db.models import F, Q, QuerySet, Sum
 from django.http import Http404
 
 from accounts.models import User
+from core.db import row_or_raise
 from events.selectors import published_event
 from ticketing.booking.core import SEAT_LABEL_FIELDS, ticket_plan
 from ticketing.models import (
@@ -28,14 +28,14 @@ from vouchers.models import VoucherRedemption
 
 
 def order_of_buyer(user: User, order_id: Any) -> Order:
-    try:
-        return (
-            Order.objects.select_related("event", "event__venue", "buyer")
-            .prefetch_related("lines__tier", "tickets__tier", "tickets__seat", "seats")
-            .get(pk=order_id, buyer=user)
-        )
-    except (Order.DoesNotExist, ValidationError, ValueError) as exc:
-        raise Http404("No such order") from exc
+    return row_or_raise(
+        Order.objects.select_related("event", "event__venue", "buyer").prefetch_related(
+            "lines__tier", "tickets__tier", "tickets__seat", "seats"
+        ),
+        Http404("No such order"),
+        pk=order_id,
+        buyer=user,
+    )
 
 
 def checkout_tickets(order: Order) -> list[tuple[str, str]]:

@@ -8,13 +8,13 @@ the event's policy refunds after entry.
 from typing import Any
 
 from celery import shared_task
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import audit_record
+from core.db import row_or_raise
 from core.errors import NotFound, PermissionDenied
 from events.models import Event
 from events.signals import event_cancelled
@@ -28,14 +28,11 @@ from ticketing.signals import event_cancelled_refunds_done
 @transaction.atomic(durable=True)
 def event_cancel_with_refunds(*, actor: User, event_id: Any) -> RefundJob:
     """Cancel an event (if not yet) and start refunding every order; one job per event."""
-    try:
-        event = (
-            Event.objects.select_for_update(of=("self",))
-            .select_related("organization")
-            .get(pk=event_id)
-        )
-    except (Event.DoesNotExist, ValidationError, ValueError) as exc:
-        raise NotFound("No such event.") from exc
+    event = row_or_raise(
+        Event.objects.select_for_update(of=("self",)).select_related("organization"),
+        NotFound("No such event."),
+        pk=event_id,
+    )
     if not manages_event(actor, event):
         raise PermissionDenied()
     if event.status != Event.Status.CANCELLED:

@@ -17,14 +17,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from celery import shared_task
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import organizations_managed_by
 from accounts.services import audit_record
-from core.db import busy_on_lock_timeout
+from core.db import busy_on_lock_timeout, row_or_raise
 from core.errors import NotFound
 from events.models import Event
 from ticketing.booking.core import idempotency_key_check, request_digest
@@ -160,14 +159,11 @@ def _refund_start(
     reason: str,
 ) -> Refund:
     with busy_on_lock_timeout():
-        try:
-            order = (
-                Order.objects.select_for_update(of=("self",))
-                .select_related("event")
-                .get(pk=order_id)
-            )
-        except (Order.DoesNotExist, ValidationError, ValueError) as exc:
-            raise NotFound("No such order.") from exc
+        order = row_or_raise(
+            Order.objects.select_for_update(of=("self",)).select_related("event"),
+            NotFound("No such order."),
+            pk=order_id,
+        )
         # Under the order's lock, so concurrent copies of one request line up here.
         replay = _refund_existing(actor, idempotency_key, digest)
         if replay is not None:

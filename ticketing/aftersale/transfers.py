@@ -16,14 +16,13 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import audit_record
-from core.db import busy_on_lock_timeout
+from core.db import busy_on_lock_timeout, row_or_raise
 from core.errors import NotFound
 from events.models import Event
 from ticketing.aftersale.refunds import policy_for
@@ -52,14 +51,12 @@ def ticket_transfer_send(*, sender: User, ticket_id: Any, to_email: str) -> Tran
     """Offer one of `sender`'s valid tickets to `to_email`; a new send replaces a pending one."""
     to_email = to_email.strip().lower()
     with busy_on_lock_timeout():
-        try:
-            ticket = (
-                Ticket.objects.select_for_update(of=("self",))
-                .select_related("event")
-                .get(pk=ticket_id, holder=sender)
-            )
-        except (Ticket.DoesNotExist, ValidationError, ValueError) as exc:
-            raise NotFound("No such ticket.") from exc
+        ticket = row_or_raise(
+            Ticket.objects.select_for_update(of=("self",)).select_related("event"),
+            NotFound("No such ticket."),
+            pk=ticket_id,
+            holder=sender,
+        )
         if ticket.status != Ticket.Status.VALID:
             raise TicketNotTransferable("This ticket is no longer valid.")
         if to_email == sender.email.lower():
@@ -164,10 +161,12 @@ def ticket_transfer_accept(*, recipient: User, token: str) -> Ticket:
 @transaction.atomic(durable=True)
 def ticket_transfer_cancel(*, sender: User, transfer_id: Any) -> None:
     """Take back a transfer nobody accepted yet."""
-    try:
-        transfer = Transfer.objects.select_for_update().get(pk=transfer_id, sender=sender)
-    except (Transfer.DoesNotExist, ValidationError, ValueError) as exc:
-        raise NotFound("No such transfer.") from exc
+    transfer = row_or_raise(
+        Transfer.objects.select_for_update(),
+        NotFound("No such transfer."),
+        pk=transfer_id,
+        sender=sender,
+    )
     if transfer.status != Transfer.Status.PENDING:
         raise TransferNotOpen()
     transfer.status, transfer.decided_at = Transfer.Status.CANCELLED, timezone.now()

@@ -5,11 +5,11 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from core.db import row_or_raise
 from core.errors import DomainError
 from core.http import AuthedRequest
 from events.selectors import event_managed_by
@@ -19,12 +19,12 @@ from ticketing.models import Order, Refund, RefundJob, Ticket, Transfer
 
 
 def _own_ticket(request: AuthedRequest, ticket_id: Any) -> Ticket:
-    try:
-        return Ticket.objects.select_related("event", "order").get(
-            pk=ticket_id, holder=request.user
-        )
-    except (Ticket.DoesNotExist, ValidationError, ValueError) as exc:
-        raise Http404("No such ticket") from exc
+    return row_or_raise(
+        Ticket.objects.select_related("event", "order"),
+        Http404("No such ticket"),
+        pk=ticket_id,
+        holder=request.user,
+    )
 
 
 @login_required

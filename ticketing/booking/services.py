@@ -30,7 +30,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
-from core.db import busy_on_lock_timeout
+from core.db import busy_on_lock_timeout, row_or_raise
 from core.errors import NotFound
 from core.ids import is_uuid
 from core.testswitches import switch_on
@@ -255,10 +255,12 @@ def order_attendees_set(*, buyer: User, order_id: Any, names: list[str]) -> Orde
 
 def _held_order_locked(buyer: User, order_id: Any) -> Order:
     """The buyer's pending order whose hold still runs, locked; no payment may be in flight."""
-    try:
-        order = Order.objects.select_for_update(of=("self",)).get(pk=order_id, buyer=buyer)
-    except (Order.DoesNotExist, ValidationError, ValueError) as exc:
-        raise NotFound("No such order.") from exc
+    order = row_or_raise(
+        Order.objects.select_for_update(of=("self",)),
+        NotFound("No such order."),
+        pk=order_id,
+        buyer=buyer,
+    )
     if order.status != Order.Status.PENDING:
         raise OrderNotPayable("This order can no longer be changed.")
     if order.expires_at <= timezone.now():
@@ -444,14 +446,12 @@ def _payment_start(
     *, buyer: User, order_id: Any, idempotency_key: str, digest: str
 ) -> Payment | PaymentOutcome | _HoldLapsed:
     """The payment to charge, a paid order's outcome, or word that the hold lapsed."""
-    try:
-        order = (
-            Order.objects.select_for_update(of=("self",))
-            .select_related("event")
-            .get(pk=order_id, buyer=buyer)
-        )
-    except (Order.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
-        raise NotFound("No such order.") from exc
+    order = row_or_raise(
+        Order.objects.select_for_update(of=("self",)).select_related("event"),
+        NotFound("No such order."),
+        pk=order_id,
+        buyer=buyer,
+    )
     # Looked up under the order's lock, so concurrent copies of one request line up here.
     related = list(
         Payment.objects.filter(

@@ -3,13 +3,13 @@
 import re
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db.models import Case, CharField, Count, Q, QuerySet, Value, When
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import organizations_managed_by
+from core.db import row_or_raise
 from events.models import Event, Venue
 from ticketing.models import SEAT_LABEL, SEAT_STATES, EventSeat, MapSeat, Order, SeatMap
 
@@ -24,12 +24,12 @@ ATTRIBUTE_FILTERS = {
 
 def seat_map_managed_by(user: User, seat_map_id: Any) -> SeatMap:
     """One layout of a venue `user` manages; any other id is a 404."""
-    try:
-        return SeatMap.objects.select_related("venue", "venue__organization").get(
-            pk=seat_map_id, venue__organization__in=organizations_managed_by(user)
-        )
-    except (SeatMap.DoesNotExist, ValidationError, ValueError) as exc:
-        raise Http404("No such seat map") from exc
+    return row_or_raise(
+        SeatMap.objects.select_related("venue", "venue__organization"),
+        Http404("No such seat map"),
+        pk=seat_map_id,
+        venue__organization__in=organizations_managed_by(user),
+    )
 
 
 def seat_maps_of_venue(venue: Venue) -> QuerySet[SeatMap]:
