@@ -80,6 +80,9 @@ def on_order_confirmed(sender: Any, order_id: Any, **kwargs: Any) -> None:
         target=("ticketing.order", str(order_id)),
         organization=Organization(pk=organization_id),
         changes={"total": str(total), "currency": currency},
+        # A payment is confirmed once, but the signal can be sent again (a redelivered provider
+        # webhook, a reconciliation): the trail must still show one payment.
+        once=True,
     )
 
 
