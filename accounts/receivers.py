@@ -5,6 +5,7 @@ inside the payment's transaction, so the row commits or rolls back with the paym
 """
 
 import hashlib
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,16 @@ from accounts.signin_guard import signin_succeeded
 from core.http import client_ip
 
 ADMIN_ACTIONS = {1: "add", 2: "change", 3: "delete"}
+EMAIL_SHAPED = re.compile(r"[^\s@<>\"']+@[^\s@<>\"']+")
+
+
+def _without_addresses(text: str) -> str:
+    """`text` with each email address replaced by a digest: the trail cannot be edited later,
+    so it must never take in an address an erasure would have to remove (a user's name in the
+    admin is their address)."""
+    return EMAIL_SHAPED.sub(
+        lambda m: "email:" + hashlib.sha256(m.group().lower().encode()).hexdigest()[:16], text
+    )
 
 
 def _ip(request: HttpRequest | None) -> str | None:
@@ -64,7 +75,10 @@ def on_admin_action(sender: Any, instance: LogEntry, created: bool, **kwargs: An
             model._meta.label_lower if model is not None else "unknown",
             str(instance.object_id or "")[:64],
         ),
-        changes={"repr": instance.object_repr[:200], "message": instance.get_change_message()},
+        changes={
+            "repr": _without_addresses(instance.object_repr[:200]),
+            "message": _without_addresses(instance.get_change_message()),
+        },
     )
 
 
