@@ -4,7 +4,6 @@ Each receiver writes its row where the signal is sent: payments' `order_confirme
 inside the payment's transaction, so the row commits or rolls back with the payment.
 """
 
-import hashlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -14,6 +13,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.db.models.signals import post_save
 from django.http import HttpRequest
 
+from accounts.audit import address_digest
 from accounts.models import Organization, User
 from accounts.services import audit_record
 from accounts.signin_guard import signin_succeeded
@@ -27,9 +27,7 @@ def _without_addresses(text: str) -> str:
     """`text` with each email address replaced by a digest: the trail cannot be edited later,
     so it must never take in an address an erasure would have to remove (a user's name in the
     admin is their address)."""
-    return EMAIL_SHAPED.sub(
-        lambda m: "email:" + hashlib.sha256(m.group().lower().encode()).hexdigest()[:16], text
-    )
+    return EMAIL_SHAPED.sub(lambda m: "email:" + address_digest(m.group()), text)
 
 
 def _ip(request: HttpRequest | None) -> str | None:
@@ -58,7 +56,7 @@ def on_sign_in_failed(
     target: Any = user if user is not None else ("accounts.user", "")
     changes = {"via": credentials.get("via", "web")}
     if user is None and email:
-        changes["email_sha256"] = hashlib.sha256(email.encode()).hexdigest()[:16]
+        changes["email_sha256"] = address_digest(email)
     audit_record(
         actor=None, action="signin.failed", target=target, changes=changes, ip=_ip(request)
     )

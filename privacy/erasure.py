@@ -199,7 +199,11 @@ def _pseudonymize(*, user: User, outcomes: list[TicketOutcome], ip: str | None) 
         attendee_name=ERASED_NAME
     )
     Order.objects.filter(buyer=user).exclude(attendee_names=[]).update(attendee_names=[])
-    Delivery.objects.filter(user=user, channel=Channel.EMAIL).update(recipient=pseudonym)
+    # Mail to them as a person, and mail to their address before it had an account (a ticket
+    # sent to it).
+    Delivery.objects.filter(
+        Q(user=user) | Q(recipient__iexact=email), channel=Channel.EMAIL
+    ).update(recipient=pseudonym)
     Delivery.objects.filter(user=user, channel=Channel.SMS).update(recipient="")
     _scrub_copies(email, pseudonym)
 
