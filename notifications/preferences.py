@@ -6,7 +6,7 @@ import phonenumbers
 from django.core import signing
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from accounts.models import User
 from accounts.services import audit_record
@@ -101,7 +101,7 @@ def notifications_mark_all_read(*, user: User) -> int:
     return Notification.objects.filter(user=user, read_at=None).update(read_at=timezone.now())
 
 
-MARKETING_CONSENT_WORDING = (
+MARKETING_CONSENT_WORDING = gettext_noop(
     "Send me news and offers about events on Boxoffice, by the channels I chose for them. "
     "I can withdraw this at any time."
 )
