@@ -74,23 +74,23 @@ def where_text_appears(needle: str) -> list[str]:
 def buyer_with_history() -> Buyer:
     """Paid orders for a past event and two future ones (one refundable, one not), a ticket
     sent to them, feedback, preferences, consent, sign-ins, an admin edit, mails sent."""
-    organizer = MembershipFactory(role=Membership.Role.OWNER).user
+    organizer = MembershipFactory.create(role=Membership.Role.OWNER).user
     organization = organizer.organizations.get()
-    user: User = UserFactory(
+    user: User = UserFactory.create(
         email="Ada.Lovelace+gigs@Example.org".lower(), full_name="Ada Lovelace"
     )
     email = user.email
 
-    past = EventFactory(organization=organization, title="Last Winter")
-    refundable = EventFactory(organization=organization, title="Spring Gala")
-    no_refunds = EventFactory(organization=organization, title="Summer Festival")
+    past = EventFactory.create(organization=organization, title="Last Winter")
+    refundable = EventFactory.create(organization=organization, title="Spring Gala")
+    no_refunds = EventFactory.create(organization=organization, title="Summer Festival")
     EventPolicy.objects.create(event=no_refunds, refunds_allowed=False)
     for event in (past, refundable, no_refunds):
-        tier = TicketTierFactory(event=event, price=Decimal("40.00"))
+        tier = TicketTierFactory.create(event=event, price=Decimal("40.00"))
         order_paid(buyer=user, tier=tier, quantity=2)
 
     # A friend sends them a ticket (the transfer row and its mail carry their address).
-    friend: User = UserFactory()
+    friend: User = UserFactory.create()
     friend_ticket = order_paid(buyer=friend, tier=refundable.tiers.get()).tickets[0]
     ticket_transfer_send(sender=friend, ticket_id=friend_ticket.pk, to_email=email)
 
@@ -109,7 +109,7 @@ def buyer_with_history() -> Buyer:
     client.post("/accounts/login/", {"login": email, "password": "wrong-one"})
     client.post("/accounts/login/", {"login": email, "password": PASSWORD})
 
-    admin: User = UserFactory(is_staff=True, is_superuser=True)
+    admin: User = UserFactory.create(is_staff=True, is_superuser=True)
     # What the admin writes on a change (its __str__ is the address); the trail hears it.
     LogEntry.objects.create(
         user=admin,

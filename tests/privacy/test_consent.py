@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _wants_marketing_mail() -> User:
-    user = UserFactory()
+    user = UserFactory.create()
     preference_update(user=user, marketing_email=True)  # a channel choice is not consent
     return user
 
@@ -63,7 +63,7 @@ def test_a_consent_withdrawn_before_the_fan_out_wins() -> None:
 
 
 def test_the_privacy_page_gives_and_withdraws_consent_and_keeps_the_history() -> None:
-    user = UserFactory()
+    user = UserFactory.create()
     client = Client()
     client.force_login(user)
 

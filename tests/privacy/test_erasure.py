@@ -102,7 +102,7 @@ def test_erasing_twice_changes_nothing_more() -> None:
 
 
 def test_an_owner_must_hand_over_the_organization_first() -> None:
-    owner = MembershipFactory(role=Membership.Role.OWNER).user
+    owner = MembershipFactory.create(role=Membership.Role.OWNER).user
 
     with pytest.raises(OwnerCannotErase):
         account_erase(user=owner)

@@ -38,6 +38,7 @@ def test_the_zip_holds_every_part_as_json_and_csv_and_the_link_is_mailed() -> No
 
     export.refresh_from_db()
     assert (export.status, export.progress) == (DataExport.Status.READY, 100)
+    assert export.archive is not None
     files = _unzip(bytes(export.archive))
     for name, _ in SECTIONS:
         assert f"{name}.json" in files and f"{name}.csv" in files
@@ -65,12 +66,12 @@ def test_the_zip_holds_every_part_as_json_and_csv_and_the_link_is_mailed() -> No
 def test_the_link_opens_only_for_its_person_only_with_its_token_and_only_until_it_expires(
     settings: Any,
 ) -> None:
-    user = UserFactory()
+    user = UserFactory.create()
     export = export_request(user=user)
     link = export_link(export)
     owner, stranger = Client(), Client()
     owner.force_login(user)
-    stranger.force_login(UserFactory())
+    stranger.force_login(UserFactory.create())
 
     assert Client().get(link).status_code == 302  # sign in first
     assert stranger.get(link).status_code == 404
@@ -140,8 +141,11 @@ def test_a_worker_builds_the_export_the_page_polls_its_progress_and_the_mailed_l
         assert time.monotonic() < deadline, worker.logs()
         time.sleep(0.1)
     [sent] = [m for m in inbox.to(buyer.email) if "data export" in m["Subject"]]
-    text = sent.get_body(preferencelist=("plain",)).get_content()
-    path = re.search(r"https?://[^/\s]+(/account/privacy/exports/\S+)", text).group(1)
+    body = sent.get_body(preferencelist=("plain",))
+    assert body is not None
+    found = re.search(r"https?://[^/\s]+(/account/privacy/exports/\S+)", body.get_content())
+    assert found is not None
+    path = found.group(1)
     download = client.get(path)
     assert download.status_code == 200
     assert json.loads(_unzip(download.content)["profile.json"])[0]["email"] == buyer.email

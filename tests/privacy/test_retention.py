@@ -35,13 +35,13 @@ def _ended(event: Event, days_ago: int) -> None:
 
 @pytest.fixture
 def owner(db: None) -> User:
-    return MembershipFactory(role=Membership.Role.OWNER).user
+    return MembershipFactory.create(role=Membership.Role.OWNER).user
 
 
 def _event_with_attendees(owner: User, title: str) -> Event:
-    event = EventFactory(organization=owner.organizations.get(), title=title)
-    tier = TicketTierFactory(event=event)
-    buyer = UserFactory(full_name="Grace Hopper")
+    event = EventFactory.create(organization=owner.organizations.get(), title=title)
+    tier = TicketTierFactory.create(event=event)
+    buyer = UserFactory.create(full_name="Grace Hopper")
     ticket = order_paid(buyer=buyer, tier=tier, quantity=2).tickets[0]
     Order.objects.filter(buyer=buyer).update(attendee_names=["Grace Hopper", "Alan Turing"])
     ticket_transfer_send(sender=buyer, ticket_id=ticket.pk, to_email="friend@example.org")
@@ -91,7 +91,7 @@ def test_the_beat_task_and_the_command_report_what_they_did(owner: User, caplog)
     with caplog.at_level(logging.INFO, logger="privacy.retention"):
         retention_task.delay()
     [record] = [r for r in caplog.records if "Retention anonymized" in r.getMessage()]
-    assert (record.events, record.tickets) == (1, 2)  # type: ignore[attr-defined]
+    assert (record.events, record.tickets) == (1, 2)
 
     _ended(_event_with_attendees(owner, "Two"), days_ago=9)
     out = StringIO()
@@ -116,7 +116,7 @@ def test_the_owner_sets_the_period_and_reads_the_runs_and_nobody_else_can(owner:
     assert RetentionRun.objects.get().tickets == 2
     assert "<td>2</td>" in page.content.decode()
 
-    manager = MembershipFactory(organization=organization, role=Membership.Role.MANAGER).user
+    manager = MembershipFactory.create(organization=organization, role=Membership.Role.MANAGER).user
     other = Client()
     other.force_login(manager)
     assert other.get(url).status_code == 404

@@ -53,8 +53,8 @@ def test_reencrypt_command_moves_every_stored_secret_to_the_newest_key(
     settings, event: Event
 ) -> None:
     settings.BOXOFFICE_ENCRYPTION_KEYS = [KEY_A]
-    tier = TicketTierFactory(event=event)
-    ticket = order_paid(buyer=UserFactory(), tier=tier).tickets[0]
+    tier = TicketTierFactory.create(event=event)
+    ticket = order_paid(buyer=UserFactory.create(), tier=tier).tickets[0]
     endpoint = WebhookEndpoint.objects.create(
         organization=event.organization, url="https://hooks.example.org/in", topics=[]
     )
@@ -96,7 +96,9 @@ def test_a_signing_key_sealed_the_old_way_still_signs_and_is_resealed(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         ),
     )
-    ticket = order_paid(buyer=UserFactory(), tier=TicketTierFactory(event=event)).tickets[0]
+    ticket = order_paid(
+        buyer=UserFactory.create(), tier=TicketTierFactory.create(event=event)
+    ).tickets[0]
     key.refresh_from_db()
     assert payload_verify(ticket_payload_sign(ticket, key=key)).ticket_id == ticket.pk
 
