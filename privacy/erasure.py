@@ -44,6 +44,7 @@ from privacy.models import DataExport
 from ticketing.aftersale.refunds import order_refund
 from ticketing.models import Order, Ticket, Transfer
 from waitlist.models import WaitlistEntry
+from waitlist.services import waitlist_leave
 
 ERASED_DOMAIN = "erased.invalid"  # RFC 2606: never delivers anywhere
 ERASED_NAME = "Erased user"
@@ -190,7 +191,11 @@ def _pseudonymize(*, user: User, outcomes: list[TicketOutcome], ip: str | None) 
     Notification.objects.filter(user=user).delete()
     DataExport.objects.filter(user=user).delete()
     AgendaFeed.objects.filter(user=user).delete()
-    WaitlistEntry.objects.filter(user=user).delete()
+    # Out of every line they wait in (an offer to an erased account would hold a seat for
+    # nobody); entries with offers settle as any offer does.
+    waiting = WaitlistEntry.objects.filter(user=user, status=WaitlistEntry.Status.WAITING)
+    for entry_id in waiting.values_list("pk", flat=True):
+        waitlist_leave(user=user, entry_id=entry_id)
     # Their rating still counts for the event; the words were theirs.
     Feedback.objects.filter(author=user).update(comment="")
 

@@ -10,11 +10,12 @@ import pytest
 from playwright.sync_api import Browser, expect
 from pytest_django.live_server_helper import LiveServer
 
-from accounts.models import User
+from accounts.models import Membership, User
 from privacy.exports import export_build
-from privacy.models import DataExport
+from privacy.models import DataExport, RetentionPolicy
 from tests.e2e.a11y import assert_accessible
 from tests.e2e.conftest import log_in, phone_context, record_errors
+from tests.factories import MembershipFactory
 from tests.privacy.scenario import buyer_with_history, where_text_appears
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -85,3 +86,31 @@ def test_erasing_through_the_pages_tells_what_happened_and_leaves_no_address(
     expect(page).to_have_url(f"{live_server.url}/accounts/login/?next=/account/privacy/")
     context.close()
     assert not errors, errors
+
+
+def test_an_owner_sets_the_retention_period_and_an_old_link_explains_itself(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    owner = MembershipFactory.create(role=Membership.Role.OWNER).user
+    organization = owner.organizations.get()
+    context = phone_context(browser, live_server)
+    log_in(context, live_server, owner)
+    page = context.new_page()
+    errors = record_errors(page)
+
+    page.goto(f"/account/organizations/{organization.pk}/privacy")
+    assert_accessible(page, "retention page")
+    page.get_by_label("Keep attendee data for this many days after an event ends").fill("90")
+    page.get_by_role("button", name="Save").click()
+    expect(
+        page.get_by_label("Keep attendee data for this many days after an event ends")
+    ).to_have_value("90")
+    assert RetentionPolicy.objects.get(organization=organization).days == 90
+
+    export = DataExport.objects.create(user=owner)
+    page.goto(f"/account/privacy/exports/{export.pk}/download?t=no-longer-valid")
+    expect(page.get_by_role("heading", name="Download not available")).to_be_visible()
+    assert_accessible(page, "invalid download link page")
+    context.close()
+    # The invalid link answers 410, which Chromium logs as a failed load: that is the page.
+    assert [e for e in errors if "status of 410" not in e] == [], errors
