@@ -23,6 +23,12 @@ from core.testswitches import switch_on
 GENESIS = "0" * 64
 
 
+def address_digest(email: str) -> str:
+    """What the trail keeps of an email address: rows cannot be edited later, so an address
+    written there could never be erased. A digest still lets an investigator match a known one."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:16]
+
+
 def chain_of(organization_id: Any) -> str:
     return str(organization_id) if organization_id else AuditEntry.GLOBAL_CHAIN
 
@@ -58,8 +64,13 @@ def digest_of(entry: AuditEntry) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def append(entry: AuditEntry) -> AuditEntry:
-    """Link `entry` to the end of its chain and insert it (inside the caller's transaction)."""
+def append(entry: AuditEntry, *, once: bool = False) -> AuditEntry:
+    """Link `entry` to the end of its chain and insert it (inside the caller's transaction).
+
+    With `once`, an event that happens once per target (an order's payment) is recorded once:
+    if its chain already holds a row with the same action and target, that row is returned.
+    The check runs under the chain's lock, so two announcements racing cannot both write.
+    """
     entry.chain = chain_of(entry.organization_id)
     entry.changes = normalised(entry.changes or {})
     # No savepoint inside the caller's transaction: the row fails or commits with the change.
@@ -67,6 +78,15 @@ def append(entry: AuditEntry) -> AuditEntry:
         if not switch_on("audit_chain_unlocked"):
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_id(entry.chain)])
+        if once:
+            earlier = AuditEntry.objects.filter(
+                chain=entry.chain,
+                action=entry.action,
+                target_type=entry.target_type,
+                target_id=entry.target_id,
+            ).first()
+            if earlier is not None:
+                return earlier
         last = (
             AuditEntry.objects.filter(chain=entry.chain)
             .order_by("-seq")

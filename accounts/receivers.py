@@ -4,7 +4,7 @@ Each receiver writes its row where the signal is sent: payments' `order_confirme
 inside the payment's transaction, so the row commits or rolls back with the payment.
 """
 
-import hashlib
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -13,12 +13,21 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.db.models.signals import post_save
 from django.http import HttpRequest
 
+from accounts.audit import address_digest
 from accounts.models import Organization, User
 from accounts.services import audit_record
 from accounts.signin_guard import signin_succeeded
 from core.http import client_ip
 
 ADMIN_ACTIONS = {1: "add", 2: "change", 3: "delete"}
+EMAIL_SHAPED = re.compile(r"[^\s@<>\"']+@[^\s@<>\"']+")
+
+
+def _without_addresses(text: str) -> str:
+    """`text` with each email address replaced by a digest: the trail cannot be edited later,
+    so it must never take in an address an erasure would have to remove (a user's name in the
+    admin is their address)."""
+    return EMAIL_SHAPED.sub(lambda m: "email:" + address_digest(m.group()), text)
 
 
 def _ip(request: HttpRequest | None) -> str | None:
@@ -47,7 +56,7 @@ def on_sign_in_failed(
     target: Any = user if user is not None else ("accounts.user", "")
     changes = {"via": credentials.get("via", "web")}
     if user is None and email:
-        changes["email_sha256"] = hashlib.sha256(email.encode()).hexdigest()[:16]
+        changes["email_sha256"] = address_digest(email)
     audit_record(
         actor=None, action="signin.failed", target=target, changes=changes, ip=_ip(request)
     )
@@ -64,7 +73,10 @@ def on_admin_action(sender: Any, instance: LogEntry, created: bool, **kwargs: An
             model._meta.label_lower if model is not None else "unknown",
             str(instance.object_id or "")[:64],
         ),
-        changes={"repr": instance.object_repr[:200], "message": instance.get_change_message()},
+        changes={
+            "repr": _without_addresses(instance.object_repr[:200]),
+            "message": _without_addresses(instance.get_change_message()),
+        },
     )
 
 
@@ -80,6 +92,9 @@ def on_order_confirmed(sender: Any, order_id: Any, **kwargs: Any) -> None:
         target=("ticketing.order", str(order_id)),
         organization=Organization(pk=organization_id),
         changes={"total": str(total), "currency": currency},
+        # A payment is confirmed once, but the signal can be sent again (a redelivered provider
+        # webhook, a reconciliation): the trail must still show one payment.
+        once=True,
     )
 
 

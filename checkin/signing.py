@@ -3,7 +3,7 @@
     payload = base64url(version:1 | kid:4 | event:16 | ticket:16 | tier:16 | issued_at:4 | sig:64)
 
 The signature (Ed25519, the event's key) covers everything before it. Private keys are stored
-encrypted with a Fernet key derived from BOXOFFICE_SIGNING_SECRET; the public half is plain so
+sealed (core.sealed: keys from the environment, rotatable); the public half is plain so
 scanners can verify offline.
 """
 
@@ -18,15 +18,13 @@ from functools import lru_cache
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.fernet import Fernet
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from django.conf import settings
 from django.db import connection, transaction
 
 from checkin.errors import InvalidPayload
 from checkin.models import SigningKey
+from core.sealed import SIGNING_KEYS, seal_bytes, unseal_bytes
 
 VERSION = 1
 SEATED_VERSION = 2  # the header, then the seat label (length byte + UTF-8), then the signature
@@ -46,14 +44,6 @@ class TicketClaim:
     seat: str = ""  # "Balcony C-14" on an assigned seat (version 2), else ""
 
 
-@lru_cache(maxsize=4)
-def _fernet(secret: str) -> Fernet:
-    derived = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"boxoffice ticket signing keys"
-    ).derive(secret.encode())
-    return Fernet(base64.urlsafe_b64encode(derived))
-
-
 def signing_key_create(*, event_id: Any) -> SigningKey:
     """A new current key for the event; an earlier current key keeps verifying (rotation)."""
     private = Ed25519PrivateKey.generate()
@@ -68,9 +58,7 @@ def signing_key_create(*, event_id: Any) -> SigningKey:
             public_key=private.public_key().public_bytes(
                 serialization.Encoding.Raw, serialization.PublicFormat.Raw
             ),
-            private_key_encrypted=_fernet(settings.BOXOFFICE_SIGNING_SECRET)
-            .encrypt(raw_private)
-            .decode(),
+            private_key_encrypted=seal_bytes(raw_private, purpose=SIGNING_KEYS),
         )
 
 
@@ -91,7 +79,7 @@ def current_signing_key(event_id: Any) -> SigningKey:
 
 @lru_cache(maxsize=1024)
 def _private_key(kid: str, encrypted: str) -> Ed25519PrivateKey:
-    raw = _fernet(settings.BOXOFFICE_SIGNING_SECRET).decrypt(encrypted.encode())
+    raw = unseal_bytes(encrypted, purpose=SIGNING_KEYS)
     return Ed25519PrivateKey.from_private_bytes(raw)
 
 

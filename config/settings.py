@@ -578,3 +578,20 @@ WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "8"))
 WEBHOOK_DISABLE_AFTER_FAILURES = int(os.environ.get("WEBHOOK_DISABLE_AFTER_FAILURES", "20"))
 # Plain http endpoints only where DEBUG is on (local receivers, tests).
 WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", DEBUG)
+
+# --- Privacy: export, erasure, retention, consent, encryption at rest (privacy/, core/sealed) --
+INSTALLED_APPS += ["privacy"]
+# Keys that seal secrets stored in the database (signing keys, webhook secrets), newest first,
+# comma-separated; SECRET_KEY when unset. Rotation: prepend a new key, run
+# `manage.py secrets_reencrypt`, then drop the old one (core/sealed.py).
+BOXOFFICE_ENCRYPTION_KEYS = [
+    k.strip() for k in os.environ.get("BOXOFFICE_ENCRYPTION_KEYS", "").split(",") if k.strip()
+]
+# A data export's download link works this long after it is made.
+PRIVACY_EXPORT_LINK_HOURS = int(os.environ.get("PRIVACY_EXPORT_LINK_HOURS", "48"))
+# Organizations that never chose one keep attendee data this many days after an event ends.
+PRIVACY_DEFAULT_RETENTION_DAYS = int(os.environ.get("PRIVACY_DEFAULT_RETENTION_DAYS", "730"))
+CELERY_BEAT_SCHEDULE["privacy-retention"] = {
+    "task": "privacy.tasks.retention_apply",
+    "schedule": 3600.0,
+}

@@ -13,6 +13,7 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("", include("privacy.urls")),  # before accounts: both live under /account/
     path("account/", include("accounts.urls")),
     path("i18n/setlang/", language_set, name="set_language"),  # the switcher on every page
     path("api/v1/", api.urls),

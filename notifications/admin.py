@@ -49,7 +49,7 @@ class DeliveryAdmin(admin.ModelAdmin):
 class WebhookEndpointAdmin(admin.ModelAdmin):
     list_display = ["url", "organization", "is_active", "consecutive_failures"]
     list_filter = ["is_active"]
-    exclude = ["secret"]
+    exclude = ["secret_sealed"]
 
 
 @admin.register(Notification)

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core.money import format_money
-from core.sealed import unseal
+from core.sealed import TRANSFER_LINK, unseal
 from core.timefmt import local_time
 from events.models import Event
 from notifications.ics import event_ics
@@ -144,10 +144,6 @@ def _waitlist_offer(offer_id: str) -> Rendered:
     )
 
 
-# What a transfer's link token is sealed for in its outbox message (core.sealed).
-TRANSFER_LINK = "transfer link"
-
-
 def _transfer(transfer_id: str, *, accepted: bool, sealed_token: str = "") -> Rendered:
     transfer = Transfer.objects.select_related(
         "sender", "recipient", "ticket__event", "ticket__tier"
@@ -211,6 +207,35 @@ def _render(
             data["transfer_id"],
             accepted=topic == Topic.TRANSFER_ACCEPTED,
             sealed_token=data.get("sealed_token", ""),
+        )
+    if topic == Topic.DATA_EXPORT_READY:
+        return _own_template(
+            "privacy_export_ready",
+            _("Your Boxoffice data export is ready"),
+            _("Your data export is ready to download."),
+            data["link"],
+            {"link": settings.SITE_URL + data["link"]},
+        )
+    if topic == Topic.ACCOUNT_ERASED:
+        return _own_template(
+            "account_erased",
+            _("Your Boxoffice account was erased"),
+            _("Your account was erased."),
+            "/",
+            {"outcomes": data.get("outcomes", [])},
+        )
+    if topic == Topic.MARKETING_NEWS and user is not None:
+        return _generic(
+            message,
+            user,
+            subject=data["subject"],
+            heading=data["subject"],
+            lines=[data["body"]],
+            url=data.get("url", "/"),
+            action=_("Have a look"),
+            short=data["body"][:140],
+            attachments=[],
+            unsubscribe_url=unsubscribe_url,
         )
     event = message.event
     if event is None:

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 
 from accounts.models import Organization
+from core.sealed import WEBHOOK_SECRETS, seal, unseal
 from events.models import Event
 
 
@@ -45,6 +46,9 @@ class Topic(models.TextChoices):
     TRANSFER_OFFERED = "transfer.offered", "Ticket sent to someone"
     TRANSFER_ACCEPTED = "transfer.accepted", "Sent ticket accepted"
     WEBHOOK_TEST = "webhook.test", "Webhook test"
+    DATA_EXPORT_READY = "privacy.export_ready", "Your data export is ready"
+    ACCOUNT_ERASED = "privacy.account_erased", "Your account was erased"
+    MARKETING_NEWS = "marketing.news", "News and offers"
 
 
 # What organizers may subscribe an endpoint to.
@@ -71,6 +75,10 @@ TOPIC_KIND = {
     Topic.TRANSFER_ACCEPTED: Kind.TRANSACTIONAL,
     Topic.TICKET_CHECKED_IN: Kind.TRANSACTIONAL,
     Topic.WEBHOOK_TEST: Kind.TRANSACTIONAL,
+    Topic.DATA_EXPORT_READY: Kind.TRANSACTIONAL,
+    Topic.ACCOUNT_ERASED: Kind.TRANSACTIONAL,
+    # Goes only to people with a recorded consent (MarketingConsent), whatever their channels.
+    Topic.MARKETING_NEWS: Kind.MARKETING,
 }
 
 
@@ -127,6 +135,10 @@ class Message(models.Model):
         return TOPIC_KIND[Topic(self.topic)]
 
 
+# A delivery's recipient that starts with this is an address sealed for ERASED_ADDRESS.
+SEALED_RECIPIENT = "sealed:"
+
+
 class Delivery(models.Model):
     """One message to one recipient over one channel; (message, channel, recipient) is unique."""
 
@@ -142,7 +154,8 @@ class Delivery(models.Model):
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="deliveries")
     channel = models.CharField(max_length=10, choices=Channel.choices)
     # An email address, a phone number, a user id (in-app) or a webhook endpoint id.
-    recipient = models.CharField(max_length=254)
+    # An address, a phone number, a user or endpoint id, or an erased account's sealed address.
+    recipient = models.CharField(max_length=500)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
@@ -206,6 +219,10 @@ def new_webhook_secret() -> str:
     return "whsec_" + secrets.token_urlsafe(32)
 
 
+def new_sealed_webhook_secret() -> str:
+    return seal(new_webhook_secret(), purpose=WEBHOOK_SECRETS)
+
+
 class WebhookEndpoint(models.Model):
     """Where an organization wants to hear about its events, and which topics."""
 
@@ -216,7 +233,8 @@ class WebhookEndpoint(models.Model):
     url = models.URLField(max_length=500)
     description = models.CharField(max_length=200, blank=True)
     topics = models.JSONField(default=list)
-    secret = models.CharField(max_length=80, default=new_webhook_secret)
+    # Sealed at rest (core.sealed): a copy of the database alone cannot forge our signatures.
+    secret_sealed = models.CharField(max_length=500, default=new_sealed_webhook_secret)
     is_active = models.BooleanField(default=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
     disabled_reason = models.CharField(max_length=200, blank=True)
@@ -227,6 +245,15 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self) -> str:
         return self.url
+
+    @property
+    def secret(self) -> str:
+        """The signing secret, shown to the organizer and used to sign each delivery."""
+        return unseal(self.secret_sealed, purpose=WEBHOOK_SECRETS)
+
+    @secret.setter
+    def secret(self, plain: str) -> None:
+        self.secret_sealed = seal(plain, purpose=WEBHOOK_SECRETS)
 
 
 class Notification(models.Model):
@@ -301,3 +328,37 @@ class ReminderSchedule(models.Model):
 
     def __str__(self) -> str:
         return f"reminders of {self.event_id}: {self.offsets_minutes}"
+
+
+class MarketingConsent(models.Model):
+    """A person's consent to marketing messages: when, and where it was given (the proof).
+
+    One row per consent given; withdrawing stamps the row, so the history stays. Marketing goes
+    only to people whose latest row is not withdrawn (`notifications.services._person_targets`).
+    """
+
+    class Source(models.TextChoices):
+        SETTINGS_PAGE = "settings_page", "The privacy settings page"
+        SIGNUP = "signup", "The sign-up form"
+        API = "api", "The API"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="marketing_consents"
+    )
+    given_at = models.DateTimeField()
+    source = models.CharField(max_length=20, choices=Source.choices)
+    # The sentence the person agreed to, as shown then (wording changes; the proof must not).
+    wording = models.TextField()
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_source = models.CharField(max_length=20, choices=Source.choices, blank=True)
+
+    class Meta:
+        ordering = ["-given_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(withdrawn_at=None), name="one_open_marketing_consent"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"marketing consent of {self.user_id} since {self.given_at:%Y-%m-%d}"

@@ -6,10 +6,12 @@ import phonenumbers
 from django.core import signing
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from accounts.models import User
+from accounts.services import audit_record
 from notifications.errors import InvalidPhone, InvalidUnsubscribeLink
-from notifications.models import Channel, Kind, Notification, Preference
+from notifications.models import Channel, Kind, MarketingConsent, Notification, Preference
 
 UNSUBSCRIBE_SALT = "notifications.unsubscribe"
 CHOICE_FIELDS = [
@@ -97,3 +99,50 @@ def notification_open(*, user: User, notification_id: Any) -> Notification:
 def notifications_mark_all_read(*, user: User) -> int:
     """Mark every unread notification of the person read; returns how many."""
     return Notification.objects.filter(user=user, read_at=None).update(read_at=timezone.now())
+
+
+MARKETING_CONSENT_WORDING = gettext_noop(
+    "Send me news and offers about events on Boxoffice, by the channels I chose for them. "
+    "I can withdraw this at any time."
+)
+
+
+def marketing_consent_current(user: User) -> MarketingConsent | None:
+    return MarketingConsent.objects.filter(user=user, withdrawn_at=None).first()
+
+
+@transaction.atomic(durable=True)
+def marketing_consent_set(
+    *, user: User, given: bool, source: str, ip: str | None = None
+) -> MarketingConsent | None:
+    """Record that `user` gives (or withdraws) marketing consent, when and where; the open
+    consent afterwards (None when withdrawn). Giving it twice keeps the first record."""
+    User.objects.select_for_update().filter(pk=user.pk).first()  # one change at a time
+    current = marketing_consent_current(user)
+    now = timezone.now()
+    if given and current is None:
+        current = MarketingConsent.objects.create(
+            user=user,
+            given_at=now,
+            source=source,
+            wording=gettext(MARKETING_CONSENT_WORDING),
+        )
+        audit_record(
+            actor=user,
+            action="privacy.consent_give",
+            target=current,
+            changes={"source": source},
+            ip=ip,
+        )
+    elif not given and current is not None:
+        current.withdrawn_at, current.withdrawn_source = now, source
+        current.save(update_fields=["withdrawn_at", "withdrawn_source"])
+        audit_record(
+            actor=user,
+            action="privacy.consent_withdraw",
+            target=current,
+            changes={"source": source},
+            ip=ip,
+        )
+        current = None
+    return current

@@ -33,7 +33,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from core.sealed import seal
+from core.sealed import ERASED_ADDRESS, TRANSFER_LINK, seal, unseal
 from core.testswitches import switch_on
 from events.models import Event, SessionStar
 from notifications.channels import DeliveryFailed
@@ -41,7 +41,6 @@ from notifications.channels.email import Mailer, email_build
 from notifications.channels.sms import sms_backend
 from notifications.channels.webhook import webhook_post
 from notifications.content import (
-    TRANSFER_LINK,
     MessageObsolete,
     Rendered,
     confirmed_orders,
@@ -49,11 +48,13 @@ from notifications.content import (
 )
 from notifications.errors import InvalidReminders
 from notifications.models import (
+    SEALED_RECIPIENT,
     Audience,
     Channel,
     Delivery,
     DeliveryAttempt,
     Kind,
+    MarketingConsent,
     Message,
     Notification,
     Preference,
@@ -207,6 +208,54 @@ def transfer_offered_record(*, transfer_id: Any, token: str, to_email: str, even
             "sealed_token": seal(token, purpose=TRANSFER_LINK),
         },
         event_id=event_id,
+    )
+
+
+def data_export_ready_record(*, export_id: Any, user_id: Any, link: str) -> None:
+    """The person hears their data export is ready, with its signed, expiring link."""
+    message_record(
+        topic=Topic.DATA_EXPORT_READY,
+        audience=Audience.USER,
+        dedupe_key=f"privacy.export_ready:{export_id}",
+        data={"export_id": str(export_id), "link": link},
+        user_id=user_id,
+    )
+
+
+def account_erased_record(*, erasure_id: str, email: str, outcomes: list[dict[str, Any]]) -> None:
+    """An erased account's last message: what happened to each of its tickets.
+
+    The account no longer knows its address, so the message carries it sealed (and so does
+    its delivery): the database keeps no readable copy once the mail is out.
+    """
+    message_record(
+        topic=Topic.ACCOUNT_ERASED,
+        audience=Audience.ADDRESS,
+        dedupe_key=f"privacy.account_erased:{erasure_id}",
+        data={"sealed_email": seal(email, purpose=ERASED_ADDRESS), "outcomes": outcomes},
+    )
+
+
+def marketing_consent_open(user: User) -> bool:
+    """Whether `user` has a recorded marketing consent that was not withdrawn."""
+    return MarketingConsent.objects.filter(user=user, withdrawn_at=None).exists()
+
+
+def marketing_message_record(
+    *, campaign_key: str, user_id: Any, subject: str, body: str, url: str = "/"
+) -> uuid.UUID | None:
+    """One marketing message to one person; None (nothing recorded) without their consent.
+
+    The fan-out checks consent again when it sends, so a consent withdrawn in between wins.
+    """
+    if not MarketingConsent.objects.filter(user_id=user_id, withdrawn_at=None).exists():
+        return None
+    return message_record(
+        topic=Topic.MARKETING_NEWS,
+        audience=Audience.USER,
+        dedupe_key=f"marketing:{campaign_key}:{user_id}",
+        data={"subject": subject, "body": body, "url": url},
+        user_id=user_id,
     )
 
 
@@ -378,6 +427,9 @@ def _preference(user: User) -> Preference:
 
 
 def _person_targets(user: User, kind: str) -> list[Target]:
+    # Marketing needs a recorded, unwithdrawn consent; channel choices alone are not consent.
+    if kind == Kind.MARKETING and not marketing_consent_open(user):
+        return []
     preference = _preference(user)
     recipients: dict[str, str] = {
         Channel.EMAIL: user.email,
@@ -535,6 +587,8 @@ def _targets(
         people = _waiting_without_ticket(message.event_id)
         return [target for user in people for target in _person_targets(user, kind)], None
     if message.audience == Audience.ADDRESS:
+        if "sealed_email" in message.data:  # an erased account's: readable only by the sender
+            return [Target(Channel.EMAIL, SEALED_RECIPIENT + message.data["sealed_email"])], None
         return [Target(Channel.EMAIL, message.data["email"])], None
     if message.audience == Audience.ORGANIZATION:
         return _webhook_targets(message.organization_id, message.topic), None
@@ -751,7 +805,7 @@ def _send_now(
         sms_backend().send(to=delivery.recipient, text=rendered.short, reference=str(delivery.pk))
         return 200
     email = email_build(
-        to=delivery.recipient,
+        to=_address(delivery.recipient),
         subject=rendered.subject,
         text=rendered.text,
         html=rendered.html,
@@ -759,6 +813,12 @@ def _send_now(
         headers={**headers, **rendered.headers},
     )
     return (mailer or Mailer()).send(email)
+
+
+def _address(recipient: str) -> str:
+    if recipient.startswith(SEALED_RECIPIENT):
+        return unseal(recipient.removeprefix(SEALED_RECIPIENT), purpose=ERASED_ADDRESS)
+    return recipient
 
 
 def _webhook_outcome(endpoint_id: Any, succeeded: bool) -> None:

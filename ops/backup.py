@@ -255,7 +255,12 @@ def backup_create(*, directory: Path | None = None) -> BackupResult:
             shutil.rmtree(work)
             raise BackupError(f"pg_dump exited {dump.returncode}")
         conn.rollback()
-    secrets = {"signing_secret": settings.BOXOFFICE_SIGNING_SECRET, "sample_ticket": sample}
+    # The keys that open what is sealed in the dump (signing keys, webhook secrets).
+    secrets = {
+        "signing_secret": settings.BOXOFFICE_SIGNING_SECRET,
+        "encryption_keys": settings.BOXOFFICE_ENCRYPTION_KEYS,
+        "sample_ticket": sample,
+    }
     (work / "secrets.json.enc").write_bytes(encrypt_bytes(json.dumps(secrets).encode(), key))
     manifest = {
         "format": 1,

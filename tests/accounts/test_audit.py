@@ -179,6 +179,22 @@ def test_payment_is_recorded_in_the_payment_transaction(tier) -> None:
     assert entry.changes == {"total": str(outcome.order.total), "currency": "EUR"}
 
 
+def test_a_reannounced_payment_is_recorded_once(tier) -> None:
+    from ticketing.models import Order
+    from ticketing.signals import order_confirmed
+
+    outcome = order_paid(buyer=UserFactory.create(), tier=tier)
+    first = AuditEntry.objects.get(action="order.pay")
+
+    with transaction.atomic():
+        order_confirmed.send(sender=Order, order_id=outcome.order.pk)
+
+    assert list(AuditEntry.objects.filter(action="order.pay").values_list("pk", flat=True)) == [
+        first.pk
+    ]
+    assert verify()[0] == 0
+
+
 def test_role_change_is_recorded(organizer: User) -> None:
     org = organizer.organizations.get()
     colleague: User = UserFactory.create()

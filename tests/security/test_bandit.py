@@ -20,6 +20,7 @@ PACKAGES = [
     "core",
     "events",
     "notifications",
+    "privacy",
     "ticketing",
     "waitlist",
     "bench",

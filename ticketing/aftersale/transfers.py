@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.audit import address_digest
 from accounts.models import User
 from accounts.services import audit_record
 from core.db import busy_on_lock_timeout, row_or_raise
@@ -77,7 +78,8 @@ def ticket_transfer_send(*, sender: User, ticket_id: Any, to_email: str) -> Tran
             action="ticket.transfer_send",
             target=ticket,
             organization=ticket.event.organization,
-            changes={"to": to_email, "transfer": str(transfer.pk)},
+            # The address itself stays on the transfer row, where an erasure can reach it.
+            changes={"to_sha256": address_digest(to_email), "transfer": str(transfer.pk)},
         )
     pk = transfer.pk
     # Inside the transaction: the recipient's outbox message commits with the transfer.
