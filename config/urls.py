@@ -14,6 +14,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("account/", include("accounts.urls")),
+    # OAuth2 / OpenID Connect provider: consent, tokens, revocation, introspection, discovery.
+    path("o/", include("accounts.oauth_urls")),
     path("i18n/setlang/", language_set, name="set_language"),  # the switcher on every page
     path("api/v1/", api.urls),
     # Before events: its /events/<id>/<slug>/ would swallow /events/<id>/seats/.
