@@ -16,7 +16,7 @@ from accounts.models import User
 from accounts.scopes import API_ROUTE_SCOPES
 from accounts.services import TokenGrant, api_token_grant
 
-PERSONAL_TOKEN_PREFIX = "bo_"
+PERSONAL_TOKEN_PREFIX = "bo_"  # noqa: S105 - how personal tokens begin, not a secret
 
 
 def oauth_token_grant(token: str) -> TokenGrant | None:

@@ -28,7 +28,7 @@ def integration_of(application: Application | None) -> OAuthIntegration | None:
     if application is None:
         return None
     try:
-        return application.integration  # type: ignore[attr-defined, no-any-return]
+        return application.integration
     except OAuthIntegration.DoesNotExist:
         return None
 

@@ -1,9 +1,9 @@
 """The OAuth2 / OpenID Connect endpoints under /o/: django-oauth-toolkit's, without the device
 flow, dynamic client registration and RP-initiated logout, which Boxoffice does not offer."""
 
+from django.urls import URLPattern, path, re_path
 from oauth2_provider import urls as toolkit
 from oauth2_provider import views
-from django.urls import URLPattern, path, re_path
 
 from accounts.oauth import ConsentView
 

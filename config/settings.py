@@ -6,6 +6,7 @@ set DEBUG and point DATABASE_URL / REDIS_URL at the embedded stack (config/devst
 
 import os
 from pathlib import Path
+from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
@@ -593,31 +594,13 @@ INSTALLED_APPS += [
 ]
 
 
-def oidc_signing_key() -> str:
-    """The RSA private key (PEM) that signs ID tokens: OIDC_RSA_PRIVATE_KEY, or with DEBUG one
-    generated once into .data/ (like the development SECRET_KEY), so restarts keep it."""
-    key = os.environ.get("OIDC_RSA_PRIVATE_KEY", "").strip()
-    if key or not DEBUG:
-        return key
-    path = Path(os.environ.get("DEVSTACK_DATA_DIR", BASE_DIR / ".data")) / "oidc_rsa_key.pem"
-    if not path.exists():
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric import rsa
+# The RSA private key (PEM) that signs ID tokens. Without it, OpenID Connect is off (plain OAuth2
+# still works); with DEBUG, one is generated once into .data/ like the development SECRET_KEY.
+OIDC_RSA_PRIVATE_KEY = os.environ.get("OIDC_RSA_PRIVATE_KEY", "").strip()
+if not OIDC_RSA_PRIVATE_KEY and DEBUG:
+    from config.devstack import oidc_signing_key
 
-        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(
-            private.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-        path.chmod(0o600)
-    return path.read_text()
-
-
-OIDC_RSA_PRIVATE_KEY = oidc_signing_key()
+    OIDC_RSA_PRIVATE_KEY = oidc_signing_key()
 # Named so migrations can point at it (accounts.OAuthIntegration); the toolkit's own model.
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 # Personal API tokens (POST /api/v1/auth/token) expire after this many days unless asked shorter.
@@ -654,7 +637,7 @@ OAUTH2_PROVIDER = {
 }
 
 
-def external_oidc_login(environ: dict[str, str]) -> tuple[dict[str, object], list[str]]:
+def external_oidc_login(environ: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
     """allauth's provider settings for signing in through an external OpenID Connect provider,
     and the origins the sign-in form may post to (it redirects there).
 
@@ -694,7 +677,8 @@ def env_bool_from(environ: dict[str, str], name: str) -> bool:
 
 
 SOCIALACCOUNT_PROVIDERS, _oidc_login_origins = external_oidc_login(dict(os.environ))
-CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] += _oidc_login_origins
+# The sign-in form redirects to the provider, and Chromium holds a redirect to `form-action`.
+cast(list[str], CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"]).extend(_oidc_login_origins)
 # With a trusted provider's verified address, the external account is linked to ours for good.
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
 SOCIALACCOUNT_LOGIN_ON_GET = False  # a POST starts the sign-in, so no link can start it for you

@@ -158,7 +158,7 @@ def authenticated_routes() -> set[str]:
     """ "METHOD view_name" of every API operation that takes a token, from the router itself."""
     from django.urls import resolve
 
-    keys = set()
+    keys: set[str] = set()
     for prefix, router in api._routers:
         for path, view in router.path_operations.items():
             full = "/api/v1/" + "/".join(p for p in (prefix.strip("/"), path.strip("/")) if p)

@@ -7,6 +7,7 @@ import hashlib
 import re
 import secrets
 from html import unescape
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -21,6 +22,7 @@ from accounts.errors import InsufficientScope
 from accounts.models import AuditEntry, Membership, Organization, User
 from accounts.services import oauth_integration_create
 from core.errors import PermissionDenied
+from events.models import Event
 from tests.factories import EventFactory, MembershipFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,6 +36,14 @@ NEW_EVENT = {
     "ends_at": "2031-05-01T22:00:00Z",
     "tiers": [{"name": "Standard", "price": "10.00", "capacity": 10}],
 }
+
+
+def an_owner() -> User:
+    return MembershipFactory(role=Membership.Role.OWNER).user
+
+
+def an_event(**fields: Any) -> Event:
+    return EventFactory(**fields)
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -102,8 +112,8 @@ def authorize(browser: httpx.Client, app: Application, scope: str, challenge: st
 
 
 def test_authorization_code_with_pkce_end_to_end(live_server: LiveServer) -> None:
-    organizer = MembershipFactory(role=Membership.Role.OWNER).user
-    mine = EventFactory(organization=organizer.organizations.get())
+    organizer = an_owner()
+    mine = an_event(organization=organizer.organizations.get())
     app = public_app(organizer)
     verifier, challenge = pkce_pair()
     with signed_in(live_server, organizer) as browser:
@@ -176,7 +186,7 @@ def test_authorization_code_with_pkce_end_to_end(live_server: LiveServer) -> Non
 
 
 def test_an_app_cannot_get_the_buyers_account_scope(live_server: LiveServer) -> None:
-    attendee = MembershipFactory(role=Membership.Role.OWNER).user
+    attendee = an_owner()
     app = public_app(attendee)
     _verifier, challenge = pkce_pair()
     with signed_in(live_server, attendee) as browser:
@@ -207,10 +217,10 @@ def integration_token(
 
 
 def test_client_credentials_act_for_their_organization_only(live_server: LiveServer) -> None:
-    owner = MembershipFactory(role=Membership.Role.OWNER).user
+    owner = an_owner()
     organization = owner.organizations.get()
-    ours = EventFactory(organization=organization)
-    EventFactory()  # another organization's
+    ours = an_event(organization=organization)
+    an_event()  # another organization's
     integration, secret = oauth_integration_create(
         owner=owner, organization=organization, name="Ticket desk sync"
     )
@@ -242,7 +252,7 @@ def test_client_credentials_act_for_their_organization_only(live_server: LiveSer
 def test_client_credentials_app_without_an_organization_gets_nothing(
     live_server: LiveServer,
 ) -> None:
-    owner = MembershipFactory(role=Membership.Role.OWNER).user
+    owner = an_owner()
     secret = "s" * 40
     app = Application.objects.create(
         name="Stray server",
@@ -258,7 +268,7 @@ def test_client_credentials_app_without_an_organization_gets_nothing(
 
 
 def test_only_an_owner_registers_an_integration() -> None:
-    manager = MembershipFactory(role=Membership.Role.MANAGER).user
+    manager: User = MembershipFactory(role=Membership.Role.MANAGER).user  # type: ignore[assignment]
     with pytest.raises(PermissionDenied):
         oauth_integration_create(
             owner=manager, organization=manager.organizations.get(), name="Sneaky"
@@ -269,7 +279,7 @@ def test_only_an_owner_registers_an_integration() -> None:
 def test_introspection_answers_and_revocation_makes_the_token_fail(
     live_server: LiveServer,
 ) -> None:
-    owner = MembershipFactory(role=Membership.Role.OWNER).user
+    owner = an_owner()
     organization = owner.organizations.get()
     integration, secret = oauth_integration_create(
         owner=owner, organization=organization, name="Door sync"

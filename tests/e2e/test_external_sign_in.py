@@ -14,7 +14,7 @@ from oauth2_provider.models import Application
 from playwright.sync_api import Browser
 from pytest_django.live_server_helper import LiveServer
 
-from accounts.models import AuditEntry
+from accounts.models import AuditEntry, User
 from config.settings import external_oidc_login
 from tests.e2e.a11y import assert_accessible
 from tests.e2e.conftest import phone_context, record_errors
@@ -24,6 +24,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PROVIDER_ADDRESS = "127.0.0.1:57501"
 CLIENT_SECRET = "e2e-client-secret-" + "x" * 30
+
+
+def a_person() -> User:
+    return UserFactory(email="ada@example.com", full_name="Ada Lovelace")
 
 
 @pytest.fixture
@@ -37,7 +41,7 @@ def test_person_signs_in_with_an_external_openid_connect_provider(
     browser: Browser, live_server: LiveServer, provider_server: LiveServer, settings
 ) -> None:
     assert "localhost" in live_server.url and "127.0.0.1" in provider_server.url
-    person = UserFactory(email="ada@example.com", full_name="Ada Lovelace")
+    person = a_person()
     EmailAddress.objects.create(user=person, email=person.email, verified=True, primary=True)
     app = Application.objects.create(
         name="Boxoffice partner site",
