@@ -13,6 +13,7 @@ from oauth2_provider.models import AccessToken
 
 from accounts.errors import InsufficientScope
 from accounts.models import User
+from accounts.oauth import integration_of
 from accounts.scopes import API_ROUTE_SCOPES
 from accounts.services import TokenGrant, api_token_grant
 
@@ -25,15 +26,16 @@ def oauth_token_grant(token: str) -> TokenGrant | None:
     # django-oauth-toolkit stores only the SHA-256 of a token (RFC 9700 storage).
     checksum = hashlib.sha256(token.encode()).hexdigest()
     access = (
-        AccessToken.objects.select_related("user", "application")
+        AccessToken.objects.select_related("user", "application__integration__service_user")
         .filter(token_checksum=checksum, expires__gt=timezone.now())
         .first()
     )
     if access is None:
         return None
     user: User | None = access.user
-    if user is None and access.application_id is not None:
-        user = User.objects.filter(oauth_integration__application_id=access.application_id).first()
+    if user is None:  # client credentials: the organization's integration acts
+        integration = integration_of(access.application)
+        user = integration.service_user if integration is not None else None
     if user is None or not user.is_active:
         return None
     return TokenGrant(user, frozenset(access.scope.split()))
