@@ -311,3 +311,13 @@ def test_introspection_answers_and_revocation_makes_the_token_fail(
     assert AuditEntry.objects.filter(
         organization=organization, action="oauth.token.revoke", changes__found=True
     ).exists()
+
+
+def test_app_registration_and_authorized_apps_pages_use_our_frame(client: Client) -> None:
+    client.force_login(an_owner())
+    for url in ("/o/applications/register/", "/o/applications/", "/o/authorized_tokens/"):
+        page = client.get(url)
+        assert page.status_code == 200, url
+        html = page.content.decode()
+        assert 'id="main"' in html and "· Boxoffice</title>" in html, url
+    assert client.get("/o/register/").status_code == 404  # no open dynamic registration
