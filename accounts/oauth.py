@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from oauth2_provider.models import AccessToken, Application, RefreshToken
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.scopes import SettingsScopes
-from oauth2_provider.views import AuthorizationView
+from oauth2_provider.views import AuthorizationView, AuthorizedTokenDeleteView
 
 from accounts.models import OAuthIntegration, User
 from accounts.scopes import API_SCOPES, IDENTITY_SCOPES
@@ -144,4 +144,21 @@ class ConsentView(AuthorizationView):
             and parts.netloc
         ):
             response._csp_update = {"form-action": [f"{parts.scheme}://{parts.netloc}"]}  # type: ignore[attr-defined]
+        return response
+
+
+class WithdrawAppView(AuthorizedTokenDeleteView):
+    """A person withdraws an app's access from their authorized apps; the trail records it."""
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        token = self.object
+        with transaction.atomic():
+            response: HttpResponse = super().form_valid(form)
+            audit_record(
+                actor=token.user,
+                action="oauth.token.revoke",
+                target=token.application,
+                changes={"found": True, "application": token.application.name, "by": "user"},
+                ip=client_ip(self.request),
+            )
         return response

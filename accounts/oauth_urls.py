@@ -1,11 +1,12 @@
 """The OAuth2 / OpenID Connect endpoints under /o/: django-oauth-toolkit's, without the device
-flow, dynamic client registration and RP-initiated logout, which Boxoffice does not offer."""
+flow, dynamic client registration and RP-initiated logout, which Boxoffice does not offer.
+Consent and withdrawal are ours (accounts/oauth.py); the first match of a path wins."""
 
 from django.urls import URLPattern, path, re_path
 from oauth2_provider import urls as toolkit
 from oauth2_provider import views
 
-from accounts.oauth import ConsentView
+from accounts.oauth import ConsentView, WithdrawAppView
 
 app_name = "oauth2_provider"
 
@@ -14,6 +15,11 @@ urlpatterns: list[URLPattern] = [
     path("token/", views.TokenView.as_view(), name="token"),
     path("revoke_token/", views.RevokeTokenView.as_view(), name="revoke-token"),
     path("introspect/", views.IntrospectTokenView.as_view(), name="introspect"),
+    path(
+        "authorized_tokens/<slug:pk>/delete/",
+        WithdrawAppView.as_view(),
+        name="authorized-token-delete",
+    ),
     *toolkit.management_urlpatterns,
     re_path(
         r"^\.well-known/openid-configuration/?$",

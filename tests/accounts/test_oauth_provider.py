@@ -321,3 +321,35 @@ def test_app_registration_and_authorized_apps_pages_use_our_frame(client: Client
         html = page.content.decode()
         assert 'id="main"' in html and "· Boxoffice</title>" in html, url
     assert client.get("/o/register/").status_code == 404  # no open dynamic registration
+
+
+def test_person_withdrawing_an_app_ends_its_token_and_the_trail_shows_it(
+    live_server: LiveServer,
+) -> None:
+    organizer = an_owner()
+    app = public_app(organizer)
+    verifier, challenge = pkce_pair()
+    with signed_in(live_server, organizer) as browser:
+        code = authorize(browser, app, "events:read", challenge)
+        token = browser.post(
+            "/o/token/",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": CALLBACK,
+                "client_id": app.client_id,
+                "code_verifier": verifier,
+            },
+        ).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        assert browser.get("/api/v1/organizer/events", headers=auth).status_code == 200
+        stored = AccessToken.objects.get(application=app)
+        confirm = browser.get(f"/o/authorized_tokens/{stored.pk}/delete/")
+        withdrawn = browser.post(
+            f"/o/authorized_tokens/{stored.pk}/delete/", data=hidden_fields(confirm.text)
+        )
+        assert withdrawn.status_code == 302
+        assert browser.get("/api/v1/organizer/events", headers=auth).status_code == 401
+    assert AuditEntry.objects.filter(
+        actor=organizer, action="oauth.token.revoke", changes__by="user"
+    ).exists()
