@@ -8,7 +8,14 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db import transaction
 from django.http import HttpRequest
 
-from accounts.models import ApiToken, AuditEntry, Membership, Organization, User
+from accounts.models import (
+    ApiToken,
+    AuditEntry,
+    Membership,
+    OAuthIntegration,
+    Organization,
+    User,
+)
 from accounts.tasks import organization_logo_process
 
 
@@ -59,9 +66,20 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["user", "created_at", "last_used_at"]
-    search_fields = ["user__email"]
+    list_display = ["user", "name", "created_at", "expires_at", "revoked_at", "last_used_at"]
+    search_fields = ["user__email", "name"]
     readonly_fields = ["digest", "created_at", "last_used_at"]
+
+
+@admin.register(OAuthIntegration)
+class OAuthIntegrationAdmin(admin.ModelAdmin):
+    """Created with `manage.py oauth_integration_create` (the secret is shown only then)."""
+
+    list_display = ["application", "organization", "service_user", "created_at"]
+    readonly_fields = ["application", "organization", "service_user", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
 
 @admin.register(AuditEntry)

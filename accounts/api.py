@@ -1,8 +1,14 @@
+from datetime import datetime
+
 from django.http import HttpRequest
 from ninja import Router, Schema
 from pydantic import Field
 
-from accounts.services import api_token_issue, user_sign_up
+from accounts.api_auth import bearer
+from accounts.models import User
+from accounts.scopes import PERSONAL_TOKEN_SCOPES
+from accounts.selectors import api_tokens_of
+from accounts.services import api_token_issue, api_token_revoke, user_sign_up
 from core.http import client_ip
 
 router = Router(tags=["auth"])
@@ -22,11 +28,30 @@ class SignUpOut(Schema):
 class TokenIn(Schema):
     email: str = Field(max_length=254)
     password: str = Field(max_length=128)
+    scopes: list[str] | None = Field(
+        default=None,
+        max_length=len(PERSONAL_TOKEN_SCOPES),
+        description="What the token may do; all of: "
+        + ", ".join(PERSONAL_TOKEN_SCOPES)
+        + " when left out.",
+    )
+    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+    name: str = Field(default="", max_length=100)
 
 
 class TokenOut(Schema):
     token: str
     token_type: str = "bearer"  # noqa: S105 - the scheme name, not a secret
+
+
+class TokenInfoOut(Schema):
+    id: int
+    name: str
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
 
 
 @router.post("/signup", response={201: SignUpOut}, auth=None)
@@ -45,6 +70,26 @@ def signup(request: HttpRequest, body: SignUpIn) -> SignUpOut:
 )
 def token(request: HttpRequest, body: TokenIn) -> TokenOut:
     issued = api_token_issue(
-        email=body.email, password=body.password, address=client_ip(request), request=request
+        email=body.email,
+        password=body.password,
+        address=client_ip(request),
+        request=request,
+        scopes=body.scopes,
+        expires_in_days=body.expires_in_days,
+        name=body.name,
     )
     return TokenOut(token=issued)
+
+
+@router.get("/tokens", response=list[TokenInfoOut], auth=bearer)
+def tokens(request: HttpRequest) -> list[TokenInfoOut]:
+    """Your personal tokens (never the tokens themselves: only their digests are kept)."""
+    user: User = request.auth  # type: ignore[attr-defined]
+    return [TokenInfoOut.model_validate(t, from_attributes=True) for t in api_tokens_of(user)]
+
+
+@router.delete("/tokens/{token_id}", response=TokenInfoOut, auth=bearer)
+def revoke_token(request: HttpRequest, token_id: int) -> TokenInfoOut:
+    user: User = request.auth  # type: ignore[attr-defined]
+    revoked = api_token_revoke(user=user, token_id=token_id, address=client_ip(request))
+    return TokenInfoOut.model_validate(revoked, from_attributes=True)

@@ -22,3 +22,17 @@ class InvalidEmail(DomainError):
     code = "INVALID_EMAIL"
     status = 422
     message = "Enter a valid email address."
+
+
+class InvalidTokenRequest(DomainError):
+    code = "INVALID_TOKEN_REQUEST"
+    status = 422
+    message = "The token cannot be issued like that."
+
+
+class InsufficientScope(DomainError):
+    """The token is good, but was not given the scope this route needs."""
+
+    code = "INSUFFICIENT_SCOPE"
+    status = 403
+    message = "This token may not do that."

@@ -2,13 +2,16 @@ import hashlib
 import posixpath
 import secrets
 import uuid
+from datetime import timedelta
 from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
+from accounts.scopes import PERSONAL_TOKEN_SCOPES
 from core.images import Picture
 
 
@@ -124,13 +127,40 @@ class Membership(models.Model):
         return f"{self.user} {self.role} of {self.organization}"
 
 
+def personal_token_scopes() -> list[str]:
+    return list(PERSONAL_TOKEN_SCOPES)
+
+
+def personal_token_expiry() -> Any:
+    return timezone.now() + timedelta(days=settings.PERSONAL_TOKEN_DAYS)
+
+
 class ApiToken(models.Model):
-    """A bearer token for the JSON API. Only its SHA-256 is stored; the token is shown once."""
+    """A personal bearer token for the JSON API: scoped, expiring and revocable.
+
+    Only its SHA-256 is stored; the token itself is shown once, when it is issued.
+    """
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     digest = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=100, blank=True)
+    scopes = ArrayField(models.CharField(max_length=32), default=personal_token_scopes)
     created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(default=personal_token_expiry)
+    revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # A token is only ever a digest: 64 lowercase hex characters, never a `bo_...` token.
+            models.CheckConstraint(
+                condition=models.Q(digest__regex=r"^[0-9a-f]{64}$"), name="api_token_is_a_digest"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(scopes__contained_by=list(PERSONAL_TOKEN_SCOPES)),
+                name="api_token_known_scopes",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"token {self.digest[:8]}… of {self.user}"
@@ -142,6 +172,30 @@ class ApiToken(models.Model):
     @staticmethod
     def new_token() -> str:
         return "bo_" + secrets.token_urlsafe(32)
+
+
+class OAuthIntegration(models.Model):
+    """An organization's own server, signing in with OAuth2 client credentials.
+
+    Its tokens act as `service_user`, a manager of `organization` and of nothing else, so every
+    selector scoped to a user's organizations scopes the integration the same way.
+    """
+
+    application = models.OneToOneField(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
+        on_delete=models.CASCADE,
+        related_name="integration",
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="oauth_integrations"
+    )
+    service_user = models.OneToOneField(
+        User, on_delete=models.CASCADE, related_name="oauth_integration"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.application} for {self.organization}"
 
 
 class AuditEntry(models.Model):

@@ -2,7 +2,7 @@ from datetime import date
 
 from django.db.models import QuerySet
 
-from accounts.models import AuditEntry, Membership, Organization, User
+from accounts.models import ApiToken, AuditEntry, Membership, Organization, User
 
 
 def organizations_managed_by(user: User) -> QuerySet[Organization]:
@@ -56,3 +56,8 @@ def audit_trail(
     if until:
         entries = entries.filter(created_at__date__lte=until)
     return entries.order_by("-created_at", "-pk")
+
+
+def api_tokens_of(user: User) -> QuerySet[ApiToken]:
+    """`user`'s personal API tokens, newest first."""
+    return ApiToken.objects.filter(user=user).order_by("-created_at")

@@ -1,7 +1,12 @@
 import functools
 import ipaddress
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
@@ -10,11 +15,28 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from oauth2_provider.generators import generate_client_secret
+from oauth2_provider.models import Application
 
 from accounts import audit
-from accounts.errors import EmailTaken, InvalidCredentials, InvalidEmail, WeakPassword
-from accounts.models import ApiToken, AuditEntry, Membership, Organization, User
+from accounts.errors import (
+    EmailTaken,
+    InvalidCredentials,
+    InvalidEmail,
+    InvalidTokenRequest,
+    WeakPassword,
+)
+from accounts.models import (
+    ApiToken,
+    AuditEntry,
+    Membership,
+    OAuthIntegration,
+    Organization,
+    User,
+)
+from accounts.scopes import PERSONAL_TOKEN_SCOPES
 from accounts.signin_guard import signin_check, signin_failed, signin_succeeded
+from core.errors import NotFound, PermissionDenied
 from core.images import variants_build
 
 
@@ -81,11 +103,36 @@ def user_sign_up(*, email: str, password: str, full_name: str = "") -> User:
         raise EmailTaken() from exc
 
 
-def api_token_issue(*, email: str, password: str, address: str = "", request: Any = None) -> str:
-    """Check email + password and return a new bearer token (shown only this once).
+@dataclass(frozen=True)
+class TokenGrant:
+    """Who a bearer token acts as and what it may do."""
 
-    Raises SignInThrottled while the account or the address `address` is paused after failures.
+    user: User
+    scopes: frozenset[str]
+
+
+def api_token_issue(
+    *,
+    email: str,
+    password: str,
+    address: str = "",
+    request: Any = None,
+    scopes: Iterable[str] | None = None,
+    expires_in_days: int | None = None,
+    name: str = "",
+) -> str:
+    """Check email + password and return a new personal bearer token (shown only this once).
+
+    The token carries `scopes` (all of them by default) and expires after `expires_in_days`
+    (settings.PERSONAL_TOKEN_DAYS by default, never later). Raises SignInThrottled while the
+    account or the address `address` is paused after failures.
     """
+    granted = _personal_scopes(scopes)
+    days = settings.PERSONAL_TOKEN_DAYS if expires_in_days is None else expires_in_days
+    if not 1 <= days <= settings.PERSONAL_TOKEN_DAYS:
+        raise InvalidTokenRequest(
+            f"expires_in_days must be between 1 and {settings.PERSONAL_TOKEN_DAYS}."
+        )
     signin_check(email=email, address=address)
     user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
     if user is None:
@@ -99,13 +146,50 @@ def api_token_issue(*, email: str, password: str, address: str = "", request: An
         raise InvalidCredentials()
     signin_succeeded(email=email)
     token = ApiToken.new_token()
+    now = timezone.now()
     with transaction.atomic(durable=True):
         # Issuing counts as use, so the first API call does not write.
         api_token = ApiToken.objects.create(
-            user=user, digest=ApiToken.digest_of(token), last_used_at=timezone.now()
+            user=user,
+            digest=ApiToken.digest_of(token),
+            name=name,
+            scopes=granted,
+            expires_at=now + timedelta(days=days),
+            last_used_at=now,
         )
-        audit_record(actor=user, action="api_token.issue", target=api_token, ip=address)
+        audit_record(
+            actor=user,
+            action="api_token.issue",
+            target=api_token,
+            changes={"scopes": granted, "expires_at": api_token.expires_at, "name": name},
+            ip=address,
+        )
     return token
+
+
+def _personal_scopes(scopes: Iterable[str] | None) -> list[str]:
+    if scopes is None:
+        return list(PERSONAL_TOKEN_SCOPES)
+    wanted = sorted(set(scopes))
+    unknown = [scope for scope in wanted if scope not in PERSONAL_TOKEN_SCOPES]
+    if unknown or not wanted:
+        raise InvalidTokenRequest(
+            "Unknown scope: " + ", ".join(unknown) if unknown else "Ask for at least one scope."
+        )
+    return wanted
+
+
+@transaction.atomic(durable=True)
+def api_token_revoke(*, user: User, token_id: int, address: str = "") -> ApiToken:
+    """Revoke one of `user`'s personal tokens; it stops working at once."""
+    api_token = ApiToken.objects.select_for_update().filter(user=user, pk=token_id).first()
+    if api_token is None:
+        raise NotFound()
+    if api_token.revoked_at is None:
+        api_token.revoked_at = timezone.now()
+        api_token.save(update_fields=["revoked_at"])
+        audit_record(actor=user, action="api_token.revoke", target=api_token, ip=address)
+    return api_token
 
 
 @functools.cache
@@ -120,19 +204,25 @@ def _token_user_query() -> tuple[str, list[str]]:
 
     # Names come from model metadata, quoted; the digest is a parameter.
     columns = ", ".join(
-        [f"t.{column(token, 'id')}", f"t.{column(token, 'last_used_at')}"]
+        [
+            f"t.{column(token, 'id')}",
+            f"t.{column(token, 'last_used_at')}",
+            f"t.{column(token, 'scopes')}",
+        ]
         + [f"u.{quote(str(field.column))}" for field in fields]
     )
     sql = (
         f"SELECT {columns} FROM {quote(token.db_table)} t"  # noqa: S608 - names quoted, digest a parameter
         f" JOIN {quote(user.db_table)} u ON u.{column(user, 'id')} = t.{column(token, 'user')}"
         f" WHERE t.{column(token, 'digest')} = %s AND u.{column(user, 'is_active')}"
+        f" AND t.{column(token, 'revoked_at')} IS NULL AND t.{column(token, 'expires_at')} > now()"
     )
     return sql, [field.attname for field in fields]
 
 
-def api_token_user(token: str) -> User | None:
-    """The active user a bearer token belongs to, or None."""
+def api_token_grant(token: str) -> TokenGrant | None:
+    """The active user a personal token belongs to and its scopes; None when the token is
+    unknown, revoked or expired."""
     # Every API request runs this. The same lookup through the ORM (select_related, filter,
     # first) costs ~1 ms of CPU to compile and materialise; this costs ~0.2 ms
     # (bench/flash_sale.py). Same statement, same result, no user input in the SQL text.
@@ -142,12 +232,18 @@ def api_token_user(token: str) -> User | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    token_id, last_used_at, *user_values = row
+    token_id, last_used_at, scopes, *user_values = row
     now = timezone.now()
     # Touch at most hourly so the hot path does not write on every request.
     if last_used_at is None or (now - last_used_at).total_seconds() > 3600:
         ApiToken.objects.filter(pk=token_id).update(last_used_at=now)
-    return User.from_db(connection.alias, user_fields, user_values)
+    return TokenGrant(User.from_db(connection.alias, user_fields, user_values), frozenset(scopes))
+
+
+def api_token_user(token: str) -> User | None:
+    """The active user a personal token belongs to, or None (unknown, revoked or expired)."""
+    grant = api_token_grant(token)
+    return grant.user if grant is not None else None
 
 
 @transaction.atomic(durable=True)
@@ -256,3 +352,46 @@ def user_language_set(*, user: User, language: str) -> bool:
         return False
     User.objects.filter(pk=user.pk).update(language=language)
     return True
+
+
+@transaction.atomic(durable=True)
+def oauth_integration_create(
+    *, owner: User, organization: Organization, name: str, address: str = ""
+) -> tuple[OAuthIntegration, str]:
+    """Register a server of `organization` as an OAuth2 client-credentials app; returns the
+    integration and its client secret (stored hashed, so shown only this once).
+
+    Its tokens act as a manager of `organization` and of nothing else.
+    """
+    if not Membership.objects.filter(
+        organization=organization, user=owner, role=Membership.Role.OWNER
+    ).exists():
+        raise PermissionDenied()
+    service_user = User.objects.create_user(
+        email=f"integration-{uuid.uuid4().hex}@integrations.invalid",
+        password=None,
+        full_name=name[:150],
+    )
+    Membership.objects.create(
+        organization=organization, user=service_user, role=Membership.Role.MANAGER
+    )
+    secret = generate_client_secret()
+    application = Application.objects.create(
+        name=name,
+        user=owner,
+        client_type=Application.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
+        client_secret=secret,  # hashed when saved
+    )
+    integration = OAuthIntegration.objects.create(
+        application=application, organization=organization, service_user=service_user
+    )
+    audit_record(
+        actor=owner,
+        action="oauth.integration.create",
+        target=integration,
+        organization=organization,
+        changes={"application": name, "client_id": application.client_id},
+        ip=address,
+    )
+    return integration, secret

@@ -2,12 +2,14 @@
 
 At a festival gate every device sends `POST /api/v1/checkin/scan` over and over. Through
 Django that is middleware, ninja, pydantic and three queries, ~2 ms of CPU a scan; this layer
-parses the same JSON, authenticates the same bearer token (`api_token_user`) and calls the same
+parses the same JSON, authenticates the same personal token (`api_token_grant`, with the same
+scope the route table names) and calls the same
 service (`ticket_scan`), and answers the same JSON, in a fraction of that.
 
 It answers only the plain case and hands everything else to Django unchanged, which then gives
 the usual answer (401, 422 VALIDATION_ERROR, 404...): a body that is not exactly the documented
-fields with valid values, no list_id, or a token that does not authenticate.
+fields with valid values, no list_id, a token that does not authenticate or lacks the scope, or
+an OAuth2 token.
 """
 
 import io
@@ -23,13 +25,15 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DataError, close_old_connections, connection
 
-from accounts.services import api_token_user
+from accounts.scopes import API_ROUTE_SCOPES
+from accounts.services import api_token_grant
 from checkin.services import ticket_scan
 from core.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
 SCAN_PATH = re.compile(r"^/api/v1/checkin/scan/?$")
+SCAN_SCOPE = API_ROUTE_SCOPES["POST api:scan"]
 MAX_BODY = 4096
 FIELDS = {"payload", "list_id", "device_id", "scanned_at", "direction"}
 StartResponse = Callable[..., Any]
@@ -106,10 +110,10 @@ class ScanFastLane:
             close_old_connections()
         try:
             token = environ["HTTP_AUTHORIZATION"][len("Bearer ") :].strip()
-            user = api_token_user(token)
-            if user is None:
+            grant = api_token_grant(token)
+            if grant is None or SCAN_SCOPE not in grant.scopes:
                 return self.app(environ, start_response)
-            status, answer = 200, self._scan(user, arguments)
+            status, answer = 200, self._scan(grant.user, arguments)
         except DomainError as exc:
             status, answer = exc.status, exc.as_dict()
         except DataError:

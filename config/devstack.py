@@ -343,6 +343,27 @@ def secret_key() -> str:
     return path.read_text().strip()
 
 
+def oidc_signing_key() -> str:
+    """An RSA private key (PEM) for OpenID Connect ID tokens, kept in .data/ like the
+    SECRET_KEY, so tokens signed before a restart still verify after it."""
+    path = DATA_DIR / "oidc_rsa_key.pem"
+    if not path.exists():
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(
+            private.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        path.chmod(0o600)
+    return path.read_text()
+
+
 def static_fingerprint() -> str:
     """Changes when any static source may have: our files, npm's, or the installed packages."""
     import hashlib
@@ -375,6 +396,7 @@ def production_like(environ: dict[str, str], url: str) -> None:
     """What `make run` sets so production settings work on plain http on this machine."""
     environ.setdefault("DEBUG", "0")
     environ.setdefault("SECRET_KEY", secret_key())
+    environ.setdefault("OIDC_RSA_PRIVATE_KEY", oidc_signing_key())
     environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
     # Links in emails point at the port actually served, not the default 8000.
     environ.setdefault("SITE_URL", url)

@@ -6,6 +6,7 @@ set DEBUG and point DATABASE_URL / REDIS_URL at the embedded stack (config/devst
 
 import os
 from pathlib import Path
+from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
@@ -595,3 +596,107 @@ CELERY_BEAT_SCHEDULE["privacy-retention"] = {
     "task": "privacy.tasks.retention_apply",
     "schedule": 3600.0,
 }
+
+# --- OAuth2 / OpenID Connect ---------------------------------------------------------------
+# Boxoffice is an OAuth2/OpenID Connect provider for /api/v1 (django-oauth-toolkit): apps acting
+# for a person use the authorization code with PKCE; an organization's own servers use client
+# credentials (accounts.OAuthIntegration). Which route needs which scope: accounts/scopes.py.
+# People may also sign in through an external OpenID Connect provider (allauth), below.
+from accounts.scopes import API_SCOPES, IDENTITY_SCOPES  # noqa: E402 - plain constants
+
+INSTALLED_APPS += [
+    "oauth2_provider",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+]
+
+
+# The RSA private key (PEM) that signs ID tokens. Without it, OpenID Connect is off (plain OAuth2
+# still works); with DEBUG, one is generated once into .data/ like the development SECRET_KEY.
+OIDC_RSA_PRIVATE_KEY = os.environ.get("OIDC_RSA_PRIVATE_KEY", "").strip()
+if not OIDC_RSA_PRIVATE_KEY and DEBUG:
+    from config.devstack import oidc_signing_key
+
+    OIDC_RSA_PRIVATE_KEY = oidc_signing_key()
+# Named so migrations can point at it (accounts.OAuthIntegration); the toolkit's own model.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+# Personal API tokens (POST /api/v1/auth/token) expire after this many days unless asked shorter.
+PERSONAL_TOKEN_DAYS = int(os.environ.get("PERSONAL_TOKEN_DAYS", "90"))
+OAUTH2_PROVIDER = {
+    "SCOPES": {**API_SCOPES, **IDENTITY_SCOPES},
+    "DEFAULT_SCOPES": ["events:read"],
+    "OAUTH2_VALIDATOR_CLASS": "accounts.oauth.BoxofficeOAuth2Validator",
+    "SCOPES_BACKEND_CLASS": "accounts.oauth.BoxofficeScopes",
+    "ACCESS_TOKEN_EXPIRE_SECONDS": int(os.environ.get("OAUTH_ACCESS_TOKEN_SECONDS", "3600")),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "PKCE_REQUIRED": True,
+    # Local apps in development may redirect to plain http; production redirects only to https.
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"] if DEBUG else ["https"],
+    "OIDC_ENABLED": bool(OIDC_RSA_PRIVATE_KEY),
+    "OIDC_RSA_PRIVATE_KEY": OIDC_RSA_PRIVATE_KEY,
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": False,
+    # RFC 9700 (OAuth 2.0 Security Best Current Practice), every recommendation enforced:
+    # tokens stored only as checksums, no implicit or password grant, S256 PKCE, no tokens in
+    # query strings, `iss` in authorization responses.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": not DEBUG,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+}
+
+
+def external_oidc_login(environ: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
+    """allauth's provider settings for signing in through an external OpenID Connect provider,
+    and the origins the sign-in form may post to (it redirects there).
+
+    OIDC_LOGIN_SERVER_URL (the issuer), OIDC_LOGIN_CLIENT_ID, OIDC_LOGIN_CLIENT_SECRET,
+    OIDC_LOGIN_NAME (the button), OIDC_LOGIN_ID (in callback URLs, default `sso`);
+    OIDC_LOGIN_TRUST_EMAIL=1 signs a person into the existing account with the same verified
+    address (only for a provider that verifies addresses, like a company's own).
+    """
+    server_url = environ.get("OIDC_LOGIN_SERVER_URL", "").rstrip("/")
+    if not server_url:
+        return {}, []
+    trust_email = env_bool_from(environ, "OIDC_LOGIN_TRUST_EMAIL")
+    app = {
+        "provider_id": environ.get("OIDC_LOGIN_ID", "sso"),
+        "name": environ.get("OIDC_LOGIN_NAME", "Single sign-on"),
+        "client_id": environ.get("OIDC_LOGIN_CLIENT_ID", ""),
+        "secret": environ.get("OIDC_LOGIN_CLIENT_SECRET", ""),
+        "settings": {
+            "server_url": server_url,
+            "oauth_pkce_enabled": True,
+            "token_auth_method": "client_secret_post",
+        },
+    }
+    parts = urlsplit(server_url)
+    providers = {
+        "openid_connect": {
+            "APPS": [app],
+            "SCOPE": ["openid", "email", "profile"],
+            "EMAIL_AUTHENTICATION": trust_email,
+        }
+    }
+    return providers, [f"{parts.scheme}://{parts.netloc}"]
+
+
+def env_bool_from(environ: dict[str, str], name: str) -> bool:
+    return environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+SOCIALACCOUNT_PROVIDERS, _oidc_login_origins = external_oidc_login(dict(os.environ))
+# The sign-in form redirects to the provider, and Chromium holds a redirect to `form-action`.
+cast(list[str], CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"]).extend(_oidc_login_origins)
+# With a trusted provider's verified address, the external account is linked to ours for good.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_LOGIN_ON_GET = False  # a POST starts the sign-in, so no link can start it for you
+SOCIALACCOUNT_STORE_TOKENS = False

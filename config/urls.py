@@ -15,6 +15,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("privacy.urls")),  # before accounts: both live under /account/
     path("account/", include("accounts.urls")),
+    # OAuth2 / OpenID Connect provider: consent, tokens, revocation, introspection, discovery.
+    path("o/", include("accounts.oauth_urls")),
     path("i18n/setlang/", language_set, name="set_language"),  # the switcher on every page
     path("api/v1/", api.urls),
     # Before events: its /events/<id>/<slug>/ would swallow /events/<id>/seats/.

@@ -17,7 +17,7 @@ from checkin.services import checkin_list_default
 from events.models import Event
 from tests.checkin.test_permissions import bearer
 from tests.checkin.test_scan import b64, raw_of
-from tests.factories import EventFactory, TicketTierFactory, order_paid
+from tests.factories import PASSWORD, EventFactory, TicketTierFactory, order_paid
 from ticketing.models import Ticket
 
 
@@ -174,4 +174,29 @@ def test_door_staff_of_another_organization_get_404_from_the_lane(
     )
 
     assert (status, answer["error"]["code"]) == (404, "NOT_FOUND")
+    assert not Scan.objects.exists()
+
+
+def test_a_token_without_the_checkin_scope_goes_to_django_which_refuses_it(
+    event: Event, ticket: Ticket, client: Client, door_staff: User
+) -> None:
+    gate = checkin_list_default(event)
+    issued = client.post(
+        "/api/v1/auth/token",
+        json.dumps({"email": door_staff.email, "password": PASSWORD, "scopes": ["events:read"]}),
+        content_type="application/json",
+    ).json()["token"]
+    body = {"payload": ticket.qr_payload, "list_id": str(gate.pk)}
+    recorder = Recorder()
+
+    status, _ = call(ScanFastLane(recorder), body, f"Bearer {issued}")
+    assert status == 418  # handed on, not scanned
+    django = client.post(
+        "/api/v1/checkin/scan",
+        json.dumps(body),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {issued}"},
+    )
+
+    assert (django.status_code, django.json()["error"]["code"]) == (403, "INSUFFICIENT_SCOPE")
     assert not Scan.objects.exists()
