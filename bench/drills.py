@@ -6,8 +6,10 @@
 Each drill: a fresh sale through HAProxy, a fault injected FAULT_AFTER_S into the rush, healed
 after HEAL_AFTER_S; then what PostgreSQL says (bench/flash_sale.check_database: nothing oversold,
 no order with extra tickets, no ticket without a paid order), whether sold + held = capacity,
-confirmation messages per paid order (exactly one each, and how many already delivered), and
-the time from the fault until the first purchase that completed after it. `--compare` adds
+confirmation messages per paid order once the outbox has drained (exactly one message and
+exactly one email sent each), and the time from the fault until the first purchase that
+completed after it. While the replica is down, an organizer reads the event's dashboard
+through HAProxy throughout: every answer must be a 200, read from the primary. `--compare` adds
 the same rush through HAProxy over two nodes + PgBouncer and against one node directly.
 Prints one JSON object. The load generator is bench/flash_sale.py's, imported.
 """
@@ -109,28 +111,109 @@ DRILLS = {
 }
 
 
-def confirmations(event_id: str) -> dict[str, int]:
+_CONFIRMATIONS_SQL = """
+    SELECT o.id, count(DISTINCT m.id),
+           count(d.id) FILTER (WHERE d.channel = 'email'),
+           count(d.id) FILTER (WHERE d.channel = 'email' AND d.status = 'sent'),
+           count(d.id) FILTER (WHERE d.status IN ('pending', 'sending', 'retry'))
+    FROM ticketing_order o
+    LEFT JOIN notifications_message m ON m.dedupe_key = 'order.confirmed:' || o.id
+    LEFT JOIN notifications_delivery d ON d.message_id = m.id
+    WHERE o.event_id = %s AND o.status = 'paid' GROUP BY o.id
+"""
+DRAIN_TIMEOUT_S = 300.0
+
+
+def _confirmation_rows(event_id: str) -> list[tuple[Any, ...]]:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT o.id, count(DISTINCT m.id), count(d.id) FILTER (WHERE d.channel = 'email'),
-                   count(d.id) FILTER (WHERE d.channel = 'email' AND d.status = 'sent')
-            FROM ticketing_order o
-            LEFT JOIN notifications_message m ON m.dedupe_key = 'order.confirmed:' || o.id
-            LEFT JOIN notifications_delivery d ON d.message_id = m.id
-            WHERE o.event_id = %s AND o.status = 'paid' GROUP BY o.id
-            """,
-            [event_id],
-        )
-        rows = cursor.fetchall()
+        cursor.execute(_CONFIRMATIONS_SQL, [event_id])
+        return list(cursor.fetchall())
+
+
+def confirmations(event_id: str) -> dict[str, Any]:
+    """Per paid order: one confirmation message, one email sent. Counted once nothing is left to
+    send (no message still unfanned, no delivery pending, sending or waiting to retry), so a
+    backlog still draining is not mistaken for a lost or a missing mail."""
+    started = time.monotonic()
+    while True:
+        rows = _confirmation_rows(event_id)
+        draining = sum(1 for r in rows if r[1] == 0 or r[2] == 0 or r[4] > 0)
+        if not draining or time.monotonic() - started > DRAIN_TIMEOUT_S:
+            break
+        time.sleep(2)
     return {
         "paid_orders": len(rows),
+        "drained_after_s": round(time.monotonic() - started, 1),
+        "still_draining": draining,
         "orders_without_exactly_one_message": sum(1 for r in rows if r[1] != 1),
         "orders_with_more_than_one_email": sum(1 for r in rows if r[2] > 1),
+        "orders_without_exactly_one_email_sent": sum(1 for r in rows if r[3] != 1),
         "emails_sent": sum(r[3] for r in rows),
     }
+
+
+def organizer_token(event_id: str) -> str:
+    """An owner of the sale's organization with an API token, as a dashboard user is."""
+    from django.utils import timezone
+
+    from accounts.models import ApiToken, Membership, User
+    from events.models import Event
+
+    event = Event.objects.get(pk=event_id)
+    user = User.objects.create(email=f"organizer-{event_id}@bench.invalid", full_name="Organizer")
+    Membership.objects.create(
+        organization_id=event.organization_id, user=user, role=Membership.Role.OWNER
+    )
+    token = ApiToken.new_token()
+    ApiToken.objects.create(
+        user=user, digest=ApiToken.digest_of(token), last_used_at=timezone.now()
+    )
+    return token
+
+
+def replica_fallback_lines(since: datetime) -> int:
+    """Web nodes' log lines since `since` saying a dashboard read went to the primary instead."""
+    found = 0
+    for log in (cluster.HERE / "logs").glob("web-*.log"):
+        for line in log.read_text(errors="replace").splitlines():
+            if "replica unreachable; reading from the primary" not in line:
+                continue
+            try:
+                at = datetime.fromisoformat(json.loads(line)["time"])
+            except (ValueError, KeyError):
+                continue
+            found += at >= since
+    return found
+
+
+class DashboardProbe(threading.Thread):
+    """Reads the event's dashboard through HAProxy every half second until stopped."""
+
+    def __init__(self, url: str, event_id: str, token: str) -> None:
+        super().__init__(daemon=True)
+        self.url = f"{url}/api/v1/events/{event_id}/stats"
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self.answers: list[int | str] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        import httpx
+
+        with httpx.Client(headers=self.headers, timeout=10) as client:
+            while not self.done.is_set():
+                try:
+                    self.answers.append(client.get(self.url).status_code)
+                except httpx.HTTPError as exc:
+                    self.answers.append(type(exc).__name__)
+                self.done.wait(0.5)
+
+    def summary(self) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        for answer in self.answers:
+            counts[str(answer)] = counts.get(str(answer), 0) + 1
+        return {"reads": len(self.answers), "answers": counts}
 
 
 def first_paid_after(event_id: str, moment: datetime) -> float | None:
@@ -159,12 +242,22 @@ def rush(
         url=url, event_id=event_id, tier_id=tier_id, tokens=tokens, concurrency=args.concurrency
     )
     injected: dict[str, Any] = {}
+    probe = (
+        DashboardProbe(url, event_id, organizer_token(event_id))
+        if fault == "replica_stop"
+        else None
+    )
 
     def inject() -> None:
         time.sleep(FAULT_AFTER_S)
         injected["at"] = datetime.now(tz=UTC)
         DRILLS[fault]()  # type: ignore[index]
+        if probe:
+            probe.start()
         time.sleep(HEAL_AFTER_S)
+        if probe:
+            probe.done.set()
+            probe.join()
         heal()
         injected["healed_after_s"] = round(
             (datetime.now(tz=UTC) - injected["at"]).total_seconds(), 2
@@ -177,7 +270,6 @@ def rush(
     load = load_future.result()
     if injector:
         injector.join()
-    time.sleep(3)  # the confirmations' outbox rows are in; give workers a moment to send
     from django.db import connections
 
     connections.close_all()
@@ -204,6 +296,11 @@ def rush(
     if fault:
         result["bookings_resumed_after_s"] = first_paid_after(event_id, injected["at"])
         result["healed_after_s"] = injected.get("healed_after_s")
+    if probe:
+        result["dashboard_while_replica_down"] = {
+            **probe.summary(),
+            "reads_sent_to_primary_logged": replica_fallback_lines(injected["at"]),
+        }
     return result
 
 
@@ -217,11 +314,16 @@ def main() -> int:
     args = parser.parse_args()
     django_setup()
     entry = cluster.urls()["web"]
-    report: dict[str, Any] = {"load_avg_before": os.getloadavg(), "drills": {}}
+    report: dict[str, Any] = {
+        "started": datetime.now(tz=UTC).isoformat(timespec="seconds"),
+        "load_avg_before": os.getloadavg(),
+        "drills": {},
+    }
     with ProcessPoolExecutor(max_workers=1) as executor:
         for name in [n for n in args.only.split(",") if n]:
             print(f"[drills] {name}", file=sys.stderr, flush=True)
             report["drills"][name] = rush(args, executor, entry, name)
+            report["drills"][name]["load_avg"] = os.getloadavg()
         if args.compare:
             report["two_nodes_via_haproxy"] = rush(args, executor, entry, None)
             one = f"http://127.0.0.1:{cluster.NODES[0]}"
