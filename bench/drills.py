@@ -4,13 +4,15 @@
                                      [--only web_kill,primary_restart,...] [--compare]
 
 Each drill: a fresh sale through HAProxy, a fault injected FAULT_AFTER_S into the rush, healed
-after HEAL_AFTER_S; then what PostgreSQL says (bench/flash_sale.check_database: nothing oversold,
-no order with extra tickets, no ticket without a paid order), whether sold + held = capacity,
-confirmation messages per paid order once the outbox has drained (exactly one message and
-exactly one email sent each), and the time from the fault until the first purchase that
-completed after it. While the replica is down, an organizer reads the event's dashboard
-through HAProxy throughout: every answer must be a 200, read from the primary. `--compare` adds
-the same rush through HAProxy over two nodes + PgBouncer and against one node directly.
+after HEAL_AFTER_S (the replica after 20 s); then what PostgreSQL says once the payment
+reconciler has had its rounds (bench/flash_sale.check_database: nothing oversold, no order with
+extra tickets, no ticket without a paid order, every successful charge paid or refunded),
+whether sold + held = capacity, confirmation messages per paid order once the outbox has
+drained (exactly one message and exactly one email sent each), and the time from the fault
+until the first purchase that completed after it. While the replica is down, an organizer
+reads the event's dashboard through HAProxy throughout: every answer must be a 200, read from
+the primary. `--compare` adds the same rush through HAProxy over two nodes + PgBouncer and
+against one node directly. Each drill's result also goes to stderr as soon as it is known.
 Prints one JSON object. The load generator is bench/flash_sale.py's, imported.
 """
 
@@ -37,6 +39,8 @@ from bench.flash_sale import LoadSpec, check_database, create_sale, run_load  # 
 
 FAULT_AFTER_S = 2.0
 HEAL_AFTER_S = 5.0
+# The replica stays away longer: dashboards are read throughout, and under load a read is slow.
+HEAL_AFTER_S_OF = {"replica_stop": 20.0}
 
 
 def django_setup() -> None:
@@ -67,8 +71,21 @@ def _redis_pid() -> int | None:
     return cluster._pid(cluster.HERE / "redis" / "redis.pid")
 
 
-def heal() -> None:
+def dead_processes() -> list[str]:
+    """Cluster processes (web nodes, workers, beats, Redis) whose pid no longer runs."""
+    pidfiles = [*(cluster.HERE / "run").glob("*.pid"), cluster.HERE / "redis" / "redis.pid"]
+    return sorted(
+        path.stem
+        for path in pidfiles
+        if not ((pid := cluster._pid(path)) and cluster.devstack.pid_alive(pid))
+    )
+
+
+def heal() -> list[str]:
+    """Start whatever is missing (as a supervisor would); the names of what had died."""
+    dead = dead_processes()
     cluster.start_missing()
+    return dead
 
 
 # What each drill breaks; heal() (local-cluster up) restarts whatever is missing.
@@ -122,6 +139,7 @@ _CONFIRMATIONS_SQL = """
     WHERE o.event_id = %s AND o.status = 'paid' GROUP BY o.id
 """
 DRAIN_TIMEOUT_S = 300.0
+SETTLE_TIMEOUT_S = 120.0
 
 
 def _confirmation_rows(event_id: str) -> list[tuple[Any, ...]]:
@@ -233,6 +251,8 @@ def rush(
 ) -> dict[str, Any]:
     from ticketing.booking.gate import gate_sync
 
+    # Each drill starts from a whole cluster, whatever the previous one left behind.
+    dead_before = heal()
     run_id = f"drill-{fault or 'none'}-{time.strftime('%H%M%S')}"
     event_id, tier_id, tokens = create_sale(
         capacity=args.capacity, buyers=args.buyers, run_id=run_id
@@ -254,7 +274,7 @@ def rush(
         DRILLS[fault]()  # type: ignore[index]
         if probe:
             probe.start()
-        time.sleep(HEAL_AFTER_S)
+        time.sleep(HEAL_AFTER_S_OF.get(fault or "", HEAL_AFTER_S))
         if probe:
             probe.done.set()
             probe.join()
@@ -270,10 +290,19 @@ def rush(
     load = load_future.result()
     if injector:
         injector.join()
+    # A process may die after the heal (a Celery worker can crash while its broker goes away):
+    # restart it, as a supervisor would, and say so, before waiting for the confirmations.
+    dead_after = heal()
     from django.db import connections
 
     connections.close_all()
-    db = check_database(event_id=event_id, tier_id=tier_id, buyers=args.buyers)
+    # A charge whose result was lost with the database (primary restart) is settled by the
+    # payment reconciler (beat, every 30 s): give it a few rounds before calling it lost.
+    first = db = check_database(event_id=event_id, tier_id=tier_id, buyers=args.buyers)
+    settle_started = time.monotonic()
+    while db["problems"] and time.monotonic() - settle_started < SETTLE_TIMEOUT_S:
+        time.sleep(5)
+        db = check_database(event_id=event_id, tier_id=tier_id, buyers=args.buyers)
     notes = confirmations(event_id)
     result = {
         "confirmed": load["confirmed"],
@@ -290,8 +319,12 @@ def rush(
         "orders_with_extra_tickets": db["orders_with_extra_tickets"],
         "tickets_of_unpaid_orders": db["tickets_of_unpaid_orders"],
         "buyers_told_paid_equals_tickets": load["confirmed"] == db["tickets"],
+        "db_problems_right_after_rush": first["problems"],
         "db_problems": db["problems"],
+        "settled_after_s": round(time.monotonic() - settle_started, 1) if first["problems"] else 0,
         "confirmations": notes,
+        "restarted_before_rush": dead_before,
+        "restarted_after_rush": dead_after,
     }
     if fault:
         result["bookings_resumed_after_s"] = first_paid_after(event_id, injected["at"])
@@ -324,10 +357,13 @@ def main() -> int:
             print(f"[drills] {name}", file=sys.stderr, flush=True)
             report["drills"][name] = rush(args, executor, entry, name)
             report["drills"][name]["load_avg"] = os.getloadavg()
+            print(json.dumps({name: report["drills"][name]}), file=sys.stderr, flush=True)
         if args.compare:
             report["two_nodes_via_haproxy"] = rush(args, executor, entry, None)
+            report["two_nodes_via_haproxy"]["load_avg"] = os.getloadavg()
             one = f"http://127.0.0.1:{cluster.NODES[0]}"
             report["one_node_direct"] = rush(args, executor, one, None)
+            report["one_node_direct"]["load_avg"] = os.getloadavg()
     report["load_avg_after"] = os.getloadavg()
     print(json.dumps(report, indent=2, default=str))
     return 0
