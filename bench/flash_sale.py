@@ -61,6 +61,9 @@ BUYER_PASSWORD = "flash-sale-bench-buyer"  # noqa: S105 - hashed once for all be
 # A transient answer is retried with the same idempotency key, as a real client would.
 RETRYABLE_CODES = {"BUSY", "PAYMENT_IN_PROGRESS"}
 MAX_ATTEMPTS = 5
+# A 503 with Retry-After (PostgreSQL restarting) says when to come back: a buyer does, for up to
+# this long, instead of giving up after MAX_ATTEMPTS quick retries.
+UNAVAILABLE_PATIENCE_S = 60.0
 SEATS_PER_ROW = 100  # --seated: rows of 100 seats, aisles after seats 25 and 75
 SAFE_DB_NAME = re.compile(r"^[a-z0-9_]*bench[a-z0-9_]*$")
 
@@ -136,9 +139,12 @@ async def _post(
     started = time.perf_counter()
     stats.first_start = min(stats.first_start, started)
     status, raw = 0, b""
-    for attempt in range(1, MAX_ATTEMPTS + 1):
+    attempt = 0
+    while attempt < MAX_ATTEMPTS:
+        attempt += 1
         stats.requests += 1
         wait = 0.1 * attempt
+        told_to_come_back = False
         try:
             async with session.post(url, json=payload, headers=headers) as response:
                 raw = await response.read()
@@ -152,12 +158,19 @@ async def _post(
             if status >= 500:
                 stats.http_5xx += 1
                 stats.errors[f"HTTP_{status}_{code or 'NO_CODE'}"] += 1
+                if status == 503 and retry_after:
+                    told_to_come_back = True
+                    wait = float(retry_after)
             elif code in RETRYABLE_CODES:
                 stats.errors[code] += 1
                 wait = float(retry_after or 1)
             else:
                 return status, raw, started, time.perf_counter()
-        if attempt < MAX_ATTEMPTS:
+        if told_to_come_back and time.perf_counter() - started < UNAVAILABLE_PATIENCE_S:
+            attempt -= 1  # not a failed try: the service named the moment to come back
+            stats.retries += 1
+            await asyncio.sleep(min(wait, 5.0))
+        elif attempt < MAX_ATTEMPTS:
             stats.retries += 1
             await asyncio.sleep(min(wait, 2.0))
     return status, raw, started, time.perf_counter()

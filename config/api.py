@@ -11,6 +11,8 @@ from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.errors import DomainError
 from core.middleware import payload_too_large
@@ -95,8 +97,11 @@ def on_data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
 
 @api.exception_handler(OperationalError)
 @api.exception_handler(InterfaceError)
-def on_database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
-    # PostgreSQL down, restarting or out of connections: the client should come back shortly.
+@api.exception_handler(RedisConnectionError)
+@api.exception_handler(RedisTimeoutError)
+def on_backend_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # PostgreSQL down, restarting or out of connections, or Redis where nothing can stand in
+    # for it: the client should come back shortly.
     return unavailable_response(request, exc)
 
 

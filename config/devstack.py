@@ -62,7 +62,13 @@ def pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    # A child that exited but was not reaped yet (a crashed worker the starter still holds)
+    # answers signal 0 like a live one; it must count as dead so it gets restarted.
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------

@@ -257,6 +257,9 @@ def app_env() -> dict[str, str]:
         REDIS_URL=u["redis"],
         CELERY_BROKER_URL=u["redis"],
         CACHE_KEY_PREFIX="cluster",
+        # HAProxy on loopback names the client in X-Forwarded-For; without trusting it every
+        # buyer would share HAProxy's address and one per-address limit.
+        TRUSTED_PROXIES="127.0.0.1",
         BACKUP_DIR=str(HERE / "backups"),
         PYTHONPYCACHEPREFIX=str(HERE / "pycache"),
     )

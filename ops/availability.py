@@ -1,5 +1,9 @@
 """When PostgreSQL cannot be reached: answer 503 with Retry-After, and drop broken connections.
 
+Redis is asked with a short timeout and every request-path use of it has a fallback (usually
+PostgreSQL); what has none — the waiting room's own queue, which lives in Redis — answers the
+same 503 rather than a 500.
+
 Django closes a connection that saw an error at the end of the request (when
 `close_if_unusable_or_obsolete` finds it unusable), and CONN_HEALTH_CHECKS tests a reused one
 before its first query, so the next request after PostgreSQL returns connects afresh. Here the
@@ -11,6 +15,8 @@ import logging
 from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpRequest, HttpResponse
 from django.template import loader
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.http import is_api_request, json_error
 from ops.metrics import DATABASE_UNAVAILABLE
@@ -25,6 +31,15 @@ def is_database_unavailable(exc: BaseException | None) -> bool:
     return isinstance(exc, OperationalError | InterfaceError)
 
 
+def is_redis_unavailable(exc: BaseException | None) -> bool:
+    """Redis refused, frozen past its socket timeout, or gone: the caller should retry soon."""
+    return isinstance(exc, RedisConnectionError | RedisTimeoutError)
+
+
+def is_backend_unavailable(exc: BaseException | None) -> bool:
+    return is_database_unavailable(exc) or is_redis_unavailable(exc)
+
+
 def close_broken_connections() -> None:
     for connection in connections.all(initialized_only=True):
         try:
@@ -35,9 +50,12 @@ def close_broken_connections() -> None:
 
 def unavailable_response(request: HttpRequest, exc: BaseException | None = None) -> HttpResponse:
     """503 with Retry-After: the API's error shape for API paths, a friendly page for the rest."""
-    DATABASE_UNAVAILABLE.inc()
-    logger.warning("database unavailable: %s", exc)
-    close_broken_connections()
+    if is_redis_unavailable(exc):
+        logger.warning("redis unavailable: %s", exc)
+    else:
+        DATABASE_UNAVAILABLE.inc()
+        logger.warning("database unavailable: %s", exc)
+        close_broken_connections()
     response: HttpResponse
     if is_api_request(request):
         response = json_error(

@@ -14,7 +14,7 @@ from django.template import loader
 from django.views import defaults
 
 from core.http import is_api_request, json_error
-from ops.availability import is_database_unavailable, unavailable_response
+from ops.availability import is_backend_unavailable, unavailable_response
 from ops.metrics import exposition
 
 _migrations_applied = False
@@ -122,9 +122,9 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """500, or 503 when the cause is a database that cannot be reached; never a stack trace."""
+    """500, or 503 when the cause is PostgreSQL or Redis out of reach; never a stack trace."""
     exc = sys.exc_info()[1]
-    if is_database_unavailable(exc):
+    if is_backend_unavailable(exc):
         return unavailable_response(request, exc)
     if is_api_request(request):
         return json_error(500, "INTERNAL", "Something went wrong on our side.")

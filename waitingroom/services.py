@@ -1,5 +1,6 @@
 """Setting a room up, letting visitors in, and the check `register` makes."""
 
+import logging
 import threading
 import time
 from datetime import datetime
@@ -7,13 +8,19 @@ from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest
+from redis.exceptions import RedisError
 
 from events.models import Event
 from waitingroom import passes, queue
 from waitingroom.models import WaitingRoom
 
+logger = logging.getLogger(__name__)
+
 # A rush asks "is there a room?" on every register; the answer may be this old.
 ROOM_STATE_TTL_S = 1.0
+# While Redis does not answer, the room is read from PostgreSQL and Redis is not asked again
+# for this long, so a frozen Redis costs one short timeout per process, not one per request.
+REDIS_DOWN_RETRY_S = 5.0
 _room_state: dict[str, tuple[float, dict[str, Any] | None]] = {}
 _room_state_lock = threading.Lock()
 
@@ -95,10 +102,35 @@ def _state(event_id: str) -> dict[str, Any] | None:
     cached = _room_state.get(event_id)
     if cached is not None and cached[0] > now:
         return cached[1]
-    state = queue.room_settings(event_id=event_id)
+    try:
+        state = queue.room_settings(event_id=event_id)
+        fresh_for = ROOM_STATE_TTL_S
+    except RedisError as exc:
+        logger.warning(
+            "waiting room of %s read from PostgreSQL: Redis unavailable (%s)", event_id, exc
+        )
+        state = _stored_state(event_id)
+        fresh_for = REDIS_DOWN_RETRY_S
     with _room_state_lock:
-        _room_state[event_id] = (now + ROOM_STATE_TTL_S, state)
+        _room_state[event_id] = (now + fresh_for, state)
     return state
+
+
+def _stored_state(event_id: str) -> dict[str, Any] | None:
+    """The room as saved, shaped like `queue.room_settings`, for when Redis cannot be asked.
+
+    An automatic room cannot count arrivals without Redis, so it stays as saved (off) until
+    Redis answers again; a room that is on still needs a pass, and passes are verified by their
+    signature alone.
+    """
+    room = WaitingRoom.objects.filter(event_id=event_id).first()
+    if room is None or room.mode == WaitingRoom.Mode.OFF:
+        return None
+    return {
+        "on": room.mode == WaitingRoom.Mode.ON,
+        "auto_per_minute": 0,
+        "token_s": room.token_minutes * 60,
+    }
 
 
 def queue_pass_missing(request: HttpRequest, event_id: Any) -> bool:
@@ -113,9 +145,14 @@ def queue_pass_missing(request: HttpRequest, event_id: Any) -> bool:
     if not state["on"]:
         if not state["auto_per_minute"]:
             return False
-        if queue.count_arrival(event_id=event_id) <= state["auto_per_minute"]:
+        try:
+            if queue.count_arrival(event_id=event_id) <= state["auto_per_minute"]:
+                return False
+            queue.switch_on(event_id=event_id, opens_at=time.time())
+        except RedisError:
+            # Arrivals cannot be counted now: the room stays off, as `_stored_state` has it.
+            logger.warning("arrival at %s not counted: Redis unavailable", event_id)
             return False
-        queue.switch_on(event_id=event_id, opens_at=time.time())
         with _room_state_lock:
             _room_state.pop(str(event_id), None)
     holder = passes.pass_holder(

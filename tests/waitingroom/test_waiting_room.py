@@ -1,6 +1,7 @@
 """The waiting room against real Redis and PostgreSQL: order, pace, passes and the register gate."""
 
 import json
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -8,7 +9,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.conf import settings as django_settings
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from accounts.models import User
@@ -264,3 +266,74 @@ def test_someone_elses_room_is_a_404(
     client.force_login(attendee)
     assert client.get(f"/manage/events/{event_id}/waiting-room/").status_code == 404
     assert client.get(f"/manage/events/{event_id}/waiting-room/stats").status_code == 404
+
+
+@pytest.fixture
+def frozen_redis(event_id: Any) -> Iterator[None]:
+    """Redis as a frozen server looks: it accepts the connection and never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    frozen = {
+        **django_settings.CACHES["default"],
+        "LOCATION": f"redis://127.0.0.1:{listener.getsockname()[1]}/0",
+    }
+    services._room_state.clear()
+    try:
+        with override_settings(CACHES={"default": frozen}):
+            yield
+    finally:
+        listener.close()
+        services._room_state.clear()
+
+
+def room_saved(tier: TicketTier, mode: str = WaitingRoom.Mode.ON) -> WaitingRoom:
+    """Saved in PostgreSQL only: Redis never hears of it."""
+    return services.room_save(
+        event=tier.event,
+        mode=mode,
+        pace=WaitingRoom.Pace.FIXED,
+        opens_at=timezone.now() - timedelta(seconds=1),
+        admit_per_minute=600,
+    )
+
+
+def test_with_redis_frozen_register_reads_the_room_from_postgresql(
+    db: None, client: Client, tier: TicketTier, event_id: Any, frozen_redis: None
+) -> None:
+    room = room_saved(tier)
+    buyer = make_user()
+    api = login(client, buyer)
+    body = {"tier_id": str(tier.pk), "quantity": 1, "idempotency_key": uuid.uuid4().hex}
+
+    refused = api.post(f"/events/{event_id}/register", body)
+    booked = client.post(
+        f"/api/v1/events/{event_id}/register",
+        json.dumps(body),
+        content_type="application/json",
+        headers={**api.headers(), "X-Queue-Token": passes.pass_issue(event_id, f"u:{buyer.pk}")},
+    )
+    room.mode = WaitingRoom.Mode.OFF
+    room.save()
+    services._room_state.clear()
+    room_off = api.post(
+        f"/events/{event_id}/register", {**body, "idempotency_key": uuid.uuid4().hex}
+    )
+
+    assert refused.status_code == 403, refused.content
+    assert refused.json()["error"]["code"] == "QUEUE_REQUIRED"
+    assert booked.status_code == 201, booked.content
+    assert room_off.status_code == 201, room_off.content
+
+
+def test_with_redis_frozen_the_waiting_page_says_come_back_not_500(
+    db: None, attendee: User, tier: TicketTier, event_id: Any, frozen_redis: None
+) -> None:
+    room_saved(tier)
+    client = Client(raise_request_exception=False)  # answered as in production
+    client.force_login(attendee)
+
+    page = client.get(f"/queue/{event_id}/")
+
+    assert page.status_code == 503
+    assert int(page["Retry-After"]) > 0
