@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, ViewportSize, expect
 from pypdf import PdfReader
 from pytest_django.live_server_helper import LiveServer
 
@@ -33,7 +33,7 @@ from vouchers.services import VoucherSpec, vouchers_create
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 TITLE = "Harbour Lights Orchestra"
-DESKTOP = {"width": 1280, "height": 900}
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 
 
 @pytest.fixture
@@ -161,7 +161,7 @@ def test_buyer_books_two_named_tickets_with_a_voucher_and_gets_receipt_and_germa
     assert not errors, errors
 
     # The same pages at desktop width: a fresh hold's checkout and the paid order.
-    wide = browser.new_context(base_url=live_server.url, viewport=DESKTOP)  # type: ignore[arg-type]
+    wide = browser.new_context(base_url=live_server.url, viewport=DESKTOP)
     log_in(wide, live_server, buyer)
     desk = wide.new_page()
     errors = record_errors(desk)
