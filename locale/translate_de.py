@@ -9,7 +9,8 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po, write_po
 
-DE = {
+# A plural is a pair for a pair: (singular, plural) -> (German singular, plural).
+DE: dict[str | tuple[str, str], str | tuple[str, str]] = {
     "Issue invoices for paid orders": "Rechnungen für bezahlte Bestellungen ausstellen",
     "Legal name": "Firmenname",
     "Address": "Anschrift",
