@@ -37,7 +37,7 @@ from accounts.models import (
 from accounts.scopes import PERSONAL_TOKEN_SCOPES
 from accounts.signin_guard import signin_check, signin_failed, signin_succeeded
 from core.errors import NotFound, PermissionDenied
-from core.images import variants_build
+from core.images import PictureFields, picture_replace, picture_variants_record
 
 
 def audit_record(
@@ -290,26 +290,29 @@ def membership_grant(
     return membership
 
 
+LOGO = PictureFields(
+    file="logo",
+    width="logo_width",
+    height="logo_height",
+    variants="logo_variants",
+    default_name="logo.png",
+)
+
+
 @transaction.atomic(durable=True)
 def organization_logo_set(
     *, actor: User, organization: Organization, image: UploadedFile | None
 ) -> Organization:
     """Replace (or, with None, remove) the logo; its sizes are made after commit by a task."""
     organization = Organization.objects.select_for_update().get(pk=organization.pk)
-    old = organization.logo.name
-    if image is None:
-        organization.logo = ""
-        organization.logo_width = organization.logo_height = None
-    else:
-        organization.logo.save(image.name or "logo.png", image, save=False)
-    organization.logo_variants = {}
+    old, new = picture_replace(organization, LOGO, image)
     organization.save()
     audit_record(
         actor=actor,
         action="organization.logo",
         target=organization,
         organization=organization,
-        changes={"logo": [old, organization.logo.name]},
+        changes={"logo": [old, new]},
     )
     if organization.logo:
         from accounts.tasks import organization_logo_process
@@ -321,15 +324,9 @@ def organization_logo_set(
 
 def organization_logo_variants_build(*, organization_id: Any) -> dict[str, Any]:
     """Make the logo's sizes and record them, unless the logo changed meanwhile."""
-    organization = Organization.objects.filter(pk=organization_id).only("logo").first()
-    if organization is None or not organization.logo:
-        return {}
-    source = organization.logo.name or ""
-    variants = variants_build(source, prefix=f"organizations/{organization_id}/sizes")
-    updated = Organization.objects.filter(pk=organization_id, logo=source).update(
-        logo_variants=variants
+    return picture_variants_record(
+        Organization, organization_id, LOGO, folder=f"organizations/{organization_id}/sizes"
     )
-    return variants if updated else {}
 
 
 def organization_require_mfa(*, actor: User, organization: Organization, required: bool) -> None:

@@ -12,4 +12,9 @@ urlpatterns = [
         views.organization_security,
         name="organization_security",
     ),
+    path(
+        "organizations/<uuid:organization_id>/logo",
+        views.organization_logo,
+        name="organization_logo",
+    ),
 ]

@@ -7,12 +7,14 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.selectors import audit_trail, organizations_owned_by
-from accounts.services import organization_require_mfa
+from accounts.services import organization_logo_set, organization_require_mfa
 from accounts.signin_guard import signin_unlock
 from core.http import AuthedRequest
+from core.images import image_upload_check
 
 
 @require_http_methods(["GET", "POST"])
@@ -80,3 +82,40 @@ def organization_security(request: AuthedRequest, organization_id: str) -> HttpR
         messages.success(request, "Saved.")
         return redirect("accounts:organization_security", organization_id=organization.pk)
     return render(request, "accounts/organization_security.html", {"organization": organization})
+
+
+class LogoForm(forms.Form):
+    logo = forms.ImageField(
+        required=False,
+        label=_("New logo"),
+        validators=[image_upload_check],
+        help_text=_("JPEG, PNG or WebP up to 10 MB; a square picture of 400 pixels or more."),
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def organization_logo(request: AuthedRequest, organization_id: str) -> HttpResponse:
+    """The owner uploads, replaces or removes the organization's logo."""
+    organization = get_object_or_404(organizations_owned_by(request.user), pk=organization_id)
+    form = LogoForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        if "remove" in request.POST and organization.logo:
+            organization_logo_set(actor=request.user, organization=organization, image=None)
+            messages.success(request, _("The logo was removed."))
+            return redirect("accounts:organization_logo", organization_id=organization.pk)
+        if form.is_valid() and form.cleaned_data["logo"]:
+            organization_logo_set(
+                actor=request.user, organization=organization, image=form.cleaned_data["logo"]
+            )
+            messages.success(request, _("The logo was saved."))
+            return redirect("accounts:organization_logo", organization_id=organization.pk)
+        if form.is_valid():
+            form.add_error("logo", _("Choose a picture to upload."))
+    return render(
+        request,
+        "accounts/organization_logo.html",
+        {"organization": organization, "form": form},
+        status=422 if form.errors else 200,
+    )

@@ -37,7 +37,7 @@ def sign_in(page: Page, email: str) -> None:
     page.goto("/accounts/login/")
     page.get_by_label(re.compile("^(Email|E-mail)", re.I)).fill(email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name=re.compile("^Sign In|^Log in", re.I)).click()
+    page.get_by_role("button", name=re.compile("^(Sign In|Log in)$", re.I)).click()
     page.wait_for_load_state("networkidle")
 
 

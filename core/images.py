@@ -14,6 +14,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, default_storage
+from django.db import models
 from PIL import Image, ImageOps
 
 # Card thumbnails, the event page on a phone and on a wide screen (and 2x phones).
@@ -115,3 +116,44 @@ class Picture:
         if fallback_url:
             return cls(src=fallback_url, width=width, height=height, webp_srcset="", jpeg_srcset="")
         return None
+
+
+@dataclass(frozen=True)
+class PictureFields:
+    """Where a model keeps one picture: the upload, its box, and the sizes the task made."""
+
+    file: str  # the ImageField, e.g. "cover_image"
+    width: str
+    height: str
+    variants: str
+    default_name: str  # for an upload without a name
+
+
+def picture_replace(obj: Any, fields: PictureFields, image: Any | None) -> tuple[str, str]:
+    """Put `image` (None: no picture) in `obj`'s picture field and forget the old sizes; the
+    caller saves `obj` in its transaction and queues the sizes. Returns (old name, new name)."""
+    picture = getattr(obj, fields.file)
+    old = picture.name or ""
+    if image is None:
+        setattr(obj, fields.file, "")
+        setattr(obj, fields.width, None)
+        setattr(obj, fields.height, None)
+    else:
+        picture.save(image.name or fields.default_name, image, save=False)
+    setattr(obj, fields.variants, {})
+    return old, getattr(obj, fields.file).name or ""
+
+
+def picture_variants_record(
+    model: type[models.Model], pk: Any, fields: PictureFields, *, folder: str
+) -> dict[str, Any]:
+    """Make the sizes of the row's picture and record them, unless the picture was replaced
+    meanwhile (the conditional update keeps a newer upload's still-empty sizes). {} if not."""
+    rows = model._default_manager.filter(pk=pk)
+    row = rows.only(fields.file).first()
+    if row is None or not getattr(row, fields.file):
+        return {}
+    source = getattr(row, fields.file).name or ""
+    variants = variants_build(source, prefix=folder)
+    updated = rows.filter(**{fields.file: source}).update(**{fields.variants: variants})
+    return variants if updated else {}

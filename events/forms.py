@@ -4,7 +4,10 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.forms import formset_factory
+from django.utils.translation import get_language_info
+from django.utils.translation import gettext_lazy as _
 
 from core.images import image_upload_check
 from events.models import TIME_ZONE_CHOICES, Category, Event
@@ -15,7 +18,7 @@ from events.services import TierSpec, VenueSpec
 class EventFilterForm(forms.Form):
     q = forms.CharField(
         required=False,
-        label="Keyword",
+        label=_("Keyword"),
         max_length=MAX_QUERY_CHARS,
         strip=True,
         error_messages={
@@ -23,14 +26,14 @@ class EventFilterForm(forms.Form):
         },
     )
     category = forms.ModelChoiceField(
-        Category.objects.all(), required=False, to_field_name="slug", empty_label="Any category"
+        Category.objects.all(), required=False, to_field_name="slug", empty_label=_("Any category")
     )
     city = forms.CharField(required=False, max_length=100)
     start_date = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+        required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"})
     )
     end_date = forms.DateField(
-        required=False, label="Until", widget=forms.DateInput(attrs={"type": "date"})
+        required=False, label=_("Until"), widget=forms.DateInput(attrs={"type": "date"})
     )
 
     def clean(self) -> dict[str, Any]:
@@ -40,10 +43,10 @@ class EventFilterForm(forms.Form):
             and data.get("end_date")
             and data["end_date"] < data["start_date"]
         ):
-            self.add_error("end_date", "The end date is before the start date.")
+            self.add_error("end_date", _("The end date is before the start date."))
         low, high = data.get("price_min"), data.get("price_max")
         if low is not None and high is not None and high < low:
-            self.add_error("price_max", "The highest price is below the lowest.")
+            self.add_error("price_max", _("The highest price is below the lowest."))
         if (data.get("lat") is None) != (data.get("lon") is None):
             self.add_error(None, "“Near me” needs both latitude and longitude.")
         return data
@@ -52,37 +55,37 @@ class EventFilterForm(forms.Form):
     when = forms.ChoiceField(
         required=False,
         choices=[
-            ("", "Any time"),
-            ("today", "Today"),
-            ("tomorrow", "Tomorrow"),
-            ("weekend", "This weekend"),
-            ("week", "Next 7 days"),
-            ("month", "Next 31 days"),
+            ("", _("Any time")),
+            ("today", _("Today")),
+            ("tomorrow", _("Tomorrow")),
+            ("weekend", _("This weekend")),
+            ("week", _("Next 7 days")),
+            ("month", _("Next 31 days")),
         ],
-        label="When",
+        label=_("When"),
     )
     price_min = forms.DecimalField(
-        required=False, min_value=0, max_digits=10, decimal_places=2, label="Price from"
+        required=False, min_value=0, max_digits=10, decimal_places=2, label=_("Price from")
     )
     price_max = forms.DecimalField(
-        required=False, min_value=0, max_digits=10, decimal_places=2, label="Price up to"
+        required=False, min_value=0, max_digits=10, decimal_places=2, label=_("Price up to")
     )
-    free = forms.BooleanField(required=False, label="Free only")
-    available = forms.BooleanField(required=False, label="Tickets left")
+    free = forms.BooleanField(required=False, label=_("Free only"))
+    available = forms.BooleanField(required=False, label=_("Tickets left"))
     sort = forms.ChoiceField(
         required=False,
         choices=[
-            ("", "Best match"),
-            ("date", "Date"),
-            ("rating", "Rating"),
-            ("distance", "Distance"),
+            ("", _("Best match")),
+            ("date", _("Date")),
+            ("rating", _("Rating")),
+            ("distance", _("Distance")),
         ],
-        label="Sort by",
+        label=_("Sort by"),
     )
     lat = forms.FloatField(required=False, min_value=-90, max_value=90, widget=forms.HiddenInput)
     lon = forms.FloatField(required=False, min_value=-180, max_value=180, widget=forms.HiddenInput)
     radius = forms.FloatField(
-        required=False, min_value=1, max_value=500, initial=25, label="Within (km)"
+        required=False, min_value=1, max_value=500, initial=25, label=_("Within (km)")
     )
 
     def params(self, *, page: Any = 1, per_page: int = 12) -> SearchParams:
@@ -112,8 +115,35 @@ class EventFilterForm(forms.Form):
         )
 
 
+# The site's languages other than the one events are entered in: their title and description
+# are optional fields of the event form.
+OTHER_LANGUAGES = [
+    (code, name) for code, name in settings.LANGUAGES if code != settings.LANGUAGE_CODE
+]
+
+
 class EventForm(forms.Form):
     """Dates are typed in the event's own time zone."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for code, _native in OTHER_LANGUAGES:
+            name = get_language_info(code)["name_translated"]
+            self.fields[f"title_{code}"] = forms.CharField(
+                max_length=200,
+                required=False,
+                label=_("Title in %(language)s") % {"language": name},
+            )
+            self.fields[f"description_{code}"] = forms.CharField(
+                widget=forms.Textarea(attrs={"rows": 5}),
+                required=False,
+                label=_("Description in %(language)s") % {"language": name},
+                help_text=_(
+                    "Shown to visitors who read the site in %(language)s; "
+                    "left empty, they see the text above."
+                )
+                % {"language": name},
+            )
 
     title = forms.CharField(max_length=200)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), required=False)
@@ -172,6 +202,11 @@ class EventForm(forms.Form):
             "performers": event.performers,
             "cover_alt": event.cover_alt,
             "is_test": event.is_test,
+            **{
+                f"{field}_{code}": (event.translations or {}).get(code, {}).get(field, "")
+                for code, _ in OTHER_LANGUAGES
+                for field in ("title", "description")
+            },
             "venue_latitude": event.venue.latitude,
             "venue_longitude": event.venue.longitude,
         }
@@ -204,20 +239,44 @@ class EventForm(forms.Form):
     def event_fields(self) -> dict[str, Any]:
         d = self.cleaned_data
         return {
-            k: d[k]
-            for k in (
-                "title",
-                "description",
-                "category",
-                "starts_at",
-                "ends_at",
-                "time_zone",
-                "currency",
-                "performers",
-                "cover_alt",
-                "is_test",
-            )
+            "translations": self.translations(),
+            **{
+                k: d[k]
+                for k in (
+                    "title",
+                    "description",
+                    "category",
+                    "starts_at",
+                    "ends_at",
+                    "time_zone",
+                    "currency",
+                    "performers",
+                    "cover_alt",
+                    "is_test",
+                )
+            },
         }
+
+    def translations(self) -> dict[str, dict[str, str]]:
+        """{"de": {"title": ..., "description": ...}} of what was filled in."""
+        d = self.cleaned_data
+        texts: dict[str, dict[str, str]] = {}
+        for code, _name in OTHER_LANGUAGES:
+            entered = {
+                field: d.get(f"{field}_{code}", "").strip()
+                for field in ("title", "description")
+                if d.get(f"{field}_{code}", "").strip()
+            }
+            if entered:
+                texts[code] = entered
+        return texts
+
+    def translation_fields(self) -> list[forms.BoundField]:
+        return [
+            self[f"{field}_{code}"]
+            for code, _ in OTHER_LANGUAGES
+            for field in ("title", "description")
+        ]
 
     def cover_change(self) -> tuple[bool, Any]:
         """(changed, new file or None to remove) from the cover field's upload or clear box."""

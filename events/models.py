@@ -129,6 +129,9 @@ class Event(models.Model):
         help_text="What the picture shows, for people who cannot see it.",
     )
     cover_variants = models.JSONField(default=dict, db_default={}, blank=True, editable=False)
+    # The title and description in the site's other languages, entered by the organizer:
+    # {"de": {"title": ..., "description": ...}}. Pages read them through `text_in`.
+    translations = models.JSONField(default=dict, db_default={}, blank=True)
     # Test and rehearsal events: reachable by their link, never in public lists or search.
     is_test = models.BooleanField(
         default=False,
@@ -155,6 +158,14 @@ class Event(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("events:detail_slug", kwargs={"event_id": self.pk, "slug": self.slug})
+
+    def text_in(self, field: str, language: str | None) -> str:
+        """The title or description in `language` if the organizer wrote one, else as entered."""
+        if field not in ("title", "description"):
+            raise ValueError(f"{field} is not a translated field")
+        code = (language or "").split("-")[0].lower()
+        translated = (self.translations or {}).get(code, {}).get(field, "")
+        return translated or str(getattr(self, field))
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:

@@ -4,6 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
@@ -11,7 +12,7 @@ from django.utils.text import slugify
 
 from accounts.models import Organization, User
 from accounts.services import audit_record
-from core.images import variants_build
+from core.images import PictureFields, picture_replace, picture_variants_record
 from events.cache import events_changed
 from events.errors import CapacityBelowSold, EventHasOrders, EventNotEditable, InvalidEvent
 from events.models import Category, Event, TicketTier, Venue
@@ -98,6 +99,7 @@ def event_create(
     performers: str = "",
     cover_alt: str = "",
     is_test: bool = False,
+    translations: dict[str, dict[str, str]] | None = None,
 ) -> Event:
     """Create a draft event with its ticket tiers."""
     _validate_times(starts_at, ends_at)
@@ -118,6 +120,7 @@ def event_create(
         performers=performers.strip(),
         cover_alt=cover_alt.strip(),
         is_test=is_test,
+        translations=_translations_checked(translations or {}),
     )
     TicketTier.objects.bulk_create(
         TicketTier(
@@ -143,6 +146,21 @@ def event_create(
     return event
 
 
+def _translations_checked(translations: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """Only the site's other languages, only title and description, only what has text."""
+    offered = {code for code, _ in settings.LANGUAGES} - {settings.LANGUAGE_CODE}
+    checked: dict[str, dict[str, str]] = {}
+    for code, texts in translations.items():
+        if code not in offered:
+            raise InvalidEvent(f"Texts in {code!r} are not offered.")
+        kept = {f: str(texts[f]).strip() for f in ("title", "description") if texts.get(f)}
+        if len(kept.get("title", "")) > 200:
+            raise InvalidEvent("A title has at most 200 characters.")
+        if kept:
+            checked[code] = kept
+    return checked
+
+
 EDITABLE_FIELDS = {
     "title",
     "description",
@@ -154,6 +172,7 @@ EDITABLE_FIELDS = {
     "performers",
     "cover_alt",
     "is_test",
+    "translations",
 }
 
 
@@ -175,6 +194,8 @@ def event_update(
         raise InvalidEvent(f"Unknown fields: {', '.join(sorted(unknown))}")
     if "currency" in fields and fields["currency"] != event.currency and event.orders.exists():
         raise EventNotEditable("The currency cannot change once tickets were ordered.")
+    if "translations" in fields:
+        fields["translations"] = _translations_checked(fields["translations"] or {})
     changes: dict[str, Any] = {}
     for name, value in fields.items():
         old = getattr(event, name)
@@ -311,24 +332,27 @@ def event_delete(*, actor: User, event: Event) -> None:
     event.delete()
 
 
+COVER = PictureFields(
+    file="cover_image",
+    width="cover_width",
+    height="cover_height",
+    variants="cover_variants",
+    default_name="cover.jpg",
+)
+
+
 @transaction.atomic(durable=True)
 def event_cover_set(*, actor: User, event: Event, image: UploadedFile | None) -> Event:
     """Replace (or, with None, remove) the cover; its sizes are made after commit by a task."""
     event = Event.objects.select_for_update().get(pk=event.pk)
-    old = event.cover_image.name
-    if image is None:
-        event.cover_image = ""
-        event.cover_width = event.cover_height = None
-    else:
-        event.cover_image.save(image.name or "cover.jpg", image, save=False)
-    event.cover_variants = {}
+    old, new = picture_replace(event, COVER, image)
     event.save()
     audit_record(
         actor=actor,
         action="event.cover",
         target=event,
         organization=event.organization,
-        changes={"cover_image": [old, event.cover_image.name]},
+        changes={"cover_image": [old, new]},
     )
     events_changed(event.pk)
     if event.cover_image:
@@ -341,13 +365,7 @@ def event_cover_set(*, actor: User, event: Event, image: UploadedFile | None) ->
 
 def event_cover_variants_build(*, event_id: Any) -> dict[str, Any]:
     """Make the cover's sizes and record them, unless the cover changed meanwhile."""
-    event = Event.objects.filter(pk=event_id).only("cover_image").first()
-    if event is None or not event.cover_image:
-        return {}
-    source = event.cover_image.name or ""
-    variants = variants_build(source, prefix=f"events/{event_id}/sizes")
-    # The conditional update keeps a newer upload's (still empty) variants from being overwritten.
-    updated = Event.objects.filter(pk=event_id, cover_image=source).update(cover_variants=variants)
-    if updated:
+    variants = picture_variants_record(Event, event_id, COVER, folder=f"events/{event_id}/sizes")
+    if variants:
         events_changed(event_id)
-    return variants if updated else {}
+    return variants

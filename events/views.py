@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import organizations_managed_by
@@ -83,7 +84,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
         )
 
     if _anonymous(request):
-        html = cached("listing", "page", request.get_full_path(), build)
+        html = cached("listing", "page", f"{get_language()}:{request.get_full_path()}", build)
     else:
         html = build()
     return HttpResponse(html)
@@ -99,11 +100,14 @@ def _detail_context(request: HttpRequest, event: Event) -> dict[str, Any]:
     user = request.user
     starred = starred_session_ids(user, event)  # type: ignore[arg-type]
     mine = my_feedback(user, event)  # type: ignore[arg-type]
+    description = event.text_in("description", get_language())
     return {
         "event": event,
+        "title": event.text_in("title", get_language()),
+        "description": description,
         "tiers": tiers,
         "all_sold_out": not any(t.available for t in tiers),
-        "description_html": markdown_html(event.description),
+        "description_html": markdown_html(description),
         "sessions": sessions,
         "starred": starred,
         "clashes": clashing_ids([s for s in sessions if s.pk in starred]),
@@ -150,7 +154,7 @@ def event_detail(request: HttpRequest, event_id: Any, slug: str | None = None) -
             )
 
         (status, location, shell), table = cached_event_page(
-            event_id, f"detail:{slug}", build_shell, build_table
+            event_id, f"detail:{get_language()}:{slug}", build_shell, build_table
         )
         if status == 301:
             return redirect(location)

@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.models import Organization, User
 from accounts.services import audit_record
 from core.ids import is_uuid
-from core.testswitches import switch_on
+from core.testswitches import switch_value
 from invoicing.models import Document, DocumentCounter, InvoicingSettings
 from ticketing.models import Order, Refund
 from vouchers.models import VoucherRedemption
@@ -29,12 +29,17 @@ def _next_number(organization_id: Any, kind: str) -> int:
     """The organizer's next number of `kind`; the caller's transaction keeps the counter locked."""
     if not connection.in_atomic_block:
         raise RuntimeError("a document number is taken in the paying transaction")
-    if switch_on("invoice_counter_unlocked"):
-        # Test-only negative control: read without a lock, pause, then write.
+    between_read_and_write = switch_value("invoice_counter_unlocked")
+    if between_read_and_write:
+        # Test-only negative control: read without a lock, pause, then write. A callable value
+        # is the control's own pause (a barrier, so every payer reads before anyone writes).
         counter, _ = DocumentCounter.objects.get_or_create(
             organization_id=organization_id, kind=kind
         )
-        time.sleep(0.05)
+        if callable(between_read_and_write):
+            between_read_and_write(counter.last_number)
+        else:
+            time.sleep(0.05)
         DocumentCounter.objects.filter(pk=counter.pk).update(last_number=counter.last_number + 1)
         return counter.last_number + 1
     with connection.cursor() as cursor:

@@ -16,7 +16,6 @@ from ticketing.models import Order
 from ticketing.seating import services as seating
 from ticketing.seating.services import MAX_SEATS_PER_ORDER
 from ticketing.selectors import order_of_buyer, seat_labels_of, seat_plan, seat_states_cached
-from vouchers.errors import VoucherInvalid
 from waitingroom.errors import QueueRequired
 from waitingroom.services import queue_pass_missing
 
@@ -43,7 +42,7 @@ class RegisterIn(Schema):
     seat_ids: list[UUID] | None = Field(default=None, min_length=1, max_length=MAX_SEATS_PER_ORDER)
     best_available: BestAvailableIn | None = None
     idempotency_key: str = Field(min_length=1, max_length=100)
-    # A voucher code (tiers and quantities only): its discount, and the hidden tiers it unlocks.
+    # A voucher code: its discount, and the hidden tiers it unlocks (seats of them too).
     voucher: str | None = Field(default=None, max_length=40)
 
     @model_validator(mode="after")
@@ -109,8 +108,6 @@ def register(request: ApiRequest, event_id: UUID, body: RegisterIn) -> OrderOut:
         raise QueueRequired()
     try:
         if body.seat_ids is not None or body.best_available is not None:
-            if body.voucher:
-                raise VoucherInvalid("Voucher codes apply to tickets without assigned seats.")
             best = body.best_available
             order = seating.order_reserve_seats(
                 buyer=request.auth,
@@ -118,6 +115,7 @@ def register(request: ApiRequest, event_id: UUID, body: RegisterIn) -> OrderOut:
                 idempotency_key=body.idempotency_key,
                 seat_ids=body.seat_ids or (),
                 best_available=(best.tier_id, best.quantity) if best else None,
+                voucher=body.voucher or "",
             )
         else:
             order = services.order_reserve(

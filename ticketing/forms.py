@@ -110,6 +110,7 @@ class SeatHoldForm(forms.Form):
     best_quantity = forms.IntegerField(
         required=False, min_value=1, max_value=MAX_SEATS_PER_ORDER, initial=2, label="Seats"
     )
+    voucher = forms.CharField(required=False, max_length=40, label=_("Voucher code"))
 
     def __init__(self, *args: Any, tiers: list[dict[str, Any]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -166,6 +166,7 @@ def seats(request: HttpRequest, event_id: Any) -> HttpResponse:
                     idempotency_key=form.cleaned_data["idempotency_key"],
                     seat_ids=form.cleaned_data["seat"],
                     best_available=form.best_available(),
+                    voucher=form.cleaned_data["voucher"],
                 )
             except SeatTaken as exc:
                 taken = {seat["id"] for seat in exc.details.get("taken", [])}
@@ -184,5 +185,6 @@ def seats(request: HttpRequest, event_id: Any) -> HttpResponse:
         "tiers": plan.tiers,
         "error": error,
         "idempotency_key": uuid.uuid4().hex,
+        "voucher": request.POST.get("voucher", "")[:40],
     }
     return render(request, "ticketing/seats.html", context, status=status)

@@ -2,6 +2,7 @@
 
 `{{ event.starts_at|in_zone:event|date:"D j M Y, H:i" }}`: the event's own clock time.
 `{{ order.total|money:order.currency }}`: `1,250.00 EUR`.
+`{{ event|text_in_language:"title" }}`: the organizer's title in the page's language.
 """
 
 from datetime import datetime
@@ -9,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import template
+from django.utils.translation import get_language
 
 from core import timefmt
 from core.money import format_money
@@ -30,3 +32,10 @@ def money(value: Decimal | int | str | None, currency: str) -> str:
     if value in (None, ""):
         return ""
     return format_money(value, currency)
+
+
+@register.filter(name="text_in_language")
+def text_in_language(value: Any, field: str) -> str:
+    """`{{ event|text_in_language:"title" }}`: a text the organizer may have written in several
+    languages, in the page's language (an object with `text_in(field, language)`)."""
+    return str(value.text_in(field, get_language()))

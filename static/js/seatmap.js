@@ -133,11 +133,17 @@
     updateMode();
   }
 
-  // Keep the point under the finger (or the pointer) where it was.
-  function zoomAt(next, clientX, clientY) {
-    const before = svg.getBoundingClientRect();
-    const fx = (clientX - before.left) / before.width;
-    const fy = (clientY - before.top) / before.height;
+  // Where a screen point falls on the hall, as fractions of its width and height.
+  function hallPoint(clientX, clientY) {
+    const r = svg.getBoundingClientRect();
+    return { fx: (clientX - r.left) / r.width, fy: (clientY - r.top) / r.height };
+  }
+
+  // Keep the point under the finger (or the pointer) where it was. A pinch passes the point
+  // it started on: while the hall is still shorter than its box, the box grows with it and
+  // cannot scroll, so a point re-measured on each step would drift away from the fingers.
+  function zoomAt(next, clientX, clientY, anchor) {
+    const { fx, fy } = anchor || hallPoint(clientX, clientY);
     setScale(next);
     const after = svg.getBoundingClientRect();
     viewport.scrollLeft += after.left + fx * after.width - clientX;
@@ -188,7 +194,11 @@
     pointers.set(e.pointerId, e);
     if (pointers.size === 2) {
       const [a, b] = Array.from(pointers.values());
-      pinch = { distance: Math.hypot(a.clientX - b.clientX, a.clientY - b.clientY), scale: currentScale() };
+      pinch = {
+        distance: Math.hypot(a.clientX - b.clientX, a.clientY - b.clientY),
+        scale: currentScale(),
+        anchor: hallPoint((a.clientX + b.clientX) / 2, (a.clientY + b.clientY) / 2),
+      };
     }
   });
   viewport.addEventListener("pointermove", (e) => {
@@ -197,7 +207,12 @@
     if (!pinch || pointers.size !== 2) return;
     const [a, b] = Array.from(pointers.values());
     const distance = Math.hypot(a.clientX - b.clientX, a.clientY - b.clientY);
-    zoomAt(pinch.scale * (distance / pinch.distance), (a.clientX + b.clientX) / 2, (a.clientY + b.clientY) / 2);
+    zoomAt(
+      pinch.scale * (distance / pinch.distance),
+      (a.clientX + b.clientX) / 2,
+      (a.clientY + b.clientY) / 2,
+      pinch.anchor,
+    );
   });
   const lift = (e) => { pointers.delete(e.pointerId); if (pointers.size < 2) pinch = null; };
   viewport.addEventListener("pointerup", lift);

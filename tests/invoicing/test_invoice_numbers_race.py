@@ -2,13 +2,15 @@
 1..100, each once. The negative control takes numbers without the counter's row lock
 (the `invoice_counter_unlocked` test switch) and must end with a duplicate, a gap or a failure."""
 
+import threading
 import uuid
 from functools import partial
 from typing import Any
 
 import pytest
 
-from invoicing.models import Document
+from accounts.models import Organization
+from invoicing.models import Document, DocumentCounter
 from tests.factories import EventFactory, OrganizationFactory, TicketTierFactory, UserFactory
 from tests.invoicing.conftest import invoicing_on
 from tests.ticketing.racing import run_together
@@ -16,24 +18,29 @@ from ticketing.booking.services import PaymentOutcome, order_pay, order_reserve
 from ticketing.models import Order
 
 ORDERS = 100
+CONTROL_ORDERS = 8
 
 
-def pay_all_at_once() -> tuple[list[Any], list[int], Any]:
+def organizer_invoicing() -> Organization:
     organization = OrganizationFactory.create()
     invoicing_on(organization)
+    return organization
+
+
+def pay_all_at_once(organization: Organization, orders: int) -> tuple[list[Any], list[int]]:
     tier = TicketTierFactory.create(
-        event=EventFactory.create(organization=organization), capacity=ORDERS
+        event=EventFactory.create(organization=organization), capacity=orders
     )
-    orders = []
-    for buyer in UserFactory.create_batch(ORDERS):
+    held = []
+    for buyer in UserFactory.create_batch(orders):
         order = order_reserve(
             buyer=buyer, event_id=tier.event_id, items=[(tier.pk, 1)], idempotency_key="r"
         )
-        orders.append((buyer, order.pk))
+        held.append((buyer, order.pk))
     results = run_together(
         [
             partial(order_pay, buyer=buyer, order_id=order_id, idempotency_key=uuid.uuid4().hex)
-            for buyer, order_id in orders
+            for buyer, order_id in held
         ]
     )
     numbers = list(
@@ -41,12 +48,13 @@ def pay_all_at_once() -> tuple[list[Any], list[int], Any]:
             "number", flat=True
         )
     )
-    return results, numbers, organization
+    return results, numbers
 
 
 @pytest.mark.django_db(transaction=True)
 def test_invoice_numbers_of_concurrent_payments_are_gap_free_and_unique() -> None:
-    results, numbers, organization = pay_all_at_once()
+    organization = organizer_invoicing()
+    results, numbers = pay_all_at_once(organization, ORDERS)
     failures = [r for r in results if not isinstance(r, PaymentOutcome)]
     assert not failures, failures[:3]
     assert Order.objects.filter(event__organization=organization, status="paid").count() == ORDERS
@@ -57,15 +65,37 @@ def test_invoice_numbers_of_concurrent_payments_are_gap_free_and_unique() -> Non
     ).count() == ORDERS
 
 
-@pytest.mark.xfail(
-    reason="the unlocked read-pause-write does not always collide on a loaded 2-core machine: "
-    "the control is not yet reliable enough to prove the test can fail",
-    strict=False,
-)
+class EveryoneReadsFirst:
+    """The control's pause between reading the counter and writing it: each payer's first read
+    waits at a barrier until all payers have read, so the race happens on every run, however
+    busy the machine is (a timed sleep only makes it likely)."""
+
+    def __init__(self, parties: int) -> None:
+        self.barrier = threading.Barrier(parties)
+        self.first_reads: list[int] = []
+        self.local = threading.local()
+
+    def __call__(self, last_number: int) -> None:
+        if getattr(self.local, "waited", False):
+            return  # a retry of the same payer: the race has been staged already
+        self.local.waited = True
+        self.first_reads.append(last_number)
+        self.barrier.wait(timeout=60)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_negative_control_without_the_counter_lock_numbers_collide(settings) -> None:
-    settings.BOXOFFICE_TEST_SWITCHES = {"invoice_counter_unlocked": True}
-    results, numbers, _ = pay_all_at_once()
+    organization = organizer_invoicing()
+    # The counter row exists beforehand: a first INSERT of it would make the other payers wait
+    # for the inserter's commit, which is the lock this control takes away.
+    DocumentCounter.objects.create(organization=organization, kind="invoice")
+    pause = EveryoneReadsFirst(CONTROL_ORDERS)
+    settings.BOXOFFICE_TEST_SWITCHES = {"invoice_counter_unlocked": pause}
+
+    results, numbers = pay_all_at_once(organization, CONTROL_ORDERS)
+
+    # Staged: every payer read the same last number before any of them wrote one.
+    assert pause.first_reads == [0] * CONTROL_ORDERS
     all_paid = all(isinstance(r, PaymentOutcome) for r in results)
-    gap_free = sorted(numbers) == list(range(1, ORDERS + 1))
+    gap_free = sorted(numbers) == list(range(1, CONTROL_ORDERS + 1))
     assert not (all_paid and gap_free), "the race did not show: the test could not catch one"

@@ -56,6 +56,7 @@ from ticketing.errors import (
     UnknownTier,
 )
 from ticketing.models import EventSeat, MapSeat, Order, SeatMap
+from vouchers.services import code_normalise, voucher_find
 
 ATTRIBUTES = ("wheelchair", "companion", "restricted_view", "aisle")
 MAX_SEATS_PER_MAP = 20_000
@@ -452,23 +453,29 @@ def order_reserve_seats(
     idempotency_key: str,
     seat_ids: Sequence[Any] = (),
     best_available: tuple[Any, int] | None = None,
+    voucher: str = "",
 ) -> Order:
     """Hold chosen seats, or the best `quantity` adjacent seats of a tier, all or none.
 
     SEAT_TAKEN names the seats someone else got first (so a page can keep the rest).
+    `voucher` is a code: it prices the seats and its use is counted in the holding transaction.
     """
     idempotency_key_check(idempotency_key)
+    voucher = code_normalise(voucher)
     if best_available is not None:
         tier_id, quantity = best_available
-        return _reserve_best(buyer, event_id, str(tier_id), quantity, idempotency_key)
+        return _reserve_best(buyer, event_id, str(tier_id), quantity, idempotency_key, voucher)
     wanted = _normalise_seats(seat_ids)
-    digest = request_digest({"event": str(event_id), "seats": wanted})
+    request: dict[str, Any] = {"event": str(event_id), "seats": wanted}
+    if voucher:  # without one, the digest stays what it always was (replays still match)
+        request["voucher"] = voucher
+    digest = request_digest(request)
     existing = order_existing(buyer, idempotency_key, digest)
     if existing is not None:
         return existing
     for attempt in (1, 2):
         try:
-            return _hold(buyer, event_id, wanted, idempotency_key, digest)
+            return _hold(buyer, event_id, wanted, idempotency_key, digest, voucher)
         except _LapsedHolds:
             # Seats whose hold ran out but was not released yet: release, then try again.
             if attempt == 2 or not orders_release_expired(event_id=event_id):
@@ -499,13 +506,18 @@ def _normalise_seats(seat_ids: Sequence[Any]) -> list[str]:
 
 @transaction.atomic(durable=True)
 def _hold(
-    buyer: User, event_id: Any, wanted: list[str], idempotency_key: str, digest: str
+    buyer: User, event_id: Any, wanted: list[str], idempotency_key: str, digest: str, voucher: str
 ) -> Order:
-    return _hold_in_transaction(buyer, event_id, wanted, idempotency_key, digest)
+    return _hold_in_transaction(buyer, event_id, wanted, idempotency_key, digest, voucher)
 
 
 def _hold_in_transaction(
-    buyer: User, event_id: Any, wanted: list[str], idempotency_key: str, digest: str
+    buyer: User,
+    event_id: Any,
+    wanted: list[str],
+    idempotency_key: str,
+    digest: str,
+    voucher_code: str,
 ) -> Order:
     now = timezone.now()
     try:
@@ -514,6 +526,7 @@ def _hold_in_transaction(
         raise NotFound("No such event.") from exc
     if event.status != Event.Status.PUBLISHED or event.ends_at <= now:
         raise SalesClosed()
+    voucher = voucher_find(event_id=event.pk, code=voucher_code, now=now) if voucher_code else None
     with busy_on_lock_timeout():
         # Not select_related("order"): under a lock wait PostgreSQL re-reads the locked seat
         # but not the joined row, so an order committed meanwhile would look like no order.
@@ -537,6 +550,7 @@ def _hold_in_transaction(
             digest=digest,
             now=now,
             seat_ids=[seat.pk for seat in seats],
+            voucher=voucher,
         )
     transaction.on_commit(lambda: gate_took(event.pk, per_tier))
     return order
@@ -607,7 +621,7 @@ def seats_best_blocks(*, tier_id: Any, quantity: int, limit: int) -> list[list[u
 
 
 def _reserve_best(
-    buyer: User, event_id: Any, tier_id: str, quantity: int, idempotency_key: str
+    buyer: User, event_id: Any, tier_id: str, quantity: int, idempotency_key: str, voucher: str
 ) -> Order:
     if not isinstance(quantity, int) or not 1 <= quantity <= MAX_SEATS_PER_ORDER:
         raise QuantityLimit(f"Choose 1 to {MAX_SEATS_PER_ORDER} seats.")
@@ -615,7 +629,10 @@ def _reserve_best(
         tier_key = str(uuid.UUID(tier_id))
     except ValueError as exc:
         raise UnknownTier() from exc
-    digest = request_digest({"event": str(event_id), "best": tier_key, "quantity": quantity})
+    request: dict[str, Any] = {"event": str(event_id), "best": tier_key, "quantity": quantity}
+    if voucher:
+        request["voucher"] = voucher
+    digest = request_digest(request)
     wanted = {tier_key: quantity}
     taken, replayed = inventory_admit(buyer, event_id, wanted, idempotency_key, digest)
     if replayed is not None:
@@ -628,7 +645,9 @@ def _reserve_best(
         if not TicketTier.objects.filter(pk=tier_key, event_id=event_id).exists():
             raise UnknownTier()
         for attempt in range(BEST_ATTEMPTS):
-            order = _hold_best(buyer, event_id, tier_key, quantity, idempotency_key, digest)
+            order = _hold_best(
+                buyer, event_id, tier_key, quantity, idempotency_key, digest, voucher
+            )
             if order is not None:
                 gate_give(event_id, taken)  # _hold noted its own take on commit
                 return order
@@ -651,7 +670,7 @@ def _reserve_best(
 
 @transaction.atomic(durable=True)
 def _hold_best(
-    buyer: User, event_id: Any, tier_id: str, quantity: int, key: str, digest: str
+    buyer: User, event_id: Any, tier_id: str, quantity: int, key: str, digest: str, voucher: str
 ) -> Order | None:
     """Hold the best free block, or with none left together the best single seats; None when
     the seats went meanwhile."""
@@ -665,7 +684,8 @@ def _hold_best(
             with transaction.atomic():  # a savepoint: a failed try gives its row locks back
                 cursor.execute(_LOCK_FREE, {"ids": [str(i) for i in ids]})
                 if len(cursor.fetchall()) == quantity:
-                    return _hold_in_transaction(buyer, event_id, sorted(map(str, ids)), key, digest)
+                    seat_ids = sorted(map(str, ids))
+                    return _hold_in_transaction(buyer, event_id, seat_ids, key, digest, voucher)
                 transaction.set_rollback(True)
         if blocks:
             return None
@@ -673,4 +693,4 @@ def _hold_best(
         ids = [row[0] for row in cursor.fetchall()]
         if len(ids) < quantity:
             return None
-        return _hold_in_transaction(buyer, event_id, sorted(map(str, ids)), key, digest)
+        return _hold_in_transaction(buyer, event_id, sorted(map(str, ids)), key, digest, voucher)
