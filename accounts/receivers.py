@@ -80,6 +80,7 @@ def on_order_confirmed(sender: Any, order_id: Any, **kwargs: Any) -> None:
         target=("ticketing.order", str(order_id)),
         organization=Organization(pk=organization_id),
         changes={"total": str(total), "currency": currency},
+        spread=True,
     )
 
 

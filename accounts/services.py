@@ -26,11 +26,13 @@ def audit_record(
     organization: Organization | None = None,
     changes: dict[str, Any] | None = None,
     ip: str | None = None,
+    spread: bool = False,
 ) -> AuditEntry:
     """Record who did what to `target`; call inside the transaction that makes the change.
 
     `target` is a model instance, or a `(target_type, target_id)` pair for something that is
-    not a row (a failed sign-in for an unknown address).
+    not a row (a failed sign-in for an unknown address). `spread` for rows written at rush
+    rates (payments): they need not wait for each other (accounts/audit.py, LANES).
     """
     if isinstance(target, tuple):
         target_type, target_id = target
@@ -45,7 +47,8 @@ def audit_record(
             target_id=target_id,
             changes=changes or {},
             ip=_valid_ip(ip),
-        )
+        ),
+        spread=spread,
     )
 
 
