@@ -51,6 +51,7 @@ from bench.servers import (  # noqa: E402 - after the sys.path fix above
     children_of,
     durable_postgres,
     free_port_in,
+    logger,
     mail_sink,
     own_redis,
     postgres_settings,
@@ -69,8 +70,7 @@ SEATS_PER_ROW = 100  # --seated: rows of 100 seats, aisles after seats 25 and 75
 SAFE_DB_NAME = re.compile(r"^[a-z0-9_]*bench[a-z0-9_]*$")
 
 
-def log(message: str) -> None:
-    print(f"[flash_sale] {message}", file=sys.stderr, flush=True)
+log = logger("flash_sale")
 
 
 # --- The load process (no Django here) -------------------------------------------------------

@@ -22,7 +22,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,8 +35,16 @@ TICK = os.sysconf("SC_CLK_TCK")
 ORDER_HEADER = "X-Boxoffice-Order"
 
 
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
+def logger(name: str) -> Callable[[str], None]:
+    """A bench's progress lines on stderr, `[name] ...` (stdout carries only the JSON)."""
+
+    def log(message: str) -> None:
+        print(f"[{name}] {message}", file=sys.stderr, flush=True)
+
+    return log
+
+
+log = logger("bench")
 
 
 def port_free(port: int) -> bool:
