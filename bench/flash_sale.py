@@ -24,7 +24,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -50,6 +49,7 @@ from bench.servers import (  # noqa: E402 - after the sys.path fix above
     celery_processes,
     children_of,
     durable_postgres,
+    free_port,
     free_port_in,
     logger,
     mail_sink,
@@ -287,12 +287,6 @@ def run_warm_up(url: str, event_id: str, count: int, concurrency: int) -> None:
 
 def with_path(url: str, path: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=path))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager

@@ -82,6 +82,15 @@ def free_port_in(first: int, last: int) -> int:
     raise SystemExit(f"no free port in {first}-{last}")
 
 
+def free_port() -> int:
+    """A free port of BENCH_PORTS when it is set, else one the system picks."""
+    if os.environ.get(PORTS_VARIABLE, "").strip():
+        return free_port_in(0, 0)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def wait_for_port(port: int, what: str, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while True:
