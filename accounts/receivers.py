@@ -95,6 +95,7 @@ def on_order_confirmed(sender: Any, order_id: Any, **kwargs: Any) -> None:
         # A payment is confirmed once, but the signal can be sent again (a redelivered provider
         # webhook, a reconciliation): the trail must still show one payment.
         once=True,
+        spread=True,
     )
 
 

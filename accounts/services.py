@@ -49,12 +49,15 @@ def audit_record(
     changes: dict[str, Any] | None = None,
     ip: str | None = None,
     once: bool = False,
+    spread: bool = False,
 ) -> AuditEntry:
     """Record who did what to `target`; call inside the transaction that makes the change.
 
     `target` is a model instance, or a `(target_type, target_id)` pair for something that is
     not a row (a failed sign-in for an unknown address). With `once`, a second record of the
-    same action on the same target returns the first row instead of writing another.
+    same action on the same target returns the first row instead of writing another. `spread`
+    for rows written at rush rates (payments): they need not wait for each other
+    (accounts/audit.py, LANES).
     """
     if isinstance(target, tuple):
         target_type, target_id = target
@@ -71,6 +74,7 @@ def audit_record(
             ip=_valid_ip(ip),
         ),
         once=once,
+        spread=spread,
     )
 
 

@@ -52,12 +52,12 @@ from bench.flash_sale import (  # noqa: E402 - after the sys.path fix above
     reset_database,
     run_and_report,
 )
+from bench.servers import logger  # noqa: E402
 
 WARMUP_DEVICE = "warmup"
 
 
-def log(message: str) -> None:
-    print(f"[checkin] {message}", file=sys.stderr, flush=True)
+log = logger("checkin")
 
 
 # --- The load process (no Django here) -------------------------------------------------------

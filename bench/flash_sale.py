@@ -24,7 +24,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,12 +45,18 @@ if str(BASE_DIR) not in sys.path:  # `python bench/flash_sale.py` from any direc
     sys.path.insert(0, str(BASE_DIR))
 
 from bench.servers import (  # noqa: E402 - after the sys.path fix above
+    TICK,
     celery_processes,
+    children_of,
     durable_postgres,
+    free_port,
     free_port_in,
+    logger,
     mail_sink,
     own_redis,
     postgres_settings,
+    process_cpu_s,
+    stat_fields,
     tree_cpu_s,
     worker_ready,
 )
@@ -68,8 +73,7 @@ SEATS_PER_ROW = 100  # --seated: rows of 100 seats, aisles after seats 25 and 75
 SAFE_DB_NAME = re.compile(r"^[a-z0-9_]*bench[a-z0-9_]*$")
 
 
-def log(message: str) -> None:
-    print(f"[flash_sale] {message}", file=sys.stderr, flush=True)
+log = logger("flash_sale")
 
 
 # --- The load process (no Django here) -------------------------------------------------------
@@ -298,12 +302,6 @@ def with_path(url: str, path: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=path))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def bench_environment(args: argparse.Namespace) -> Iterator[dict[str, str]]:
     """The environment for Django and gunicorn, with database and Redis servers up."""
@@ -442,37 +440,7 @@ def gunicorn(
                 process.wait()
 
 
-# --- CPU accounting from /proc ----------------------------------------------------------------
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _stat_fields(pid: int) -> list[str] | None:
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return text[text.rindex(")") + 2 :].split()  # fields from 3 (state) on
-
-
-def process_cpu_s(pid: int, *, with_reaped_children: bool = False) -> float:
-    fields = _stat_fields(pid)
-    if fields is None:
-        return 0.0
-    ticks = int(fields[11]) + int(fields[12])  # utime, stime
-    if with_reaped_children:  # workers recycled by max_requests end up here
-        ticks += int(fields[13]) + int(fields[14])
-    return ticks / TICK
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            fields = _stat_fields(int(entry.name))
-            if fields is not None and int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
+# --- CPU accounting from /proc (the per-process readers live in bench.servers) ---------------
 
 
 def gunicorn_cpu_s(master: int) -> float:
@@ -725,11 +693,11 @@ def postgres_backends_cpu_s(database: str) -> float:
         pids = [row[0] for row in cursor.fetchall()]
         cursor.execute("SELECT pg_backend_pid()")
         (own,) = cursor.fetchone()
-    own_fields = _stat_fields(own)
+    own_fields = stat_fields(own)
     postmaster = int(own_fields[1]) if own_fields else 0  # ppid (fields start after the name)
     reaped = 0.0
     if postmaster:
-        fields = _stat_fields(postmaster)
+        fields = stat_fields(postmaster)
         if fields is not None:
             reaped = (int(fields[13]) + int(fields[14])) / TICK  # cutime, cstime
     return reaped + sum(process_cpu_s(pid) for pid in pids)

@@ -17,7 +17,6 @@ import email
 import email.policy
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -33,19 +32,14 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
+from bench.servers import free_port, logger  # noqa: E402 - after the sys.path fix above
+
 BIN = Path(sys.executable).parent
 DB_NAME = "boxoffice_bench_notifications"
 REDIS_DB = 14
 
 
-def log(message: str) -> None:
-    print(f"[notifications] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+log = logger("notifications")
 
 
 class Sink:

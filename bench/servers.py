@@ -22,7 +22,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,8 +35,16 @@ TICK = os.sysconf("SC_CLK_TCK")
 ORDER_HEADER = "X-Boxoffice-Order"
 
 
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
+def logger(name: str) -> Callable[[str], None]:
+    """A bench's progress lines on stderr, `[name] ...` (stdout carries only the JSON)."""
+
+    def log(message: str) -> None:
+        print(f"[{name}] {message}", file=sys.stderr, flush=True)
+
+    return log
+
+
+log = logger("bench")
 
 
 def port_free(port: int) -> bool:
@@ -48,12 +56,39 @@ def port_free(port: int) -> bool:
     return True
 
 
+# BENCH_PORTS="59000-59499": every server the bench starts (PostgreSQL, Redis, gunicorn, the
+# SMTP sink) takes its port from this one range instead of the defaults, so benches of several
+# checkouts on one machine keep out of each other's way.
+PORTS_VARIABLE = "BENCH_PORTS"
+_handed_out: set[int] = set()
+
+
+def port_range(first: int, last: int) -> tuple[int, int]:
+    """[first, last], or the range BENCH_PORTS sets."""
+    configured = os.environ.get(PORTS_VARIABLE, "").strip()
+    if not configured:
+        return first, last
+    low, _, high = configured.partition("-")
+    return int(low), int(high or low)
+
+
 def free_port_in(first: int, last: int) -> int:
-    """The first port of [first, last] nobody listens on (the bench's assigned range)."""
+    """A port of [first, last] (or of BENCH_PORTS) nobody listens on, each handed out once."""
+    first, last = port_range(first, last)
     for port in range(first, last + 1):
-        if port_free(port):
+        if port not in _handed_out and port_free(port):
+            _handed_out.add(port)
             return port
     raise SystemExit(f"no free port in {first}-{last}")
+
+
+def free_port() -> int:
+    """A free port of BENCH_PORTS when it is set, else one the system picks."""
+    if os.environ.get(PORTS_VARIABLE, "").strip():
+        return free_port_in(0, 0)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def wait_for_port(port: int, what: str, seconds: float = 60) -> None:
@@ -115,67 +150,21 @@ def durable_postgres(port: int) -> Iterator[tuple[str, int]]:
     from config import devstack
 
     pgdata = Path(tempfile.gettempdir()) / f"boxoffice_bench_pg_{port}"
-    pgdata.mkdir(parents=True, exist_ok=True)
-    pgdata.chmod(0o700)
-    uid, gid = devstack._pg_owner(pgdata)
-    if not (pgdata / "PG_VERSION").exists():
-        log(f"initialising a durable PostgreSQL in {pgdata}")
-        subprocess.run(
-            [
-                devstack._pg_bin("initdb"),
-                "-D",
-                str(pgdata),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--locale=C.UTF-8",
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            user=uid,
-            group=gid,
-        )
     if not port_free(port):
         raise SystemExit(f"port {port} is taken; pass --pg-port")
-    # Production durability; the rest is a modest production-like configuration.
-    options = (
-        f"-h 127.0.0.1 -p {port} -k {pgdata} -c max_connections=300 -c fsync=on "
-        "-c synchronous_commit=on -c full_page_writes=on -c shared_buffers=256MB"
-    )
     log(f"starting PostgreSQL (fsync=on, synchronous_commit=on) on 127.0.0.1:{port}")
-    pg_ctl = devstack._pg_bin("pg_ctl")
-    subprocess.run(
-        [
-            pg_ctl,
-            "-D",
-            str(pgdata),
-            "-o",
-            options,
-            "-l",
-            str(pgdata / "server.log"),
-            "-w",
-            "-t",
-            "60",
-            "start",
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        user=uid,
-        group=gid,
+    # Production durability; the rest is a modest production-like configuration.
+    devstack.pg_cluster_start(
+        pgdata,
+        port,
+        "-c max_connections=300 -c fsync=on -c synchronous_commit=on -c full_page_writes=on "
+        "-c shared_buffers=256MB",
     )
     try:
         postmaster = int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
         yield f"postgres://postgres@127.0.0.1:{port}/postgres", postmaster
     finally:
-        subprocess.run(
-            [pg_ctl, "-D", str(pgdata), "-m", "fast", "-w", "stop"],
-            check=False,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            user=uid,
-            group=gid,
-        )
+        devstack.pg_cluster_stop(pgdata)
 
 
 def postgres_settings(url: str) -> dict[str, str]:

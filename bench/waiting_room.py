@@ -41,19 +41,19 @@ if str(BASE_DIR) not in sys.path:
 
 from bench.fairness import shuffle_p_value  # noqa: E402 - after the sys.path fix above
 from bench.flash_sale import (  # noqa: E402
+    create_sale,
     fresh_database,
     gunicorn,
     percentiles,
     reset_database,
     run_and_report,
 )
-from bench.servers import free_port_in, tree_cpu_s  # noqa: E402
+from bench.servers import free_port_in, logger, tree_cpu_s  # noqa: E402
 
 COOKIE = re.compile(r"^\s*([^=;\s]+)=([^;]*)")
 
 
-def log(message: str) -> None:
-    print(f"[waiting_room] {message}", file=sys.stderr, flush=True)
+log = logger("waiting_room")
 
 
 # --- The load process (no Django) -------------------------------------------------------------
@@ -209,39 +209,14 @@ def run_load(plan: Plan) -> dict[str, Any]:
 # --- One run ------------------------------------------------------------------------------------
 
 
-def _sale(args: argparse.Namespace) -> tuple[Any, Any, list[str]]:
-    from datetime import timedelta
-    from decimal import Decimal
+def _sale(args: argparse.Namespace) -> tuple[Any, str, list[str]]:
+    """The flash sale's event (a tier big enough for everyone), and the cheaters' API tokens."""
+    from events.models import Event
 
-    from django.utils import timezone
-
-    from accounts.models import ApiToken, Organization, User
-    from events.models import Event, TicketTier, Venue
-
-    run_id = secrets.token_hex(3)
-    now = timezone.now()
-    organization = Organization.objects.create(name=f"Queue {run_id}", slug=f"queue-{run_id}")
-    venue = Venue.objects.create(organization=organization, name="Arena", city="Berlin")
-    event = Event.objects.create(
-        organization=organization,
-        venue=venue,
-        title=f"Opening bell {run_id}",
-        slug="opening-bell",
-        starts_at=now + timedelta(days=30),
-        ends_at=now + timedelta(days=30, hours=3),
-        status=Event.Status.PUBLISHED,
-        currency="EUR",
+    event_id, tier_id, tokens = create_sale(
+        capacity=50000, buyers=args.cheaters, run_id=secrets.token_hex(3), seated=False
     )
-    tier = TicketTier.objects.create(event=event, name="GA", price=Decimal("25"), capacity=50000)
-    users = User.objects.bulk_create(
-        User(email=f"cheater{i}-{run_id}@bench.invalid") for i in range(args.cheaters)
-    )
-    tokens = [ApiToken.new_token() for _ in users]
-    ApiToken.objects.bulk_create(
-        ApiToken(user=u, digest=ApiToken.digest_of(t), last_used_at=now)
-        for u, t in zip(users, tokens, strict=True)
-    )
-    return event, tier, tokens
+    return Event.objects.get(pk=event_id), tier_id, tokens
 
 
 def one_run(
@@ -255,7 +230,7 @@ def one_run(
     load_before = os.getloadavg()
     log(f"run {n}: fresh database {args.db_name}, migrate")
     fresh_database(environ, args.db_name)
-    event, tier, tokens = _sale(args)
+    event, tier_id, tokens = _sale(args)
     scale = args.time_scale
     rate_per_minute = args.admit_per_minute * scale
     log_path = Path(tempfile.gettempdir()) / f"waiting_room_gunicorn_{os.getpid()}.log"
@@ -282,7 +257,7 @@ def one_run(
         plan = Plan(
             url=url,
             event_id=str(event.pk),
-            tier_id=str(tier.pk),
+            tier_id=tier_id,
             opens_at=opens_at,
             early=args.early,
             visitors=args.visitors,

@@ -142,11 +142,19 @@ def start_postgres() -> bool:
             log(f"using the PostgreSQL already on port {PG_PORT}")
             return False
         raise SystemExit(f"[devstack] port {PG_PORT} is taken; set DEVSTACK_PG_PORT")
+    log(f"starting PostgreSQL on 127.0.0.1:{PG_PORT}")
+    pg_cluster_start(DATA_DIR / "postgres", PG_PORT, "-c max_connections=300 -c fsync=off")
+    return True
+
+
+def pg_cluster_start(pgdata: Path, port: int, settings: str) -> None:
+    """Create the cluster in `pgdata` if it is new and start it on 127.0.0.1:`port` with the
+    given server settings (`-c name=value ...`); the bench starts its durable one here too."""
     pgdata.mkdir(parents=True, exist_ok=True)
     pgdata.chmod(0o700)
     uid, gid = _pg_owner(pgdata)
     if not (pgdata / "PG_VERSION").exists():
-        log("initialising PostgreSQL in .data/postgres")
+        log(f"initialising PostgreSQL in {pgdata}")
         subprocess.run(
             [
                 _pg_bin("initdb"),
@@ -163,15 +171,13 @@ def start_postgres() -> bool:
             user=uid,
             group=gid,
         )
-    log(f"starting PostgreSQL on 127.0.0.1:{PG_PORT}")
-    options = f"-h 127.0.0.1 -p {PG_PORT} -k {pgdata} -c max_connections=300 -c fsync=off"
     subprocess.run(
         [
             _pg_bin("pg_ctl"),
             "-D",
             str(pgdata),
             "-o",
-            options,
+            f"-h 127.0.0.1 -p {port} -k {pgdata} {settings}",
             "-l",
             str(pgdata / "server.log"),
             "-w",
@@ -184,11 +190,9 @@ def start_postgres() -> bool:
         user=uid,
         group=gid,
     )
-    return True
 
 
-def stop_postgres() -> None:
-    pgdata = DATA_DIR / "postgres"
+def pg_cluster_stop(pgdata: Path) -> None:
     uid, gid = _pg_owner(pgdata)
     subprocess.run(
         [_pg_bin("pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "stop"],
@@ -198,6 +202,10 @@ def stop_postgres() -> None:
         user=uid,
         group=gid,
     )
+
+
+def stop_postgres() -> None:
+    pg_cluster_stop(DATA_DIR / "postgres")
 
 
 def ensure_database(url: str, name: str) -> None:

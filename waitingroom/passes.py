@@ -7,11 +7,13 @@ it was issued to can use it, and only for that event.
 """
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
 from django.core import signing
 from django.http import HttpRequest
+from django.http.cookie import parse_cookie
 
 PASS_SALT = "waitingroom.pass"  # noqa: S105 - a salt, not a secret
 VISITOR_SALT = "waitingroom.visitor"
@@ -83,4 +85,12 @@ def pass_holder(token: str | None, event_id: Any, *, max_age_s: int) -> str | No
 
 
 def request_pass(request: HttpRequest, event_id: Any) -> str | None:
-    return request.META.get(PASS_HEADER) or request.COOKIES.get(pass_cookie(event_id))
+    return environ_pass(request.META, event_id)
+
+
+def environ_pass(environ: Mapping[str, Any], event_id: Any) -> str | None:
+    """The pass a request carries (header first, then cookie), read from its WSGI environ, so a
+    fast lane in front of Django reads exactly what the view reads."""
+    return environ.get(PASS_HEADER) or parse_cookie(environ.get("HTTP_COOKIE", "")).get(
+        pass_cookie(event_id)
+    )

@@ -23,6 +23,8 @@ ROOM_STATE_TTL_S = 1.0
 REDIS_DOWN_RETRY_S = 5.0
 _room_state: dict[str, tuple[float, dict[str, Any] | None]] = {}
 _room_state_lock = threading.Lock()
+# Set in the WSGI environ by a fast lane that already counted this arrival for an auto room.
+ARRIVAL_COUNTED = "boxoffice.queue_arrival_counted"
 
 
 @transaction.atomic(durable=True)
@@ -133,29 +135,39 @@ def _stored_state(event_id: str) -> dict[str, Any] | None:
     }
 
 
-def queue_pass_missing(request: HttpRequest, event_id: Any) -> bool:
-    """True when the event's room is on and the request holds no valid pass of its own.
+def room_pass_lifetime(event_id: Any, *, count_arrival: bool = True) -> int | None:
+    """How long a queue pass lives (seconds) while the event's room is on; None while
+    `register` needs no pass.
 
     No room: one Redis read per process per second. A room that switches itself on counts
-    this arrival and switches on past its threshold.
+    this arrival (unless `count_arrival` is off because an outer layer already did) and
+    switches on past its threshold.
     """
     state = _state(str(event_id))
     if state is None:
-        return False
+        return None
     if not state["on"]:
-        if not state["auto_per_minute"]:
-            return False
+        if not state["auto_per_minute"] or not count_arrival:
+            return None
         try:
             if queue.count_arrival(event_id=event_id) <= state["auto_per_minute"]:
-                return False
+                return None
             queue.switch_on(event_id=event_id, opens_at=time.time())
         except RedisError:
             # Arrivals cannot be counted now: the room stays off, as `_stored_state` has it.
             logger.warning("arrival at %s not counted: Redis unavailable", event_id)
-            return False
+            return None
         with _room_state_lock:
             _room_state.pop(str(event_id), None)
+    return int(state["token_s"])
+
+
+def queue_pass_missing(request: HttpRequest, event_id: Any) -> bool:
+    """True when the event's room is on and the request holds no valid pass of its own."""
+    lifetime = room_pass_lifetime(event_id, count_arrival=not request.META.get(ARRIVAL_COUNTED))
+    if lifetime is None:
+        return False
     holder = passes.pass_holder(
-        passes.request_pass(request, event_id), event_id, max_age_s=state["token_s"]
+        passes.request_pass(request, event_id), event_id, max_age_s=lifetime
     )
     return holder is None or holder not in passes.identities(request)

@@ -15,40 +15,13 @@ from django.utils import timezone
 from core.http import AuthedRequest
 from events.models import Event
 from events.selectors import event_managed_by
-from waitingroom import passes, queue, services
+from waitingroom import passes, poll, queue, services
 from waitingroom.forms import WaitingRoomForm
 from waitingroom.models import WaitingRoom
 
 
 def _client_address(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR", ""))
-
-
-def _poll_after_s(standing: queue.Standing) -> int:
-    """Far back, poll rarely; near the front, often: the poll load stays flat."""
-    wait = standing.wait_seconds()
-    if wait is None:
-        return 5
-    return int(min(30, max(2, wait // 10)))
-
-
-def _status(event_id: Any, standing: queue.Standing) -> dict[str, Any]:
-    if standing.rank is None:
-        state = "not_in_queue"
-    elif not standing.open:
-        state = "before_opening"
-    elif standing.through:
-        state = "your_turn"
-    else:
-        state = "waiting"
-    return {
-        "state": state,
-        "position": standing.position,
-        "estimated_wait_s": standing.wait_seconds(),
-        "waiting": standing.waiting,
-        "opens_at": standing.opens_at or None,
-        "poll_after_s": _poll_after_s(standing),
-    }
 
 
 def _published_room(event_id: Any) -> WaitingRoom:
@@ -60,23 +33,6 @@ def _published_room(event_id: Any) -> WaitingRoom:
     if room is None:
         raise Http404("No waiting room for this event.")
     return room
-
-
-def _with_pass(response: HttpResponse, event_id: Any, visitor: str, token_s: int) -> str:
-    token = passes.pass_issue(event_id, visitor)
-    response.set_cookie(
-        passes.pass_cookie(event_id),
-        token,
-        max_age=token_s,
-        httponly=True,
-        samesite="Lax",
-        secure=not _debug(),
-    )
-    return token
-
-
-def _debug() -> bool:
-    return bool(settings.DEBUG)
 
 
 def room(request: HttpRequest, event_id: Any) -> HttpResponse:
@@ -100,7 +56,7 @@ def room(request: HttpRequest, event_id: Any) -> HttpResponse:
         visitor = passes.visitor_of(request)
         queue.join(event_id=event.pk, visitor=visitor)
     standing = queue.standing(event_id=event.pk, visitor=visitor)
-    status = _status(event.pk, standing)
+    status = poll.status_of(standing)
     context = {
         "event": event,
         "room": room,
@@ -118,33 +74,20 @@ def room(request: HttpRequest, event_id: Any) -> HttpResponse:
         max_age=24 * 3600,
         httponly=True,
         samesite="Lax",
-        secure=not _debug(),
+        secure=not settings.DEBUG,
     )
     if standing.through:
-        _with_pass(response, event.pk, visitor, room.token_minutes * 60)
+        poll.with_pass(response, event.pk, visitor, room.token_minutes * 60)
     return response
 
 
 def status(request: HttpRequest, event_id: Any) -> JsonResponse:
-    """Position and estimated wait: one Redis script call, no database query, no session."""
-    visitor = passes.visitor_from_token(
-        event_id, request.COOKIES.get(passes.visitor_cookie(event_id))
-    )
-    if visitor is None:
-        return JsonResponse(
-            {"error": {"code": "NOT_IN_QUEUE", "message": "Open the waiting page first."}},
-            status=404,
-        )
-    standing = queue.standing(event_id=event_id, visitor=visitor)
-    body = _status(event_id, standing)
-    response = JsonResponse(body)
-    if standing.through:
-        room_settings = queue.room_settings(event_id=event_id) or {"token_s": 900}
-        body["pass"] = _with_pass(response, event_id, visitor, room_settings["token_s"])
-        body["next"] = reverse("events:detail", kwargs={"event_id": event_id})
-        response.content = JsonResponse(body).content
-    response["Cache-Control"] = "no-store"
-    return response
+    """Position and estimated wait: one Redis script call, no database query, no session.
+
+    In production the WSGI fast lane (waitingroom/fastlane.py) answers it before Django runs,
+    with the same `poll.status_response`.
+    """
+    return poll.status_response(event_id, request.COOKIES.get(passes.visitor_cookie(event_id)))
 
 
 @login_required

@@ -7,10 +7,17 @@ from io import StringIO
 import pytest
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.management import CommandError, call_command
-from django.db import DatabaseError, IntegrityError, connection, connections, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    OperationalError,
+    connection,
+    connections,
+    transaction,
+)
 from django.test import Client
 
-from accounts.audit import GENESIS, digest_of
+from accounts.audit import GENESIS, digest_of, lane_of
 from accounts.models import AuditEntry, Membership, Organization, User
 from accounts.services import audit_record, membership_grant
 from tests.factories import PASSWORD, OrganizationFactory, UserFactory, order_paid
@@ -146,6 +153,68 @@ def test_without_the_chain_lock_concurrent_writers_collide(settings) -> None:
     assert any(isinstance(e, IntegrityError) for e in errors), errors
 
 
+def _second_writer_waits(org: Organization, *, spread: bool) -> bool:
+    """One transaction appends an entry and stays open; True if a second writer of the same
+    organization (another target, in another lane) has to wait for its commit."""
+    first_target, second_target = ("ticketing.order", "a"), ("ticketing.order", "b")
+    assert lane_of(":".join(first_target)) != lane_of(":".join(second_target))
+    written, finish = threading.Event(), threading.Event()
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                audit_record(
+                    actor=None,
+                    action="order.pay",
+                    target=first_target,
+                    organization=org,
+                    spread=spread,
+                )
+                written.set()
+                finish.wait(timeout=20)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=first)
+    holder.start()
+    try:
+        assert written.wait(timeout=20)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '500ms'")
+            try:
+                with transaction.atomic():
+                    audit_record(
+                        actor=None,
+                        action="order.pay",
+                        target=second_target,
+                        organization=org,
+                        spread=spread,
+                    )
+            except OperationalError:
+                return True
+        return False
+    finally:
+        finish.set()
+        holder.join()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_payments_of_one_organization_do_not_wait_for_each_others_commit() -> None:
+    org: Organization = OrganizationFactory.create()
+
+    assert not _second_writer_waits(org, spread=True)
+
+    chains = set(AuditEntry.objects.filter(organization=org).values_list("chain", flat=True))
+    assert len(chains) == 2 and all(chain.startswith(f"{org.pk}/") for chain in chains)
+    assert verify()[0] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_entries_on_the_organizations_one_chain_wait_for_each_others_commit() -> None:
+    # Negative control: without lanes the second writer waits for the first one's commit.
+    assert _second_writer_waits(OrganizationFactory.create(), spread=False)
+
+
 def test_sign_in_success_and_failure_are_recorded_without_storing_unknown_emails(
     db: None,
 ) -> None:
@@ -177,6 +246,7 @@ def test_payment_is_recorded_in_the_payment_transaction(tier) -> None:
     assert entry.actor_id == buyer.pk
     assert entry.organization_id == tier.event.organization_id
     assert entry.changes == {"total": str(outcome.order.total), "currency": "EUR"}
+    assert entry.chain.startswith(f"{tier.event.organization_id}/")  # one of its lanes
 
 
 def test_a_reannounced_payment_is_recorded_once(tier) -> None:

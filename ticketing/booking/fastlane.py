@@ -10,6 +10,13 @@ It answers only when it is sure, and otherwise hands the request to Django uncha
     public event page does not, so a bad token gets SOLD_OUT rather than 401 in a rush);
   - the gate knows every tier, one of them is short, and no earlier request with this
     idempotency key was admitted for it (that buyer must get their order back, from Django).
+
+The waiting room comes first, as in the view: while an event's room is on, a request without
+a genuine pass is answered 403 QUEUE_REQUIRED, whether or not the tier is sold out. A queue is
+only fair if nobody learns more, or earlier, by skipping it (hosted queues such as Queue-it
+stand in front of every protected request, the sold-out answer included); and SOLD_OUT here
+would contradict what Django answers the same request. A genuine pass goes on to Django, which
+checks it was issued to this caller (that needs the token's user) before anything else.
 """
 
 import io
@@ -24,6 +31,9 @@ from redis.exceptions import RedisError
 
 from ticketing.booking import gate
 from ticketing.errors import SoldOut
+from waitingroom import passes
+from waitingroom.errors import QueueRequired
+from waitingroom.services import ARRIVAL_COUNTED, room_pass_lifetime
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +41,12 @@ REGISTER = re.compile(r"^/api/v1/events/([0-9a-fA-F-]{32,36})/register/?$")
 MAX_BODY = 8192
 
 
-def sold_out_body(event_id: str) -> bytes:
-    """The API's own SOLD_OUT answer, with the event's waitlist."""
-    return json.dumps(SoldOut().with_waitlist(event_id).as_dict()).encode()
+def _answer(start_response: "StartResponse", status: str, payload: dict[str, Any]) -> list[bytes]:
+    body = json.dumps(payload).encode()
+    start_response(
+        status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    )
+    return [body]
 
 
 # KEYS: per tier, its counter then its admitted mark for this key. ARGV: the quantities.
@@ -97,14 +110,26 @@ class SoldOutFastLane:
         body = environ["wsgi.input"].read(length)
         environ["wsgi.input"] = io.BytesIO(body)  # Django reads it again if we pass
         asked = _wanted(body)
-        event_id = match.group(1).lower()
-        if asked is not None and self._sold_out(event_id, *asked):
-            body = sold_out_body(str(uuid.UUID(event_id)))
-            start_response(
-                "409 Conflict",
-                [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+        if asked is None:
+            return self.app(environ, start_response)
+        try:
+            event_id = str(uuid.UUID(match.group(1)))
+        except ValueError:
+            return self.app(environ, start_response)
+        try:
+            lifetime = room_pass_lifetime(event_id)
+        except RedisError:
+            return self.app(environ, start_response)
+        environ[ARRIVAL_COUNTED] = True
+        if lifetime is not None:
+            token = passes.environ_pass(environ, event_id)
+            if passes.pass_holder(token, event_id, max_age_s=lifetime) is None:
+                return _answer(start_response, "403 Forbidden", QueueRequired().as_dict())
+            return self.app(environ, start_response)
+        if self._sold_out(event_id, *asked):
+            return _answer(
+                start_response, "409 Conflict", SoldOut().with_waitlist(event_id).as_dict()
             )
-            return [body]
         return self.app(environ, start_response)
 
     def _sold_out(self, event_id: str, wanted: dict[str, int], key: str) -> bool:
