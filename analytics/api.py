@@ -175,14 +175,14 @@ class AttendeePage(Schema):
                     "items": [
                         {
                             "ticket_id": "0b6c0b1e-2f57-4a0e-9b53-5f7a9a3c0e11",
-                            "ticket_ref": "0B6C0B1E",
+                            "ticket_ref": "K7QM 3XPA",
                             "name": "Ada Lovelace",
                             "email": "ada@example.com",
                             "tier": "Standing",
                             "tier_id": "3f0c2a4e-7f3b-4a43-9f3e-0c6a3b9d7e21",
                             "seat": "",
                             "order_id": "a1b2c3d4-0000-4000-8000-000000000001",
-                            "order_ref": "A1B2C3D4",
+                            "order_ref": "HN4R 8TWD",
                             "status": "valid",
                             "checked_in_at": None,
                         }

@@ -2,12 +2,14 @@
 
 The event is always one the caller manages (events.selectors.event_managed_by), so every query
 here is scoped by it. Search is typo-tolerant: names and emails match by trigram similarity
-(pg_trgm, GIN indexes in analytics/migrations/0002), references by prefix.
+(pg_trgm, GIN indexes in analytics/migrations/0002); references (core.refs) match as typed, with
+or without the spaces and dashes people add, through the unique (event, ref) indexes; a full id
+(what the API returns) matches its row.
 """
 
 import base64
 import binascii
-import re
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,12 +34,13 @@ from django.db.models.functions import Greatest, Lower
 from accounts.models import User
 from checkin.models import Admission
 from core.errors import DomainError
+from core.refs import REF_ALPHABET, REF_LENGTH, looks_like_ref, ref_display, ref_normalise
 from core.replica import read_alias
 from events.models import Event
 from ticketing.models import SEAT_LABEL, EventSeat, Order, Ticket
 
-# A reference is the start of an id (Order.code is its first 8 hex digits).
-REFERENCE = re.compile(r"^[0-9a-fA-F-]{4,36}$")
+# The shortest start of a reference worth matching: fewer characters match too many rows.
+REF_PREFIX_MIN = 4
 ATTENDEE_SORTS = {
     "name": "attendee_name",
     "email": "holder__email",
@@ -82,8 +85,33 @@ def _status_label() -> Case:
     )
 
 
-def _search(tickets: QuerySet[Ticket], q: str) -> QuerySet[Ticket]:
-    q = q.strip().lower()[:100]
+def _as_uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text.strip())
+    except ValueError:
+        return None
+
+
+def reference_match(q: str, *, ref_field: str = "ref", id_field: str = "pk") -> Q | None:
+    """A condition for rows whose reference (or id) is `q` as typed; None if `q` can be neither.
+
+    A whole reference matches exactly, a start of one (4-7 characters) by prefix; both within
+    one event, where the unique (event, ref) index finds them.
+    """
+    as_id = _as_uuid(q)
+    if as_id is not None:
+        return Q(**{id_field: as_id})
+    ref = ref_normalise(q)
+    if looks_like_ref(q):
+        return Q(**{ref_field: ref})
+    if REF_PREFIX_MIN <= len(ref) < REF_LENGTH and all(ch in REF_ALPHABET for ch in ref):
+        return Q(**{f"{ref_field}__startswith": ref})
+    return None
+
+
+def _search(tickets: QuerySet[Ticket], event: Event, q: str) -> QuerySet[Ticket]:
+    typed = q.strip()[:100]
+    q = typed.lower()
     if not q:
         return tickets
     tickets = tickets.annotate(
@@ -105,9 +133,12 @@ def _search(tickets: QuerySet[Ticket], q: str) -> QuerySet[Ticket]:
         | Q(name_lc__contains=q)
         | Q(holder_id__in=emails.values("pk"))
     )
-    if REFERENCE.match(q):
-        ref = q.replace("-", "")
-        matches |= Q(order__id__istartswith=ref) | Q(id__istartswith=ref)
+    ticket_ref = reference_match(typed)
+    if ticket_ref is not None:
+        # The order is found on its own first, like the emails: a condition across the join
+        # would read every ticket of the event.
+        orders = Order.objects.filter(ticket_ref, event=event).values("pk")
+        matches |= ticket_ref | Q(order_id__in=orders)
     return tickets.filter(matches)
 
 
@@ -120,6 +151,7 @@ def attendees(event: Event, filters: AttendeeFilters) -> QuerySet[Ticket]:
         .annotate(
             checked_in_at=_first_admission(),
             status_label=_status_label(),
+            order_ref=F("order__ref"),
             seat_label=Subquery(
                 EventSeat.objects.filter(pk=OuterRef("seat_id"))
                 .annotate(full_label=SEAT_LABEL)
@@ -136,7 +168,7 @@ def attendees(event: Event, filters: AttendeeFilters) -> QuerySet[Ticket]:
         tickets = tickets.filter(status=Ticket.Status.VALID)
     elif filters.status in ATTENDEE_STATUSES:
         tickets = tickets.filter(status=Ticket.Status.VOID, void_reason=filters.status)
-    tickets = _search(tickets, filters.q)
+    tickets = _search(tickets, event, filters.q)
     field = ATTENDEE_SORTS.get(filters.sort.lstrip("-"))
     if field:
         descending = filters.sort.startswith("-")
@@ -165,22 +197,17 @@ def after_cursor(tickets: QuerySet[Ticket], cursor: str) -> QuerySet[Ticket]:
     ).order_by("issued_at", "id")
 
 
-def reference(pk: Any) -> str:
-    """The short reference people read out: an id's first 8 hex digits (as Order.code)."""
-    return str(pk)[:8].upper()
-
-
 def attendee_row(ticket: Any) -> dict[str, Any]:
     """One attendee as the table, the export and the API show it."""
     return {
-        "ticket_ref": reference(ticket.pk),
+        "ticket_ref": ref_display(ticket.ref),
         "ticket_id": str(ticket.pk),
         "name": ticket.attendee_name,
         "email": ticket.holder.email,
         "tier": ticket.tier.name,
         "tier_id": str(ticket.tier_id),
         "seat": ticket.seat_label or "",
-        "order_ref": reference(ticket.order_id),
+        "order_ref": ref_display(ticket.order_ref),
         "order_id": str(ticket.order_id),
         "status": ticket.status_label,
         "checked_in_at": ticket.checked_in_at,
@@ -213,15 +240,17 @@ def orders_of_event(event: Event, *, q: str = "", status: str = "") -> QuerySet[
     )
     if status in ORDER_STATUSES:
         orders = orders.filter(status=status)
-    q = q.strip().lower()[:100]
+    typed = q.strip()[:100]
+    q = typed.lower()
     if q:
         matches = (
             Q(email_lc__trigram_similar=q)
             | Q(email_lc__contains=q)
             | Q(name_lc__trigram_word_similar=q)
         )
-        if REFERENCE.match(q):
-            matches |= Q(id__istartswith=q.replace("-", ""))
+        by_reference = reference_match(typed)
+        if by_reference is not None:
+            matches |= by_reference
         orders = orders.annotate(
             email_lc=Lower("buyer__email"), name_lc=Lower("buyer__full_name")
         ).filter(matches)

@@ -12,7 +12,8 @@ from django.db.models import QuerySet
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils.text import slugify
 
-from analytics.attendees import EXPORT_COLUMNS, reference
+from analytics.attendees import EXPORT_COLUMNS
+from core.refs import ref_display
 from events.models import Event
 from ticketing.models import Ticket
 
@@ -39,12 +40,12 @@ def _cell(value: Any) -> Any:
 def _rows(tickets: QuerySet[Ticket]) -> Iterator[list[Any]]:
     """Plain tuples (no model instances) from one server-side cursor, in the table's order."""
     values = tickets.values_list(  # type: ignore[misc]  # seat_label etc. are annotations
-        "id",
+        "ref",
         "attendee_name",
         "holder__email",
         "tier__name",
         "seat_label",
-        "order_id",
+        "order_ref",
         "status_label",
         "checked_in_at",
     )
@@ -53,18 +54,18 @@ def _rows(tickets: QuerySet[Ticket]) -> Iterator[list[Any]]:
             # A cursor is planned for its first rows by default (nested loops over 50,000
             # tickets took 30x longer); an export reads them all.
             cursor.execute("SET LOCAL cursor_tuple_fraction = 1")
-        for ticket_id, name, email, tier, seat, order_id, status, checked_in in values.iterator(
+        for ticket_ref, name, email, tier, seat, order_ref, status, checked_in in values.iterator(
             chunk_size=CHUNK
         ):
             yield [
                 _cell(v)
                 for v in (
-                    reference(ticket_id),
+                    ref_display(ticket_ref),
                     name,
                     email,
                     tier,
                     seat or "",
-                    reference(order_id),
+                    ref_display(order_ref),
                     status,
                     checked_in,
                 )

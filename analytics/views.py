@@ -272,6 +272,6 @@ def order_page(request: AuthedRequest, order_id: Any) -> HttpResponse:
             "order": order,
             "event": order.event,
             "timeline": order_timeline(order),
-            "tickets": [attendee_lists.reference(t.pk) for t in order.tickets.all()],
+            "tickets": [t.code for t in order.tickets.all()],
         },
     )
