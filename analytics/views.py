@@ -12,7 +12,13 @@ from django.views.decorators.http import require_POST
 
 from accounts.selectors import organizations_managed_by
 from analytics import attendees as attendee_lists
-from analytics.bulk import MAX_BULK, attendees_check_in, attendees_refund
+from analytics.bulk import (
+    MAX_BULK,
+    attendees_check_in,
+    attendees_email,
+    attendees_refund,
+    attendees_tickets_resend,
+)
 from analytics.charts import time_chart
 from analytics.exports import attendees_csv, attendees_xlsx
 from analytics.orders import order_managed_by, order_timeline
@@ -27,6 +33,7 @@ from analytics.stats import (
     popular_events,
     upcoming_fill,
 )
+from core.errors import DomainError
 from core.http import AuthedRequest
 from events.selectors import event_managed_by
 
@@ -237,6 +244,7 @@ def event_attendees_bulk(request: AuthedRequest, event_id: Any) -> HttpResponse:
     else:
         ids = request.POST.getlist("ticket")[:MAX_BULK]
     action = request.POST.get("action")
+    batch_key = (request.POST.get("batch_key") or uuid.uuid4().hex)[:64]
     if not ids:
         messages.error(request, "Select at least one attendee.")
     elif action == "refund":
@@ -244,7 +252,7 @@ def event_attendees_bulk(request: AuthedRequest, event_id: Any) -> HttpResponse:
             actor=request.user,
             event=event,
             ticket_ids=ids,
-            batch_key=request.POST.get("batch_key") or uuid.uuid4().hex,
+            batch_key=batch_key,
         )
         messages.success(request, f"Cancelled and refunded {outcome.done} tickets.")
         for failure in outcome.failed:
@@ -254,6 +262,25 @@ def event_attendees_bulk(request: AuthedRequest, event_id: Any) -> HttpResponse:
         messages.success(request, f"Checked in {outcome.done} attendees.")
         for failure in outcome.failed:
             messages.error(request, failure)
+    elif action == "email":
+        try:
+            outcome = attendees_email(
+                actor=request.user,
+                event=event,
+                ticket_ids=ids,
+                subject=request.POST.get("subject", ""),
+                body=request.POST.get("body", ""),
+                batch_key=batch_key,
+            )
+        except DomainError as exc:
+            messages.error(request, exc.detail_message)
+        else:
+            messages.success(request, f"Message on its way to {outcome.done} attendees.")
+    elif action == "resend":
+        outcome = attendees_tickets_resend(
+            actor=request.user, event=event, ticket_ids=ids, batch_key=batch_key
+        )
+        messages.success(request, f"{outcome.done} tickets on their way to their holders again.")
     else:
         messages.error(request, "Choose an action.")
     back = request.POST.get("back", "")

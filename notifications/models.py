@@ -45,6 +45,9 @@ class Topic(models.TextChoices):
     TRANSFER_OFFERED = "transfer.offered", "Ticket sent to someone"
     TRANSFER_ACCEPTED = "transfer.accepted", "Sent ticket accepted"
     WEBHOOK_TEST = "webhook.test", "Webhook test"
+    # Sent by an organizer to chosen attendees; never offered to webhooks (nothing changed).
+    ORGANIZER_MESSAGE = "organizer.message", "Message from the organizer"
+    TICKETS_RESENT = "tickets.resent", "Tickets sent again"
 
 
 # What organizers may subscribe an endpoint to.
@@ -71,6 +74,9 @@ TOPIC_KIND = {
     Topic.TRANSFER_ACCEPTED: Kind.TRANSACTIONAL,
     Topic.TICKET_CHECKED_IN: Kind.TRANSACTIONAL,
     Topic.WEBHOOK_TEST: Kind.TRANSACTIONAL,
+    # What the organizer has to say about the event: the person's channels for event news.
+    Topic.ORGANIZER_MESSAGE: Kind.UPDATE,
+    Topic.TICKETS_RESENT: Kind.TRANSACTIONAL,
 }
 
 
