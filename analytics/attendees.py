@@ -10,6 +10,7 @@ or without the spaces and dashes people add, through the unique (event, ref) ind
 import base64
 import binascii
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,7 +37,8 @@ from checkin.models import Admission
 from core.errors import DomainError
 from core.refs import REF_ALPHABET, REF_LENGTH, looks_like_ref, ref_display, ref_normalise
 from core.replica import read_alias
-from events.models import Event
+from events.models import AttendeeQuestion, Event
+from events.questions import answers_display
 from ticketing.models import SEAT_LABEL, EventSeat, Order, Ticket
 
 # The shortest start of a reference worth matching: fewer characters match too many rows.
@@ -197,8 +199,8 @@ def after_cursor(tickets: QuerySet[Ticket], cursor: str) -> QuerySet[Ticket]:
     ).order_by("issued_at", "id")
 
 
-def attendee_row(ticket: Any) -> dict[str, Any]:
-    """One attendee as the table, the export and the API show it."""
+def attendee_row(ticket: Any, questions: Sequence[AttendeeQuestion] = ()) -> dict[str, Any]:
+    """One attendee as the table and the API show it, with an answer (maybe "") per question."""
     return {
         "ticket_ref": ref_display(ticket.ref),
         "ticket_id": str(ticket.pk),
@@ -211,6 +213,10 @@ def attendee_row(ticket: Any) -> dict[str, Any]:
         "order_id": str(ticket.order_id),
         "status": ticket.status_label,
         "checked_in_at": ticket.checked_in_at,
+        "answers": [
+            {"question_id": str(q.pk), "question": q.label, "answer": answer}
+            for q, answer in answers_display(questions, ticket.answers)
+        ],
     }
 
 

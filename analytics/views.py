@@ -35,6 +35,7 @@ from analytics.stats import (
 )
 from core.errors import DomainError
 from core.http import AuthedRequest
+from events.questions import event_questions
 from events.selectors import event_managed_by
 
 PERIODS = [("today", "Today"), ("7d", "7 days"), ("30d", "30 days"), ("custom", "Custom")]
@@ -204,6 +205,7 @@ def event_attendees(request: AuthedRequest, event_id: Any) -> HttpResponseBase:
     if export == "xlsx":
         return attendees_xlsx(event, tickets)
     page = Paginator(tickets, 50).get_page(request.GET.get("page"))
+    questions = event_questions(event.pk)
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("sort", None)
@@ -214,7 +216,9 @@ def event_attendees(request: AuthedRequest, event_id: Any) -> HttpResponseBase:
             "event": event,
             "filters": filters,
             "page": page,
-            "rows": [attendee_lists.attendee_row(t) for t in page.object_list],
+            "rows": [attendee_lists.attendee_row(t, questions) for t in page.object_list],
+            "questions": questions,
+            "columns": 9 + len(questions),
             "tiers": list(event.tiers.all()),
             "statuses": attendee_lists.ATTENDEE_STATUSES,
             "query": query.urlencode(),
