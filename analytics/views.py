@@ -4,7 +4,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -193,18 +193,41 @@ def _filters(request: AuthedRequest, event: Any) -> attendee_lists.AttendeeFilte
     )
 
 
+PAGE_SIZE = 50
+
+
+def _attendee_page(event: Any, filters: attendee_lists.AttendeeFilters, number: Any) -> Page:
+    """One page of attendee ids; its total comes with it (one search, not a search and a count)."""
+    ids = attendee_lists.attendee_ids(event, filters)
+    try:
+        wanted = max(int(number or 1), 1)
+    except ValueError:
+        wanted = 1
+    rows = list(ids[(wanted - 1) * PAGE_SIZE : wanted * PAGE_SIZE])
+    if rows and rows[0][1] is not None:
+        total = rows[0][1]
+    elif rows:
+        total = attendee_lists.attendees_count(event, filters)
+    else:  # past the end (or nothing matches): the last page, as Paginator.get_page does
+        total = attendee_lists.attendees_count(event, filters)
+        wanted = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+        rows = list(ids[(wanted - 1) * PAGE_SIZE : wanted * PAGE_SIZE]) if total else []
+    paginator = Paginator(ids, PAGE_SIZE)
+    paginator.count = total
+    return Page([pk for pk, _total in rows], wanted, paginator)
+
+
 @login_required
 def event_attendees(request: AuthedRequest, event_id: Any) -> HttpResponseBase:
     """Attendee table: search (typos forgiven), filters, sorting, pages, bulk actions, export."""
     event = event_managed_by(request.user, event_id)
     filters = _filters(request, event)
-    tickets = attendee_lists.attendees(event, filters)
     export = request.GET.get("export")
     if export == "csv":
-        return attendees_csv(event, tickets)
+        return attendees_csv(event, attendee_lists.attendees(event, filters))
     if export == "xlsx":
-        return attendees_xlsx(event, tickets)
-    page = Paginator(tickets, 50).get_page(request.GET.get("page"))
+        return attendees_xlsx(event, attendee_lists.attendees(event, filters))
+    page = _attendee_page(event, filters, request.GET.get("page"))
     questions = event_questions(event.pk)
     query = request.GET.copy()
     query.pop("page", None)
@@ -216,7 +239,10 @@ def event_attendees(request: AuthedRequest, event_id: Any) -> HttpResponseBase:
             "event": event,
             "filters": filters,
             "page": page,
-            "rows": [attendee_lists.attendee_row(t, questions) for t in page.object_list],
+            "rows": [
+                attendee_lists.attendee_row(t, questions)
+                for t in attendee_lists.attendees_by_id(list(page.object_list))
+            ],
             "questions": questions,
             "columns": 9 + len(questions),
             "tiers": list(event.tiers.all()),
