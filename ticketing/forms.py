@@ -133,6 +133,8 @@ def _answer_field(question: AttendeeQuestion, given: str | None) -> forms.Field:
         if question.required
         else _("%(label)s (optional)") % {"label": question.label}
     )
+    # The same words as the booking service's AnswerRequired, so page and API say one thing.
+    errors = {"required": _("“%(label)s” needs an answer.") % {"label": question.label}}
     if question.kind == AttendeeQuestion.Kind.YES_NO:
         return forms.ChoiceField(
             label=label,
@@ -140,6 +142,7 @@ def _answer_field(question: AttendeeQuestion, given: str | None) -> forms.Field:
             choices=[(YES, _("Yes")), (NO, _("No"))],
             widget=forms.RadioSelect,
             initial=given,
+            error_messages=errors,
         )
     if question.kind == AttendeeQuestion.Kind.CHOICE:
         return forms.ChoiceField(
@@ -147,9 +150,14 @@ def _answer_field(question: AttendeeQuestion, given: str | None) -> forms.Field:
             required=question.required,
             choices=[("", _("Choose…")), *((o, o) for o in question.options)],
             initial=given,
+            error_messages=errors,
         )
     return forms.CharField(
-        label=label, required=question.required, max_length=ANSWER_MAX, initial=given
+        label=label,
+        required=question.required,
+        max_length=ANSWER_MAX,
+        initial=given,
+        error_messages=errors,
     )
 
 

@@ -262,7 +262,8 @@ def payment_start(
         lines=list(zip(tier_ids or [], quantities or [], strict=True)),
         seats=list(zip(seat_ids or [], seat_tiers or [], seat_labels or [], strict=True)),
         attendee_names=names,
-        attendee_answers=answers,
+        # Django's connection hands jsonb over as text (its JSONField parses it).
+        attendee_answers=json.loads(answers) if isinstance(answers, str) else answers,
     )
 
 
