@@ -281,3 +281,44 @@ def test_organizer_paths_are_in_the_openapi_schema(client: Client) -> None:
         "/api/v1/organizer/stats": {"get"},
     }.items():
         assert methods <= set(paths[path]), path
+
+
+@pytest.mark.django_db
+def test_attendee_payload_carries_answers_and_paying_without_a_required_one_is_a_json_error(
+    as_organizer: Api, as_attendee: Api, attendee: User, event: Event, tier: TicketTier
+) -> None:
+    from events.models import AttendeeQuestion
+
+    meal = AttendeeQuestion.objects.create(
+        event=event, label="Meal", kind="choice", options=["Vegan", "Any"], required=True
+    )
+    order = order_reserve(
+        buyer=attendee, event_id=event.pk, items=[(tier.pk, 1)], idempotency_key="q1"
+    )
+    pay = f"/api/v1/orders/{order.pk}/pay"
+
+    def post(body: dict) -> Any:
+        return as_attendee.client.post(
+            pay, json.dumps(body), content_type="application/json", headers=as_attendee.headers()
+        )
+
+    missing = post({"idempotency_key": "p1"})
+    assert missing.status_code == 422
+    assert missing.json()["error"]["code"] == "ANSWER_REQUIRED"
+    wrong = post({"idempotency_key": "p2", "attendees": [{"answers": {str(meal.pk): "Fish"}}]})
+    assert wrong.json()["error"]["code"] == "ANSWER_INVALID"
+    paid = post(
+        {
+            "idempotency_key": "p3",
+            "attendees": [{"name": "Ada", "answers": {str(meal.pk): "Vegan"}}],
+        }
+    )
+    assert paid.status_code == 200, paid.content
+    rows = as_organizer.get(f"/events/{event.pk}/attendees").json()["items"]
+    assert rows[0]["name"] == "Ada"
+    assert rows[0]["answers"] == [
+        {"question_id": str(meal.pk), "question": "Meal", "answer": "Vegan"}
+    ]
+    exported = as_organizer.get(f"/events/{event.pk}/attendees.csv")
+    table = list(csv.reader(io.StringIO(b"".join(exported.streaming_content).decode("utf-8-sig"))))
+    assert table[0][-1] == "Meal" and table[1][-1] == "Vegan"
