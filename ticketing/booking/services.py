@@ -34,7 +34,7 @@ from core.db import busy_on_lock_timeout
 from core.errors import NotFound
 from core.ids import is_uuid
 from core.testswitches import switch_on
-from events.models import Event, TicketTier
+from events.models import AttendeeQuestion, Event, TicketTier
 from events.questions import answers_clean, event_questions
 from ticketing.booking import hotpath
 from ticketing.booking.core import (
@@ -264,7 +264,14 @@ def order_attendees_set(
 
 def order_answers_check(*, buyer: User, order_id: Any) -> None:
     """AnswerRequired / AnswerInvalid if the buyer's pending order still lacks answers the
-    event's questions require (for a payment that brings no attendees of its own)."""
+    event's questions require (for a payment that brings no attendees of its own).
+
+    One indexed EXISTS when the event asks nothing required, the common case on the rush path.
+    """
+    if not is_uuid(str(order_id)):
+        return  # not an order: the payment says so
+    if not AttendeeQuestion.objects.filter(event__orders=order_id, required=True).exists():
+        return
     order = Order.objects.filter(pk=order_id, buyer=buyer, status=Order.Status.PENDING).first()
     if order is not None:
         answers_clean(event_questions(order.event_id), _ticket_tiers(order), order.attendee_answers)
