@@ -21,6 +21,7 @@ from analytics.scope import dashboard_events
 from analytics.stats import Period, Totals, event_stats, organizer_stats
 from core.errors import DomainError
 from core.http import ApiRequest
+from events.questions import event_questions
 from events.selectors import event_managed_by, events_managed_by
 
 router = Router(tags=["organizer"], auth=bearer)
@@ -148,6 +149,12 @@ def event_orders(
     )
 
 
+class AnswerOut(Schema):
+    question_id: UUID
+    question: str
+    answer: str = Field(description="Blank when not answered (or not asked of this ticket)")
+
+
 class AttendeeOut(Schema):
     ticket_id: UUID
     ticket_ref: str
@@ -160,6 +167,7 @@ class AttendeeOut(Schema):
     order_ref: str
     status: str = Field(description="valid, refunded, transferred, cancelled or void")
     checked_in_at: datetime | None
+    answers: list[AnswerOut] = Field(description="One per attendee question of the event")
 
 
 class AttendeePage(Schema):
@@ -175,16 +183,23 @@ class AttendeePage(Schema):
                     "items": [
                         {
                             "ticket_id": "0b6c0b1e-2f57-4a0e-9b53-5f7a9a3c0e11",
-                            "ticket_ref": "0B6C0B1E",
+                            "ticket_ref": "K7QM 3XPA",
                             "name": "Ada Lovelace",
                             "email": "ada@example.com",
                             "tier": "Standing",
                             "tier_id": "3f0c2a4e-7f3b-4a43-9f3e-0c6a3b9d7e21",
                             "seat": "",
                             "order_id": "a1b2c3d4-0000-4000-8000-000000000001",
-                            "order_ref": "A1B2C3D4",
+                            "order_ref": "HN4R 8TWD",
                             "status": "valid",
                             "checked_in_at": None,
+                            "answers": [
+                                {
+                                    "question_id": "5d9e2c1a-8b7f-4c3e-9a21-6f0b4d3c2e10",
+                                    "question": "Dietary requirements",
+                                    "answer": "Vegetarian",
+                                }
+                            ],
                         }
                     ],
                     "next_cursor": "MjAyNy0wMy0wNVQyMDowMDowMCswMDowMHwwYjZj",
@@ -221,10 +236,11 @@ def event_attendees(
     if query.cursor:
         tickets = attendee_lists.after_cursor(tickets, query.cursor)
     page = list(tickets[: query.limit + 1])
+    questions = event_questions(event.pk)
     more = len(page) > query.limit
     page = page[: query.limit]
     return AttendeePage(
-        items=[AttendeeOut(**attendee_lists.attendee_row(t)) for t in page],
+        items=[AttendeeOut(**attendee_lists.attendee_row(t, questions)) for t in page],
         next_cursor=attendee_lists.encode_cursor(page[-1]) if more and page else None,
     )
 

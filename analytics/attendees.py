@@ -2,23 +2,28 @@
 
 The event is always one the caller manages (events.selectors.event_managed_by), so every query
 here is scoped by it. Search is typo-tolerant: names and emails match by trigram similarity
-(pg_trgm, GIN indexes in analytics/migrations/0002), references by prefix.
+(pg_trgm, GIN indexes in analytics/migrations/0002); references (core.refs) match as typed, with
+or without the spaces and dashes people add, through the unique (event, ref) indexes; a full id
+(what the API returns) matches its row.
 """
 
 import base64
 import binascii
-import re
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
+from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db.models import (
     Case,
     CharField,
+    Count,
     Exists,
     F,
     FloatField,
+    IntegerField,
     Min,
     OuterRef,
     Q,
@@ -26,18 +31,24 @@ from django.db.models import (
     Subquery,
     Value,
     When,
+    Window,
 )
 from django.db.models.functions import Greatest, Lower
 
 from accounts.models import User
 from checkin.models import Admission
 from core.errors import DomainError
+from core.refs import REF_ALPHABET, REF_LENGTH, looks_like_ref, ref_display, ref_normalise
 from core.replica import read_alias
-from events.models import Event
+from events.models import AttendeeQuestion, Event
+from events.questions import answers_display
 from ticketing.models import SEAT_LABEL, EventSeat, Order, Ticket
 
-# A reference is the start of an id (Order.code is its first 8 hex digits).
-REFERENCE = re.compile(r"^[0-9a-fA-F-]{4,36}$")
+# The shortest start of a reference worth matching: fewer characters match too many rows.
+REF_PREFIX_MIN = 4
+# People whose email matches a search are looked up first; past this many (a search for
+# "gmail"), the list would cost more than the slower plan it avoids.
+MATCHING_PEOPLE_MAX = 500
 ATTENDEE_SORTS = {
     "name": "attendee_name",
     "email": "holder__email",
@@ -82,51 +93,76 @@ def _status_label() -> Case:
     )
 
 
-def _search(tickets: QuerySet[Ticket], q: str) -> QuerySet[Ticket]:
-    q = q.strip().lower()[:100]
+def _as_uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text.strip())
+    except ValueError:
+        return None
+
+
+def reference_match(q: str, *, ref_field: str = "ref", id_field: str = "pk") -> Q | None:
+    """A condition for rows whose reference (or id) is `q` as typed; None if `q` can be neither.
+
+    A whole reference matches exactly, a start of one (4-7 characters) by prefix; both within
+    one event, where the unique (event, ref) index finds them.
+    """
+    as_id = _as_uuid(q)
+    if as_id is not None:
+        return Q(**{id_field: as_id})
+    ref = ref_normalise(q)
+    if looks_like_ref(q):
+        return Q(**{ref_field: ref})
+    if REF_PREFIX_MIN <= len(ref) < REF_LENGTH and all(ch in REF_ALPHABET for ch in ref):
+        # A range rather than LIKE 'ABCD%', which the (event, ref) btree serves only under the
+        # C collation; every reference is 8 characters of the alphabet, so this is exact.
+        rest = REF_LENGTH - len(ref)
+        return Q(
+            **{
+                f"{ref_field}__gte": ref + REF_ALPHABET[0] * rest,
+                f"{ref_field}__lte": ref + REF_ALPHABET[-1] * rest,
+            }
+        )
+    return None
+
+
+def _search(tickets: QuerySet[Ticket], event: Event, q: str) -> QuerySet[Ticket]:
+    typed = q.strip()[:100]
+    q = typed.lower()
     if not q:
         return tickets
-    tickets = tickets.annotate(
-        name_lc=Lower("attendee_name"),
-        match=Greatest(
-            TrigramWordSimilarity(Value(q), Lower("attendee_name")),  # type: ignore[arg-type]
-            TrigramSimilarity(Lower("holder__email"), Value(q)),  # type: ignore[arg-type]
-            output_field=FloatField(),
-        ),
+    tickets = tickets.annotate(name_lc=Lower("attendee_name"))
+    # Every branch must be an index condition, so PostgreSQL can OR their bitmaps and read only
+    # the matching tickets: names through the (event, name) trigram index, and the buyers and
+    # orders that match found first, as lists of ids. A subquery there (or a condition across a
+    # join) makes it read all of the event's tickets and compare each name instead.
+    emails = (
+        User.objects.using(tickets.db)
+        .annotate(email_lc=Lower("email"))
+        .filter(Q(email_lc__trigram_similar=q) | Q(email_lc__contains=q))
     )
-    # Each branch can use its own trigram index; an email match is found among the users first
-    # (a condition across the join would make PostgreSQL read every ticket of the event).
-    emails = User.objects.annotate(email_lc=Lower("email")).filter(
-        Q(email_lc__trigram_similar=q) | Q(email_lc__contains=q)
+    found = list(emails.values_list("pk", flat=True)[: MATCHING_PEOPLE_MAX + 1])
+    holders = emails.values("pk") if len(found) > MATCHING_PEOPLE_MAX else found
+    # Word similarity forgives typos in any one name ("quigly" finds "Anna Quigley"), the
+    # substring finds a fragment; whole-string similarity added little but a third comparison
+    # per candidate row.
+    matches = Q(name_lc__trigram_word_similar=q) | Q(name_lc__contains=q) | Q(holder_id__in=holders)
+    ticket_ref = reference_match(typed)
+    if ticket_ref is not None:
+        orders = Order.objects.using(tickets.db).filter(ticket_ref, event=event)
+        matches |= ticket_ref | Q(order_id__in=list(orders.values_list("pk", flat=True)[:100]))
+    # Best match first, from the ticket's own columns: a buyer whose email matched ranks as an
+    # exact name would (no join to the users before the page is cut).
+    rank = Greatest(
+        TrigramWordSimilarity(Value(q), Lower("attendee_name")),  # type: ignore[arg-type]
+        Case(When(holder_id__in=holders, then=Value(1.0)), default=Value(0.0)),
+        output_field=FloatField(),
     )
-    matches = (
-        Q(name_lc__trigram_word_similar=q)
-        | Q(name_lc__trigram_similar=q)
-        | Q(name_lc__contains=q)
-        | Q(holder_id__in=emails.values("pk"))
-    )
-    if REFERENCE.match(q):
-        ref = q.replace("-", "")
-        matches |= Q(order__id__istartswith=ref) | Q(id__istartswith=ref)
-    return tickets.filter(matches)
+    return tickets.filter(matches).annotate(match=rank)
 
 
-def attendees(event: Event, filters: AttendeeFilters) -> QuerySet[Ticket]:
-    """The event's tickets as attendee rows (one query for a page of them)."""
-    tickets: QuerySet[Ticket] = (
-        Ticket.objects.using(read_alias())
-        .filter(event=event)
-        .select_related("holder", "tier")
-        .annotate(
-            checked_in_at=_first_admission(),
-            status_label=_status_label(),
-            seat_label=Subquery(
-                EventSeat.objects.filter(pk=OuterRef("seat_id"))
-                .annotate(full_label=SEAT_LABEL)
-                .values("full_label")[:1]
-            ),
-        )
-    )
+def _matching(event: Event, filters: AttendeeFilters) -> QuerySet[Ticket]:
+    """The event's tickets the filters and search select, without what a row shows."""
+    tickets = Ticket.objects.using(read_alias()).filter(event=event)
     if filters.tier:
         tickets = tickets.filter(tier__pk=filters.tier)
     if filters.checked_in is not None:
@@ -136,15 +172,64 @@ def attendees(event: Event, filters: AttendeeFilters) -> QuerySet[Ticket]:
         tickets = tickets.filter(status=Ticket.Status.VALID)
     elif filters.status in ATTENDEE_STATUSES:
         tickets = tickets.filter(status=Ticket.Status.VOID, void_reason=filters.status)
-    tickets = _search(tickets, filters.q)
+    return _search(tickets, event, filters.q)
+
+
+def attendees_count(event: Event, filters: AttendeeFilters) -> int:
+    """How many attendees `attendees` lists: counted without the joins a row needs."""
+    return _matching(event, filters).count()
+
+
+def _decorated(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    """What an attendee row shows besides the ticket: holder, tier, order, seat, check-in."""
+    return tickets.select_related("holder", "tier").annotate(
+        checked_in_at=_first_admission(),
+        status_label=_status_label(),
+        order_ref=F("order__ref"),
+        seat_label=Subquery(
+            EventSeat.objects.filter(pk=OuterRef("seat_id"))
+            .annotate(full_label=SEAT_LABEL)
+            .values("full_label")[:1]
+        ),
+    )
+
+
+def _sorted(tickets: QuerySet[Ticket], filters: AttendeeFilters) -> QuerySet[Ticket]:
     field = ATTENDEE_SORTS.get(filters.sort.lstrip("-"))
     if field:
+        if field == "checked_in_at" and "checked_in_at" not in tickets.query.annotations:
+            tickets = tickets.annotate(checked_in_at=_first_admission())
         descending = filters.sort.startswith("-")
         order = F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_last=True)
         return tickets.order_by(order, "issued_at", "id")
     if filters.q.strip():
         return tickets.order_by(F("match").desc(), "issued_at", "id")
     return tickets.order_by("issued_at", "id")
+
+
+def attendees(event: Event, filters: AttendeeFilters) -> QuerySet[Ticket]:
+    """The event's tickets as attendee rows, in the table's order (for exports and the API)."""
+    return _sorted(_decorated(_matching(event, filters)), filters)
+
+
+def attendee_ids(event: Event, filters: AttendeeFilters) -> QuerySet[Ticket, Any]:
+    """(id, how many match in all or None) of the table's rows in its order, to cut a page from
+    before anything is joined: PostgreSQL would otherwise join every match to its holder, order
+    and tier, then sort. A search brings its total along, so the matches are searched once;
+    without one, counting the event's tickets apart is cheaper (an index-only count, and a page
+    read in index order instead of the whole event)."""
+    matching = _sorted(_matching(event, filters), filters)
+    if filters.q.strip():
+        return matching.annotate(total=Window(Count("*"))).values_list("pk", "total")
+    return matching.annotate(total=Value(None, output_field=IntegerField())).values_list(
+        "pk", "total"
+    )
+
+
+def attendees_by_id(ids: list[Any]) -> list[Ticket]:
+    """The attendee rows of `ids` (a page from `attendee_ids`), in that order (one query)."""
+    rows = {t.pk: t for t in _decorated(Ticket.objects.using(read_alias()).filter(pk__in=ids))}
+    return [rows[pk] for pk in ids if pk in rows]
 
 
 def encode_cursor(ticket: Ticket) -> str:
@@ -165,25 +250,24 @@ def after_cursor(tickets: QuerySet[Ticket], cursor: str) -> QuerySet[Ticket]:
     ).order_by("issued_at", "id")
 
 
-def reference(pk: Any) -> str:
-    """The short reference people read out: an id's first 8 hex digits (as Order.code)."""
-    return str(pk)[:8].upper()
-
-
-def attendee_row(ticket: Any) -> dict[str, Any]:
-    """One attendee as the table, the export and the API show it."""
+def attendee_row(ticket: Any, questions: Sequence[AttendeeQuestion] = ()) -> dict[str, Any]:
+    """One attendee as the table and the API show it, with an answer (maybe "") per question."""
     return {
-        "ticket_ref": reference(ticket.pk),
+        "ticket_ref": ref_display(ticket.ref),
         "ticket_id": str(ticket.pk),
         "name": ticket.attendee_name,
         "email": ticket.holder.email,
         "tier": ticket.tier.name,
         "tier_id": str(ticket.tier_id),
         "seat": ticket.seat_label or "",
-        "order_ref": reference(ticket.order_id),
+        "order_ref": ref_display(ticket.order_ref),
         "order_id": str(ticket.order_id),
         "status": ticket.status_label,
         "checked_in_at": ticket.checked_in_at,
+        "answers": [
+            {"question_id": str(q.pk), "question": q.label, "answer": answer}
+            for q, answer in answers_display(questions, ticket.answers)
+        ],
     }
 
 
@@ -213,16 +297,23 @@ def orders_of_event(event: Event, *, q: str = "", status: str = "") -> QuerySet[
     )
     if status in ORDER_STATUSES:
         orders = orders.filter(status=status)
-    q = q.strip().lower()[:100]
+    typed = q.strip()[:100]
+    q = typed.lower()
     if q:
-        matches = (
-            Q(email_lc__trigram_similar=q)
-            | Q(email_lc__contains=q)
-            | Q(name_lc__trigram_word_similar=q)
+        # The buyers that match first (trigram indexes on the users), as in `_search`.
+        people = (
+            User.objects.using(orders.db)
+            .annotate(email_lc=Lower("email"), name_lc=Lower("full_name"))
+            .filter(
+                Q(email_lc__trigram_similar=q)
+                | Q(email_lc__contains=q)
+                | Q(name_lc__trigram_word_similar=q)
+            )
         )
-        if REFERENCE.match(q):
-            matches |= Q(id__istartswith=q.replace("-", ""))
-        orders = orders.annotate(
-            email_lc=Lower("buyer__email"), name_lc=Lower("buyer__full_name")
-        ).filter(matches)
+        found = list(people.values_list("pk", flat=True)[: MATCHING_PEOPLE_MAX + 1])
+        matches = Q(buyer_id__in=people.values("pk") if len(found) > MATCHING_PEOPLE_MAX else found)
+        by_reference = reference_match(typed)
+        if by_reference is not None:
+            matches |= by_reference
+        orders = orders.filter(matches)
     return orders

@@ -1,8 +1,10 @@
 """Bulk actions on attendees, each through the service that owns the change.
 
 Refunds go through ticketing's refund service (one refund per order, idempotent per batch),
-check-ins through the check-in service (a Scan row names who did it) plus an audit entry. A batch
-key makes a double-submitted form harmless: the same key gives the same refunds.
+check-ins through the check-in service (a Scan row names who did it) plus an audit entry. Mail
+goes through the notifications outbox: ticketing's signals carry it there inside the same
+transaction as the audit entry. A batch key makes a double-submitted form harmless: the same key
+gives the same refunds and the same messages.
 """
 
 from collections import defaultdict
@@ -18,9 +20,18 @@ from core.errors import DomainError
 from events.models import Event
 from ticketing.aftersale.refunds import order_refund
 from ticketing.models import Refund, Ticket
+from ticketing.signals import holders_messaged, tickets_resend_requested
 
 # A filter can match a whole event; a synchronous request refunds at most this many at once.
 MAX_BULK = 500
+SUBJECT_MAX = 150
+BODY_MAX = 5000
+
+
+class MessageInvalid(DomainError):
+    code = "MESSAGE_INVALID"
+    status = 422
+    message = "Give the message a subject and a text."
 
 
 @dataclass
@@ -80,3 +91,62 @@ def attendees_check_in(*, actor: User, event: Event, ticket_ids: list[Any]) -> B
         else:
             outcome.failed.append(f"{str(ticket.pk)[:8].upper()}: {result.message}")
     return outcome
+
+
+@transaction.atomic(durable=True)
+def attendees_email(
+    *, actor: User, event: Event, ticket_ids: list[Any], subject: str, body: str, batch_key: str
+) -> BulkOutcome:
+    """Write the organizer's message to the holders of the given valid tickets (once each)."""
+    subject, body = " ".join(subject.split()), body.strip()
+    if not subject or not body or len(subject) > SUBJECT_MAX or len(body) > BODY_MAX:
+        raise MessageInvalid()
+    holders = sorted({str(t.holder_id) for t in _valid_tickets(event, ticket_ids)})
+    if holders:
+        audit_record(
+            actor=actor,
+            action="attendees.emailed",
+            target=event,
+            organization=event.organization,
+            changes={"recipients": len(holders), "subject": subject, "batch": batch_key},
+        )
+        holders_messaged.send(
+            sender=Event,
+            event_id=event.pk,
+            organization_id=event.organization_id,
+            user_ids=holders,
+            subject=subject,
+            body=body,
+            batch_key=batch_key,
+        )
+    return BulkOutcome(done=len(holders))
+
+
+@transaction.atomic(durable=True)
+def attendees_tickets_resend(
+    *, actor: User, event: Event, ticket_ids: list[Any], batch_key: str
+) -> BulkOutcome:
+    """Send the given valid tickets to their holders again, one mail per holder and order."""
+    grouped: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for ticket in _valid_tickets(event, ticket_ids):
+        grouped[(str(ticket.holder_id), str(ticket.order_id))].append(str(ticket.pk))
+    if grouped:
+        audit_record(
+            actor=actor,
+            action="attendees.tickets_resent",
+            target=event,
+            organization=event.organization,
+            changes={
+                "tickets": sum(len(ids) for ids in grouped.values()),
+                "mails": len(grouped),
+                "batch": batch_key,
+            },
+        )
+        tickets_resend_requested.send(
+            sender=Ticket,
+            event_id=event.pk,
+            organization_id=event.organization_id,
+            resends=[(holder, order, ids) for (holder, order), ids in sorted(grouped.items())],
+            batch_key=batch_key,
+        )
+    return BulkOutcome(done=sum(len(ids) for ids in grouped.values()))

@@ -318,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--new-orders", type=int, default=10_000)
     parser.add_argument("--workers", type=int, help="WEB_CONCURRENCY (default: gunicorn.conf)")
     parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument("--port", type=int, help="gunicorn's port (default: a free one)")
     args = parser.parse_args(argv)
     if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
         raise SystemExit("Set DATABASE_URL (the seeded scale database) and REDIS_URL.")
@@ -366,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         check=True,
     )
     log_path = Path(tempfile.gettempdir()) / "boxoffice_bench_dashboard.log"
-    with gunicorn(environ, log_path) as (base, master):
+    with gunicorn(environ, log_path, port=args.port) as (base, master):
         for name, urls in scenarios.items():
             headers = {"Cookie": cookie}
             in_process(run_signed_in, base, urls[: args.warmup], args.concurrency, 600.0, headers)

@@ -77,3 +77,21 @@ class InvalidFeedback(DomainError):
     code = "INVALID_FEEDBACK"
     status = 422
     message = "Rate from 1 to 5."
+
+
+class AnswerRequired(DomainError):
+    code = "ANSWER_REQUIRED"
+    status = 422
+    message = "This question needs an answer."
+
+
+class AnswerInvalid(DomainError):
+    code = "ANSWER_INVALID"
+    status = 422
+    message = "This answer is not one the question allows."
+
+
+class InvalidQuestion(DomainError):
+    code = "INVALID_QUESTION"
+    status = 422
+    message = "A choice question needs at least two options."

@@ -10,7 +10,7 @@ from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
 from core.images import image_upload_check
-from events.models import TIME_ZONE_CHOICES, Category, Event
+from events.models import TIME_ZONE_CHOICES, AttendeeQuestion, Category, Event, TicketTier
 from events.search import MAX_QUERY_CHARS, SearchParams
 from events.services import TierSpec, VenueSpec
 
@@ -369,3 +369,34 @@ class FeedbackForm(forms.Form):
 
 class ReplyForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=4000, label="Reply")
+
+
+class QuestionForm(forms.Form):
+    """A question asked of each attendee at checkout."""
+
+    label = forms.CharField(max_length=200, label="Question")
+    kind = forms.ChoiceField(choices=AttendeeQuestion.Kind.choices, label="Answer")
+    options = forms.CharField(
+        required=False,
+        label="Options (for “One of a list”), one per line",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    required = forms.BooleanField(required=False, label="An answer is required")
+    tier = forms.ChoiceField(required=False, label="Asked of")
+
+    def __init__(self, *args: Any, tiers: list[TicketTier], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["tier"].choices = [  # type: ignore[attr-defined]
+            ("", "Every ticket"),
+            *((str(t.pk), f"{t.name} tickets only") for t in tiers),
+        ]
+
+    def service_kwargs(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "label": data["label"],
+            "kind": data["kind"],
+            "options": data["options"].splitlines(),
+            "required": data["required"],
+            "tier_id": data["tier"] or None,
+        }

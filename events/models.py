@@ -3,11 +3,12 @@ import uuid
 import zoneinfo
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
-from django.contrib.postgres.fields import RangeOperators
+from django.contrib.postgres.fields import ArrayField, RangeOperators
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -246,6 +247,46 @@ class TicketTier(models.Model):
         return (self.sales_start is None or self.sales_start <= moment) and (
             self.sales_end is None or moment < self.sales_end
         )
+
+
+class AttendeeQuestion(models.Model):
+    """Something the organizer asks about each attendee at checkout (diet, T-shirt size...).
+
+    With a tier, only that tier's tickets are asked; answers live on the ticket (ticketing).
+    """
+
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text"
+        CHOICE = "choice", "One of a list"
+        YES_NO = "yes_no", "Yes or no"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="questions")
+    tier = models.ForeignKey(
+        TicketTier, null=True, blank=True, on_delete=models.CASCADE, related_name="questions"
+    )
+    label = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TEXT)
+    options = ArrayField(models.CharField(max_length=100), default=list, blank=True)
+    required = models.BooleanField(default=False)
+    position = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="choice") | Q(options__len__gte=2),
+                name="choice_question_has_options",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    def asks(self, tier_id: Any) -> bool:
+        """Whether a ticket of `tier_id` is asked this question."""
+        return self.tier_id is None or str(self.tier_id) == str(tier_id)
 
 
 # --- Agenda: rooms, tracks, speakers, sessions, stars ------------------------------------------

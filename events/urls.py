@@ -24,6 +24,11 @@ urlpatterns = [
     path("manage/events/<uuid:event_id>/sessions/", views.manage_sessions, name="manage_sessions"),
     path("manage/events/<uuid:event_id>/feedback/", views.manage_feedback, name="manage_feedback"),
     path(
+        "manage/events/<uuid:event_id>/questions/",
+        views.manage_questions,
+        name="manage_questions",
+    ),
+    path(
         "manage/feedback/<int:feedback_id>",
         views.manage_feedback_action,
         name="manage_feedback_action",

@@ -18,13 +18,14 @@ from django.views.decorators.http import require_POST
 from accounts.selectors import organizations_managed_by
 from core.errors import DomainError
 from core.http import AuthedRequest
-from events import agenda, feedback, services
+from events import agenda, feedback, questions, services
 from events.cache import cached, cached_event_page
 from events.feedback import can_give_feedback
 from events.forms import (
     EventFilterForm,
     EventForm,
     FeedbackForm,
+    QuestionForm,
     ReplyForm,
     SessionForm,
     TierFormSet,
@@ -552,3 +553,36 @@ def manage_feedback_action(request: AuthedRequest, feedback_id: Any) -> HttpResp
     except DomainError as exc:
         messages.error(request, exc.detail_message)
     return redirect("events:manage_feedback", event_id=entry.event_id)
+
+
+@login_required
+def manage_questions(request: AuthedRequest, event_id: Any) -> HttpResponse:
+    """The questions each attendee answers at checkout: add, list, remove."""
+    event = event_managed_by(request.user, event_id)
+    tiers = list(event.tiers.all())
+    form = QuestionForm(request.POST or None, tiers=tiers)
+    if request.method == "POST" and request.POST.get("action") == "delete":
+        questions.question_delete(
+            actor=request.user, event=event, question_id=request.POST.get("question_id")
+        )
+        messages.success(request, "Question removed; answers already given are kept.")
+        return redirect("events:manage_questions", event_id=event.pk)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                added = questions.question_create(
+                    actor=request.user, event=event, **form.service_kwargs()
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.detail_message)
+            else:
+                messages.success(request, f"Added “{added.label}”.")
+                return redirect("events:manage_questions", event_id=event.pk)
+        status = 422
+    return render(
+        request,
+        "events/manage_questions.html",
+        {"event": event, "form": form, "questions": questions.event_questions(event.pk)},
+        status=status,
+    )

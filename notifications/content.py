@@ -200,6 +200,11 @@ def _render(
         if order is None:
             order = confirmed_orders([data["order_id"]])[str(data["order_id"])]
         return _order_confirmed(order)
+    if topic == Topic.TICKETS_RESENT:
+        resent = confirmed_orders([data["order_id"]])[str(data["order_id"])]
+        return _order_confirmed(
+            resent, only={str(t) for t in data["ticket_ids"]}, holder=message.user
+        )
     if topic == Topic.WAITLIST_OFFER:
         return _waitlist_offer(data["offer_id"])
     if topic in (Topic.TRANSFER_OFFERED, Topic.TRANSFER_ACCEPTED):
@@ -253,6 +258,20 @@ def _render(
     when = f"{local_time(event.starts_at, event.time_zone)} ({event.time_zone})"
     cancelled = topic == Topic.EVENT_CANCELLED
     ics = [("event.ics", event_ics(event, cancelled=cancelled), "text/calendar")]
+    if topic == Topic.ORGANIZER_MESSAGE:
+        paragraphs = [" ".join(p.split()) for p in data["body"].split("\n\n") if p.strip()]
+        return _generic(
+            message,
+            user,
+            subject=f"{data['subject']} · {event.title}",
+            heading=data["subject"],
+            lines=[*paragraphs, f"From the organizer of {event.title}, {when}."],
+            url=event.get_absolute_url(),
+            action="See the event",
+            short=f"{event.title}: {data['subject']}",
+            unsubscribe_url=unsubscribe_url,
+            attachments=[],
+        )
     if topic == Topic.EVENT_CHANGED:
         lines = change_lines(event, data["changes"])
         return _generic(
@@ -369,15 +388,24 @@ def _event_ics(event: Event) -> bytes:
     return ics
 
 
-def _order_confirmed(order: Order) -> Rendered:
+def _order_confirmed(
+    order: Order, only: set[str] | None = None, holder: User | None = None
+) -> Rendered:
+    """The order's tickets; `only` those ids for `holder`, who is sent them again (someone a
+    ticket was transferred to holds it under the buyer's order)."""
     # The QR codes are links to images rendered on demand (notifications.ticket_links), not
     # PNG parts: drawing them was most of the CPU a confirmation cost, per order, in a rush.
-    tickets = [(ticket, ticket_qr_url(ticket)) for ticket in order.tickets.all()]
+    tickets = [
+        (ticket, ticket_qr_url(ticket))
+        for ticket in order.tickets.all()
+        if only is None or str(ticket.pk) in only
+    ]
     event = order.event
     context = {
         "order": order,
         "event": event,
         "tickets": tickets,
+        "greeting_name": (holder or order.buyer).display_name,
         "site_url": settings.SITE_URL,
         # The invoice, numbered in the paying transaction; read by relation, not by import.
         "documents": list(order.documents.all()),

@@ -49,6 +49,9 @@ class Topic(models.TextChoices):
     DATA_EXPORT_READY = "privacy.export_ready", "Your data export is ready"
     ACCOUNT_ERASED = "privacy.account_erased", "Your account was erased"
     MARKETING_NEWS = "marketing.news", "News and offers"
+    # Sent by an organizer to chosen attendees; never offered to webhooks (nothing changed).
+    ORGANIZER_MESSAGE = "organizer.message", "Message from the organizer"
+    TICKETS_RESENT = "tickets.resent", "Tickets sent again"
 
 
 # What organizers may subscribe an endpoint to.
@@ -79,6 +82,9 @@ TOPIC_KIND = {
     Topic.ACCOUNT_ERASED: Kind.TRANSACTIONAL,
     # Goes only to people with a recorded consent (MarketingConsent), whatever their channels.
     Topic.MARKETING_NEWS: Kind.MARKETING,
+    # What the organizer has to say about the event: the person's channels for event news.
+    Topic.ORGANIZER_MESSAGE: Kind.UPDATE,
+    Topic.TICKETS_RESENT: Kind.TRANSACTIONAL,
 }
 
 

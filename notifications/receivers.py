@@ -11,9 +11,11 @@ from notifications import services
 from ticketing.models import Transfer
 from ticketing.signals import (
     event_cancelled_refunds_done,
+    holders_messaged,
     order_confirmed,
     order_refunded,
     ticket_transferred,
+    tickets_resend_requested,
     transfer_sent,
 )
 from waitlist.models import Offer
@@ -24,6 +26,41 @@ from waitlist.signals import offer_made
 def on_order_confirmed(sender: Any, order_id: Any, **kwargs: Any) -> None:
     # The flash-sale hot path: one INSERT, nothing read.
     services.order_confirmed_record(order_id=order_id)
+
+
+@receiver(holders_messaged)
+def on_holders_messaged(
+    sender: Any,
+    event_id: Any,
+    organization_id: Any,
+    user_ids: list[Any],
+    subject: str,
+    body: str,
+    batch_key: str,
+    **kwargs: Any,
+) -> None:
+    services.organizer_message_record(
+        event_id=event_id,
+        organization_id=organization_id,
+        user_ids=user_ids,
+        subject=subject,
+        body=body,
+        batch_key=batch_key,
+    )
+
+
+@receiver(tickets_resend_requested)
+def on_tickets_resend_requested(
+    sender: Any,
+    event_id: Any,
+    organization_id: Any,
+    resends: list[tuple[Any, Any, list[Any]]],
+    batch_key: str,
+    **kwargs: Any,
+) -> None:
+    services.tickets_resent_record(
+        event_id=event_id, organization_id=organization_id, resends=resends, batch_key=batch_key
+    )
 
 
 @receiver(order_refunded)

@@ -122,6 +122,49 @@ def order_refunded_record(*, order_id: Any, amount: Any, currency: str, refund_i
     )
 
 
+def organizer_message_record(
+    *,
+    event_id: Any,
+    organization_id: Any,
+    user_ids: list[Any],
+    subject: str,
+    body: str,
+    batch_key: str,
+) -> None:
+    """One organizer's message to each chosen ticket holder (no webhooks: nothing changed)."""
+    for user_id in user_ids:
+        message_record(
+            topic=Topic.ORGANIZER_MESSAGE,
+            audience=Audience.USER,
+            dedupe_key=f"organizer.message:{batch_key}:{user_id}",
+            data={"subject": subject, "body": body},
+            user_id=user_id,
+            event_id=event_id,
+            organization_id=organization_id,
+        )
+
+
+def tickets_resent_record(
+    *,
+    event_id: Any,
+    organization_id: Any,
+    resends: list[tuple[Any, Any, list[Any]]],
+    batch_key: str,
+) -> None:
+    """Each holder gets their tickets of each order again, to them only: a topic of its own so
+    the organization's `order.confirmed` webhooks do not fire for a second time."""
+    for holder_id, order_id, ticket_ids in resends:
+        message_record(
+            topic=Topic.TICKETS_RESENT,
+            audience=Audience.USER,
+            dedupe_key=f"tickets.resent:{batch_key}:{holder_id}:{order_id}",
+            data={"order_id": str(order_id), "ticket_ids": [str(t) for t in ticket_ids]},
+            user_id=holder_id,
+            event_id=event_id,
+            organization_id=organization_id,
+        )
+
+
 # What a ticket holder needs to hear about (a new title or description is not worth a message).
 HOLDER_FIELDS = ("starts_at", "ends_at", "venue", "session")
 

@@ -85,9 +85,24 @@ class OrderOut(Schema):
         )
 
 
+class AttendeeIn(Schema):
+    name: str = Field(default="", max_length=150, description="Blank: the buyer's name")
+    answers: dict[str, str | bool] = Field(
+        default_factory=dict,
+        description="Answers to the event's attendee questions, by question id "
+        '(yes/no questions take true/false or "yes"/"no")',
+    )
+
+
 class PayIn(Schema):
     idempotency_key: str = Field(min_length=1, max_length=100)
     card_number: str = Field(default="4242424242424242", min_length=12, max_length=23)
+    attendees: list[AttendeeIn] | None = Field(
+        default=None,
+        max_length=100,
+        description="Per ticket in ticket order; required when the event asks required "
+        "questions (else ANSWER_REQUIRED)",
+    )
 
 
 class PayOut(Schema):
@@ -132,6 +147,15 @@ def register(request: ApiRequest, event_id: UUID, body: RegisterIn) -> OrderOut:
 
 @router.post("/orders/{order_id}/pay", response=PayOut)
 def pay(request: ApiRequest, order_id: UUID, body: PayIn) -> PayOut:
+    if body.attendees is not None:
+        services.order_attendees_set(
+            buyer=request.auth,
+            order_id=order_id,
+            names=[a.name for a in body.attendees],
+            answers=[dict(a.answers) for a in body.attendees],
+        )
+    else:
+        services.order_answers_check(buyer=request.auth, order_id=order_id)
     outcome = services.order_pay(
         buyer=request.auth,
         order_id=order_id,

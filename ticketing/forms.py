@@ -4,8 +4,11 @@ from typing import Any, cast
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from events.models import Event
+from core.errors import DomainError
+from events.models import AttendeeQuestion, Event
+from events.questions import ANSWER_MAX, NO, YES, answer_clean
 from ticketing.seating.services import MAX_SEATS_PER_ORDER
+from ticketing.selectors import CheckoutTicket
 
 
 class BookingForm(forms.Form):
@@ -57,21 +60,36 @@ class PaymentForm(forms.Form):
     )
 
     def __init__(
-        self, *args: Any, tickets: list[tuple[str, str]] | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        tickets: list[CheckoutTicket] | None = None,
+        questions: list[AttendeeQuestion] | None = None,
+        **kwargs: Any,
     ) -> None:
-        """`tickets`: (tier name, name given so far) per ticket of the order, in ticket order."""
+        """`tickets`: the order's tickets in ticket order; `questions`: the event's questions
+        for attendees (each ticket gets those of its tier and those of every tier)."""
         super().__init__(*args, **kwargs)
         self.fields["idempotency_key"].initial = uuid.uuid4().hex
-        self.attendee_count = len(tickets or [])
-        for index, (tier_name, given) in enumerate(tickets or []):
+        self.tickets = tickets or []
+        self.asked: list[list[tuple[str, AttendeeQuestion]]] = []
+        for index, ticket in enumerate(self.tickets):
             self.fields[f"attendee_{index}"] = forms.CharField(
                 max_length=150,
                 required=False,  # blank: the buyer's name, as tickets had before names
                 label=_("Ticket %(number)d · %(tier)s: name of the attendee")
-                % {"number": index + 1, "tier": tier_name},
-                initial=given,
+                % {"number": index + 1, "tier": ticket.what},
+                initial=ticket.name,
                 widget=forms.TextInput(attrs={"autocomplete": "name"}),
             )
+            asked = []
+            for question in questions or []:
+                if question.asks(ticket.tier_id):
+                    name = f"answer_{index}_{question.pk.hex}"
+                    self.fields[name] = _answer_field(
+                        question, ticket.answers.get(str(question.pk))
+                    )
+                    asked.append((name, question))
+            self.asked.append(asked)
 
     def clean_card_number(self) -> str:
         digits = "".join(ch for ch in self.cleaned_data["card_number"] if ch.isdigit())
@@ -79,11 +97,68 @@ class PaymentForm(forms.Form):
             raise forms.ValidationError(_("Enter the 12–19 digits of the card number."))
         return digits
 
-    def attendee_fields(self) -> list[forms.BoundField]:
-        return [self[f"attendee_{index}"] for index in range(self.attendee_count)]
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        # The same rule the booking service applies (events.questions), as field errors.
+        for asked in self.asked:
+            for name, question in asked:
+                if name in self.errors:
+                    continue
+                try:
+                    data[name] = answer_clean(question, data.get(name))
+                except DomainError as exc:
+                    self.add_error(name, exc.detail_message)
+        return data
+
+    def attendee_groups(self) -> list[tuple[forms.BoundField, list[forms.BoundField]]]:
+        """Per ticket: the name field and the fields of the questions it is asked."""
+        return [
+            (self[f"attendee_{index}"], [self[name] for name, _q in self.asked[index]])
+            for index in range(len(self.tickets))
+        ]
 
     def attendee_names(self) -> list[str]:
-        return [self.cleaned_data[f"attendee_{i}"] for i in range(self.attendee_count)]
+        return [self.cleaned_data[f"attendee_{i}"] for i in range(len(self.tickets))]
+
+    def attendee_answers(self) -> list[dict[str, str]]:
+        return [
+            {str(q.pk): self.cleaned_data[name] for name, q in asked if self.cleaned_data[name]}
+            for asked in self.asked
+        ]
+
+
+def _answer_field(question: AttendeeQuestion, given: str | None) -> forms.Field:
+    label = (
+        question.label
+        if question.required
+        else _("%(label)s (optional)") % {"label": question.label}
+    )
+    # The same words as the booking service's AnswerRequired, so page and API say one thing.
+    errors = {"required": _("“%(label)s” needs an answer.") % {"label": question.label}}
+    if question.kind == AttendeeQuestion.Kind.YES_NO:
+        return forms.ChoiceField(
+            label=label,
+            required=question.required,
+            choices=[(YES, _("Yes")), (NO, _("No"))],
+            widget=forms.RadioSelect,
+            initial=given,
+            error_messages=errors,
+        )
+    if question.kind == AttendeeQuestion.Kind.CHOICE:
+        return forms.ChoiceField(
+            label=label,
+            required=question.required,
+            choices=[("", _("Choose…")), *((o, o) for o in question.options)],
+            initial=given,
+            error_messages=errors,
+        )
+    return forms.CharField(
+        label=label,
+        required=question.required,
+        max_length=ANSWER_MAX,
+        initial=given,
+        error_messages=errors,
+    )
 
 
 class VoucherApplyForm(forms.Form):

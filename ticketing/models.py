@@ -41,6 +41,9 @@ class Order(models.Model):
     attendee_names = ArrayField(
         models.CharField(max_length=150), default=list, blank=True, db_default=[]
     )
+    # The answers to the event's attendee questions, per ticket in ticket order
+    # ({question id: answer}), given at checkout; copied onto each ticket when it is issued.
+    attendee_answers = models.JSONField(default=list, blank=True, db_default=[])
 
     class Meta:
         ordering = ["-created_at"]
@@ -120,6 +123,8 @@ class Ticket(models.Model):
     )
     # The short reference on the ticket (core.refs); set by the database on insert.
     ref = models.CharField(max_length=8, db_default="", editable=False)
+    # The attendee's answers to the event's questions ({question id: answer}; events.questions).
+    answers = models.JSONField(default=dict, blank=True, db_default={})
 
     class Meta:
         ordering = ["issued_at", "id"]

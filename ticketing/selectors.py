@@ -38,19 +38,31 @@ def order_of_buyer(user: User, order_id: Any) -> Order:
     )
 
 
-def checkout_tickets(order: Order) -> list[tuple[str, str]]:
-    """(what, name given) per ticket the order will issue, in the order tickets are issued."""
+@dataclass(frozen=True)
+class CheckoutTicket:
+    """One ticket the held order will issue, as checkout asks about it."""
+
+    what: str  # tier (and seat)
+    name: str  # the attendee's name given so far
+    tier_id: Any
+    answers: dict[str, str]  # given so far, by question id
+
+
+def checkout_tickets(order: Order) -> list[CheckoutTicket]:
+    """The tickets the order will issue, in the order they are issued."""
     tier_names = {line.tier_id: line.tier.name for line in order.lines.all()}
     lines = sorted((line.tier_id, line.quantity) for line in order.lines.all())
     seats = [
         (s.pk, s.tier_id, s.label) for s in order.seats.order_by("pk").only(*SEAT_LABEL_FIELDS)
     ]
-    names = order.attendee_names
+    names, answers = order.attendee_names, order.attendee_answers
     plan = ticket_plan(lines, seats)
     return [
-        (
-            f"{tier_names.get(tier_id, '')}{f' · {label}' if label else ''}",
-            names[i] if i < len(names) else (order.buyer.display_name if i == 0 else ""),
+        CheckoutTicket(
+            what=f"{tier_names.get(tier_id, '')}{f' · {label}' if label else ''}",
+            name=names[i] if i < len(names) else (order.buyer.display_name if i == 0 else ""),
+            tier_id=tier_id,
+            answers=answers[i] if i < len(answers) else {},
         )
         for i, (tier_id, _seat, label) in enumerate(plan)
     ]

@@ -21,3 +21,14 @@ transfer_sent = Signal()
 ticket_transferred = Signal()
 # sender=RefundJob class, job_id=int, event_id=UUID: every order of a cancelled event refunded.
 event_cancelled_refunds_done = Signal()
+
+# --- Sent by the organizer's tools --------------------------------------------------------------
+# Both are sent INSIDE the organizer's transaction (with its audit entry), so the outbox rows
+# commit with it. They have topics of their own: re-announcing `order_confirmed` would fire the
+# organization's webhooks again for orders nothing happened to.
+# sender=Event class, event_id=UUID, organization_id=UUID, user_ids=list of holders,
+# subject=str, body=str, batch_key=str (the same batch recorded twice is one message each).
+holders_messaged = Signal()
+# sender=Ticket class, event_id=UUID, organization_id=UUID, batch_key=str,
+# resends=list of (holder id, order id, [ticket ids]): send these tickets to their holder again.
+tickets_resend_requested = Signal()

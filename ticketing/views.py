@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from core.errors import DomainError
 from core.http import AuthedRequest
 from core.qr import qr_svg
+from events.questions import event_questions
 from events.selectors import published_event
 from ticketing.booking import services
 from ticketing.errors import SeatTaken, SoldOut
@@ -75,7 +76,9 @@ def order_detail(request: AuthedRequest, order_id: Any) -> HttpResponse:
     pending = order.status == Order.Status.PENDING
     applying = "apply_voucher" in request.POST
     paying = request.method == "POST" and pending and not applying
-    form = PaymentForm(request.POST if paying else None, tickets=plan)
+    form = PaymentForm(
+        request.POST if paying else None, tickets=plan, questions=event_questions(order.event_id)
+    )
     voucher_form = VoucherApplyForm(request.POST if applying else None)
     status = 200
     if request.method == "POST" and pending and voucher_form.is_bound:
@@ -93,7 +96,10 @@ def order_detail(request: AuthedRequest, order_id: Any) -> HttpResponse:
     elif request.method == "POST" and pending and form.is_valid():
         try:
             services.order_attendees_set(
-                buyer=request.user, order_id=order.pk, names=form.attendee_names()
+                buyer=request.user,
+                order_id=order.pk,
+                names=form.attendee_names(),
+                answers=form.attendee_answers(),
             )
             services.order_pay(
                 buyer=request.user,

@@ -504,3 +504,48 @@ def test_release_expired_holds_task_runs_the_service(attendee: User, tier: Ticke
 
     assert release_expired_holds.delay().get() == 1
     assert sold(tier) == 0
+
+
+def test_attendee_answers_are_checked_and_land_on_each_ticket(
+    attendee: User, event: Event, tier: TicketTier
+) -> None:
+    from events.errors import AnswerInvalid, AnswerRequired
+    from events.models import AttendeeQuestion
+    from ticketing.booking.services import order_answers_check, order_attendees_set
+
+    balcony = TicketTierFactory.create(event=event, name="Balcony")
+    meal = AttendeeQuestion.objects.create(
+        event=event, label="Meal", kind="choice", options=["Vegan", "Any"], required=True
+    )
+    step_free = AttendeeQuestion.objects.create(
+        event=event, tier=balcony, label="Step-free seat", kind="yes_no"
+    )
+    order = order_reserve(
+        buyer=attendee,
+        event_id=event.pk,
+        items=[(tier.pk, 1), (balcony.pk, 1)],
+        idempotency_key="qa",
+    )
+    with pytest.raises(AnswerRequired):
+        order_answers_check(buyer=attendee, order_id=order.pk)
+    in_ticket_order = sorted([tier.pk, balcony.pk])  # tickets come in tier order
+    with pytest.raises(AnswerInvalid):
+        order_attendees_set(
+            buyer=attendee,
+            order_id=order.pk,
+            names=["", ""],
+            answers=[{str(meal.pk): "Fish"}, {str(meal.pk): "Any"}],
+        )
+    given = [
+        {str(meal.pk): "Vegan" if tier_id == tier.pk else "Any", str(step_free.pk): "YES"}
+        for tier_id in in_ticket_order
+    ]
+    order_attendees_set(buyer=attendee, order_id=order.pk, names=["", ""], answers=given)
+    order_answers_check(buyer=attendee, order_id=order.pk)
+    paid = order_pay(buyer=attendee, order_id=order.pk, idempotency_key="qa-pay").tickets
+    answers = {t.tier_id: t.answers for t in Ticket.objects.filter(pk__in=[t.pk for t in paid])}
+    # The balcony's question is asked of balcony tickets only: its answer elsewhere is dropped.
+    assert answers == {
+        tier.pk: {str(meal.pk): "Vegan"},
+        balcony.pk: {str(meal.pk): "Any", str(step_free.pk): "yes"},
+    }

@@ -303,11 +303,12 @@ def tickets_build(
     plan: Sequence[tuple[Any, Any, str]],
     issued_at: datetime | None = None,
     names: Sequence[str] = (),
+    answers: Sequence[dict[str, str]] = (),
 ) -> list[Ticket]:
     """Unsaved valid tickets for `holder`, each with its signed QR payload.
 
     `names`: the attendee on each ticket, in plan order, as given at checkout; a blank or
-    missing one is the holder's name.
+    missing one is the holder's name. `answers`: the attendee questions' answers, likewise.
     """
     signer = ticket_signer()
     key = signer.key_for(event_id)
@@ -321,6 +322,7 @@ def tickets_build(
             seat_id=seat_id,
             holder=holder,
             attendee_name=(names[index] if index < len(names) else "") or holder.display_name,
+            answers=answers[index] if index < len(answers) else {},
         )
         if issued_at is not None:  # else the database row's own insert time
             ticket.issued_at = issued_at
@@ -343,5 +345,6 @@ def tickets_issue(order: Order) -> list[Ticket]:
             holder=order.buyer,
             plan=ticket_plan(lines, seats),
             names=order.attendee_names,
+            answers=order.attendee_answers,
         )
     )

@@ -19,6 +19,7 @@ default makes a statement fail, which only shows as the slow path and a logged w
 """
 
 import contextlib
+import json
 import logging
 import uuid
 from collections.abc import Iterator
@@ -139,7 +140,7 @@ def order_place(
 # flight, or this key used before, breaks a unique constraint: the reference path sorts it out.
 _START = """
 WITH held AS (
-    SELECT id, event_id, total, currency, attendee_names FROM ticketing_order
+    SELECT id, event_id, total, currency, attendee_names, attendee_answers FROM ticketing_order
     WHERE id = %(order)s AND buyer_id = %(buyer)s AND status = 'pending' AND expires_at > %(now)s
     FOR UPDATE
 ),
@@ -163,7 +164,7 @@ SELECT held.event_id, started.amount, started.currency,
         WHERE s.order_id = held.id),
        (SELECT array_agg(s.section || ' ' || s.row || '-' || s.number ORDER BY s.id)
         FROM ticketing_eventseat s WHERE s.order_id = held.id),
-       held.attendee_names
+       held.attendee_names, held.attendee_answers
 FROM held, started
 """
 
@@ -173,6 +174,7 @@ class StartedPayment:
 
     __slots__ = (
         "amount",
+        "attendee_answers",
         "attendee_names",
         "currency",
         "event_id",
@@ -195,6 +197,7 @@ class StartedPayment:
         lines: list[tuple[uuid.UUID, int]],
         seats: list[tuple[uuid.UUID, uuid.UUID, str]],
         attendee_names: list[str] | None = None,
+        attendee_answers: list[dict[str, str]] | None = None,
     ) -> None:
         self.pk = pk
         self.order_id = order_id
@@ -205,6 +208,7 @@ class StartedPayment:
         self.lines = lines
         self.seats = seats  # (seat, tier, label) for assigned seating
         self.attendee_names = attendee_names or []  # Order.attendee_names
+        self.attendee_answers = attendee_answers or []  # Order.attendee_answers
 
     @property
     def provider_key(self) -> str:
@@ -236,7 +240,18 @@ def payment_start(
         return None
     if row is None:
         return None
-    event_id, amount, currency, tier_ids, quantities, seat_ids, seat_tiers, seat_labels, names = row
+    (
+        event_id,
+        amount,
+        currency,
+        tier_ids,
+        quantities,
+        seat_ids,
+        seat_tiers,
+        seat_labels,
+        names,
+        answers,
+    ) = row
     return StartedPayment(
         pk=payment_id,
         order_id=order_id,
@@ -247,6 +262,8 @@ def payment_start(
         lines=list(zip(tier_ids or [], quantities or [], strict=True)),
         seats=list(zip(seat_ids or [], seat_tiers or [], seat_labels or [], strict=True)),
         attendee_names=names,
+        # Django's connection hands jsonb over as text (its JSONField parses it).
+        attendee_answers=json.loads(answers) if isinstance(answers, str) else answers,
     )
 
 
@@ -270,12 +287,13 @@ settled AS (
 ),
 issued AS (
     INSERT INTO ticketing_ticket (id, order_id, event_id, tier_id, seat_id, holder_id,
-                                  attendee_name, status, void_reason, qr_payload, issued_at)
+                                  attendee_name, status, void_reason, qr_payload, issued_at,
+                                  answers)
     SELECT t.id, ready.id, %(event)s, t.tier_id, t.seat_id, %(buyer)s, t.name, 'valid', '',
-           t.payload, %(now)s
+           t.payload, %(now)s, t.answers::jsonb
     FROM ready, unnest(%(ids)s::uuid[], %(tiers)s::uuid[], %(seats)s::uuid[], %(payloads)s::text[],
-                       %(names)s::text[])
-                AS t(id, tier_id, seat_id, payload, name)
+                       %(names)s::text[], %(answers)s::text[])
+                AS t(id, tier_id, seat_id, payload, name, answers)
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM ready), (SELECT count(*) FROM issued)
@@ -287,15 +305,15 @@ def payment_finish(
     buyer: User,
     started: StartedPayment,
     charge_id: str,
-    tickets: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID | None, str, str]],
+    tickets: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID | None, str, str, dict[str, str]]],
     now: datetime,
 ) -> bool:
     """Mark a charged payment succeeded, its order paid and issue `tickets`.
 
-    Each ticket is (id, tier, seat or None, QR payload, attendee name). Runs in the caller's
-    transaction (so what listens to the confirmation can write in it too); False, with nothing
-    changed, when the order or payment moved on meanwhile. A database error propagates: roll
-    back.
+    Each ticket is (id, tier, seat or None, QR payload, attendee name, answers). Runs in the
+    caller's transaction (so what listens to the confirmation can write in it too); False, with
+    nothing changed, when the order or payment moved on meanwhile. A database error propagates:
+    roll back.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("payment_finish runs in the caller's transaction")
@@ -313,6 +331,7 @@ def payment_finish(
                 "seats": [ticket[2] for ticket in tickets],
                 "payloads": [ticket[3] for ticket in tickets],
                 "names": [ticket[4] for ticket in tickets],
+                "answers": [json.dumps(ticket[5]) for ticket in tickets],
                 "now": now,
             },
         )

@@ -34,7 +34,8 @@ from core.db import busy_on_lock_timeout, row_or_raise
 from core.errors import NotFound
 from core.ids import is_uuid
 from core.testswitches import switch_on
-from events.models import Event, TicketTier
+from events.models import AttendeeQuestion, Event, TicketTier
+from events.questions import answers_clean, event_questions
 from ticketing.booking import hotpath
 from ticketing.booking.core import (
     idempotency_key_check,
@@ -241,16 +242,46 @@ def order_voucher_apply(*, buyer: User, order_id: Any, code: str) -> Order:
 
 
 @transaction.atomic(durable=True)
-def order_attendees_set(*, buyer: User, order_id: Any, names: list[str]) -> Order:
-    """Name the tickets of the buyer's held order (in ticket order) before it is paid."""
+def order_attendees_set(
+    *,
+    buyer: User,
+    order_id: Any,
+    names: list[str],
+    answers: list[dict[str, Any]] | None = None,
+) -> Order:
+    """Name the tickets of the buyer's held order (in ticket order) before it is paid, with the
+    answers to the event's attendee questions (AnswerRequired / AnswerInvalid otherwise)."""
     order = _held_order_locked(buyer, order_id)
-    count = sum(order.lines.values_list("quantity", flat=True))
+    tier_ids = _ticket_tiers(order)
     cleaned = [" ".join(name.split())[:150] for name in names]
-    if len(cleaned) > count:
-        raise QuantityLimit(f"This order has {count} tickets.")
+    if len(cleaned) > len(tier_ids) or len(answers or []) > len(tier_ids):
+        raise QuantityLimit(f"This order has {len(tier_ids)} tickets.")
     order.attendee_names = cleaned
-    order.save(update_fields=["attendee_names"])
+    order.attendee_answers = answers_clean(event_questions(order.event_id), tier_ids, answers or [])
+    order.save(update_fields=["attendee_names", "attendee_answers"])
     return order
+
+
+def order_answers_check(*, buyer: User, order_id: Any) -> None:
+    """AnswerRequired / AnswerInvalid if the buyer's pending order still lacks answers the
+    event's questions require (for a payment that brings no attendees of its own).
+
+    One indexed EXISTS when the event asks nothing required, the common case on the rush path.
+    """
+    if not is_uuid(str(order_id)):
+        return  # not an order: the payment says so
+    if not AttendeeQuestion.objects.filter(event__orders=order_id, required=True).exists():
+        return
+    order = Order.objects.filter(pk=order_id, buyer=buyer, status=Order.Status.PENDING).first()
+    if order is not None:
+        answers_clean(event_questions(order.event_id), _ticket_tiers(order), order.attendee_answers)
+
+
+def _ticket_tiers(order: Order) -> list[Any]:
+    """The tier of each ticket the order will issue, in ticket order (ticket_plan)."""
+    lines = sorted(order.lines.values_list("tier_id", "quantity"))
+    seats = [(pk, tier, "") for pk, tier in order.seats.order_by("pk").values_list("pk", "tier_id")]
+    return [tier for tier, _seat, _label in ticket_plan(lines, seats)]
 
 
 def _held_order_locked(buyer: User, order_id: Any) -> Order:
@@ -373,6 +404,7 @@ def _payment_finish_at_once(
         plan=ticket_plan(started.lines, started.seats),
         issued_at=now,
         names=started.attendee_names,
+        answers=started.attendee_answers,
     )
     try:
         with transaction.atomic(durable=True):
@@ -381,7 +413,8 @@ def _payment_finish_at_once(
                 started=started,
                 charge_id=charge_id,
                 tickets=[
-                    (t.pk, t.tier_id, t.seat_id, t.qr_payload, t.attendee_name) for t in tickets
+                    (t.pk, t.tier_id, t.seat_id, t.qr_payload, t.attendee_name, t.answers)
+                    for t in tickets
                 ],
                 now=now,
             ):
