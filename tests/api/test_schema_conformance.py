@@ -20,7 +20,7 @@ from accounts.models import Membership
 from tests.api.conftest import login
 from tests.factories import EventFactory, MembershipFactory, TicketTierFactory, order_paid
 
-BOUNDED_EXAMPLES = 12
+BOUNDED_EXAMPLES = 6
 LONG_EXAMPLES = int(os.environ.get("SCHEMA_EXAMPLES", "0"))
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())

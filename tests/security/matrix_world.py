@@ -103,7 +103,9 @@ def _build() -> World:
     key = SigningKey.objects.filter(event=event).order_by("-pk").first()
 
     webhook = WebhookEndpoint.objects.create(
-        organization=organization, url="https://hooks.example.com/boxoffice", topics=["*"]
+        organization=organization,
+        url="https://hooks.example.com/boxoffice",
+        topics=["order.confirmed"],
     )
     message = Message.objects.create(
         topic=Topic.ORDER_CONFIRMED,

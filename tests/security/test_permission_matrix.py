@@ -176,7 +176,11 @@ class Caller:
 
 @pytest.fixture(scope="module")
 def caller(django_db_setup: None, django_db_blocker: Any) -> Iterator[Caller]:
-    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+    # Stripe configured as in production, so its webhook judges the signature.
+    configured = override_settings(
+        PASSWORD_HASHERS=FAST_HASHERS, STRIPE_WEBHOOK_SECRET="whsec_matrix"
+    )
+    with django_db_blocker.unblock(), configured:
         outer = transaction.atomic()
         outer._from_testcase = True  # type: ignore[attr-defined]
         with outer:
