@@ -16,7 +16,8 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 
-from accounts.models import Membership
+from accounts.models import Membership, User
+from events.models import Event, TicketTier
 from tests.api.conftest import login
 from tests.factories import EventFactory, MembershipFactory, TicketTierFactory, order_paid
 
@@ -34,14 +35,31 @@ CHECKS = [
 ]
 
 
+def owner_with_order() -> User:
+    """An owner of an organization with a published event, who bought a ticket of it."""
+    owner = _owner()
+    event = _event(owner)
+    order_paid(buyer=owner, tier=_tier(event))
+    return owner
+
+
+def _owner() -> User:
+    return MembershipFactory(role=Membership.Role.OWNER).user
+
+
+def _event(owner: User) -> Event:
+    return EventFactory(organization=owner.organizations.get())
+
+
+def _tier(event: Event) -> TicketTier:
+    return TicketTierFactory(event=event)
+
+
 @pytest.fixture
 def owner_token(client, db) -> Iterator[str]:
     """An owner of an organization with a published event, a paid order and door staff, so
     authenticated operations reach their real code rather than stopping at 401."""
-    owner = MembershipFactory(role=Membership.Role.OWNER).user
-    organization = owner.organizations.get()
-    event = EventFactory(organization=organization)
-    order_paid(buyer=owner, tier=TicketTierFactory(event=event))
+    owner = owner_with_order()
     token = login(client, owner).token
     # Requests go through the WSGI handler, which closes "old" connections at each request's
     # start and end; inside the test's transaction that would close the test's own connection

@@ -12,10 +12,10 @@ from typing import Any
 from allauth.mfa.models import Authenticator
 from django.test import TestCase
 
-from accounts.models import Membership, User
+from accounts.models import Membership, Organization, User
 from checkin.models import SigningKey
 from checkin.services import checkin_list_default, device_link_create, signing_key_rotate
-from events.models import AgendaFeed, Feedback, Room, Session
+from events.models import AgendaFeed, Event, Feedback, Room, Session, TicketTier, Venue
 from invoicing.services import invoice_issue
 from notifications.models import Audience, Message, Notification, Topic, WebhookEndpoint
 from notifications.preferences import unsubscribe_token
@@ -34,6 +34,31 @@ from ticketing.models import Ticket
 from ticketing.seating.services import SeatBlock, seat_map_create
 from waitlist.services import waitlist_join
 
+
+def _user(**fields: Any) -> User:
+    return UserFactory(**fields)
+
+
+def _member(**fields: Any) -> User:
+    return MembershipFactory(**fields).user
+
+
+def _organization() -> Organization:
+    return OrganizationFactory()
+
+
+def _venue(**fields: Any) -> Venue:
+    return VenueFactory(**fields)
+
+
+def _event(**fields: Any) -> Event:
+    return EventFactory(**fields)
+
+
+def _tier(**fields: Any) -> TicketTier:
+    return TicketTierFactory(**fields)
+
+
 ROLES = ("anonymous", "attendee", "door_other", "manager", "owner_other", "owner", "admin")
 
 
@@ -50,30 +75,28 @@ def world_build() -> World:
 
 
 def _build() -> World:
-    owner = MembershipFactory(role=Membership.Role.OWNER).user
+    owner = _member(role=Membership.Role.OWNER)
     organization = owner.organizations.get()
-    manager = MembershipFactory(organization=organization, role=Membership.Role.MANAGER).user
-    MembershipFactory(organization=organization, role=Membership.Role.DOOR)
+    manager = _member(organization=organization, role=Membership.Role.MANAGER)
+    _member(organization=organization, role=Membership.Role.DOOR)
 
-    other_organization = OrganizationFactory()
-    owner_other = MembershipFactory(
-        organization=other_organization, role=Membership.Role.OWNER
-    ).user
-    door_other = MembershipFactory(organization=other_organization, role=Membership.Role.DOOR).user
+    other_organization = _organization()
+    owner_other = _member(organization=other_organization, role=Membership.Role.OWNER)
+    door_other = _member(organization=other_organization, role=Membership.Role.DOOR)
 
-    admin = UserFactory(is_staff=True, is_superuser=True)
+    admin = _user(is_staff=True, is_superuser=True)
     # Admins must have a second factor before the admin opens (RequireMfaMiddleware).
     Authenticator.objects.create(user=admin, type=Authenticator.Type.TOTP, data={"secret": "x"})
 
-    attendee = UserFactory()
+    attendee = _user()
 
-    venue = VenueFactory(organization=organization)
-    event = EventFactory(organization=organization, venue=venue)
+    venue = _venue(organization=organization)
+    event = _event(organization=organization, venue=venue)
     # The attendee buys the last two of `sold_out`, so they can also join its waitlist.
-    sold_out = TicketTierFactory(event=event, capacity=2)
-    tier = TicketTierFactory(event=event)
-    other_event = EventFactory(organization=other_organization)
-    TicketTierFactory(event=other_event)
+    sold_out = _tier(event=event, capacity=2)
+    tier = _tier(event=event)
+    other_event = _event(organization=other_organization)
+    _tier(event=other_event)
 
     order = order_paid(buyer=attendee, tier=sold_out, quantity=2).order
     entry = waitlist_join(user=attendee, event=event, tier_id=sold_out.pk)

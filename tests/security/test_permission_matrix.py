@@ -79,9 +79,9 @@ def parameters_of(pattern: str) -> list[str]:
 
 def admin_model_is_empty(route: Route) -> bool:
     match = re.match(r"admin/(\w+)/(\w+)/.*object_id", route.pattern)
-    return (
-        bool(match) and not apps.get_model(match.group(1), match.group(2))._default_manager.exists()
-    )  # type: ignore[union-attr]
+    if match is None:
+        return False
+    return not apps.get_model(match.group(1), match.group(2))._default_manager.exists()
 
 
 def admin_object(route: Route) -> dict[str, Any]:
