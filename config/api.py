@@ -11,6 +11,7 @@ from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
+from ninja.openapi.schema import OpenAPISchema
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -22,7 +23,87 @@ from ops.availability import unavailable_response
 logger = logging.getLogger(__name__)
 
 
-api = NinjaAPI(
+ERROR_ENVELOPE = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            # VALIDATION_ERROR adds `fields`, domain errors may add `details`.
+            "additionalProperties": True,
+        }
+    },
+}
+
+ERROR_DESCRIPTIONS = {
+    400: "Malformed JSON or a request a rule refuses (MALFORMED_JSON, ...)",
+    401: "No valid token (UNAUTHENTICATED), or wrong credentials (INVALID_CREDENTIALS)",
+    402: "The payment was declined (PAYMENT_DECLINED)",
+    403: "Signed in but not allowed (FORBIDDEN)",
+    404: "Not found, or not yours to see (NOT_FOUND)",
+    409: "Refused by the current state (SOLD_OUT, ...)",
+    422: "Invalid input (VALIDATION_ERROR, with `fields`)",
+    429: "Too many requests (RATE_LIMITED), with Retry-After",
+    503: "Busy or unavailable for a moment (BUSY, UNAVAILABLE), with Retry-After",
+}
+
+
+# Refusals a route's own service raises that the rules below cannot infer from its shape.
+ERRORS_OF_OPERATION = {
+    "accounts_api_token": {401},
+    "ticketing_api_pay": {402},
+}
+
+
+def error_statuses(method: str, operation: dict[str, Any]) -> set[int]:
+    """The error statuses an operation can answer, from what it takes and who may call it."""
+    # Every route may be limited by settings.RATE_LIMITED_ROUTES; a locked row or a database
+    # restart is a 503 with Retry-After anywhere.
+    statuses = {429, 503, *ERRORS_OF_OPERATION.get(operation.get("operationId", ""), ())}
+    parameters = operation.get("parameters", [])
+    if parameters or "requestBody" in operation:
+        statuses |= {400, 422}
+    if any(parameter.get("in") == "path" for parameter in parameters):
+        statuses.add(404)
+    if operation.get("security"):
+        statuses |= {401, 403, 404}
+    if method != "get":
+        statuses.add(409)
+    return statuses
+
+
+def document_error_responses(schema: dict[str, Any]) -> None:
+    """Add the error envelope to every operation for each error status it can answer, so a
+    client (and schemathesis) knows the shape of a refusal, not only of a success."""
+    schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_ENVELOPE
+    error_content = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for operations in schema.get("paths", {}).values():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            # A route that describes its own success in openapi_extra adds a string key next to
+            # ninja's integer one; JSON would carry both as duplicate keys.
+            for status in [key for key in responses if isinstance(key, int)]:
+                described = responses.pop(status)
+                responses.setdefault(str(status), described)
+            for status in sorted(error_statuses(method, operation)):
+                responses.setdefault(
+                    str(status),
+                    {"description": ERROR_DESCRIPTIONS[status], "content": error_content},
+                )
+
+
+class BoxofficeApi(NinjaAPI):
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        document_error_responses(schema)
+        return schema
+
+
+api = BoxofficeApi(
     title="Boxoffice API",
     version="1",
     urls_namespace="api",

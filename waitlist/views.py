@@ -103,9 +103,13 @@ def manage_waitlist(request: AuthedRequest, event_id: Any) -> HttpResponse:
 def manage_offer_next(request: AuthedRequest, event_id: Any) -> HttpResponse:
     event = event_managed_by(request.user, event_id)
     try:
-        made = waitlist_offer_next(
-            actor=request.user, event_id=event.pk, tier_id=request.POST.get("tier", "")
-        )
+        # A missing or garbled tier is the form's mistake, not a server error.
+        tier_id = uuid.UUID(request.POST.get("tier", ""))
+    except ValueError:
+        messages.error(request, "Choose a ticket type.")
+        return redirect("waitlist:manage", event_id=event.pk)
+    try:
+        made = waitlist_offer_next(actor=request.user, event_id=event.pk, tier_id=tier_id)
     except DomainError as exc:
         messages.error(request, exc.detail_message)
     else:
