@@ -185,6 +185,9 @@ def _build() -> World:
         "ends_at": (event.starts_at + timedelta(days=30, hours=2)).isoformat(),
         # Parameters without a row behind them: the route answers "no such thing" to everyone.
         "token": "no-such-token",
+        "provider_id": "no-such-provider",
+        "export_id": "00000000-0000-0000-0000-000000000000",
+        "token_id": 999999,
         "action": "disable",
         "key": "no-such-key",
         "uidb36": "zz",

@@ -36,6 +36,7 @@ def rule_for(table: Mapping[str, Rule], key: str) -> Rule | None:
 #             anon attendee door_B manager owner_B owner admin
 PUBLIC = (200, 200, 200, 200, 200, 200, 200)
 NOBODY = (404, 404, 404, 404, 404, 404, 404)  # a link whose token or object does not exist
+SIGNED_IN_NOBODY = (302, 404, 404, 404, 404, 404, 404)  # someone's own object; none has this id
 SIGNED_IN = (302, 200, 200, 200, 200, 200, 200)
 SIGNED_OUT_ONLY = (200, 302, 302, 302, 302, 302, 302)  # sign-in and sign-up pages
 ALLAUTH_FLOW = (302, 302, 302, 302, 302, 302, 302)  # a step that needs a flow in progress
@@ -110,6 +111,44 @@ PAGE_TABLE: dict[str, Rule] = {
     # The organization trail is for owners; admins read every trail in the admin.
     "accounts:audit": Rule((302, 403, 403, 403, 200, 200, 403)),
     "accounts:organization_security": Rule(OWNER),
+    # Signing in with an external OpenID Connect provider (allauth social accounts).
+    "socialaccount_login_cancelled": Rule(PUBLIC),
+    "socialaccount_login_error": Rule((401,) * 7),  # allauth's error page says 401
+    "socialaccount_signup": Rule(ALLAUTH_FLOW),  # only with a social sign-in in progress
+    "socialaccount_connections": Rule(SIGNED_IN),
+    # allauth's old addresses, moved for good to accounts/3rdparty/.
+    "accounts/social/login/cancelled/": Rule((301,) * 7),
+    "accounts/social/login/error/": Rule((301,) * 7),
+    "accounts/social/signup/": Rule((301,) * 7),
+    "accounts/social/connections/": Rule((301,) * 7),
+    "openid_connect_login": Rule(NOBODY),  # no such provider in this world
+    "openid_connect_callback": Rule(NOBODY),
+    "accounts:organization_logo": Rule(OWNER),
+    # --- privacy: each person's own data; retention is the owner's ---------------------------
+    "privacy:home": Rule(SIGNED_IN),
+    "privacy:export_start": post(SIGNED_IN_ACTION),
+    "privacy:export_status": Rule(SIGNED_IN_NOBODY),  # no export of that id
+    # Without its signed link a download is refused as a link that has expired.
+    "privacy:export_download": Rule((302, 410, 410, 410, 410, 410, 410)),
+    "privacy:consent": post(SIGNED_IN_ACTION),
+    "privacy:erase": Rule(SIGNED_IN),
+    "privacy:organization_retention": Rule(OWNER),
+    # --- OAuth2 / OpenID Connect provider (django-oauth-toolkit) ------------------------------
+    # Without client_id and the rest, the request is refused after sign-in.
+    "oauth2_provider:authorize": Rule((302, 400, 400, 400, 400, 400, 400)),
+    "oauth2_provider:token": post((400,) * 7),
+    "oauth2_provider:revoke-token": post((400,) * 7),
+    "oauth2_provider:introspect": Rule((403,) * 7),  # only for a protected resource's token
+    "oauth2_provider:authorized-token-list": Rule(SIGNED_IN),
+    "oauth2_provider:authorized-token-delete": Rule(SIGNED_IN_NOBODY),
+    "oauth2_provider:list": Rule(SIGNED_IN),
+    "oauth2_provider:register": Rule(SIGNED_IN),
+    "oauth2_provider:detail": Rule(SIGNED_IN_NOBODY),  # each sees only their own apps
+    "oauth2_provider:delete": Rule(SIGNED_IN_NOBODY),
+    "oauth2_provider:update": Rule(SIGNED_IN_NOBODY),
+    "oauth2_provider:oidc-connect-discovery-info": Rule(PUBLIC),
+    "oauth2_provider:jwks-info": Rule(PUBLIC),
+    "oauth2_provider:user-info": Rule((401,) * 7),
     # --- the Django admin: one guard for all its routes, staff with a second factor ----------
     "admin:*": Rule(ADMIN_ONLY),
     "admin/*": Rule(ALLAUTH_FLOW),  # an object's bare URL redirects to its change page
@@ -123,6 +162,15 @@ PAGE_TABLE: dict[str, Rule] = {
     "admin:accounts_auditentry_delete": Rule((302, 302, 302, 302, 302, 302, 403)),
     "admin:checkin_scan_delete": Rule((302, 302, 302, 302, 302, 302, 403)),
     "admin:invoicing_document_delete": Rule((302, 302, 302, 302, 302, 302, 403)),
+    # OAuth grants and tokens are made by their flows, integrations by a command that shows
+    # the secret once: the admin reads and revokes them, it does not make them.
+    "admin:accounts_oauthintegration_add": Rule((302, 302, 302, 302, 302, 302, 403)),
+    "admin:oauth2_provider_accesstoken_add": Rule((302, 302, 302, 302, 302, 302, 403)),
+    "admin:oauth2_provider_accesstoken_delete": Rule((302, 302, 302, 302, 302, 302, 403)),
+    "admin:oauth2_provider_grant_add": Rule((302, 302, 302, 302, 302, 302, 403)),
+    "admin:oauth2_provider_idtoken_add": Rule((302, 302, 302, 302, 302, 302, 403)),
+    "admin:oauth2_provider_refreshtoken_add": Rule((302, 302, 302, 302, 302, 302, 403)),
+    "admin:oauth2_provider_refreshtoken_delete": Rule((302, 302, 302, 302, 302, 302, 403)),
     # --- ticketing ----------------------------------------------------------------------------
     "ticketing:book": post(SIGNED_IN_FORM),
     "ticketing:seats": Rule(NOBODY),  # the event has no seat map applied
@@ -168,6 +216,7 @@ PAGE_TABLE: dict[str, Rule] = {
     "events:manage_sessions": Rule(ORGANIZER),
     "events:manage_feedback": Rule(ORGANIZER),
     "events:manage_feedback_action": post(ORGANIZER_ACTION, action="hide"),
+    "events:manage_questions": Rule(ORGANIZER),
     # --- check-in -----------------------------------------------------------------------------
     "checkin:door_events": Rule(SIGNED_IN),
     "checkin:service_worker": Rule(PUBLIC),
@@ -283,6 +332,8 @@ API_TABLE: dict[str, Rule] = {
     "GET /api/v1/events/{event_id}/attendees.csv": api(API_ORGANIZER),
     "GET /api/v1/events/{event_id}/stats": api(API_ORGANIZER),
     "GET /api/v1/organizer/stats": api(API_SIGNED_IN),
+    "GET /api/v1/auth/tokens": api(API_SIGNED_IN),  # each their own tokens
+    "DELETE /api/v1/auth/tokens/{token_id}": api(API_NOBODY),
 }
 
 
