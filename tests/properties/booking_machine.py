@@ -320,7 +320,10 @@ class BookingMachine(RuleBasedStateMachine):
         moved = Ticket.objects.filter(event=self.event, admissions__isnull=False).exclude(
             status=Ticket.Status.VALID
         )
-        assert not moved.exists(), list(moved.values_list("id", "void_reason"))
+        assert not moved.exists(), (
+            "an admitted ticket was moved",
+            list(moved.values_list("id", "void_reason")),
+        )
 
     def revenue_is_payments_less_refunds(self) -> None:
         net = event_revenue_net(self.event.pk)
