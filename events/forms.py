@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from core.images import image_upload_check
 from events.models import TIME_ZONE_CHOICES, AttendeeQuestion, Category, Event, TicketTier
 from events.search import MAX_QUERY_CHARS, SearchParams
-from events.services import TierSpec, VenueSpec
+from events.services import EDITABLE_FIELDS, TierSpec, VenueSpec
 
 
 class EventFilterForm(forms.Form):
@@ -238,24 +238,8 @@ class EventForm(forms.Form):
 
     def event_fields(self) -> dict[str, Any]:
         d = self.cleaned_data
-        return {
-            "translations": self.translations(),
-            **{
-                k: d[k]
-                for k in (
-                    "title",
-                    "description",
-                    "category",
-                    "starts_at",
-                    "ends_at",
-                    "time_zone",
-                    "currency",
-                    "performers",
-                    "cover_alt",
-                    "is_test",
-                )
-            },
-        }
+        fields = {k: d[k] for k in EDITABLE_FIELDS if k != "translations"}
+        return {"translations": self.translations(), **fields}
 
     def translations(self) -> dict[str, dict[str, str]]:
         """{"de": {"title": ..., "description": ...}} of what was filled in."""
