@@ -413,9 +413,9 @@ def ticket_scan(
     if first_at is None and params["direction"] == ENTRY:
         # Not admitted and never in: the ticket was voided after the verdict read it.
         voided = Ticket.objects.filter(pk=claim.ticket_id).exclude(status=Ticket.Status.VALID)
-        void_reason = voided.values_list("void_reason", flat=True).first()
-        if void_reason is not None:
-            reason = void_reason if void_reason in VOID_REASONS else "revoked"
+        why = voided.values_list("void_reason", flat=True).first()
+        if why is not None:
+            reason = why if why in VOID_REASONS else "revoked"
             Scan.objects.filter(pk=params["id"]).update(result=Scan.Result.REJECTED, reason=reason)
             return ScanResult(
                 valid=False,

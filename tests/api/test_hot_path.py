@@ -18,10 +18,11 @@ from ticketing.booking.gate import gate_sync
 # autocommit).
 REGISTER_QUERIES = 4  # token; the statement that checks, takes inventory and places the order
 SOLD_OUT_QUERIES = 2  # the token, the idempotency key: Redis answers the rest
-PAY_QUERIES = 18  # token; whether the event asks a required attendee question; start (lock
+PAY_QUERIES = 19  # token; whether the event asks a required attendee question; start (lock
 # order, insert payment); charge; signing key; then one
 # transaction: the statement (lock both, pay, settle, issue tickets), the outbox row, the audit
-# row (the order's organization, the chain lock, the chain's last digest, the insert) and whether
+# row (the order's organization, the chain lock, whether this payment is recorded already, the
+# chain's last digest, the insert) and whether
 # the organizer invoices (invoicing numbers an invoice in the paying transaction when it does)
 
 
