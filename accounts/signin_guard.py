@@ -9,17 +9,16 @@ many accounts, set high enough that an office behind one NAT address keeps signi
 A success clears the account's count (whoever succeeds knows the password) but not the address's.
 """
 
-import logging
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
+from accounts.models import User
+from accounts.signals import signin_paused
 from core import ratelimit
 from core.ratelimit import RateLimited
-
-logger = logging.getLogger(__name__)
 
 ACCOUNT = "signin_account"
 ADDRESS = "signin_address_ip"
@@ -98,24 +97,19 @@ def unlock_url(account: str) -> str:
 
 
 def _send_unlock_link(account: str) -> None:
-    from accounts.tasks import send_unlock_mail
-
-    try:
-        send_unlock_mail.delay(account)
-    except Exception:  # the broker is down: the lock still ends with its window
-        logger.warning("unlock mail for a locked account not queued", exc_info=True)
-
-
-def unlock_mail_body(account: str) -> str:
-    minutes = _minutes(ratelimit.policy(ACCOUNT).seconds)
-    return (
-        "Someone entered a wrong password for your Boxoffice account many times, so we have "
-        f"paused sign-ins to it for {minutes}.\n\n"
-        "If that was you, this link unlocks the account now:\n"
-        f"{unlock_url(account)}\n\n"
-        "If it was not you, your account is safe while it is paused; consider changing your "
-        "password and turning on two-factor authentication.\n"
+    user_id = (
+        User.objects.filter(email__iexact=account, is_active=True)
+        .values_list("pk", flat=True)
+        .first()
     )
+    if user_id is None:
+        return  # nobody to tell; the lock still ends with its window
+    signin_paused.send(sender=User, user_id=user_id)
+
+
+def unlock_minutes() -> str:
+    """How long a paused account stays paused, in words."""
+    return _minutes(ratelimit.policy(ACCOUNT).seconds)
 
 
 def _minutes(seconds: int) -> str:

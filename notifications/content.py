@@ -15,6 +15,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.signin_guard import unlock_minutes, unlock_url
 from core.money import format_money
 from core.sealed import TRANSFER_LINK, unseal
 from core.timefmt import local_time
@@ -220,6 +221,14 @@ def _render(
             _("Your data export is ready to download."),
             data["link"],
             {"link": settings.SITE_URL + data["link"]},
+        )
+    if topic == Topic.SIGNIN_PAUSED and user is not None:
+        return _own_template(
+            "signin_paused",
+            _("Your Boxoffice sign-in is paused"),
+            _("Sign-ins to your account are paused after many wrong passwords."),
+            "/account/unlock",
+            {"link": unlock_url(user.email), "minutes": unlock_minutes()},
         )
     if topic == Topic.ACCOUNT_ERASED:
         return _own_template(

@@ -48,6 +48,7 @@ class Topic(models.TextChoices):
     WEBHOOK_TEST = "webhook.test", "Webhook test"
     DATA_EXPORT_READY = "privacy.export_ready", "Your data export is ready"
     ACCOUNT_ERASED = "privacy.account_erased", "Your account was erased"
+    SIGNIN_PAUSED = "account.signin_paused", "Sign-ins to your account are paused"
     MARKETING_NEWS = "marketing.news", "News and offers"
     # Sent by an organizer to chosen attendees; never offered to webhooks (nothing changed).
     ORGANIZER_MESSAGE = "organizer.message", "Message from the organizer"
@@ -80,6 +81,7 @@ TOPIC_KIND = {
     Topic.WEBHOOK_TEST: Kind.TRANSACTIONAL,
     Topic.DATA_EXPORT_READY: Kind.TRANSACTIONAL,
     Topic.ACCOUNT_ERASED: Kind.TRANSACTIONAL,
+    Topic.SIGNIN_PAUSED: Kind.TRANSACTIONAL,
     # Goes only to people with a recorded consent (MarketingConsent), whatever their channels.
     Topic.MARKETING_NEWS: Kind.MARKETING,
     # What the organizer has to say about the event: the person's channels for event news.

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.dispatch import receiver
 
+from accounts.signals import signin_paused
 from checkin.signals import ticket_admitted
 from events.signals import event_cancelled, event_changed, session_changed
 from notifications import services
@@ -150,3 +151,8 @@ def on_ticket_transferred(sender: Any, transfer_id: Any, **kwargs: Any) -> None:
 def on_event_cancelled_refunds_done(sender: Any, event_id: Any, **kwargs: Any) -> None:
     # Holders were told when the event was cancelled; the people still waiting hear it now.
     services.waitlist_event_cancelled_record(event_id=event_id)
+
+
+@receiver(signin_paused)
+def on_signin_paused(sender: Any, user_id: Any, **kwargs: Any) -> None:
+    services.signin_paused_record(user_id=user_id)

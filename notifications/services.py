@@ -265,6 +265,19 @@ def data_export_ready_record(*, export_id: Any, user_id: Any, link: str) -> None
     )
 
 
+def signin_paused_record(*, user_id: Any) -> None:
+    """The owner of a paused account gets the link that unlocks it. The message carries no
+    token: the link is signed when the mail is written, so the outbox holds nothing that
+    unlocks an account. One per minute at most, whatever announces it."""
+    message_record(
+        topic=Topic.SIGNIN_PAUSED,
+        audience=Audience.USER,
+        dedupe_key=f"account.signin_paused:{user_id}:{timezone.now():%Y%m%d%H%M}",
+        data={},
+        user_id=user_id,
+    )
+
+
 def account_erased_record(*, erasure_id: str, email: str, outcomes: list[dict[str, Any]]) -> None:
     """An erased account's last message: what happened to each of its tickets.
 

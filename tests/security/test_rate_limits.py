@@ -10,6 +10,7 @@ from django.test import Client, RequestFactory
 from accounts.models import User
 from core.http import client_ip
 from events.models import TicketTier
+from notifications.models import Message, Topic
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -44,17 +45,21 @@ def login(client: Client, email: str, password: str) -> str:
 
 
 def test_login_page_locks_an_account_after_ten_failures_and_the_emailed_link_unlocks_it(
-    settings,
+    settings, django_capture_on_commit_callbacks
 ) -> None:
     settings.SIGNIN_DELAY_BASE_SECONDS = 0  # the back-off is tested on its own below
     user: User = UserFactory.create()
-    pages = [login(Client(), user.email, f"wrong-{n}") for n in range(10)]
+    with django_capture_on_commit_callbacks(execute=True):  # the outbox sends after commit
+        pages = [login(Client(), user.email, f"wrong-{n}") for n in range(10)]
     assert all(page != "ok" for page in pages)
 
     locked = login(Client(), user.email, PASSWORD)
 
     assert "locked after too many failed sign-ins" in locked
     assert len(mail.outbox) == 1 and mail.outbox[0].to == [user.email]
+    # Through the outbox like every message, and the row keeps no token that could unlock.
+    [message] = Message.objects.filter(topic=Topic.SIGNIN_PAUSED, user=user)
+    assert message.data == {}
     link = re.search(r"http://\S+/account/unlock\?token=\S+", str(mail.outbox[0].body))
     assert link is not None
     path = link.group(0).split("/", 3)[3]
