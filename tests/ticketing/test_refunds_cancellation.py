@@ -153,13 +153,6 @@ def test_cancelling_refunds_every_order_once_and_tells_everyone_once(
     assert mail.outbox == []
 
 
-@pytest.mark.xfail(
-    reason=(
-        "failed in the last full run of the merged tree, after its waitlist notice moved to "
-        "the outbox; the cause is not diagnosed yet"
-    ),
-    strict=False,
-)
 @pytest.mark.real_celery
 def test_a_thousand_orders_are_refunded_exactly_once_though_the_worker_is_killed(
     own_broker: str, organizer_event: tuple[User, Event, TicketTier], tmp_path: Path
@@ -203,8 +196,13 @@ def test_a_thousand_orders_are_refunded_exactly_once_though_the_worker_is_killed
         queued = [json.loads(m) for m in client.lrange("notifications", 0, -1)]
     finally:
         client.close()
+    # What waits there (no worker drains `notifications` here) are relay ticks: they name no
+    # message, each relays whatever is due under the outbox rows' locks, so many of them send
+    # nothing twice. Any task that names something must be there once.
     tasks = Counter((m["headers"]["task"], m["headers"]["argsrepr"]) for m in queued)
-    assert max(tasks.values()) == 1, [k for k, v in tasks.items() if v > 1][:5]
+    named = {key: n for key, n in tasks.items() if key[0] != "notifications.tasks.relay"}
+    assert all(n == 1 for n in named.values()), [k for k, n in named.items() if n > 1][:5]
+    assert tasks[("notifications.tasks.relay", "()")] < 1000  # ticks batch, not one per refund
     # The waitlist's cancellation notice: one outbox row, written when the job finished.
     assert Message.objects.filter(topic=Topic.WAITLIST_EVENT_CANCELLED, event=event).count() == 1
     # Each refund's buyer message is one outbox row, written with the refund.
