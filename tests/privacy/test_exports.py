@@ -21,7 +21,7 @@ from privacy.models import DataExport
 from tests.factories import UserFactory
 from tests.notifications.conftest import Inbox, smtp_server  # noqa: F401 - a fixture
 from tests.privacy.scenario import buyer_with_history
-from tests.waitlist.worker import Worker, own_broker  # noqa: F401 - a fixture
+from tests.waitlist.worker import Worker, own_broker, worker_running  # noqa: F401 - a fixture
 
 
 def _unzip(content: bytes) -> dict[str, str]:
@@ -99,15 +99,13 @@ def worker(
     smtp_server: tuple[Inbox, int],  # noqa: F811
     tmp_path: Path,
 ) -> Iterator[Worker]:
-    worker = Worker(
+    with worker_running(
         own_broker,
         tmp_path,
         queues=("celery", "notifications"),
         env={"EMAIL_URL": f"smtp://127.0.0.1:{smtp_server[1]}"},
-    )
-    worker.start()
-    yield worker
-    worker.stop()
+    ) as worker:
+        yield worker
 
 
 @pytest.mark.real_celery

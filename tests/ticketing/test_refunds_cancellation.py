@@ -161,9 +161,9 @@ def test_a_thousand_orders_are_refunded_exactly_once_though_the_worker_is_killed
     paid_orders_in_bulk(tier, 1000)
     # Only the default queue: the 1,000 refund mails wait in `notifications`, counted below.
     worker = Worker(own_broker, tmp_path, queues=("celery",), env={"SANDBOX_LATENCY_MS": "5"})
-    worker.start()
     started = time.monotonic()
     try:
+        worker.start()  # inside the try: a start that times out must not leave it running
         event_cancel_with_refunds(actor=organizer, event_id=event.pk)
         wait_for(
             lambda: Refund.objects.count() >= 150,

@@ -12,7 +12,7 @@ from django.utils import timezone
 from events.models import Event
 from tests.factories import TicketTierFactory, UserFactory, order_paid, order_reserved
 from tests.notifications.test_confirmation_email import Inbox
-from tests.waitlist.worker import Worker, wait_for
+from tests.waitlist.worker import Worker, wait_for, worker_running
 from ticketing.aftersale.refunds import order_refund
 from ticketing.errors import SoldOut
 from ticketing.models import Order, SetAside
@@ -29,15 +29,13 @@ def worker(
     smtp_server: tuple[Inbox, int],
     tmp_path: Path,
 ) -> Iterator[Worker]:
-    worker = Worker(
+    with worker_running(
         own_broker,
         tmp_path,
         queues=("celery", "notifications"),
         env={"EMAIL_URL": f"smtp://127.0.0.1:{smtp_server[1]}"},
-    )
-    worker.start()
-    yield worker
-    worker.stop()
+    ) as worker:
+        yield worker
 
 
 def open_offers() -> list[Offer]:

@@ -5,6 +5,7 @@ us theirs. Unlike tests/notifications' fixture this one can be killed (SIGKILL, 
 or an OOM kill would) and started again within one test.
 """
 
+import contextlib
 import os
 import signal
 import socket
@@ -111,6 +112,19 @@ class Worker:
         return "\n".join(
             p.read_text() for p in sorted(self.log_dir.glob("worker-*.log")) if p.exists()
         )
+
+
+@contextlib.contextmanager
+def worker_running(
+    url: str, log_dir: Path, *, queues: tuple[str, ...], env: dict[str, str]
+) -> Iterator[Worker]:
+    """A started worker, stopped afterwards even when starting it fails or times out."""
+    worker = Worker(url, log_dir, queues=queues, env=env)
+    try:
+        worker.start()
+        yield worker
+    finally:
+        worker.stop()
 
 
 @pytest.fixture
