@@ -40,8 +40,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
-from bench.browse import in_process  # noqa: E402 - after the path fix above
-from bench.flash_sale import gunicorn, percentiles  # noqa: E402
+from bench.browse import in_process, run_scenario  # noqa: E402 - after the path fix above
+from bench.flash_sale import gunicorn  # noqa: E402
 
 BIG_TITLE = "Bench arena night (50k)"
 ORGANIZER_EMAIL = "bench-organizer@boxoffice.local"
@@ -400,51 +400,7 @@ def run_signed_in(
     base: str, urls: list[str], concurrency: int, duration: float, headers: dict[str, str]
 ) -> dict[str, Any]:
     """bench.browse's load loop with the organizer's session cookie on every request."""
-    import asyncio
-
-    import aiohttp
-
-    async def go() -> dict[str, Any]:
-        latencies: list[float] = []
-        errors: dict[str, int] = {}
-        queue = iter(urls)
-        deadline = time.monotonic() + duration
-        connector = aiohttp.TCPConnector(limit=concurrency)
-        timeout = aiohttp.ClientTimeout(total=60)
-        async with aiohttp.ClientSession(
-            connector=connector, timeout=timeout, headers=headers
-        ) as session:
-
-            async def client() -> None:
-                while time.monotonic() < deadline:
-                    try:
-                        path = next(queue)
-                    except StopIteration:
-                        return
-                    started = time.perf_counter()
-                    try:
-                        async with session.get(base + path, allow_redirects=False) as response:
-                            await response.read()
-                            status = response.status
-                    except (aiohttp.ClientError, TimeoutError) as exc:
-                        errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
-                        continue
-                    if status == 200:
-                        latencies.append((time.perf_counter() - started) * 1000)
-                    else:
-                        errors[str(status)] = errors.get(str(status), 0) + 1
-
-            began = time.monotonic()
-            await asyncio.gather(*(client() for _ in range(concurrency)))
-            took = time.monotonic() - began
-        return {
-            "requests": len(latencies),
-            "errors": errors,
-            "rps": round(len(latencies) / took, 1) if took else None,
-            **{f"{k}_ms": v for k, v in percentiles(latencies).items()},
-        }
-
-    return asyncio.run(go())
+    return run_scenario(base, urls, concurrency, duration, headers=headers, timeout_s=60)
 
 
 if __name__ == "__main__":
