@@ -1,3 +1,4 @@
+import logging
 import uuid
 from typing import Any, cast
 
@@ -5,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -31,6 +33,8 @@ from ticketing.selectors import (
     tickets_of,
 )
 from waitingroom.services import queue_pass_missing
+
+logger = logging.getLogger(__name__)
 
 
 @login_required
@@ -144,6 +148,12 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         return JsonResponse(
             {"error": {"code": "INVALID_SIGNATURE", "message": "Bad Stripe signature."}},
             status=400,
+        )
+    except ImproperlyConfigured as e:
+        # 503 rather than 500: Stripe keeps retrying, so no event is lost once the secret is set.
+        logger.error("Stripe webhook refused: %s", e)
+        return JsonResponse(
+            {"error": {"code": "WEBHOOK_NOT_CONFIGURED", "message": str(e)}}, status=503
         )
     settlement = settlement_from_event(event)
     if settlement is not None:

@@ -130,3 +130,20 @@ def test_an_event_for_someone_elses_integration_is_acknowledged_and_ignored(
 
     payment.refresh_from_db()
     assert payment.status == Payment.Status.PENDING
+
+
+def test_a_webhook_without_a_configured_secret_is_a_json_503_and_settles_nothing(
+    settings: Any, attendee: User, tier: TicketTier
+) -> None:
+    payment = pending_stripe_payment(attendee, tier)
+    body = event_for(payment, succeeded=True)
+    settings.STRIPE_WEBHOOK_SECRET = ""
+
+    response = post(body)
+
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "WEBHOOK_NOT_CONFIGURED"
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.PENDING
+    assert Ticket.objects.count() == 0
