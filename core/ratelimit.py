@@ -230,12 +230,26 @@ class RateLimitMiddleware:
         return too_many_requests(request, wait)
 
 
+# Endpoints only programs call: they get JSON whatever they accept. The OAuth endpoints answer
+# JSON by their standard; the consent page under /o/authorize/ is for people.
+_MACHINE_ROUTES = frozenset(
+    {"oauth2_provider:token", "oauth2_provider:introspect", "oauth2_provider:revoke-token"}
+)
+
+
+def _machine_route(request: HttpRequest) -> bool:
+    match = getattr(request, "resolver_match", None)
+    if match is not None and match.view_name in _MACHINE_ROUTES:
+        return True
+    return request.path.endswith(("/scan", "/sync"))
+
+
 def too_many_requests(request: HttpRequest, wait: int, message: str | None = None) -> HttpResponse:
     """429 with Retry-After: JSON for JSON clients, a page for people."""
     error = RateLimited(wait, message)
     response: HttpResponse
     wants_json = "json" in request.headers.get("Accept", "")
-    if wants_json or is_api_request(request) or request.path.endswith(("/scan", "/sync")):
+    if wants_json or is_api_request(request) or _machine_route(request):
         response = json_error(429, error.code, error.detail_message)
     else:
         html = render_to_string(

@@ -177,3 +177,21 @@ def test_api_signup_is_limited_per_address(client: Client, settings) -> None:
     ]
 
     assert statuses == [201, 201, 429]
+
+
+def test_the_oauth_token_endpoint_is_limited_per_address_and_answers_json(
+    client: Client, settings
+) -> None:
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "oauth_token_ip": "3/m"}
+    guess = {"grant_type": "client_credentials", "client_id": "leaked", "client_secret": "guess"}
+
+    answers = [client.post("/o/token/", guess, REMOTE_ADDR="198.51.100.9") for _ in range(4)]
+    introspect = client.post("/o/introspect/", {"token": "x"}, REMOTE_ADDR="198.51.100.9")
+    elsewhere = client.post("/o/token/", guess, REMOTE_ADDR="198.51.100.10")
+
+    assert [a.status_code for a in answers[:3]] == [401, 401, 401]  # wrong secret, counted
+    assert answers[3].status_code == 429
+    assert answers[3].json()["error"]["code"] == "RATE_LIMITED"
+    assert 0 < int(answers[3]["Retry-After"]) <= 60
+    assert introspect.status_code == 429
+    assert elsewhere.status_code == 401
