@@ -16,7 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from oauth2_provider.generators import generate_client_secret
-from oauth2_provider.models import Application
+from oauth2_provider.models import Application, clear_expired
 
 from accounts import audit
 from accounts.errors import (
@@ -194,6 +194,20 @@ def api_token_revoke(*, user: User, token_id: int, address: str = "") -> ApiToke
         api_token.save(update_fields=["revoked_at"])
         audit_record(actor=user, action="api_token.revoke", target=api_token, ip=address)
     return api_token
+
+
+# Dead tokens stay this long so a person can still see, on their tokens page, what ended when.
+DEAD_TOKENS_KEPT = timedelta(days=30)
+
+
+def dead_tokens_delete() -> int:
+    """Delete personal tokens that expired or were revoked long ago, and the OAuth toolkit's
+    expired tokens and grants; the audit trail keeps who issued and revoked what."""
+    cutoff = timezone.now() - DEAD_TOKENS_KEPT
+    gone = ApiToken.objects.filter(expires_at__lt=cutoff).delete()[0]
+    gone += ApiToken.objects.filter(revoked_at__lt=cutoff).delete()[0]
+    clear_expired()
+    return gone
 
 
 @functools.cache

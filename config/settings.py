@@ -215,6 +215,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 10.0,
     },
     "waiting-room-publish": {"task": "waitingroom.tasks.publish_rooms", "schedule": 60.0},
+    "purge-dead-tokens": {"task": "accounts.tasks.dead_tokens_purge", "schedule": 3600.0},
 }
 
 # --- Auth ----------------------------------------------------------------------------------
@@ -267,6 +268,8 @@ RATE_LIMITS = {
     "public_page_ip": "1200/m",
     "scan_device": "600/m",
     "webhook_test_user": "10/m",
+    # OAuth clients: a token endpoint is where a leaked client id gets its secret guessed.
+    "oauth_token_ip": "120/m",
 }
 # Operators tune a policy without a release: RATE_LIMITS_OVERRIDE="signin_account=5/15m,...".
 for _override in env_list("RATE_LIMITS_OVERRIDE"):
@@ -305,6 +308,10 @@ RATE_LIMITED_ROUTES: dict[str, tuple[str, ...]] = {
     "POST checkin:link_sync": _SCAN,
     "POST api:test_webhook": ("webhook_test_user",),
     "POST notifications:webhook_action": ("webhook_test_user",),
+    "POST oauth2_provider:token": ("oauth_token_ip",),
+    "POST oauth2_provider:introspect": ("oauth_token_ip",),
+    "GET oauth2_provider:introspect": ("oauth_token_ip",),
+    "POST oauth2_provider:revoke-token": ("oauth_token_ip",),
 }
 # X-Forwarded-For is believed only from these addresses/networks (our load balancers).
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")

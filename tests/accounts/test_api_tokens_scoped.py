@@ -13,6 +13,7 @@ from django.utils import timezone
 from ninja.constants import NOT_SET
 
 from accounts.models import ApiToken, AuditEntry, User
+from accounts.tasks import dead_tokens_purge
 from accounts.scopes import ACCOUNT_SCOPE, API_ROUTE_SCOPES, API_SCOPES
 from config.api import api
 from tests.factories import PASSWORD
@@ -182,3 +183,21 @@ def test_every_route_that_takes_a_token_names_its_scope() -> None:
     stale = set(API_ROUTE_SCOPES) - routes
     assert not stale, f"No such routes any more: {stale}"
     assert set(API_ROUTE_SCOPES.values()) <= {*API_SCOPES, ACCOUNT_SCOPE}
+
+
+def test_the_hourly_purge_deletes_long_dead_tokens_and_keeps_the_rest(
+    client: Client, organizer: User
+) -> None:
+    for _ in range(4):
+        issue(client, organizer)
+    live, recently_expired, long_expired, long_revoked = ApiToken.objects.order_by("pk")
+    now = timezone.now()
+    ApiToken.objects.filter(pk=recently_expired.pk).update(expires_at=now - timedelta(days=2))
+    ApiToken.objects.filter(pk=long_expired.pk).update(expires_at=now - timedelta(days=31))
+    ApiToken.objects.filter(pk=long_revoked.pk).update(revoked_at=now - timedelta(days=31))
+
+    dead_tokens_purge.delay()  # eager in tests: the task as beat runs it
+
+    kept = set(ApiToken.objects.values_list("pk", flat=True))
+    assert kept == {live.pk, recently_expired.pk}
+    assert AuditEntry.objects.filter(action="api_token.issue").count() == 4
