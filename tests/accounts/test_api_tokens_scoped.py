@@ -13,8 +13,8 @@ from django.utils import timezone
 from ninja.constants import NOT_SET
 
 from accounts.models import ApiToken, AuditEntry, User
-from accounts.tasks import dead_tokens_purge
 from accounts.scopes import ACCOUNT_SCOPE, API_ROUTE_SCOPES, API_SCOPES
+from accounts.tasks import dead_tokens_purge
 from config.api import api
 from tests.factories import PASSWORD
 
