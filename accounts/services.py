@@ -16,7 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from oauth2_provider.generators import generate_client_secret
-from oauth2_provider.models import Application, clear_expired
+from oauth2_provider.models import AccessToken, Application, RefreshToken, clear_expired
 
 from accounts import audit
 from accounts.errors import (
@@ -410,3 +410,39 @@ def oauth_integration_create(
         ip=address,
     )
     return integration, secret
+
+
+@transaction.atomic(durable=True)
+def oauth_integration_revoke(
+    *, owner: User, organization: Organization, integration_id: int, address: str = ""
+) -> None:
+    """End one of `organization`'s integrations: its tokens stop working at once, its client
+    id and secret are gone, and its service user can no longer act for the organization."""
+    if not Membership.objects.filter(
+        organization=organization, user=owner, role=Membership.Role.OWNER
+    ).exists():
+        raise PermissionDenied()
+    integration = (
+        OAuthIntegration.objects.select_for_update()
+        .select_related("application", "service_user")
+        .filter(organization=organization, pk=integration_id)
+        .first()
+    )
+    if integration is None:
+        raise NotFound()
+    application, service_user = integration.application, integration.service_user
+    audit_record(
+        actor=owner,
+        action="oauth.integration.revoke",
+        target=integration,
+        organization=organization,
+        changes={"application": application.name, "client_id": application.client_id},
+        ip=address,
+    )
+    RefreshToken.objects.filter(application=application).delete()
+    AccessToken.objects.filter(application=application).delete()
+    Membership.objects.filter(user=service_user).delete()
+    # Kept, inactive, so the audit rows it wrote still name who acted.
+    service_user.is_active = False
+    service_user.save(update_fields=["is_active"])
+    application.delete()  # takes the integration row with it

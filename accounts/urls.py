@@ -17,4 +17,9 @@ urlpatterns = [
         views.organization_logo,
         name="organization_logo",
     ),
+    path(
+        "organizations/<uuid:organization_id>/integrations",
+        views.organization_integrations,
+        name="organization_integrations",
+    ),
 ]

@@ -11,9 +11,15 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.selectors import audit_trail, organizations_owned_by
-from accounts.services import organization_logo_set, organization_require_mfa
+from accounts.services import (
+    oauth_integration_create,
+    oauth_integration_revoke,
+    organization_logo_set,
+    organization_require_mfa,
+)
 from accounts.signin_guard import signin_unlock
-from core.http import AuthedRequest
+from core.errors import NotFound
+from core.http import AuthedRequest, client_ip
 from core.images import image_upload_check
 
 
@@ -119,3 +125,61 @@ def organization_logo(request: AuthedRequest, organization_id: str) -> HttpRespo
         {"organization": organization, "form": form},
         status=422 if form.errors else 200,
     )
+
+
+class IntegrationForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=100,
+        help_text=_("What the server is, e.g. “Badge printer” or “CRM sync”."),
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def organization_integrations(request: AuthedRequest, organization_id: str) -> HttpResponse:
+    """The owner registers the organization's own servers as OAuth2 clients (client
+    credentials) and ends them; a new secret is shown on this one answer only."""
+    organization = get_object_or_404(organizations_owned_by(request.user), pk=organization_id)
+    form = IntegrationForm(request.POST if "create" in request.POST else None)
+    created: dict[str, str] | None = None
+    if request.method == "POST" and "revoke" in request.POST:
+        try:
+            oauth_integration_revoke(
+                owner=request.user,
+                organization=organization,
+                integration_id=int(request.POST["revoke"]),
+                address=client_ip(request),
+            )
+        except (NotFound, ValueError):
+            messages.error(request, _("That integration does not exist any more."))
+        else:
+            messages.success(request, _("The integration was ended; its tokens no longer work."))
+        return redirect("accounts:organization_integrations", organization_id=organization.pk)
+    if form.is_valid():
+        integration, secret = oauth_integration_create(
+            owner=request.user,
+            organization=organization,
+            name=form.cleaned_data["name"],
+            address=client_ip(request),
+        )
+        created = {"client_id": integration.application.client_id, "secret": secret}
+        form = IntegrationForm()
+    integrations = organization.oauth_integrations.select_related("application").order_by(
+        "-created_at"
+    )
+    response = render(
+        request,
+        "accounts/organization_integrations.html",
+        {
+            "organization": organization,
+            "form": form,
+            "created": created,
+            "integrations": integrations,
+            "token_url": request.build_absolute_uri("/o/token/"),
+        },
+        status=422 if form.errors else 200,
+    )
+    if created:
+        response["Cache-Control"] = "no-store"  # the secret must not stay in any cache
+    return response

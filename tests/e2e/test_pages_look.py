@@ -78,9 +78,13 @@ def test_public_pages_pass_axe_and_target_size(sized: Page, live_server: LiveSer
 
 def test_organizer_pages_pass_axe_and_target_size(sized: Page, live_server: LiveServer) -> None:
     owner, event = organizer_with_event()
+    organization = event.organization
     log_in(sized.context, live_server, owner)
     for path, name in (
         ("/manage/", "organizer events"),
+        (f"/account/organizations/{organization.pk}/security", "organization security"),
+        (f"/account/organizations/{organization.pk}/logo", "organization logo"),
+        (f"/account/organizations/{organization.pk}/integrations", "integrations"),
         (f"/manage/events/{event.pk}/", "settings tab"),
         (f"/manage/events/{event.pk}/dashboard", "overview tab"),
         (f"/manage/events/{event.pk}/checkin/", "check-in tab"),

@@ -124,6 +124,7 @@ PAGE_TABLE: dict[str, Rule] = {
     "openid_connect_login": Rule(NOBODY),  # no such provider in this world
     "openid_connect_callback": Rule(NOBODY),
     "accounts:organization_logo": Rule(OWNER),
+    "accounts:organization_integrations": Rule(OWNER),
     # --- privacy: each person's own data; retention is the owner's ---------------------------
     "privacy:home": Rule(SIGNED_IN),
     "privacy:export_start": post(SIGNED_IN_ACTION),
