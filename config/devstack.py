@@ -147,30 +147,39 @@ def start_postgres() -> bool:
     return True
 
 
-def pg_cluster_start(pgdata: Path, port: int, settings: str) -> None:
-    """Create the cluster in `pgdata` if it is new and start it on 127.0.0.1:`port` with the
-    given server settings (`-c name=value ...`); the bench starts its durable one here too."""
+def pg_cluster_init(pgdata: Path) -> bool:
+    """Create a cluster in `pgdata` unless one is there; True when this call made it."""
     pgdata.mkdir(parents=True, exist_ok=True)
     pgdata.chmod(0o700)
+    if (pgdata / "PG_VERSION").exists():
+        return False
     uid, gid = _pg_owner(pgdata)
-    if not (pgdata / "PG_VERSION").exists():
-        log(f"initialising PostgreSQL in {pgdata}")
-        subprocess.run(
-            [
-                _pg_bin("initdb"),
-                "-D",
-                str(pgdata),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--locale=C.UTF-8",
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            user=uid,
-            group=gid,
-        )
+    log(f"initialising PostgreSQL in {pgdata}")
+    subprocess.run(
+        [
+            _pg_bin("initdb"),
+            "-D",
+            str(pgdata),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C.UTF-8",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        user=uid,
+        group=gid,
+    )
+    return True
+
+
+def pg_cluster_start(pgdata: Path, port: int, settings: str) -> None:
+    """Create the cluster in `pgdata` if it is new and start it on 127.0.0.1:`port` with the
+    given server settings (`-c name=value ...`); the bench and the local cluster start theirs
+    here too."""
+    pg_cluster_init(pgdata)
+    uid, gid = _pg_owner(pgdata)
     subprocess.run(
         [
             _pg_bin("pg_ctl"),

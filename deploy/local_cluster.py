@@ -102,27 +102,7 @@ def pg_ctl(folder: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
 def primary_up() -> None:
     data, archive = HERE / "primary", HERE / "wal-archive"
     archive.mkdir(parents=True, exist_ok=True)
-    if not (data / "PG_VERSION").exists():
-        data.mkdir(parents=True, exist_ok=True)
-        data.chmod(0o700)
-        uid, gid = as_postgres(data)
-        log("initialising the primary")
-        subprocess.run(
-            [
-                devstack._pg_bin("initdb"),
-                "-D",
-                str(data),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--locale=C.UTF-8",
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            user=uid,
-            group=gid,
-        )
+    if devstack.pg_cluster_init(data):
         with (data / "postgresql.conf").open("a") as conf:
             conf.write(
                 "\n# local-cluster\nlisten_addresses = '127.0.0.1'\nmax_connections = 200\n"
@@ -135,7 +115,7 @@ def primary_up() -> None:
     os.chown(archive, uid or 0, gid or 0)
     if not devstack.port_open(PRIMARY):
         log(f"starting the primary on {PRIMARY}")
-        pg_ctl(data, "-o", f"-p {PRIMARY} -k {data}", "-l", str(data / "server.log"), "-w", "start")
+        devstack.pg_cluster_start(data, PRIMARY, "")
     devstack.wait_for_port(PRIMARY, "primary")
     devstack.PG_PORT = PRIMARY
     devstack.ensure_database(urls()["primary"], DB)
@@ -173,7 +153,7 @@ def replica_up() -> None:
             conf.write("\narchive_mode = off\n")
     if not devstack.port_open(REPLICA):
         log(f"starting the replica on {REPLICA}")
-        pg_ctl(data, "-o", f"-p {REPLICA} -k {data}", "-l", str(data / "server.log"), "-w", "start")
+        devstack.pg_cluster_start(data, REPLICA, "")
     devstack.wait_for_port(REPLICA, "replica")
 
 
