@@ -22,6 +22,16 @@ from vouchers.services import voucher_unit_price
 pytestmark = pytest.mark.django_db
 
 
+def reserve_one(buyer: User, tier: TicketTier, idempotency_key: str, voucher: str) -> Order:
+    return order_reserve(
+        buyer=buyer,
+        event_id=tier.event_id,
+        items=[(tier.pk, 1)],
+        idempotency_key=idempotency_key,
+        voucher=voucher,
+    )
+
+
 def code(tier: TicketTier, name: str = "SPRING", **fields: object) -> Voucher:
     values: dict[str, object] = {"kind": "percent", "value": Decimal("25"), "max_uses": 5}
     values.update(fields)
@@ -114,41 +124,17 @@ def test_a_hidden_tier_is_sold_only_with_a_code_that_names_it(
 
 def test_the_per_buyer_limit_holds_for_each_buyer(attendee: User, tier: TicketTier) -> None:
     code(tier, per_buyer_limit=1)
-    order_reserve(
-        buyer=attendee,
-        event_id=tier.event_id,
-        items=[(tier.pk, 1)],
-        idempotency_key="a",
-        voucher="SPRING",
-    )
+    reserve_one(attendee, tier, "a", "SPRING")
     with pytest.raises(VoucherExhausted):
-        order_reserve(
-            buyer=attendee,
-            event_id=tier.event_id,
-            items=[(tier.pk, 1)],
-            idempotency_key="b",
-            voucher="SPRING",
-        )
-    order_reserve(
-        buyer=UserFactory.create(),
-        event_id=tier.event_id,
-        items=[(tier.pk, 1)],
-        idempotency_key="c",
-        voucher="SPRING",
-    )
+        reserve_one(attendee, tier, "b", "SPRING")
+    reserve_one(UserFactory.create(), tier, "c", "SPRING")
 
 
 def test_a_lapsed_hold_gives_the_use_back_and_paying_late_takes_it_again(
     attendee: User, tier: TicketTier
 ) -> None:
     voucher = code(tier, max_uses=1)
-    order = order_reserve(
-        buyer=attendee,
-        event_id=tier.event_id,
-        items=[(tier.pk, 1)],
-        idempotency_key="a",
-        voucher="SPRING",
-    )
+    order = reserve_one(attendee, tier, "a", "SPRING")
     Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert orders_release_expired(event_id=tier.event_id) == 1
     voucher.refresh_from_db()
@@ -168,22 +154,10 @@ def test_a_lapsed_order_whose_code_was_taken_meanwhile_is_not_held_again(
     attendee: User, tier: TicketTier
 ) -> None:
     voucher = code(tier, max_uses=1)
-    order = order_reserve(
-        buyer=attendee,
-        event_id=tier.event_id,
-        items=[(tier.pk, 1)],
-        idempotency_key="a",
-        voucher="SPRING",
-    )
+    order = reserve_one(attendee, tier, "a", "SPRING")
     Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     orders_release_expired(event_id=tier.event_id)
-    order_reserve(
-        buyer=UserFactory.create(),
-        event_id=tier.event_id,
-        items=[(tier.pk, 1)],
-        idempotency_key="b",
-        voucher="SPRING",
-    )
+    reserve_one(UserFactory.create(), tier, "b", "SPRING")
     with pytest.raises(HoldExpired) as lapsed:
         order_pay(buyer=attendee, order_id=order.pk, idempotency_key="p1")
     assert lapsed.value.details["rereserved"] is False
@@ -193,13 +167,7 @@ def test_a_lapsed_order_whose_code_was_taken_meanwhile_is_not_held_again(
 
 def test_a_declined_payment_gives_the_use_back(attendee: User, tier: TicketTier) -> None:
     voucher = code(tier, max_uses=1)
-    order = order_reserve(
-        buyer=attendee,
-        event_id=tier.event_id,
-        items=[(tier.pk, 1)],
-        idempotency_key="a",
-        voucher="SPRING",
-    )
+    order = reserve_one(attendee, tier, "a", "SPRING")
     with pytest.raises(PaymentDeclined):
         order_pay(buyer=attendee, order_id=order.pk, idempotency_key="p", source="4000000000000002")
     voucher.refresh_from_db()
@@ -211,21 +179,9 @@ def test_the_same_request_with_another_code_is_a_reused_key(
 ) -> None:
     code(tier)
     code(tier, "OTHER")
-    order_reserve(
-        buyer=attendee,
-        event_id=tier.event_id,
-        items=[(tier.pk, 1)],
-        idempotency_key="a",
-        voucher="SPRING",
-    )
+    reserve_one(attendee, tier, "a", "SPRING")
     with pytest.raises(IdempotencyKeyReused):
-        order_reserve(
-            buyer=attendee,
-            event_id=tier.event_id,
-            items=[(tier.pk, 1)],
-            idempotency_key="a",
-            voucher="OTHER",
-        )
+        reserve_one(attendee, tier, "a", "OTHER")
 
 
 def test_the_organizer_creates_one_code_or_a_batch_and_sees_the_figures(
@@ -269,10 +225,4 @@ def test_another_organizers_voucher_page_is_a_404(client: Client, tier: TicketTi
 def test_a_code_of_another_event_is_unknown_here(attendee: User, tier: TicketTier) -> None:
     code(TicketTierFactory.create(), "ELSEWHERE")
     with pytest.raises(VoucherInvalid):
-        order_reserve(
-            buyer=attendee,
-            event_id=tier.event_id,
-            items=[(tier.pk, 1)],
-            idempotency_key="a",
-            voucher="ELSEWHERE",
-        )
+        reserve_one(attendee, tier, "a", "ELSEWHERE")
