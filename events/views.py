@@ -3,16 +3,18 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import get_template, render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import organizations_managed_by
@@ -119,7 +121,7 @@ def _detail_context(request: HttpRequest, event: Event) -> dict[str, Any]:
             initial={"rating": mine.rating, "comment": mine.comment} if mine else None
         ),
         "can_rate": bool(user.is_authenticated and can_give_feedback(user=user, event=event)),
-        "json_ld": event_json_ld(event, tiers, sessions),
+        "json_ld": event_json_ld(event, tiers, sessions, language=get_language()),
         "share_url": absolute(event.get_absolute_url()),
         "idempotency_key": uuid.uuid4().hex,
     }
@@ -171,7 +173,7 @@ def event_detail(request: HttpRequest, event_id: Any, slug: str | None = None) -
 
 def event_calendar(request: HttpRequest, event_id: Any) -> HttpResponse:
     event = published_event(event_id)
-    return _ics(event_ics(event), f"{event.slug or 'event'}.ics")
+    return _ics(event_ics(event, language=get_language()), f"{event.slug or 'event'}.ics")
 
 
 def event_agenda_feed(request: HttpRequest, event_id: Any) -> HttpResponse:
@@ -179,7 +181,9 @@ def event_agenda_feed(request: HttpRequest, event_id: Any) -> HttpResponse:
     sessions = event_sessions(event)
     for session in sessions:
         session.event = event  # the feed names the event; it is the same row for all
-    return _ics(sessions_ics(f"{event.title} – agenda", sessions), f"{event.slug}-agenda.ics")
+    language = get_language()
+    name = _("%(title)s – agenda") % {"title": event.text_in("title", language)}
+    return _ics(sessions_ics(name, sessions, language=language), f"{event.slug}-agenda.ics")
 
 
 def _ics(body: bytes, filename: str) -> HttpResponse:
@@ -275,12 +279,17 @@ def personal_agenda_feed(request: HttpRequest, token: str) -> HttpResponse:
     feed = AgendaFeed.objects.filter(token=token).select_related("user").first()
     if feed is None or not token:
         raise Http404("Unknown feed")
-    return _ics(sessions_ics("My agenda", starred_sessions(feed.user)), "my-agenda.ics")
+    # A calendar app fetches the feed without cookies: it speaks its owner's language.
+    with translation.override(feed.user.language or settings.LANGUAGE_CODE):
+        language = get_language()
+        body = sessions_ics(_("My agenda"), starred_sessions(feed.user), language=language)
+    return _ics(body, "my-agenda.ics")
 
 
 @login_required
 def my_agenda_ics(request: AuthedRequest) -> HttpResponse:
-    return _ics(sessions_ics("My agenda", starred_sessions(request.user)), "my-agenda.ics")
+    sessions = starred_sessions(request.user)
+    return _ics(sessions_ics(_("My agenda"), sessions, language=get_language()), "my-agenda.ics")
 
 
 @login_required

@@ -387,7 +387,8 @@ def _event_ics(event: Event) -> bytes:
     """An event's calendar entry, built once per process for as long as the event is unchanged
     (a rush confirms thousands of orders of the same event)."""
     venue = event.venue
-    key: tuple[Any, ...] = (event.pk, event.updated_at, event.starts_at, event.ends_at, event.title)
+    title = event.text_in("title", translation.get_language())
+    key: tuple[Any, ...] = (event.pk, event.updated_at, event.starts_at, event.ends_at, title)
     key += (venue.name, venue.address, venue.city, settings.SITE_URL)
     ics = _ICS_CACHE.get(key)
     if ics is None:
@@ -421,7 +422,7 @@ def _order_confirmed(
     }
     attachments = [("event.ics", _event_ics(event), "text/calendar")]
     return Rendered(
-        subject=_("Your tickets for %(title)s") % {"title": event.title},
+        subject=_("Your tickets for %(title)s") % {"title": _title(event)},
         text=render_to_string("notifications/order_confirmed.txt", context),
         html=render_to_string("notifications/order_confirmed.html", context),
         short=(
