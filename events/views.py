@@ -248,10 +248,12 @@ def session_star_view(request: AuthedRequest, session_id: Any) -> HttpResponse:
         return JsonResponse({"starred": starred, "clashes": clashes})
     if clashes:
         messages.warning(
-            request, f"“{session.title}” overlaps {', '.join(f'“{c}”' for c in clashes)}."
+            request,
+            _("“%(title)s” overlaps %(others)s.")
+            % {"title": session.title, "others": ", ".join(f"“{c}”" for c in clashes)},
         )
     else:
-        messages.success(request, "Added to your agenda." if starred else "Removed.")
+        messages.success(request, _("Added to your agenda.") if starred else "Removed.")
     return redirect(_back(request, fallback))
 
 
@@ -259,7 +261,7 @@ def session_star_view(request: AuthedRequest, session_id: Any) -> HttpResponse:
 def my_agenda(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST":
         agenda.agenda_feed_rotate(user=request.user)
-        messages.success(request, "New calendar link made; the old one no longer works.")
+        messages.success(request, _("New calendar link made; the old one no longer works."))
         return redirect("events:my_agenda")
     sessions = starred_sessions(request.user)
     feed = agenda.agenda_feed_for(user=request.user)
@@ -299,7 +301,7 @@ def feedback_give(request: AuthedRequest, event_id: Any) -> HttpResponse:
     form = FeedbackForm(request.POST)
     if not form.is_valid():
         messages.error(
-            request, "Choose 1 to 5 stars (and keep the comment under 4,000 characters)."
+            request, _("Choose 1 to 5 stars (and keep the comment under 4,000 characters).")
         )
         return redirect(event.get_absolute_url() + "#feedback")
     mine = my_feedback(request.user, event)
@@ -311,7 +313,7 @@ def feedback_give(request: AuthedRequest, event_id: Any) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.detail_message)
     else:
-        messages.success(request, "Thank you for your feedback.")
+        messages.success(request, _("Thank you for your feedback."))
     return redirect(event.get_absolute_url() + "#feedback")
 
 
@@ -369,7 +371,7 @@ def manage_create(request: AuthedRequest) -> HttpResponse:
             changed, image = form.cover_change()
             if changed and image is not None:
                 services.event_cover_set(actor=request.user, event=event, image=image)
-            messages.success(request, "Draft created. Publish it when you are ready.")
+            messages.success(request, _("Draft created. Publish it when you are ready."))
             return redirect("events:manage_edit", event_id=event.pk)
     return render(
         request,
@@ -419,7 +421,7 @@ def manage_edit(request: AuthedRequest, event_id: Any) -> HttpResponse:
             changed, image = form.cover_change()
             if changed:
                 services.event_cover_set(actor=request.user, event=event, image=image)
-            messages.success(request, "Saved.")
+            messages.success(request, _("Saved."))
             return redirect("events:manage_edit", event_id=event.pk)
     return render(
         request,
@@ -453,7 +455,10 @@ def _manage_action(action: str) -> Callable[..., HttpResponse]:
     def view(request: AuthedRequest, event_id: Any) -> HttpResponse:
         event = event_managed_by(request.user, event_id)
         if action in CONFIRM_BY_NAME and not _names_event(request.POST.get("confirm_name"), event):
-            messages.error(request, f"Type the event's name, “{event.title}”, to confirm.")
+            messages.error(
+                request,
+                (_("Type the event's name, “%(title)s”, to confirm.") % {"title": event.title}),
+            )
             return redirect("events:manage_edit", event_id=event.pk)
         try:
             service(actor=request.user, event=event)
@@ -485,7 +490,7 @@ def manage_sessions(request: AuthedRequest, event_id: Any) -> HttpResponse:
     editing = next((s for s in sessions if str(s.pk) == session_id), None)
     if request.method == "POST" and request.POST.get("action") == "delete" and editing:
         agenda.session_delete(actor=request.user, session=editing)
-        messages.success(request, "Session removed.")
+        messages.success(request, _("Session removed."))
         return redirect("events:manage_sessions", event_id=event.pk)
     if request.method == "POST":
         form = SessionForm(request.POST, time_zone=event.time_zone)
@@ -517,7 +522,7 @@ def manage_sessions(request: AuthedRequest, event_id: Any) -> HttpResponse:
         else:
             for warning in saved.warnings:
                 messages.warning(request, warning)
-            messages.success(request, f"Saved “{saved.session.title}”.")
+            messages.success(request, (_("Saved “%(title)s”.") % {"title": saved.session.title}))
             return redirect("events:manage_sessions", event_id=event.pk)
     return render(
         request,
@@ -549,16 +554,18 @@ def manage_feedback_action(request: AuthedRequest, feedback_id: Any) -> HttpResp
     try:
         if action in ("hide", "show"):
             feedback.feedback_hide(actor=request.user, feedback=entry, hidden=action == "hide")
-            messages.success(request, "Comment hidden." if action == "hide" else "Comment shown.")
+            messages.success(
+                request, _("Comment hidden.") if action == "hide" else "Comment shown."
+            )
         else:
             form = ReplyForm(request.POST)
             if not form.is_valid():
-                messages.error(request, "A reply needs 1 to 4,000 characters.")
+                messages.error(request, _("A reply needs 1 to 4,000 characters."))
             else:
                 feedback.feedback_reply(
                     actor=request.user, feedback=entry, body=form.cleaned_data["body"]
                 )
-                messages.success(request, "Reply published.")
+                messages.success(request, _("Reply published."))
     except DomainError as exc:
         messages.error(request, exc.detail_message)
     return redirect("events:manage_feedback", event_id=entry.event_id)
@@ -574,7 +581,7 @@ def manage_questions(request: AuthedRequest, event_id: Any) -> HttpResponse:
         questions.question_delete(
             actor=request.user, event=event, question_id=request.POST.get("question_id")
         )
-        messages.success(request, "Question removed; answers already given are kept.")
+        messages.success(request, _("Question removed; answers already given are kept."))
         return redirect("events:manage_questions", event_id=event.pk)
     status = 200
     if request.method == "POST":
@@ -586,7 +593,7 @@ def manage_questions(request: AuthedRequest, event_id: Any) -> HttpResponse:
             except DomainError as exc:
                 form.add_error(None, exc.detail_message)
             else:
-                messages.success(request, f"Added “{added.label}”.")
+                messages.success(request, (_("Added “%(label)s”.") % {"label": added.label}))
                 return redirect("events:manage_questions", event_id=event.pk)
         status = 422
     return render(

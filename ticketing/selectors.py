@@ -7,6 +7,7 @@ from typing import Any, cast
 from django.core.cache import cache
 from django.db.models import F, Q, QuerySet, Sum
 from django.http import Http404
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from core.db import row_or_raise
@@ -173,7 +174,12 @@ def seat_labels_of(tickets: list[Ticket]) -> list[str | None]:
 
 SEAT_PITCH = 30  # SVG units per grid step; at 1:1 (and down to 0.8) a seat is a 24 px target
 ZONE_CLASSES = 5  # .z0 ... .z4 in static/css/app.css, from the --seat-zone-* tokens
-FLAG_NAMES = {"w": "wheelchair space", "c": "companion seat", "r": "restricted view", "a": "aisle"}
+FLAG_NAMES = {
+    "w": gettext_lazy("wheelchair space"),
+    "c": gettext_lazy("companion seat"),
+    "r": gettext_lazy("restricted view"),
+    "a": gettext_lazy("aisle"),
+}
 
 
 def seat_map_context(plan: SeatPlan, states: str, selected: set[str]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.db import row_or_raise
@@ -45,7 +46,11 @@ def ticket_refund(request: AuthedRequest, ticket_id: Any) -> HttpResponse:
         messages.error(request, exc.detail_message)
     else:
         messages.success(
-            request, f"Refunded: {refund.amount} {refund.currency} goes back to your card."
+            request,
+            (
+                _("Refunded: %(amount)s %(currency)s goes back to your card.")
+                % {"amount": refund.amount, "currency": refund.currency}
+            ),
         )
     return redirect("ticketing:my_tickets")
 
@@ -56,7 +61,7 @@ def ticket_transfer(request: AuthedRequest, ticket_id: Any) -> HttpResponse:
     ticket = _own_ticket(request, ticket_id)
     form = TransferForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Enter a valid email address to send the ticket to.")
+        messages.error(request, _("Enter a valid email address to send the ticket to."))
         return redirect("ticketing:my_tickets")
     try:
         transfers.ticket_transfer_send(
@@ -67,7 +72,10 @@ def ticket_transfer(request: AuthedRequest, ticket_id: Any) -> HttpResponse:
     else:
         messages.success(
             request,
-            f"Sent to {form.cleaned_data['email']}. Your ticket works until they accept it.",
+            (
+                _("Sent to %(cleaned_data)s. Your ticket works until they accept it.")
+                % {"cleaned_data": form.cleaned_data["email"]}
+            ),
         )
     return redirect("ticketing:transfers")
 
@@ -83,7 +91,7 @@ def transfer_list(request: AuthedRequest) -> HttpResponse:
         except DomainError as exc:
             messages.error(request, exc.detail_message)
         else:
-            messages.success(request, "Transfer cancelled; the ticket stays yours.")
+            messages.success(request, _("Transfer cancelled; the ticket stays yours."))
         return redirect("ticketing:transfers")
     sent = Transfer.objects.filter(sender=request.user).select_related(
         "ticket__event", "ticket__tier", "recipient"
@@ -107,7 +115,7 @@ def transfer_accept(request: HttpRequest, token: str) -> HttpResponse:
         except DomainError as exc:
             error = exc.detail_message
         else:
-            messages.success(request, "The ticket is yours: its new QR code is below.")
+            messages.success(request, _("The ticket is yours: its new QR code is below."))
             return redirect("ticketing:my_tickets")
     return render(
         request,
@@ -125,7 +133,7 @@ def manage_policy(request: AuthedRequest, event_id: Any) -> HttpResponse:
     form = PolicyForm(request.POST or None, instance=policy)
     if request.method == "POST" and form.is_valid():
         refunds.event_policy_save(actor=request.user, policy=form.save(commit=False))
-        messages.success(request, "Saved.")
+        messages.success(request, _("Saved."))
         return redirect("ticketing:policy", event_id=event.pk)
     return render(
         request,
@@ -143,7 +151,9 @@ def manage_orders(request: AuthedRequest, event_id: Any) -> HttpResponse:
         try:
             if "cancel_event" in request.POST:
                 cancellation.event_cancel_with_refunds(actor=request.user, event_id=event.pk)
-                messages.success(request, "The event is cancelled; every order is being refunded.")
+                messages.success(
+                    request, _("The event is cancelled; every order is being refunded.")
+                )
             else:
                 refund = refunds.order_refund(
                     actor=request.user,
@@ -152,7 +162,13 @@ def manage_orders(request: AuthedRequest, event_id: Any) -> HttpResponse:
                     as_organizer=True,
                     reason=Refund.Reason.ORGANIZER,
                 )
-                messages.success(request, f"Refunded {refund.amount} {refund.currency}.")
+                messages.success(
+                    request,
+                    (
+                        _("Refunded %(amount)s %(currency)s.")
+                        % {"amount": refund.amount, "currency": refund.currency}
+                    ),
+                )
         except DomainError as exc:
             messages.error(request, exc.detail_message)
         return redirect("ticketing:manage_orders", event_id=event.pk)
