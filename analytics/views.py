@@ -57,7 +57,7 @@ def _date(value: str | None) -> date | None:
 
 def _period(request: AuthedRequest) -> tuple[str, Period, str]:
     """The period asked for, and an error to show when a custom one is not valid."""
-    name = request.GET.get("period", _("7d"))
+    name = request.GET.get("period", "7d")
     if name == "custom":
         first, last = _date(request.GET.get("from")), _date(request.GET.get("to"))
         if first and last and first <= last and (last - first).days <= 366:
@@ -65,7 +65,8 @@ def _period(request: AuthedRequest) -> tuple[str, Period, str]:
             start = timezone.make_aware(datetime.combine(first, time.min), tz)
             end = timezone.make_aware(datetime.combine(last + timedelta(days=1), time.min), tz)
             return name, Period(start=start, end=end), ""
-        return "7d", period_named("7d"), "Choose a start and an end date (at most a year apart)."
+        error = _("Choose a start and an end date (at most a year apart).")
+        return "7d", period_named("7d"), error
     if name not in dict(PERIODS):
         name = "7d"
     return name, period_named(name), ""

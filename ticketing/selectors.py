@@ -14,7 +14,6 @@ from core.db import row_or_raise
 from events.selectors import published_event
 from ticketing.booking.core import SEAT_LABEL_FIELDS, ticket_plan
 from ticketing.models import (
-    SEAT_STATES,
     EventSeat,
     Order,
     OrderLine,
@@ -174,6 +173,13 @@ def seat_labels_of(tickets: list[Ticket]) -> list[str | None]:
 
 SEAT_PITCH = 30  # SVG units per grid step; at 1:1 (and down to 0.8) a seat is a 24 px target
 ZONE_CLASSES = 5  # .z0 ... .z4 in static/css/app.css, from the --seat-zone-* tokens
+# What a buyer's seat map says of each seat (static/js/seatmap.js says the same when it changes).
+STATE_WORDS = {
+    "a": gettext_lazy("available"),
+    "h": gettext_lazy("held"),
+    "s": gettext_lazy("sold"),
+    "b": gettext_lazy("not for sale"),
+}
 FLAG_NAMES = {
     "w": gettext_lazy("wheelchair space"),
     "c": gettext_lazy("companion seat"),
@@ -206,7 +212,7 @@ def seat_map_context(plan: SeatPlan, states: str, selected: set[str]) -> dict[st
                 "cx": x * SEAT_PITCH,
                 "cy": y * SEAT_PITCH,
                 "state": state,
-                "state_name": SEAT_STATES[state],
+                "state_name": STATE_WORDS[state],
                 "tier": tier,
                 "tier_index": tier_index,
                 "zone_class": f"z{tier_index % ZONE_CLASSES}",

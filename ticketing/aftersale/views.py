@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from core.db import row_or_raise
 from core.errors import DomainError
 from core.http import AuthedRequest
+from core.money import format_money
 from events.selectors import event_managed_by
 from ticketing.aftersale import cancellation, refunds, transfers
 from ticketing.aftersale.forms import KeyedForm, PolicyForm, TransferForm
@@ -48,8 +49,8 @@ def ticket_refund(request: AuthedRequest, ticket_id: Any) -> HttpResponse:
         messages.success(
             request,
             (
-                _("Refunded: %(amount)s %(currency)s goes back to your card.")
-                % {"amount": refund.amount, "currency": refund.currency}
+                _("Refunded: %(amount)s goes back to your card.")
+                % {"amount": format_money(refund.amount, refund.currency)}
             ),
         )
     return redirect("ticketing:my_tickets")
@@ -73,8 +74,8 @@ def ticket_transfer(request: AuthedRequest, ticket_id: Any) -> HttpResponse:
         messages.success(
             request,
             (
-                _("Sent to %(cleaned_data)s. Your ticket works until they accept it.")
-                % {"cleaned_data": form.cleaned_data["email"]}
+                _("Sent to %(email)s. Your ticket works until they accept it.")
+                % {"email": form.cleaned_data["email"]}
             ),
         )
     return redirect("ticketing:transfers")
@@ -165,8 +166,8 @@ def manage_orders(request: AuthedRequest, event_id: Any) -> HttpResponse:
                 messages.success(
                     request,
                     (
-                        _("Refunded %(amount)s %(currency)s.")
-                        % {"amount": refund.amount, "currency": refund.currency}
+                        _("Refunded %(amount)s.")
+                        % {"amount": format_money(refund.amount, refund.currency)}
                     ),
                 )
         except DomainError as exc:

@@ -217,7 +217,7 @@ class SeatBlockingForm(forms.Form):
         labels = [part.strip() for part in re.split(r"[,\n;]+", text) if part.strip()]
         if len(labels) > MAX_LABELS:
             raise forms.ValidationError(
-                _("At most %(MAX_LABELS)s labels at a time.") % {"MAX_LABELS": MAX_LABELS}
+                _("At most %(count)s labels at a time.") % {"count": MAX_LABELS}
             )
         return labels
 
