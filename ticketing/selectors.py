@@ -217,7 +217,7 @@ def seat_map_context(plan: SeatPlan, states: str, selected: set[str]) -> dict[st
                 "tier_index": tier_index,
                 "zone_class": f"z{tier_index % ZONE_CLASSES}",
                 "wheelchair": "w" in flags,
-                "features": ", ".join(FLAG_NAMES[f] for f in flags if f != "a"),
+                "features": ", ".join(str(FLAG_NAMES[f]) for f in flags if f != "a"),
                 "selected": seat_id in selected and state == "a",
             }
         )
