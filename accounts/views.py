@@ -31,11 +31,17 @@ def unlock(request: HttpRequest) -> HttpResponse:
 
 class AuditFilter(forms.Form):
     organization: "forms.ModelChoiceField[Any]" = forms.ModelChoiceField(
-        queryset=None, required=False, empty_label=_("All")
+        queryset=None, required=False, empty_label=_("All"), label=_("Organization")
     )
-    action = forms.CharField(required=False, max_length=64, help_text=_("e.g. order. or signin"))
-    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    action = forms.CharField(
+        required=False, max_length=64, help_text=_("e.g. order. or signin"), label=_("Action")
+    )
+    since = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("Since")
+    )
+    until = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("Until")
+    )
 
     def __init__(self, *args: Any, organizations: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -9,7 +9,7 @@ from django.http import Http404, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import organizations_managed_by
@@ -107,21 +107,23 @@ def organizer_home(request: AuthedRequest) -> HttpResponse:
             "money": [
                 (cur, amount, None) for cur, amount in stats.totals.money_of("refunds").items()
             ],
-            "note": f"{counts['refunded_tickets']} tickets",
+            "note": ngettext("%(count)s ticket", "%(count)s tickets", counts["refunded_tickets"])
+            % {"count": counts["refunded_tickets"]},
         },
         {
             "kind": "percent",
             "label": _("Check-in rate"),
             "percent": stats.checkin_rate,
             "change": change(stats.checkin_rate, stats.previous_checkin_rate),
-            "note": "of events held in the period",
+            "note": _("of events held in the period"),
         },
         {
             "kind": "percent",
             "label": _("Conversion"),
             "percent": stats.totals.conversion,
             "change": change(stats.totals.conversion, stats.previous.conversion),
-            "note": f"{counts['orders']} paid orders / {counts['page_views']} page views",
+            "note": _("%(orders)s paid orders / %(views)s page views")
+            % {"orders": counts["orders"], "views": counts["page_views"]},
         },
         {
             "kind": "rate",

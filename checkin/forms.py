@@ -8,12 +8,13 @@ from events.models import Event, TicketTier
 
 
 class CheckinListForm(forms.Form):
-    name = forms.CharField(max_length=100)
+    name = forms.CharField(max_length=100, label=_("Name"))
     tiers = forms.ModelMultipleChoiceField(
         queryset=TicketTier.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text=_("None ticked admits every tier."),
+        label=_("Tiers"),
     )
     allow_reentry = forms.BooleanField(
         required=False, label=_("Allow re-entry (scan people out, and back in)")

@@ -28,7 +28,7 @@ class EventFilterForm(forms.Form):
     category = forms.ModelChoiceField(
         Category.objects.all(), required=False, to_field_name="slug", empty_label=_("Any category")
     )
-    city = forms.CharField(required=False, max_length=100)
+    city = forms.CharField(required=False, max_length=100, label=_("City"))
     start_date = forms.DateField(
         required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -145,22 +145,31 @@ class EventForm(forms.Form):
                 % {"language": name},
             )
 
-    title = forms.CharField(max_length=200)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), required=False)
-    category = forms.ModelChoiceField(Category.objects.all(), required=False)
+    title = forms.CharField(max_length=200, label=_("Title"))
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}), required=False, label=_("Description")
+    )
+    category = forms.ModelChoiceField(Category.objects.all(), required=False, label=_("Category"))
     venue_name = forms.CharField(max_length=200, label=_("Venue"))
     venue_address = forms.CharField(max_length=300, required=False, label=_("Address"))
     venue_city = forms.CharField(max_length=100, label=_("City"))
-    time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES, initial="Europe/Berlin")
+    time_zone = forms.ChoiceField(
+        choices=TIME_ZONE_CHOICES, initial="Europe/Berlin", label=_("Time zone")
+    )
     starts_at = forms.DateTimeField(
         label=_("Starts"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
     ends_at = forms.DateTimeField(
         label=_("Ends"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
-    currency = forms.ChoiceField(choices=[(c, c) for c in ("EUR", "USD", "GBP", "CHF")])
+    currency = forms.ChoiceField(
+        choices=[(c, c) for c in ("EUR", "USD", "GBP", "CHF")], label=_("Currency")
+    )
     performers = forms.CharField(
-        max_length=500, required=False, help_text=_("Performers or speakers, comma-separated.")
+        max_length=500,
+        required=False,
+        help_text=_("Performers or speakers, comma-separated."),
+        label=_("Performers"),
     )
     cover_image = forms.ImageField(
         required=False,
@@ -276,9 +285,11 @@ class EventForm(forms.Form):
 
 class TierForm(forms.Form):
     id = forms.UUIDField(required=False, widget=forms.HiddenInput)
-    name = forms.CharField(max_length=100)
-    price = forms.DecimalField(min_value=Decimal("0"), max_digits=10, decimal_places=2)
-    capacity = forms.IntegerField(min_value=0, max_value=1_000_000)
+    name = forms.CharField(max_length=100, label=_("Name"))
+    price = forms.DecimalField(
+        min_value=Decimal("0"), max_digits=10, decimal_places=2, label=_("Price")
+    )
+    capacity = forms.IntegerField(min_value=0, max_value=1_000_000, label=_("Capacity"))
     max_per_order = forms.IntegerField(
         min_value=1, max_value=100, initial=10, label=_("Max per order")
     )
@@ -300,21 +311,29 @@ TierFormSet = formset_factory(TierForm, extra=1, min_num=1, validate_min=True)
 class SessionForm(forms.Form):
     """Times are typed in the event's own time zone (the view passes it)."""
 
-    title = forms.CharField(max_length=200)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    title = forms.CharField(max_length=200, label=_("Title"))
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, label=_("Description")
+    )
     starts_at = forms.DateTimeField(
         label=_("Starts"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
     ends_at = forms.DateTimeField(
         label=_("Ends"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
-    room = forms.CharField(max_length=100, required=False, help_text=_("A room at the venue."))
-    track = forms.CharField(max_length=100, required=False)
+    room = forms.CharField(
+        max_length=100, required=False, help_text=_("A room at the venue."), label=_("Room")
+    )
+    track = forms.CharField(max_length=100, required=False, label=_("Track"))
     speakers = forms.CharField(
-        max_length=1000, required=False, help_text=_("Names, comma-separated.")
+        max_length=1000, required=False, help_text=_("Names, comma-separated."), label=_("Speakers")
     )
     capacity = forms.IntegerField(
-        min_value=0, max_value=100_000, required=False, help_text=_("Empty: no limit.")
+        min_value=0,
+        max_value=100_000,
+        required=False,
+        help_text=_("Empty: no limit."),
+        label=_("Capacity"),
     )
 
     def __init__(self, *args: Any, time_zone: str = "UTC", **kwargs: Any) -> None:
@@ -349,9 +368,13 @@ class FeedbackForm(forms.Form):
         choices=[(n, f"{n} star{'s' if n > 1 else ''}") for n in (5, 4, 3, 2, 1)],
         coerce=int,
         widget=forms.RadioSelect,
+        label=_("Rating"),
     )
     comment = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=4000
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=4000,
+        label=_("Comment"),
     )
 
 
@@ -378,7 +401,7 @@ class QuestionForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["tier"].choices = [  # type: ignore[attr-defined]
             ("", _("Every ticket")),
-            *((str(t.pk), f"{t.name} tickets only") for t in tiers),
+            *((str(t.pk), _("%(tier)s tickets only") % {"tier": t.name}) for t in tiers),
         ]
 
     def service_kwargs(self) -> dict[str, Any]:

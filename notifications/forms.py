@@ -2,6 +2,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
@@ -14,7 +15,7 @@ class PreferenceForm(forms.ModelForm):
     class Meta:
         model = Preference
         fields = ["phone", *CHOICE_FIELDS]
-        labels = {"phone": "Mobile number (for SMS)"}
+        labels = {"phone": _("Mobile number (for SMS)")}
         widgets = {"phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"})}
 
     def clean_phone(self) -> str:
@@ -34,10 +35,10 @@ class PreferenceForm(forms.ModelForm):
 class WebhookForm(forms.Form):
     organization = forms.ModelChoiceField(Organization.objects.none(), empty_label=None)
     url = forms.URLField(label=_("Endpoint URL"), max_length=500, assume_scheme="https")
-    description = forms.CharField(max_length=200, required=False)
+    description = forms.CharField(max_length=200, required=False, label=_("Description"))
     topics = forms.MultipleChoiceField(
         label=_("Event types"),
-        choices=[(str(t), f"{t.value} — {t.label}") for t in WEBHOOK_TOPICS],
+        choices=[(str(t), format_lazy("{} — {}", t.value, t.label)) for t in WEBHOOK_TOPICS],
         widget=forms.CheckboxSelectMultiple,
     )
 

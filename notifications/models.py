@@ -35,25 +35,25 @@ class Channel(models.TextChoices):
 
 
 class Topic(models.TextChoices):
-    ORDER_CONFIRMED = "order.confirmed", "Order confirmed"
-    ORDER_REFUNDED = "order.refunded", "Order refunded"
-    TICKET_CHECKED_IN = "ticket.checked_in", "Ticket checked in"
-    EVENT_CHANGED = "event.changed", "Event changed"
-    EVENT_CANCELLED = "event.cancelled", "Event cancelled"
-    EVENT_REMINDER = "event.reminder", "Event reminder"
-    SESSION_CHANGED = "session.changed", "Session changed"
-    WAITLIST_OFFER = "waitlist.offer", "Waitlist offer"
-    WAITLIST_EVENT_CANCELLED = "waitlist.event_cancelled", "Event cancelled (to its waitlist)"
-    TRANSFER_OFFERED = "transfer.offered", "Ticket sent to someone"
-    TRANSFER_ACCEPTED = "transfer.accepted", "Sent ticket accepted"
-    WEBHOOK_TEST = "webhook.test", "Webhook test"
-    DATA_EXPORT_READY = "privacy.export_ready", "Your data export is ready"
-    ACCOUNT_ERASED = "privacy.account_erased", "Your account was erased"
-    SIGNIN_PAUSED = "account.signin_paused", "Sign-ins to your account are paused"
-    MARKETING_NEWS = "marketing.news", "News and offers"
+    ORDER_CONFIRMED = "order.confirmed", _("Order confirmed")
+    ORDER_REFUNDED = "order.refunded", _("Order refunded")
+    TICKET_CHECKED_IN = "ticket.checked_in", _("Ticket checked in")
+    EVENT_CHANGED = "event.changed", _("Event changed")
+    EVENT_CANCELLED = "event.cancelled", _("Event cancelled")
+    EVENT_REMINDER = "event.reminder", _("Event reminder")
+    SESSION_CHANGED = "session.changed", _("Session changed")
+    WAITLIST_OFFER = "waitlist.offer", _("Waitlist offer")
+    WAITLIST_EVENT_CANCELLED = "waitlist.event_cancelled", _("Event cancelled (to its waitlist)")
+    TRANSFER_OFFERED = "transfer.offered", _("Ticket sent to someone")
+    TRANSFER_ACCEPTED = "transfer.accepted", _("Sent ticket accepted")
+    WEBHOOK_TEST = "webhook.test", _("Webhook test")
+    DATA_EXPORT_READY = "privacy.export_ready", _("Your data export is ready")
+    ACCOUNT_ERASED = "privacy.account_erased", _("Your account was erased")
+    SIGNIN_PAUSED = "account.signin_paused", _("Sign-ins to your account are paused")
+    MARKETING_NEWS = "marketing.news", _("News and offers")
     # Sent by an organizer to chosen attendees; never offered to webhooks (nothing changed).
-    ORGANIZER_MESSAGE = "organizer.message", "Message from the organizer"
-    TICKETS_RESENT = "tickets.resent", "Tickets sent again"
+    ORGANIZER_MESSAGE = "organizer.message", _("Message from the organizer")
+    TICKETS_RESENT = "tickets.resent", _("Tickets sent again")
 
 
 # What organizers may subscribe an endpoint to.

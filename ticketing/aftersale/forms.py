@@ -20,13 +20,13 @@ class PolicyForm(forms.ModelForm):
             "waitlist_offer_minutes",
         ]
         labels = {
-            "refunds_allowed": "Attendees may ask for refunds",
-            "refund_until_hours": "Refunds close (hours before the start)",
-            "refund_fee_percent": "Refund fee (% of the ticket price)",
-            "refund_fee_fixed": "Refund fee (fixed, per ticket)",
-            "transfers_allowed": "Attendees may transfer tickets",
-            "transfer_until_hours": "Transfers close (hours before the start)",
-            "waitlist_offer_minutes": "Waitlist offers are held for (minutes)",
+            "refunds_allowed": _("Attendees may ask for refunds"),
+            "refund_until_hours": _("Refunds close (hours before the start)"),
+            "refund_fee_percent": _("Refund fee (percent of the ticket price)"),
+            "refund_fee_fixed": _("Refund fee (fixed, per ticket)"),
+            "transfers_allowed": _("Attendees may transfer tickets"),
+            "transfer_until_hours": _("Transfers close (hours before the start)"),
+            "waitlist_offer_minutes": _("Waitlist offers are held for (minutes)"),
         }
 
     def clean_refund_fee_percent(self) -> Any:

@@ -11,16 +11,18 @@ from events.models import TicketTier
 from ticketing.errors import SeatLayoutInvalid
 from ticketing.models import SEAT_STATES
 from ticketing.seating.selectors import ATTRIBUTE_FILTERS
-from ticketing.seating.services import ATTRIBUTES, SeatBlock, layout_parse
+from ticketing.seating.services import SeatBlock, layout_parse
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_LABELS = 500
 
 
 class SeatBlockForm(forms.Form):
-    section = forms.CharField(max_length=50, initial="Stalls")
-    rows = forms.IntegerField(min_value=1, max_value=200, initial=10)
-    seats_per_row = forms.IntegerField(min_value=1, max_value=200, initial=20)
+    section = forms.CharField(max_length=50, initial="Stalls", label=_("Section"))
+    rows = forms.IntegerField(min_value=1, max_value=200, initial=10, label=_("Rows"))
+    seats_per_row = forms.IntegerField(
+        min_value=1, max_value=200, initial=20, label=_("Seats per row")
+    )
     first_row = forms.RegexField(
         regex=r"^([A-Za-z]|\d{1,4})$",
         max_length=4,
@@ -29,7 +31,7 @@ class SeatBlockForm(forms.Form):
         help_text=_("A letter (rows go A, B, … Z, AA) or a number."),
         error_messages={"invalid": "Use one letter or a number."},
     )
-    zone = forms.CharField(max_length=30, initial="A", help_text=_("Price zone."))
+    zone = forms.CharField(max_length=30, initial="A", help_text=_("Price zone."), label=_("Zone"))
     aisles_after = forms.CharField(
         required=False,
         label=_("Aisles after seat numbers"),
@@ -123,10 +125,10 @@ class SeatMapImportForm(forms.Form):
 
 class MapSeatFilterForm(forms.Form):
     q = forms.CharField(required=False, label=_("Search labels"))
-    section = forms.ChoiceField(required=False)
-    zone = forms.ChoiceField(required=False)
+    section = forms.ChoiceField(required=False, label=_("Section"))
+    zone = forms.ChoiceField(required=False, label=_("Zone"))
     attribute = forms.ChoiceField(
-        required=False, choices=[("", _("Any")), *ATTRIBUTE_FILTERS.items()]
+        required=False, choices=[("", _("Any")), *ATTRIBUTE_FILTERS.items()], label=_("Attribute")
     )
 
     def __init__(self, *args: Any, sections: list[str], zones: list[str], **kwargs: Any) -> None:
@@ -143,13 +145,19 @@ class MapSeatFilterForm(forms.Form):
 BULK_ACTIONS = [
     ("remove", _("Remove seats")),
     ("zone", _("Set zone")),
-    *((f"mark_{a}", f"Mark {ATTRIBUTE_FILTERS[a].lower()}") for a in ATTRIBUTES),
-    *((f"unmark_{a}", f"Unmark {ATTRIBUTE_FILTERS[a].lower()}") for a in ATTRIBUTES),
+    ("mark_wheelchair", _("Mark wheelchair space")),
+    ("mark_companion", _("Mark companion seat")),
+    ("mark_restricted_view", _("Mark restricted view")),
+    ("mark_aisle", _("Mark aisle")),
+    ("unmark_wheelchair", _("Unmark wheelchair space")),
+    ("unmark_companion", _("Unmark companion seat")),
+    ("unmark_restricted_view", _("Unmark restricted view")),
+    ("unmark_aisle", _("Unmark aisle")),
 ]
 
 
 class SeatBulkForm(forms.Form):
-    action = forms.ChoiceField(choices=BULK_ACTIONS)
+    action = forms.ChoiceField(choices=BULK_ACTIONS, label=_("Action"))
     zone = forms.CharField(max_length=30, required=False, label=_("New zone"))
     scope = forms.ChoiceField(
         choices=[("selected", _("Ticked seats")), ("filter", _("All seats matching the filter"))],
@@ -197,15 +205,20 @@ class ApplySeatingForm(forms.Form):
 
 
 class SeatBlockingForm(forms.Form):
-    action = forms.ChoiceField(choices=[("block", _("Block")), ("release", _("Release"))])
+    action = forms.ChoiceField(
+        choices=[("block", _("Block")), ("release", _("Release"))], label=_("Action")
+    )
     labels = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         label=_("Seat labels"),
-        help_text='One per line or comma separated, like "Stalls A-1, Stalls A-2".',
+        help_text=_('One per line or comma separated, like "Stalls A-1, Stalls A-2".'),
     )
     reason = forms.CharField(
-        max_length=100, required=False, help_text=_("For example: technical, house seats.")
+        max_length=100,
+        required=False,
+        help_text=_("For example: technical, house seats."),
+        label=_("Reason"),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -232,10 +245,11 @@ class SeatBlockingForm(forms.Form):
 
 class EventSeatFilterForm(forms.Form):
     q = forms.CharField(required=False, label=_("Search labels"))
-    section = forms.ChoiceField(required=False)
+    section = forms.ChoiceField(required=False, label=_("Section"))
     state = forms.ChoiceField(
         required=False,
         choices=[("", _("Any")), *((k, capfirst(v)) for k, v in SEAT_STATES.items())],
+        label=_("State"),
     )
 
     def __init__(self, *args: Any, sections: list[str], **kwargs: Any) -> None:

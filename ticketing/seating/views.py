@@ -207,7 +207,9 @@ def _edit_page(
             "zones": [(z, n, colours[z]) for z, n in facets["zones"]],
             "seat_count": len(everything),
             "svg": seats_svg(
-                everything, colours=colours, title=f"Preview of {seat_map.name}: seats"
+                everything,
+                colours=colours,
+                title=_("Preview of %(name)s: seats") % {"name": seat_map.name},
             ),
         },
         status=status,
@@ -358,7 +360,7 @@ def _event_page(
             "zones": [(z, per_zone[z], colour) for z, colour in sorted(colours.items())],
             "seat_count": len(everything),
             "svg": seats_svg(
-                everything, colours=colours, title=f"Seats of {event.title}", states=True
+                everything, colours=colours, title=_("Seats of %(title)s") % {"title": event.title}, states=True
             ),
         },
         status=status,
