@@ -360,7 +360,10 @@ def _event_page(
             "zones": [(z, per_zone[z], colour) for z, colour in sorted(colours.items())],
             "seat_count": len(everything),
             "svg": seats_svg(
-                everything, colours=colours, title=_("Seats of %(title)s") % {"title": event.title}, states=True
+                everything,
+                colours=colours,
+                title=_("Seats of %(title)s") % {"title": event.title},
+                states=True,
             ),
         },
         status=status,
