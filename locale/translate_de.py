@@ -1069,7 +1069,7 @@ DE: dict[str | tuple[str, str], str | tuple[str, str]] = {
     "Link copied": "Link kopiert",
     "Updated %(time)s": "Aktualisiert %(time)s",
     "Connection lost; retrying…": "Verbindung verloren; neuer Versuch …",
-    "%(clock)s left": "noch %(clock)s",
+    "%(clock)s left": "Noch %(clock)s Minuten",
     "The hold has expired.": "Die Reservierung ist abgelaufen.",
     "Finding you…": "Standort wird ermittelt …",
     "Your location is not available.": "Ihr Standort ist nicht verfügbar.",
