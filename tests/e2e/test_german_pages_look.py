@@ -50,7 +50,8 @@ def test_organizer_door_and_sign_in_pages_in_german_pass_axe_and_target_size(
     event, _ = seated_event(
         SeatBlock(section="Parkett", rows=2, seats_per_row=6, zone="A"), title="Hafenlichter"
     )
-    owner = event.organization.memberships.get(role=Membership.Role.OWNER).user
+    organization = event.organization
+    owner = MembershipFactory.create(organization=organization, role=Membership.Role.OWNER).user
     buyer = UserFactory.create(first_name="Marlene", last_name="Dietrich")
     order = order_reserve_seats(
         buyer=buyer,

@@ -365,3 +365,12 @@ def test_organizer_figures_money_and_dates_are_written_the_german_way(
     vouchers = f"/manage/events/{tier.event_id}/vouchers/"
     german = client.get(vouchers, headers={"accept-language": "de"}).content.decode()
     assert "0,00\xa0€" in german
+
+
+def test_seat_map_coordinates_stay_numbers_for_the_browser_in_german(client: Client) -> None:
+    seated, _ = seated_event(SeatBlock(section="Stalls", rows=2, seats_per_row=4, zone="A"))
+    html = client.get(f"/events/{seated.pk}/seats/", headers={"accept-language": "de"})
+    svg = re.search(r'<svg id="seatmap".*?</svg>', html.content.decode(), re.S)
+    assert svg
+    numbers = re.findall(r'\b(?:viewBox|x|y|width|height|data-pitch)="([^"]*)"', svg[0])
+    assert numbers and not [n for n in numbers if "," in n]  # "-15,0" is no SVG length
