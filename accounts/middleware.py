@@ -12,6 +12,7 @@ from allauth.mfa.models import Authenticator
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership
 
@@ -49,7 +50,7 @@ class RequireMfaMiddleware:
             and not has_second_factor(request.user)
         ):
             messages.warning(
-                request, "Set up two-factor authentication before you continue: it is required."
+                request, _("Set up two-factor authentication before you continue: it is required.")
             )
             return redirect("mfa_index")
         return self.get_response(request)

@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.scopes import PERSONAL_TOKEN_SCOPES
 from core.images import Picture
@@ -107,9 +108,9 @@ class Organization(models.Model):
 
 class Membership(models.Model):
     class Role(models.TextChoices):
-        OWNER = "owner", "Owner"
-        MANAGER = "manager", "Manager"
-        DOOR = "door", "Door staff"
+        OWNER = "owner", _("Owner")
+        MANAGER = "manager", _("Manager")
+        DOOR = "door", _("Door staff")
 
     MANAGING_ROLES = (Role.OWNER, Role.MANAGER)
 

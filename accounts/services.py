@@ -35,6 +35,7 @@ from accounts.models import (
     User,
 )
 from accounts.scopes import PERSONAL_TOKEN_SCOPES
+from accounts.signals import organization_logo_changed
 from accounts.signin_guard import signin_check, signin_failed, signin_succeeded
 from core.errors import NotFound, PermissionDenied
 from core.images import PictureFields, picture_replace, picture_variants_record
@@ -332,19 +333,27 @@ def organization_logo_set(
         organization=organization,
         changes={"logo": [old, new]},
     )
+    organization_id = str(organization.pk)
+    transaction.on_commit(lambda: _logo_changed(organization_id))
     if organization.logo:
         from accounts.tasks import organization_logo_process
 
-        organization_id = str(organization.pk)
         transaction.on_commit(lambda: organization_logo_process.delay(organization_id))
     return organization
 
 
+def _logo_changed(organization_id: str) -> None:
+    organization_logo_changed.send(sender=Organization, organization_id=organization_id)
+
+
 def organization_logo_variants_build(*, organization_id: Any) -> dict[str, Any]:
     """Make the logo's sizes and record them, unless the logo changed meanwhile."""
-    return picture_variants_record(
+    variants = picture_variants_record(
         Organization, organization_id, LOGO, folder=f"organizations/{organization_id}/sizes"
     )
+    if variants:
+        _logo_changed(str(organization_id))
+    return variants
 
 
 def organization_require_mfa(*, actor: User, organization: Organization, required: bool) -> None:

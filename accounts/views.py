@@ -30,18 +30,24 @@ def unlock(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if signin_unlock(request.POST.get("token", "")) is None:
             return render(request, "accounts/unlock.html", {"invalid": True}, status=400)
-        messages.success(request, "Your account is unlocked. You can sign in again.")
+        messages.success(request, _("Your account is unlocked. You can sign in again."))
         return redirect("account_login")
     return render(request, "accounts/unlock.html", {"token": token})
 
 
 class AuditFilter(forms.Form):
     organization: "forms.ModelChoiceField[Any]" = forms.ModelChoiceField(
-        queryset=None, required=False, empty_label="All"
+        queryset=None, required=False, empty_label=_("All"), label=_("Organization")
     )
-    action = forms.CharField(required=False, max_length=64, help_text="e.g. order. or signin")
-    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    action = forms.CharField(
+        required=False, max_length=64, help_text=_("e.g. order. or signin"), label=_("Action")
+    )
+    since = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("Since")
+    )
+    until = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("Until")
+    )
 
     def __init__(self, *args: Any, organizations: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -85,7 +91,7 @@ def organization_security(request: AuthedRequest, organization_id: str) -> HttpR
             organization=organization,
             required=request.POST.get("require_mfa_for_managers") == "on",
         )
-        messages.success(request, "Saved.")
+        messages.success(request, _("Saved."))
         return redirect("accounts:organization_security", organization_id=organization.pk)
     return render(request, "accounts/organization_security.html", {"organization": organization})
 

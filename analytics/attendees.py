@@ -34,6 +34,7 @@ from django.db.models import (
     Window,
 )
 from django.db.models.functions import Greatest, Lower
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from checkin.models import Admission
@@ -272,14 +273,14 @@ def attendee_row(ticket: Any, questions: Sequence[AttendeeQuestion] = ()) -> dic
 
 
 EXPORT_COLUMNS = [
-    ("ticket_ref", "Ticket"),
-    ("name", "Name"),
-    ("email", "Email"),
-    ("tier", "Tier"),
-    ("seat", "Seat"),
-    ("order_ref", "Order"),
-    ("status", "Status"),
-    ("checked_in_at", "Checked in at"),
+    ("ticket_ref", _("Ticket")),
+    ("name", _("Name")),
+    ("email", _("Email")),
+    ("tier", _("Tier")),
+    ("seat", _("Seat")),
+    ("order_ref", _("Order")),
+    ("status", _("Status")),
+    ("checked_in_at", _("Checked in at")),
 ]
 
 

@@ -39,7 +39,7 @@ def _cell(value: Any) -> Any:
 
 
 def _header(questions: list[AttendeeQuestion]) -> list[str]:
-    return [label for _, label in EXPORT_COLUMNS] + [q.label for q in questions]
+    return [str(label) for _, label in EXPORT_COLUMNS] + [q.label for q in questions]
 
 
 def _rows(tickets: QuerySet[Ticket], questions: list[AttendeeQuestion]) -> Iterator[list[Any]]:

@@ -8,6 +8,7 @@ refresh only has to recompute the buckets that new facts fall into.
 from decimal import Decimal
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from events.models import Event, TicketTier
 
@@ -27,13 +28,13 @@ class EventHourStats(models.Model):
     gross = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
     refunded_tickets = models.PositiveIntegerField(default=0)
     refunds = models.DecimalField(
-        max_digits=14, decimal_places=2, default=Decimal("0"), help_text="Money given back"
+        max_digits=14, decimal_places=2, default=Decimal("0"), help_text=_("Money given back")
     )
     fees = models.DecimalField(
-        max_digits=14, decimal_places=2, default=Decimal("0"), help_text="Refund fees kept"
+        max_digits=14, decimal_places=2, default=Decimal("0"), help_text=_("Refund fees kept")
     )
     net = models.DecimalField(
-        max_digits=14, decimal_places=2, default=Decimal("0"), help_text="gross - refunds"
+        max_digits=14, decimal_places=2, default=Decimal("0"), help_text=_("gross - refunds")
     )
     transfers = models.PositiveIntegerField(default=0)
     checkins = models.PositiveIntegerField(default=0)

@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from analytics.models import EventDayRating, EventHourStats, RefreshState
 from analytics.summaries import REFRESH_NAME
@@ -255,9 +256,9 @@ class EventStats:
     def waitlist_funnel(self) -> list[tuple[str, int]]:
         counts = self.totals.counts
         return [
-            ("Joined", counts["waitlist_joins"]),
-            ("Offered", counts["waitlist_offers"]),
-            ("Accepted", counts["waitlist_accepted"]),
+            (_("Joined"), counts["waitlist_joins"]),
+            (_("Offered"), counts["waitlist_offers"]),
+            (_("Accepted"), counts["waitlist_accepted"]),
         ]
 
 

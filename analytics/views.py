@@ -8,6 +8,8 @@ from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import organizations_managed_by
@@ -38,7 +40,12 @@ from core.http import AuthedRequest
 from events.questions import event_questions
 from events.selectors import event_managed_by
 
-PERIODS = [("today", "Today"), ("7d", "7 days"), ("30d", "30 days"), ("custom", "Custom")]
+PERIODS = [
+    ("today", gettext_lazy("Today")),
+    ("7d", gettext_lazy("7 days")),
+    ("30d", gettext_lazy("30 days")),
+    ("custom", gettext_lazy("Custom")),
+]
 
 
 def _date(value: str | None) -> date | None:
@@ -58,7 +65,8 @@ def _period(request: AuthedRequest) -> tuple[str, Period, str]:
             start = timezone.make_aware(datetime.combine(first, time.min), tz)
             end = timezone.make_aware(datetime.combine(last + timedelta(days=1), time.min), tz)
             return name, Period(start=start, end=end), ""
-        return "7d", period_named("7d"), "Choose a start and an end date (at most a year apart)."
+        error = _("Choose a start and an end date (at most a year apart).")
+        return "7d", period_named("7d"), error
     if name not in dict(PERIODS):
         name = "7d"
     return name, period_named(name), ""
@@ -81,13 +89,13 @@ def organizer_home(request: AuthedRequest) -> HttpResponse:
     kpis: list[dict[str, Any]] = [
         {
             "kind": "count",
-            "label": "Tickets sold",
+            "label": _("Tickets sold"),
             "value": counts["tickets"],
             "change": change(counts["tickets"], previous["tickets"]),
         },
         {
             "kind": "money",
-            "label": "Net revenue",
+            "label": _("Net revenue"),
             "money": [
                 (cur, amount, change(float(amount), float(net_before.get(cur, 0))))
                 for cur, amount in net_now.items()
@@ -95,29 +103,31 @@ def organizer_home(request: AuthedRequest) -> HttpResponse:
         },
         {
             "kind": "money",
-            "label": "Refunded",
+            "label": _("Refunded"),
             "money": [
                 (cur, amount, None) for cur, amount in stats.totals.money_of("refunds").items()
             ],
-            "note": f"{counts['refunded_tickets']} tickets",
+            "note": ngettext("%(count)s ticket", "%(count)s tickets", counts["refunded_tickets"])
+            % {"count": counts["refunded_tickets"]},
         },
         {
             "kind": "percent",
-            "label": "Check-in rate",
+            "label": _("Check-in rate"),
             "percent": stats.checkin_rate,
             "change": change(stats.checkin_rate, stats.previous_checkin_rate),
-            "note": "of events held in the period",
+            "note": _("of events held in the period"),
         },
         {
             "kind": "percent",
-            "label": "Conversion",
+            "label": _("Conversion"),
             "percent": stats.totals.conversion,
             "change": change(stats.totals.conversion, stats.previous.conversion),
-            "note": f"{counts['orders']} paid orders / {counts['page_views']} page views",
+            "note": _("%(orders)s paid orders / %(views)s page views")
+            % {"orders": counts["orders"], "views": counts["page_views"]},
         },
         {
             "kind": "rate",
-            "label": "Bookings per hour",
+            "label": _("Bookings per hour"),
             "rate": stats.booking_rate,
             "change": stats.booking_rate_trend,
         },
@@ -251,11 +261,11 @@ def event_attendees(request: AuthedRequest, event_id: Any) -> HttpResponseBase:
             "statuses": attendee_lists.ATTENDEE_STATUSES,
             "query": query.urlencode(),
             "sorts": [
-                ("name", "Name"),
-                ("email", "Email"),
-                ("tier", "Tier"),
-                ("status", "Status"),
-                ("checked_in", "Checked in"),
+                ("name", _("Name")),
+                ("email", _("Email")),
+                ("tier", _("Tier")),
+                ("status", _("Status")),
+                ("checked_in", _("Checked in")),
             ],
             "batch_key": uuid.uuid4().hex,
             "max_bulk": MAX_BULK,
@@ -278,7 +288,7 @@ def event_attendees_bulk(request: AuthedRequest, event_id: Any) -> HttpResponse:
     action = request.POST.get("action")
     batch_key = (request.POST.get("batch_key") or uuid.uuid4().hex)[:64]
     if not ids:
-        messages.error(request, "Select at least one attendee.")
+        messages.error(request, _("Select at least one attendee."))
     elif action == "refund":
         outcome = attendees_refund(
             actor=request.user,
@@ -286,12 +296,14 @@ def event_attendees_bulk(request: AuthedRequest, event_id: Any) -> HttpResponse:
             ticket_ids=ids,
             batch_key=batch_key,
         )
-        messages.success(request, f"Cancelled and refunded {outcome.done} tickets.")
+        messages.success(
+            request, (_("Cancelled and refunded %(done)s tickets.") % {"done": outcome.done})
+        )
         for failure in outcome.failed:
             messages.error(request, failure)
     elif action == "check_in":
         outcome = attendees_check_in(actor=request.user, event=event, ticket_ids=ids)
-        messages.success(request, f"Checked in {outcome.done} attendees.")
+        messages.success(request, (_("Checked in %(done)s attendees.") % {"done": outcome.done}))
         for failure in outcome.failed:
             messages.error(request, failure)
     elif action == "email":
@@ -307,14 +319,19 @@ def event_attendees_bulk(request: AuthedRequest, event_id: Any) -> HttpResponse:
         except DomainError as exc:
             messages.error(request, exc.detail_message)
         else:
-            messages.success(request, f"Message on its way to {outcome.done} attendees.")
+            messages.success(
+                request, (_("Message on its way to %(done)s attendees.") % {"done": outcome.done})
+            )
     elif action == "resend":
         outcome = attendees_tickets_resend(
             actor=request.user, event=event, ticket_ids=ids, batch_key=batch_key
         )
-        messages.success(request, f"{outcome.done} tickets on their way to their holders again.")
+        messages.success(
+            request,
+            (_("%(done)s tickets on their way to their holders again.") % {"done": outcome.done}),
+        )
     else:
-        messages.error(request, "Choose an action.")
+        messages.error(request, _("Choose an action."))
     back = request.POST.get("back", "")
     target = f"{request.path.rsplit('/bulk', 1)[0]}"
     return redirect(f"{target}?{back}" if back and not back.startswith(("/", "http")) else target)

@@ -103,7 +103,7 @@ def scan(request: ApiRequest, body: ScanIn) -> ScanOut:
             return ScanOut(
                 valid=False,
                 reason=exc.reason,
-                message=MESSAGES[exc.reason],
+                message=str(MESSAGES[exc.reason]),
                 attendee_name="",
                 tier="",
                 already_used=False,

@@ -1,21 +1,23 @@
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from checkin.models import CheckinList
 from events.models import Event, TicketTier
 
 
 class CheckinListForm(forms.Form):
-    name = forms.CharField(max_length=100)
+    name = forms.CharField(max_length=100, label=_("Name"))
     tiers = forms.ModelMultipleChoiceField(
         queryset=TicketTier.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="None ticked admits every tier.",
+        help_text=_("None ticked admits every tier."),
+        label=_("Tiers"),
     )
     allow_reentry = forms.BooleanField(
-        required=False, label="Allow re-entry (scan people out, and back in)"
+        required=False, label=_("Allow re-entry (scan people out, and back in)")
     )
 
     def __init__(self, *args: Any, event: Event, **kwargs: Any) -> None:
@@ -29,8 +31,8 @@ class CheckinListForm(forms.Form):
 
 
 class DeviceLinkForm(forms.Form):
-    checkin_list = forms.ModelChoiceField(queryset=CheckinList.objects.none(), label="List")
-    label = forms.CharField(max_length=100, label="Who is it for", initial="Volunteer")
+    checkin_list = forms.ModelChoiceField(queryset=CheckinList.objects.none(), label=_("List"))
+    label = forms.CharField(max_length=100, label=_("Who is it for"), initial="Volunteer")
 
     def __init__(self, *args: Any, event: Event, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

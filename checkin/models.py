@@ -3,6 +3,7 @@ import uuid
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from events.models import Event, TicketTier
@@ -12,7 +13,7 @@ from ticketing.models import Ticket
 class SigningKey(models.Model):
     """An event's Ed25519 key. The private half is stored encrypted and never leaves the server."""
 
-    kid = models.CharField(max_length=8, unique=True, help_text="4 random bytes, hex")
+    kid = models.CharField(max_length=8, unique=True, help_text=_("4 random bytes, hex"))
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="signing_keys")
     public_key = models.BinaryField(max_length=32)
     private_key_encrypted = models.TextField(editable=False)
@@ -36,10 +37,10 @@ class CheckinList(models.Model):
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="checkin_lists")
     name = models.CharField(max_length=100)
     tiers = models.ManyToManyField(
-        TicketTier, blank=True, help_text="Tiers admitted here; none selected admits every tier."
+        TicketTier, blank=True, help_text=_("Tiers admitted here; none selected admits every tier.")
     )
     allow_reentry = models.BooleanField(
-        default=False, help_text="Exit scans let a ticket back in (once per exit)."
+        default=False, help_text=_("Exit scans let a ticket back in (once per exit).")
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -85,14 +86,14 @@ class Scan(models.Model):
     """
 
     class Result(models.TextChoices):
-        ADMITTED = "admitted", "Admitted"
-        ALREADY_USED = "already_used", "Already used"
-        EXITED = "exited", "Exited"
-        REJECTED = "rejected", "Rejected"
+        ADMITTED = "admitted", _("Admitted")
+        ALREADY_USED = "already_used", _("Already used")
+        EXITED = "exited", _("Exited")
+        REJECTED = "rejected", _("Rejected")
 
     class Direction(models.TextChoices):
-        ENTRY = "in", "Entry"
-        EXIT = "out", "Exit"
+        ENTRY = "in", _("Entry")
+        EXIT = "out", _("Exit")
 
     # Every scan writes this row, so it carries only the indexes something reads: a list's log
     # (scan_list_received also serves the foreign key), a ticket's scans, conflicts, and the

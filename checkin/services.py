@@ -18,6 +18,8 @@ from typing import Any
 import psycopg
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.services import audit_record
@@ -37,25 +39,26 @@ from ticketing.models import EventSeat, Ticket
 
 ENTRY = Scan.Direction.ENTRY.value
 EXIT = Scan.Direction.EXIT.value
-# What the door is told for each rejection; the reason codes are the API's stable contract.
+# What the door is told for each rejection, in the door's language (str() it where it is used);
+# the reason codes are the API's stable contract.
 MESSAGES = {
-    "ok": "Admitted",
-    "exit": "Exit recorded",
-    "malformed": "This code is not a Boxoffice ticket.",
-    "unknown_key": "This ticket was signed with an unknown key.",
-    "revoked_key": "This ticket was signed with a revoked key.",
-    "invalid_signature": "This ticket's signature is not valid.",
-    "wrong_event": "This ticket is for another event.",
-    "unknown_ticket": "No such ticket.",
-    "refunded": "This ticket was refunded.",
-    "transferred": "This ticket was transferred to someone else.",
-    "cancelled": "This ticket was cancelled.",
-    "revoked": "This ticket is no longer valid.",
-    "tier_not_allowed": "This ticket's tier is not admitted here.",
-    "already_used": "Already used.",
-    "already_inside": "Already inside.",
-    "not_inside": "This ticket is not inside: no entry to leave from.",
-    "exit_not_allowed": "This list has no re-entry, so exits are not scanned.",
+    "ok": _("Admitted"),
+    "exit": _("Exit recorded"),
+    "malformed": _("This code is not a Boxoffice ticket."),
+    "unknown_key": _("This ticket was signed with an unknown key."),
+    "revoked_key": _("This ticket was signed with a revoked key."),
+    "invalid_signature": _("This ticket's signature is not valid."),
+    "wrong_event": _("This ticket is for another event."),
+    "unknown_ticket": _("No such ticket."),
+    "refunded": _("This ticket was refunded."),
+    "transferred": _("This ticket was transferred to someone else."),
+    "cancelled": _("This ticket was cancelled."),
+    "revoked": _("This ticket is no longer valid."),
+    "tier_not_allowed": _("This ticket's tier is not admitted here."),
+    "already_used": _("Already used."),
+    "already_inside": _("Already inside."),
+    "not_inside": _("This ticket is not inside: no entry to leave from."),
+    "exit_not_allowed": _("This list has no re-entry, so exits are not scanned."),
 }
 VOID_REASONS = {choice.value for choice in Ticket.VoidReason}
 POSITIVE = {Scan.Result.ADMITTED.value, Scan.Result.EXITED.value}
@@ -325,7 +328,7 @@ def ticket_scan(
         return ScanResult(
             valid=False,
             reason=reason,
-            message=message or MESSAGES[reason],
+            message=message or str(MESSAGES[reason]),
             scan_id=str(params["id"]),
             direction=params["direction"],
             conflict=params["local_ok"],
@@ -387,7 +390,7 @@ def ticket_scan(
         return ScanResult(
             valid=True,
             reason=reason,
-            message=MESSAGES[reason],
+            message=str(MESSAGES[reason]),
             scan_id=scan_id,
             direction=params["direction"],
             conflict=conflict,
@@ -398,7 +401,7 @@ def ticket_scan(
         return ScanResult(
             valid=False,
             reason=reason,
-            message=MESSAGES[reason],
+            message=str(MESSAGES[reason]),
             scan_id=scan_id,
             direction=EXIT,
             conflict=conflict,
@@ -420,20 +423,20 @@ def ticket_scan(
             return ScanResult(
                 valid=False,
                 reason=reason,
-                message=MESSAGES[reason],
+                message=str(MESSAGES[reason]),
                 scan_id=scan_id,
                 direction=ENTRY,
                 conflict=conflict,
                 **details,
             )
-    message = MESSAGES[reason]
+    message = str(MESSAGES[reason])
     if first_at is not None:
         local = timezone.localtime(first_at, zoneinfo.ZoneInfo(time_zone))
         message = (
-            f"Already inside since {local:%H:%M}"
+            gettext("Already inside since %(time)s")
             if reason == "already_inside"
-            else f"Already used at {local:%H:%M}"
-        )
+            else gettext("Already used at %(time)s")
+        ) % {"time": f"{local:%H:%M}"}
     return ScanResult(
         valid=False,
         reason=reason,
@@ -460,7 +463,7 @@ def _stored_result(row: Scan) -> ScanResult:
     return ScanResult(
         valid=row.result in POSITIVE,
         reason=reason,
-        message=MESSAGES.get(reason, reason),
+        message=str(MESSAGES.get(reason, reason)),
         already_used=row.result == Scan.Result.ALREADY_USED,
         ticket_id=str(row.ticket_id or ""),
         scan_id=str(row.pk),

@@ -28,6 +28,7 @@ from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -267,9 +268,14 @@ def admit_guest(request: AuthedRequest, event_id: Any) -> HttpResponse:
     )
     who = " · ".join(p for p in (result.attendee_name, result.tier, result.seat) if p)
     if result.valid:
-        messages.success(request, f"Admitted: {who}.")
+        messages.success(request, (_("Admitted: %(who)s.") % {"who": who}))
     else:
-        messages.error(request, f"Not admitted: {result.message} {who}".strip())
+        messages.error(
+            request,
+            (
+                _("Not admitted: %(message)s %(who)s") % {"message": result.message, "who": who}
+            ).strip(),
+        )
     query = urlencode({"list": door.checkin_list.pk, "guest": request.POST.get("guest", "")})
     return redirect(f"{reverse('checkin:scanner', args=[door.event.pk])}?{query}#guests")
 
@@ -395,7 +401,7 @@ def manage_list_create(request: AuthedRequest, event_id: Any) -> HttpResponse:
         except ListNameTaken as exc:
             form.add_error("name", exc.detail_message)
         else:
-            messages.success(request, "Check-in list created.")
+            messages.success(request, _("Check-in list created."))
             return redirect("checkin:manage", event.pk)
     context = _manage_context(event, new_list_form=form)
     return render(request, "checkin/manage.html", context, status=422)
@@ -416,7 +422,7 @@ def manage_list_update(request: AuthedRequest, event_id: Any, list_id: Any) -> H
         tier_ids=[t.pk for t in form.cleaned_data["tiers"]],
         allow_reentry=form.cleaned_data["allow_reentry"],
     )
-    messages.success(request, f"{checkin_list.name} saved.")
+    messages.success(request, (_("%(name)s saved.") % {"name": checkin_list.name}))
     return redirect("checkin:manage", event.pk)
 
 
@@ -449,7 +455,9 @@ def manage_link_revoke(request: AuthedRequest, event_id: Any, link_id: Any) -> H
     if link is None:
         raise Http404("No such link")
     device_link_revoke(link=link, actor=request.user)
-    messages.success(request, f"Link for {link.label} revoked; it stops working now.")
+    messages.success(
+        request, (_("Link for %(label)s revoked; it stops working now.") % {"label": link.label})
+    )
     return redirect("checkin:manage", event.pk)
 
 
@@ -458,7 +466,9 @@ def manage_link_revoke(request: AuthedRequest, event_id: Any, link_id: Any) -> H
 def manage_key_rotate(request: AuthedRequest, event_id: Any) -> HttpResponse:
     event = event_managed_by(request.user, event_id)
     key = signing_key_rotate(event=event, actor=request.user)
-    messages.success(request, f"New signing key {key.kid}; earlier tickets keep working.")
+    messages.success(
+        request, (_("New signing key %(kid)s; earlier tickets keep working.") % {"kid": key.kid})
+    )
     return redirect("checkin:manage", event.pk)
 
 
@@ -475,7 +485,11 @@ def manage_key_revoke(request: AuthedRequest, event_id: Any, kid: str) -> HttpRe
         messages.error(request, exc.detail_message)
     else:
         messages.success(
-            request, f"Key {kid} revoked; {resigned} tickets were re-issued with the current key."
+            request,
+            (
+                _("Key %(kid)s revoked; %(resigned)s tickets were re-issued with the current key.")
+                % {"kid": kid, "resigned": resigned}
+            ),
         )
     return redirect("checkin:manage", event.pk)
 

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from config.api import api
-from config.views import healthz, home, language_set, media
+from config.views import healthz, home, language_set, media, script_messages
 from ops.views import metrics, readyz
 
 urlpatterns = [
@@ -18,6 +18,7 @@ urlpatterns = [
     # OAuth2 / OpenID Connect provider: consent, tokens, revocation, introspection, discovery.
     path("o/", include("accounts.oauth_urls")),
     path("i18n/setlang/", language_set, name="set_language"),  # the switcher on every page
+    path("i18n/<str:language>.js", script_messages, name="script_messages"),  # for static/js
     path("api/v1/", api.urls),
     # Before events: its /events/<id>/<slug>/ would swallow /events/<id>/seats/.
     path("", include("ticketing.urls")),

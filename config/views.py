@@ -1,12 +1,15 @@
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.utils import translation
+from django.views.decorators.cache import cache_control, cache_page
 from django.views.decorators.http import require_POST
-from django.views.i18n import set_language
+from django.views.i18n import JavaScriptCatalog, set_language
 from django.views.static import serve
 from django_redis import get_redis_connection
 
@@ -22,6 +25,24 @@ def language_set(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         user_language_set(user=request.user, language=request.POST.get("language", ""))
     return response
+
+
+class ScriptMessages(JavaScriptCatalog):
+    """The `djangojs` catalogue of one language as a script file (`gettext`, `ngettext`,
+    `interpolate` for static/js): a file, not inline script, so the CSP stays as it is. The
+    language is in the URL, so browsers and the page cache keep one copy per language."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        language = kwargs.pop("language")
+        if language not in dict(settings.LANGUAGES):
+            raise Http404
+        with translation.override(language):
+            return super().get(request, *args, **kwargs)
+
+
+script_messages = cache_control(public=True, max_age=3600)(
+    cache_page(3600, key_prefix="jsi18n")(ScriptMessages.as_view())
+)
 
 
 def home(request: HttpRequest) -> HttpResponse:

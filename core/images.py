@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, default_storage
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps
 
 # Card thumbnails, the event page on a phone and on a wide screen (and 2x phones).
@@ -31,16 +32,18 @@ def image_upload_check(upload: Any) -> None:
     if upload is None or not hasattr(upload, "size"):
         return
     if upload.size > MAX_UPLOAD_BYTES:
-        raise ValidationError("The picture is larger than 10 MB.", code="image_too_large")
+        raise ValidationError(_("The picture is larger than 10 MB."), code="image_too_large")
     position = upload.tell() if hasattr(upload, "tell") else 0
     try:
         with Image.open(upload) as image:
             if image.format not in ACCEPTED:
-                raise ValidationError("Upload a JPEG, PNG or WebP picture.", code="image_format")
+                raise ValidationError(_("Upload a JPEG, PNG or WebP picture."), code="image_format")
             if image.width * image.height > MAX_PIXELS:
-                raise ValidationError("The picture has too many pixels.", code="image_too_large")
+                raise ValidationError(_("The picture has too many pixels."), code="image_too_large")
     except (OSError, Image.DecompressionBombError) as exc:
-        raise ValidationError("This file is not a picture we can read.", code="image_bad") from exc
+        raise ValidationError(
+            _("This file is not a picture we can read."), code="image_bad"
+        ) from exc
     finally:
         upload.seek(position)
 
@@ -65,11 +68,11 @@ def variants_build(
     original = original.convert("RGB")
     stem = posixpath.splitext(posixpath.basename(source_name))[0]
     widths = sorted({w for w in WIDTHS if w < original.width} | {min(original.width, WIDTHS[-1])})
-    sources: dict[str, list[dict[str, Any]]] = {ext: [] for ext, _, _ in FORMATS}
+    sources: dict[str, list[dict[str, Any]]] = {ext: [] for ext, _format, _mime in FORMATS}
     for width in widths:
         height = round(original.height * width / original.width)
         resized = original.resize((width, height), Image.Resampling.LANCZOS)
-        for ext, pil_format, _ in FORMATS:
+        for ext, pil_format, _mime in FORMATS:
             buffer = io.BytesIO()
             resized.save(buffer, pil_format, quality=QUALITY, optimize=True)
             name = f"{prefix}/{stem}-{width}.{ext}"

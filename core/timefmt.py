@@ -14,9 +14,11 @@ from typing import Any
 from django.templatetags.tz import do_timezone
 from django.utils import dateformat
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext, gettext_noop
 
-# `Sat 6 Dec 2026, 19:00 CET`
-DEFAULT_FORMAT = "D j M Y, H:i T"
+# `Sat 6 Dec 2026, 19:00 CET`; a format is looked up in the active language's catalogue, so
+# German reads `Sa, 6. Dez 2026, 19:00 CET` (a format without a translation stays as it is).
+DEFAULT_FORMAT = gettext_noop("D j M Y, H:i T")
 
 
 def zone_of(where: Any) -> tzinfo:
@@ -38,4 +40,4 @@ def in_zone(moment: datetime | str, where: Any) -> datetime:
 
 def local_time(moment: datetime | str, where: Any, fmt: str = DEFAULT_FORMAT) -> str:
     """`moment` formatted (Django date format) in the zone of `where`: the event's own clock."""
-    return dateformat.format(in_zone(moment, where), fmt)
+    return dateformat.format(in_zone(moment, where), gettext(fmt))

@@ -28,7 +28,7 @@ class EventFilterForm(forms.Form):
     category = forms.ModelChoiceField(
         Category.objects.all(), required=False, to_field_name="slug", empty_label=_("Any category")
     )
-    city = forms.CharField(required=False, max_length=100)
+    city = forms.CharField(required=False, max_length=100, label=_("City"))
     start_date = forms.DateField(
         required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -48,7 +48,7 @@ class EventFilterForm(forms.Form):
         if low is not None and high is not None and high < low:
             self.add_error("price_max", _("The highest price is below the lowest."))
         if (data.get("lat") is None) != (data.get("lon") is None):
-            self.add_error(None, "“Near me” needs both latitude and longitude.")
+            self.add_error(None, _("“Near me” needs both latitude and longitude."))
         return data
 
     # The discovery fields; the five above stay as they were for existing links.
@@ -145,44 +145,55 @@ class EventForm(forms.Form):
                 % {"language": name},
             )
 
-    title = forms.CharField(max_length=200)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), required=False)
-    category = forms.ModelChoiceField(Category.objects.all(), required=False)
-    venue_name = forms.CharField(max_length=200, label="Venue")
-    venue_address = forms.CharField(max_length=300, required=False, label="Address")
-    venue_city = forms.CharField(max_length=100, label="City")
-    time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES, initial="Europe/Berlin")
+    title = forms.CharField(max_length=200, label=_("Title"))
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}), required=False, label=_("Description")
+    )
+    category = forms.ModelChoiceField(Category.objects.all(), required=False, label=_("Category"))
+    venue_name = forms.CharField(max_length=200, label=_("Venue"))
+    venue_address = forms.CharField(max_length=300, required=False, label=_("Address"))
+    venue_city = forms.CharField(max_length=100, label=_("City"))
+    time_zone = forms.ChoiceField(
+        choices=TIME_ZONE_CHOICES, initial="Europe/Berlin", label=_("Time zone")
+    )
     starts_at = forms.DateTimeField(
-        label="Starts", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        label=_("Starts"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
     ends_at = forms.DateTimeField(
-        label="Ends", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        label=_("Ends"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
-    currency = forms.ChoiceField(choices=[(c, c) for c in ("EUR", "USD", "GBP", "CHF")])
+    currency = forms.ChoiceField(
+        choices=[(c, c) for c in ("EUR", "USD", "GBP", "CHF")], label=_("Currency")
+    )
     performers = forms.CharField(
-        max_length=500, required=False, help_text="Performers or speakers, comma-separated."
+        max_length=500,
+        required=False,
+        help_text=_("Performers or speakers, comma-separated."),
+        label=_("Performers"),
     )
     cover_image = forms.ImageField(
         required=False,
-        label="Cover picture",
+        label=_("Cover picture"),
         validators=[image_upload_check],
-        help_text="JPEG, PNG or WebP up to 10 MB; at least 1200 pixels wide looks best.",
+        help_text=_("JPEG, PNG or WebP up to 10 MB; at least 1200 pixels wide looks best."),
         widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
     )
-    remove_cover = forms.BooleanField(required=False, label="Remove the cover picture")
+    remove_cover = forms.BooleanField(required=False, label=_("Remove the cover picture"))
     cover_alt = forms.CharField(
         max_length=200,
         required=False,
-        label="Describe the picture",
-        help_text="For people who cannot see it, e.g. “The band on stage under blue lights”.",
+        label=_("Describe the picture"),
+        help_text=_("For people who cannot see it, e.g. “The band on stage under blue lights”."),
     )
     is_test = forms.BooleanField(
         required=False,
-        label="Test event (only reachable by its link, never listed or found by search)",
+        label=_("Test event (only reachable by its link, never listed or found by search)"),
     )
-    venue_latitude = forms.FloatField(required=False, min_value=-90, max_value=90, label="Latitude")
+    venue_latitude = forms.FloatField(
+        required=False, min_value=-90, max_value=90, label=_("Latitude")
+    )
     venue_longitude = forms.FloatField(
-        required=False, min_value=-180, max_value=180, label="Longitude"
+        required=False, min_value=-180, max_value=180, label=_("Longitude")
     )
 
     @classmethod
@@ -223,7 +234,7 @@ class EventForm(forms.Form):
                 self._aware(data["ends_at"]),
             )
             if data["ends_at"] < data["starts_at"]:
-                self.add_error("ends_at", "The event cannot end before it starts.")
+                self.add_error("ends_at", _("The event cannot end before it starts."))
         return data
 
     def venue_spec(self) -> VenueSpec:
@@ -274,11 +285,13 @@ class EventForm(forms.Form):
 
 class TierForm(forms.Form):
     id = forms.UUIDField(required=False, widget=forms.HiddenInput)
-    name = forms.CharField(max_length=100)
-    price = forms.DecimalField(min_value=Decimal("0"), max_digits=10, decimal_places=2)
-    capacity = forms.IntegerField(min_value=0, max_value=1_000_000)
+    name = forms.CharField(max_length=100, label=_("Name"))
+    price = forms.DecimalField(
+        min_value=Decimal("0"), max_digits=10, decimal_places=2, label=_("Price")
+    )
+    capacity = forms.IntegerField(min_value=0, max_value=1_000_000, label=_("Capacity"))
     max_per_order = forms.IntegerField(
-        min_value=1, max_value=100, initial=10, label="Max per order"
+        min_value=1, max_value=100, initial=10, label=_("Max per order")
     )
 
     def spec(self) -> TierSpec:
@@ -298,19 +311,29 @@ TierFormSet = formset_factory(TierForm, extra=1, min_num=1, validate_min=True)
 class SessionForm(forms.Form):
     """Times are typed in the event's own time zone (the view passes it)."""
 
-    title = forms.CharField(max_length=200)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    title = forms.CharField(max_length=200, label=_("Title"))
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, label=_("Description")
+    )
     starts_at = forms.DateTimeField(
-        label="Starts", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        label=_("Starts"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
     ends_at = forms.DateTimeField(
-        label="Ends", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        label=_("Ends"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
-    room = forms.CharField(max_length=100, required=False, help_text="A room at the venue.")
-    track = forms.CharField(max_length=100, required=False)
-    speakers = forms.CharField(max_length=1000, required=False, help_text="Names, comma-separated.")
+    room = forms.CharField(
+        max_length=100, required=False, help_text=_("A room at the venue."), label=_("Room")
+    )
+    track = forms.CharField(max_length=100, required=False, label=_("Track"))
+    speakers = forms.CharField(
+        max_length=1000, required=False, help_text=_("Names, comma-separated."), label=_("Speakers")
+    )
     capacity = forms.IntegerField(
-        min_value=0, max_value=100_000, required=False, help_text="Empty: no limit."
+        min_value=0,
+        max_value=100_000,
+        required=False,
+        help_text=_("Empty: no limit."),
+        label=_("Capacity"),
     )
 
     def __init__(self, *args: Any, time_zone: str = "UTC", **kwargs: Any) -> None:
@@ -323,7 +346,7 @@ class SessionForm(forms.Form):
             if data.get(name):
                 data[name] = data[name].replace(tzinfo=None).replace(tzinfo=self.tz)
         if data.get("starts_at") and data.get("ends_at") and data["ends_at"] <= data["starts_at"]:
-            self.add_error("ends_at", "A session must end after it starts.")
+            self.add_error("ends_at", _("A session must end after it starts."))
         return data
 
     def service_kwargs(self) -> dict[str, Any]:
@@ -345,34 +368,40 @@ class FeedbackForm(forms.Form):
         choices=[(n, f"{n} star{'s' if n > 1 else ''}") for n in (5, 4, 3, 2, 1)],
         coerce=int,
         widget=forms.RadioSelect,
+        label=_("Rating"),
     )
     comment = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=4000
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=4000,
+        label=_("Comment"),
     )
 
 
 class ReplyForm(forms.Form):
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=4000, label="Reply")
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), max_length=4000, label=_("Reply")
+    )
 
 
 class QuestionForm(forms.Form):
     """A question asked of each attendee at checkout."""
 
-    label = forms.CharField(max_length=200, label="Question")
-    kind = forms.ChoiceField(choices=AttendeeQuestion.Kind.choices, label="Answer")
+    label = forms.CharField(max_length=200, label=_("Question"))
+    kind = forms.ChoiceField(choices=AttendeeQuestion.Kind.choices, label=_("Answer"))
     options = forms.CharField(
         required=False,
-        label="Options (for “One of a list”), one per line",
+        label=_("Options (for “One of a list”), one per line"),
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-    required = forms.BooleanField(required=False, label="An answer is required")
-    tier = forms.ChoiceField(required=False, label="Asked of")
+    required = forms.BooleanField(required=False, label=_("An answer is required"))
+    tier = forms.ChoiceField(required=False, label=_("Asked of"))
 
     def __init__(self, *args: Any, tiers: list[TicketTier], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["tier"].choices = [  # type: ignore[attr-defined]
-            ("", "Every ticket"),
-            *((str(t.pk), f"{t.name} tickets only") for t in tiers),
+            ("", _("Every ticket")),
+            *((str(t.pk), _("%(tier)s tickets only") % {"tier": t.name}) for t in tiers),
         ]
 
     def service_kwargs(self) -> dict[str, Any]:

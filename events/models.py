@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
 from core.images import Picture
@@ -50,7 +51,7 @@ class Venue(models.Model):
     name = models.CharField(max_length=200)
     address = models.CharField(max_length=300, blank=True)
     city = models.CharField(max_length=100, db_index=True)
-    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 code, e.g. DE")
+    country = models.CharField(max_length=2, blank=True, help_text=_("ISO 3166 code, e.g. DE"))
     latitude = models.FloatField(
         null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)]
     )
@@ -79,9 +80,9 @@ class Venue(models.Model):
 
 class Event(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PUBLISHED = "published", "Published"
-        CANCELLED = "cancelled", "Cancelled"
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+        CANCELLED = "cancelled", _("Cancelled")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="events")
@@ -96,13 +97,14 @@ class Event(models.Model):
     currency = models.CharField(max_length=3, default="EUR")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     hold_minutes = models.PositiveSmallIntegerField(
-        default=default_hold_minutes, help_text="How long reserved tickets are held before payment."
+        default=default_hold_minutes,
+        help_text=_("How long reserved tickets are held before payment."),
     )
     max_per_buyer = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="Most tickets one person may hold for this event."
+        null=True, blank=True, help_text=_("Most tickets one person may hold for this event.")
     )
     performers = models.CharField(
-        max_length=500, blank=True, help_text="Performers or speakers, comma-separated."
+        max_length=500, blank=True, help_text=_("Performers or speakers, comma-separated.")
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -127,7 +129,7 @@ class Event(models.Model):
         max_length=200,
         blank=True,
         db_default="",
-        help_text="What the picture shows, for people who cannot see it.",
+        help_text=_("What the picture shows, for people who cannot see it."),
     )
     cover_variants = models.JSONField(default=dict, db_default={}, blank=True, editable=False)
     # The title and description in the site's other languages, entered by the organizer:
@@ -137,7 +139,7 @@ class Event(models.Model):
     is_test = models.BooleanField(
         default=False,
         db_default=False,
-        help_text="A test event is only reachable by its link: never listed or found by search.",
+        help_text=_("A test event is only reachable by its link: never listed or found by search."),
     )
 
     class Meta:
@@ -256,9 +258,9 @@ class AttendeeQuestion(models.Model):
     """
 
     class Kind(models.TextChoices):
-        TEXT = "text", "Text"
-        CHOICE = "choice", "One of a list"
-        YES_NO = "yes_no", "Yes or no"
+        TEXT = "text", _("Text")
+        CHOICE = "choice", _("One of a list")
+        YES_NO = "yes_no", _("Yes or no")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="questions")

@@ -11,6 +11,7 @@ import nh3
 from django.conf import settings
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 from icalendar import Calendar
 from icalendar import Event as ICalEvent
 from markdown_it import MarkdownIt
@@ -64,26 +65,29 @@ def _calendar(name: str) -> Calendar:
     return calendar
 
 
-def event_ics(event: Event) -> bytes:
-    """One VEVENT for the event (times in UTC, which every calendar converts)."""
-    calendar = _calendar(event.title)
+def event_ics(event: Event, *, language: str | None) -> bytes:
+    """One VEVENT for the event (times in UTC, which every calendar converts), its texts in
+    `language` where the organizer wrote them."""
+    title = event.text_in("title", language)
+    calendar = _calendar(title)
     calendar.add_component(
         _ical_event(
             f"event-{event.pk}@boxoffice",
-            event.title,
+            title,
             event.starts_at,
             event.ends_at,
             location=f"{event.venue.name}, {event.venue.address} {event.venue.city}".strip(),
             url=absolute(event.get_absolute_url()),
-            description=event.description[:2000],
+            description=event.text_in("description", language)[:2000],
             status="CANCELLED" if event.status == Event.Status.CANCELLED else "CONFIRMED",
         )
     )
     return calendar.to_ical()
 
 
-def sessions_ics(name: str, sessions: Iterable[Session]) -> bytes:
-    """A feed of sessions: an event's agenda or someone's starred sessions."""
+def sessions_ics(name: str, sessions: Iterable[Session], *, language: str | None) -> bytes:
+    """A feed of sessions: an event's agenda or someone's starred sessions; event titles in
+    `language` where the organizer wrote them."""
     calendar = _calendar(name)
     for session in sessions:
         speakers = ", ".join(s.name for s in session.speakers.all())
@@ -92,19 +96,25 @@ def sessions_ics(name: str, sessions: Iterable[Session]) -> bytes:
         calendar.add_component(
             _ical_event(
                 f"session-{session.pk}@boxoffice",
-                f"{session.title} ({session.event.title})",
+                f"{session.title} ({session.event.text_in('title', language)})",
                 session.starts_at,
                 session.ends_at,
                 location=location,
-                description=(f"Speakers: {speakers}\n\n" if speakers else "") + session.description,
+                description=(
+                    (_("Speakers: %(names)s") % {"names": speakers} + "\n\n" if speakers else "")
+                    + session.description
+                ),
                 url=absolute(session.event.get_absolute_url()),
             )
         )
     return calendar.to_ical()
 
 
-def event_json_ld(event: Event, tiers: Iterable[Any], sessions: Iterable[Session]) -> SafeString:
-    """schema.org Event for search engines, safe inside <script type="application/ld+json">."""
+def event_json_ld(
+    event: Event, tiers: Iterable[Any], sessions: Iterable[Session], *, language: str | None
+) -> SafeString:
+    """schema.org Event for search engines, safe inside <script type="application/ld+json">;
+    its name and description in `language` where the organizer wrote them."""
     venue = event.venue
     place: dict[str, Any] = {
         "@type": "Place",
@@ -123,11 +133,15 @@ def event_json_ld(event: Event, tiers: Iterable[Any], sessions: Iterable[Session
             "longitude": venue.longitude,
         }
     url = absolute(event.get_absolute_url())
+    organizer: dict[str, Any] = {"@type": "Organization", "name": event.organization.name}
+    logo = event.organization.logo_picture
+    if logo is not None:
+        organizer["logo"] = logo.src if "://" in logo.src else absolute(logo.src)
     data: dict[str, Any] = {
         "@context": "https://schema.org",
         "@type": "Event",
-        "name": event.title,
-        "description": event.description[:500],
+        "name": event.text_in("title", language),
+        "description": event.text_in("description", language)[:500],
         "startDate": event.local_starts_at.isoformat(),
         "endDate": event.local_ends_at.isoformat(),
         "eventStatus": "https://schema.org/EventCancelled"
@@ -135,7 +149,7 @@ def event_json_ld(event: Event, tiers: Iterable[Any], sessions: Iterable[Session
         else "https://schema.org/EventScheduled",
         "eventAttendanceMode": "https://schema.org/OfflineEventAttendanceMode",
         "location": place,
-        "organizer": {"@type": "Organization", "name": event.organization.name},
+        "organizer": organizer,
         "url": url,
         "offers": [
             {

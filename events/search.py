@@ -36,6 +36,7 @@ from django.db.models.functions import ACos, Cast, Coalesce, Cos, Greatest, Leas
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 
 from events.cache import cached
 from events.models import Event, TicketTier
@@ -301,8 +302,11 @@ def _buyable(tiers: QuerySet[TicketTier], now: datetime) -> QuerySet[TicketTier]
 
 
 def _tsquery(text: str) -> SearchQuery:
-    # websearch syntax never raises on user input ("quoted phrases", or, -not).
-    return SearchQuery(text, search_type="websearch", config="english")
+    # websearch syntax never raises on user input ("quoted phrases", or, -not). Stemmed the
+    # English and the German way, since the document holds both texts (events/search_sql.py):
+    # "Konzerte" finds "Konzert" in a German title, "concerts" "concert" in an English one.
+    english = SearchQuery(text, search_type="websearch", config="english")
+    return english | SearchQuery(text, search_type="websearch", config="german")
 
 
 def _distance_km(lat: float, lon: float) -> Any:
@@ -445,19 +449,32 @@ def _marked(text: str) -> SafeString:
 
 
 def _highlight(events: Sequence[Event], text: str) -> None:
-    """ts_headline for the shown rows only (one query), escaped before <mark> goes in."""
+    """ts_headline for the shown rows only (one query), escaped before <mark> goes in; on the
+    texts in the page's language where the organizer wrote them (see Event.text_in)."""
     options = f"StartSel={MARK_ON}, StopSel={MARK_OFF}, HighlightAll=true"
     snippet = f"StartSel={MARK_ON}, StopSel={MARK_OFF}, MaxWords=30, MinWords=12, MaxFragments=2"
+    language = (get_language() or "").split("-")[0]
+    config = "german" if language == "de" else "english"
+    ids = [str(e.pk) for e in events]
     with connection.cursor() as cursor:
         cursor.execute(
             """
             SELECT e.id,
-                   ts_headline('english', e.title, q, %s),
-                   ts_headline('english', left(e.description, 5000), q, %s)
-              FROM events_event e, websearch_to_tsquery('english', %s) q
+                   ts_headline(CASE WHEN own.title IS NULL THEN 'english' ELSE %s END::regconfig,
+                               coalesce(own.title, e.title), q, %s),
+                   ts_headline(CASE WHEN own.description IS NULL THEN 'english' ELSE %s END
+                                   ::regconfig,
+                               left(coalesce(own.description, e.description), 5000), q, %s)
+              FROM events_event e
+                   CROSS JOIN LATERAL (
+                       SELECT nullif(e.translations->%s->>'title', '') AS title,
+                              nullif(e.translations->%s->>'description', '') AS description
+                   ) own,
+                   (SELECT websearch_to_tsquery('english', %s)
+                           || websearch_to_tsquery('german', %s)) AS search(q)
              WHERE e.id = ANY(%s::uuid[])
             """,
-            [options, snippet, text, [str(e.pk) for e in events]],
+            [config, options, config, snippet, language, language, text, text, ids],
         )
         found = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
     for event in events:

@@ -3,16 +3,18 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import get_template, render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import organizations_managed_by
@@ -119,7 +121,7 @@ def _detail_context(request: HttpRequest, event: Event) -> dict[str, Any]:
             initial={"rating": mine.rating, "comment": mine.comment} if mine else None
         ),
         "can_rate": bool(user.is_authenticated and can_give_feedback(user=user, event=event)),
-        "json_ld": event_json_ld(event, tiers, sessions),
+        "json_ld": event_json_ld(event, tiers, sessions, language=get_language()),
         "share_url": absolute(event.get_absolute_url()),
         "idempotency_key": uuid.uuid4().hex,
     }
@@ -171,7 +173,7 @@ def event_detail(request: HttpRequest, event_id: Any, slug: str | None = None) -
 
 def event_calendar(request: HttpRequest, event_id: Any) -> HttpResponse:
     event = published_event(event_id)
-    return _ics(event_ics(event), f"{event.slug or 'event'}.ics")
+    return _ics(event_ics(event, language=get_language()), f"{event.slug or 'event'}.ics")
 
 
 def event_agenda_feed(request: HttpRequest, event_id: Any) -> HttpResponse:
@@ -179,7 +181,9 @@ def event_agenda_feed(request: HttpRequest, event_id: Any) -> HttpResponse:
     sessions = event_sessions(event)
     for session in sessions:
         session.event = event  # the feed names the event; it is the same row for all
-    return _ics(sessions_ics(f"{event.title} – agenda", sessions), f"{event.slug}-agenda.ics")
+    language = get_language()
+    name = _("%(title)s – agenda") % {"title": event.text_in("title", language)}
+    return _ics(sessions_ics(name, sessions, language=language), f"{event.slug}-agenda.ics")
 
 
 def _ics(body: bytes, filename: str) -> HttpResponse:
@@ -244,10 +248,12 @@ def session_star_view(request: AuthedRequest, session_id: Any) -> HttpResponse:
         return JsonResponse({"starred": starred, "clashes": clashes})
     if clashes:
         messages.warning(
-            request, f"“{session.title}” overlaps {', '.join(f'“{c}”' for c in clashes)}."
+            request,
+            _("“%(title)s” overlaps %(others)s.")
+            % {"title": session.title, "others": ", ".join(f"“{c}”" for c in clashes)},
         )
     else:
-        messages.success(request, "Added to your agenda." if starred else "Removed.")
+        messages.success(request, _("Added to your agenda.") if starred else "Removed.")
     return redirect(_back(request, fallback))
 
 
@@ -255,7 +261,7 @@ def session_star_view(request: AuthedRequest, session_id: Any) -> HttpResponse:
 def my_agenda(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST":
         agenda.agenda_feed_rotate(user=request.user)
-        messages.success(request, "New calendar link made; the old one no longer works.")
+        messages.success(request, _("New calendar link made; the old one no longer works."))
         return redirect("events:my_agenda")
     sessions = starred_sessions(request.user)
     feed = agenda.agenda_feed_for(user=request.user)
@@ -275,12 +281,17 @@ def personal_agenda_feed(request: HttpRequest, token: str) -> HttpResponse:
     feed = AgendaFeed.objects.filter(token=token).select_related("user").first()
     if feed is None or not token:
         raise Http404("Unknown feed")
-    return _ics(sessions_ics("My agenda", starred_sessions(feed.user)), "my-agenda.ics")
+    # A calendar app fetches the feed without cookies: it speaks its owner's language.
+    with translation.override(feed.user.language or settings.LANGUAGE_CODE):
+        language = get_language()
+        body = sessions_ics(_("My agenda"), starred_sessions(feed.user), language=language)
+    return _ics(body, "my-agenda.ics")
 
 
 @login_required
 def my_agenda_ics(request: AuthedRequest) -> HttpResponse:
-    return _ics(sessions_ics("My agenda", starred_sessions(request.user)), "my-agenda.ics")
+    sessions = starred_sessions(request.user)
+    return _ics(sessions_ics(_("My agenda"), sessions, language=get_language()), "my-agenda.ics")
 
 
 @login_required
@@ -290,7 +301,7 @@ def feedback_give(request: AuthedRequest, event_id: Any) -> HttpResponse:
     form = FeedbackForm(request.POST)
     if not form.is_valid():
         messages.error(
-            request, "Choose 1 to 5 stars (and keep the comment under 4,000 characters)."
+            request, _("Choose 1 to 5 stars (and keep the comment under 4,000 characters).")
         )
         return redirect(event.get_absolute_url() + "#feedback")
     mine = my_feedback(request.user, event)
@@ -302,7 +313,7 @@ def feedback_give(request: AuthedRequest, event_id: Any) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.detail_message)
     else:
-        messages.success(request, "Thank you for your feedback.")
+        messages.success(request, _("Thank you for your feedback."))
     return redirect(event.get_absolute_url() + "#feedback")
 
 
@@ -360,7 +371,7 @@ def manage_create(request: AuthedRequest) -> HttpResponse:
             changed, image = form.cover_change()
             if changed and image is not None:
                 services.event_cover_set(actor=request.user, event=event, image=image)
-            messages.success(request, "Draft created. Publish it when you are ready.")
+            messages.success(request, _("Draft created. Publish it when you are ready."))
             return redirect("events:manage_edit", event_id=event.pk)
     return render(
         request,
@@ -410,7 +421,7 @@ def manage_edit(request: AuthedRequest, event_id: Any) -> HttpResponse:
             changed, image = form.cover_change()
             if changed:
                 services.event_cover_set(actor=request.user, event=event, image=image)
-            messages.success(request, "Saved.")
+            messages.success(request, _("Saved."))
             return redirect("events:manage_edit", event_id=event.pk)
     return render(
         request,
@@ -444,7 +455,10 @@ def _manage_action(action: str) -> Callable[..., HttpResponse]:
     def view(request: AuthedRequest, event_id: Any) -> HttpResponse:
         event = event_managed_by(request.user, event_id)
         if action in CONFIRM_BY_NAME and not _names_event(request.POST.get("confirm_name"), event):
-            messages.error(request, f"Type the event's name, “{event.title}”, to confirm.")
+            messages.error(
+                request,
+                (_("Type the event's name, “%(title)s”, to confirm.") % {"title": event.title}),
+            )
             return redirect("events:manage_edit", event_id=event.pk)
         try:
             service(actor=request.user, event=event)
@@ -476,7 +490,7 @@ def manage_sessions(request: AuthedRequest, event_id: Any) -> HttpResponse:
     editing = next((s for s in sessions if str(s.pk) == session_id), None)
     if request.method == "POST" and request.POST.get("action") == "delete" and editing:
         agenda.session_delete(actor=request.user, session=editing)
-        messages.success(request, "Session removed.")
+        messages.success(request, _("Session removed."))
         return redirect("events:manage_sessions", event_id=event.pk)
     if request.method == "POST":
         form = SessionForm(request.POST, time_zone=event.time_zone)
@@ -508,7 +522,7 @@ def manage_sessions(request: AuthedRequest, event_id: Any) -> HttpResponse:
         else:
             for warning in saved.warnings:
                 messages.warning(request, warning)
-            messages.success(request, f"Saved “{saved.session.title}”.")
+            messages.success(request, (_("Saved “%(title)s”.") % {"title": saved.session.title}))
             return redirect("events:manage_sessions", event_id=event.pk)
     return render(
         request,
@@ -540,16 +554,18 @@ def manage_feedback_action(request: AuthedRequest, feedback_id: Any) -> HttpResp
     try:
         if action in ("hide", "show"):
             feedback.feedback_hide(actor=request.user, feedback=entry, hidden=action == "hide")
-            messages.success(request, "Comment hidden." if action == "hide" else "Comment shown.")
+            messages.success(
+                request, _("Comment hidden.") if action == "hide" else "Comment shown."
+            )
         else:
             form = ReplyForm(request.POST)
             if not form.is_valid():
-                messages.error(request, "A reply needs 1 to 4,000 characters.")
+                messages.error(request, _("A reply needs 1 to 4,000 characters."))
             else:
                 feedback.feedback_reply(
                     actor=request.user, feedback=entry, body=form.cleaned_data["body"]
                 )
-                messages.success(request, "Reply published.")
+                messages.success(request, _("Reply published."))
     except DomainError as exc:
         messages.error(request, exc.detail_message)
     return redirect("events:manage_feedback", event_id=entry.event_id)
@@ -565,7 +581,7 @@ def manage_questions(request: AuthedRequest, event_id: Any) -> HttpResponse:
         questions.question_delete(
             actor=request.user, event=event, question_id=request.POST.get("question_id")
         )
-        messages.success(request, "Question removed; answers already given are kept.")
+        messages.success(request, _("Question removed; answers already given are kept."))
         return redirect("events:manage_questions", event_id=event.pk)
     status = 200
     if request.method == "POST":
@@ -577,7 +593,7 @@ def manage_questions(request: AuthedRequest, event_id: Any) -> HttpResponse:
             except DomainError as exc:
                 form.add_error(None, exc.detail_message)
             else:
-                messages.success(request, f"Added “{added.label}”.")
+                messages.success(request, (_("Added “%(label)s”.") % {"label": added.label}))
                 return redirect("events:manage_questions", event_id=event.pk)
         status = 422
     return render(

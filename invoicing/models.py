@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
 
@@ -23,11 +24,11 @@ class InvoicingSettings(models.Model):
     )
     enabled = models.BooleanField(default=False)
     legal_name = models.CharField(max_length=200)
-    address = models.TextField(help_text="Street, postcode, city, country")
+    address = models.TextField(help_text=_("Street, postcode, city, country"))
     vat_id = models.CharField(max_length=40, blank=True)
     # Ticket prices include it: an invoice shows each line's net amount and the tax in it.
     tax_rate = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0"))
-    footer = models.TextField(blank=True, help_text="Bank details, registry number, …")
+    footer = models.TextField(blank=True, help_text=_("Bank details, registry number, …"))
 
     class Meta:
         verbose_name_plural = "invoicing settings"
@@ -43,8 +44,8 @@ class InvoicingSettings(models.Model):
 
 class Document(models.Model):
     class Kind(models.TextChoices):
-        INVOICE = "invoice", "Invoice"
-        CREDIT_NOTE = "credit_note", "Credit note"
+        INVOICE = "invoice", _("Invoice")
+        CREDIT_NOTE = "credit_note", _("Credit note")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")

@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.models import User
 from accounts.signin_guard import unlock_minutes, unlock_url
@@ -47,11 +48,11 @@ ORDER_HEADER = "X-Boxoffice-Order"
 
 
 FIELD_LABELS = {
-    "starts_at": "Starts",
-    "ends_at": "Ends",
-    "venue": "Venue",
-    "room": "Room",
-    "session": "Session",
+    "starts_at": gettext_lazy("Starts"),
+    "ends_at": gettext_lazy("Ends"),
+    "venue": gettext_lazy("Venue"),
+    "room": gettext_lazy("Room"),
+    "session": gettext_lazy("Session"),
 }
 
 
@@ -64,7 +65,8 @@ def change_lines(event: Event, changes: dict[str, list[str]]) -> list[str]:
     for name, (old, new) in ranked:
         if name in ("starts_at", "ends_at"):
             old, new = local_time(old, time_zone), local_time(new, time_zone)
-        lines.append(f"{FIELD_LABELS.get(name, name.replace('_', ' ').title())}: {old} → {new}")
+        label = FIELD_LABELS.get(name, name.replace("_", " ").title())
+        lines.append(f"{label}: {old} → {new}")
     return lines
 
 
@@ -73,6 +75,11 @@ def _paid_total(user: User, event: Event) -> tuple[Decimal, str]:
         total=Sum("total")
     )["total"]
     return total or Decimal("0"), event.currency
+
+
+def _title(event: Event) -> str:
+    """The event's title in the language the message is being written in."""
+    return event.text_in("title", translation.get_language())
 
 
 def _where(event: Event) -> str:
@@ -135,11 +142,16 @@ def _waitlist_offer(offer_id: str) -> Rendered:
         raise MessageObsolete("The offer was settled before the message went out.")
     url = reverse("waitlist:offer", kwargs={"token": offer.token})
     event = offer.event
+    title = _title(event)
     return _own_template(
         "waitlist_offer",
-        f"A ticket for {event.title} is held for you",
-        f"A {offer.tier.name} ticket for {event.title} is held for you until "
-        f"{local_time(offer.expires_at, event, 'H:i T')}.",
+        _("A ticket for %(title)s is held for you") % {"title": title},
+        _("A %(tier)s ticket for %(title)s is held for you until %(until)s.")
+        % {
+            "tier": offer.tier.name,
+            "title": title,
+            "until": local_time(offer.expires_at, event, "H:i T"),
+        },
         url,
         {"offer": offer, "event": event, "link": settings.SITE_URL + url},
     )
@@ -150,11 +162,13 @@ def _transfer(transfer_id: str, *, accepted: bool, sealed_token: str = "") -> Re
         "sender", "recipient", "ticket__event", "ticket__tier"
     ).get(pk=transfer_id)
     event = transfer.ticket.event
+    title = _title(event)
     if accepted:
         return _own_template(
             "transfer",
-            f"Your ticket for {event.title} was accepted",
-            f"{transfer.to_email} accepted your ticket for {event.title}.",
+            _("Your ticket for %(title)s was accepted") % {"title": title},
+            _("%(email)s accepted your ticket for %(title)s.")
+            % {"email": transfer.to_email, "title": title},
             reverse("ticketing:my_tickets"),
             {"transfer": transfer, "event": event, "accepted": True},
         )
@@ -162,10 +176,11 @@ def _transfer(transfer_id: str, *, accepted: bool, sealed_token: str = "") -> Re
         raise MessageObsolete("The transfer was settled before the message went out.")
     token = unseal(sealed_token, purpose=TRANSFER_LINK)
     url = reverse("ticketing:transfer_accept", kwargs={"token": token})
+    sent = {"sender": transfer.sender.display_name, "title": title}
     return _own_template(
         "transfer",
-        f"{transfer.sender.display_name} sent you a ticket for {event.title}",
-        f"{transfer.sender.display_name} sent you a ticket for {event.title}.",
+        _("%(sender)s sent you a ticket for %(title)s") % sent,
+        _("%(sender)s sent you a ticket for %(title)s.") % sent,
         url,
         {"transfer": transfer, "event": event, "link": settings.SITE_URL + url, "accepted": False},
     )
@@ -254,11 +269,13 @@ def _render(
     event = message.event
     if event is None:
         raise ValueError(f"{topic} needs an event")
+    title = _title(event)
     if topic == Topic.WAITLIST_EVENT_CANCELLED:
         return _own_template(
             "event_cancelled",
-            f"Cancelled: {event.title}",
-            f"{event.title} on {local_time(event.starts_at, event)} is cancelled.",
+            _("Cancelled: %(title)s") % {"title": title},
+            _("%(title)s on %(when)s is cancelled.")
+            % {"title": title, "when": local_time(event.starts_at, event)},
             event.get_absolute_url(),
             {"event": event, "waiting": True},
         )
@@ -272,12 +289,15 @@ def _render(
         return _generic(
             message,
             user,
-            subject=f"{data['subject']} · {event.title}",
+            subject=f"{data['subject']} · {title}",
             heading=data["subject"],
-            lines=[*paragraphs, f"From the organizer of {event.title}, {when}."],
+            lines=[
+                *paragraphs,
+                _("From the organizer of %(title)s, %(when)s.") % {"title": title, "when": when},
+            ],
             url=event.get_absolute_url(),
-            action="See the event",
-            short=f"{event.title}: {data['subject']}",
+            action=_("See the event"),
+            short=f"{title}: {data['subject']}",
             unsubscribe_url=unsubscribe_url,
             attachments=[],
         )
@@ -286,65 +306,89 @@ def _render(
         return _generic(
             message,
             user,
-            subject=f"Changed: {event.title}",
-            heading=f"{event.title} has changed",
-            lines=[*lines, "Your tickets stay valid; nothing else to do."],
+            subject=_("Changed: %(title)s") % {"title": title},
+            heading=_("%(title)s has changed") % {"title": title},
+            lines=[*lines, _("Your tickets stay valid; nothing else to do.")],
             url=event.get_absolute_url(),
-            action="See the event",
-            short=f"{event.title} changed. " + "; ".join(lines),
+            action=_("See the event"),
+            short=_("%(title)s changed.") % {"title": title} + " " + "; ".join(lines),
             unsubscribe_url=unsubscribe_url,
             attachments=ics,
         )
     if topic == Topic.SESSION_CHANGED:
-        title = data["title"]
+        names = {"session": data["title"], "title": title}
         lines = change_lines(event, data["changes"])
         return _generic(
             message,
             user,
-            subject=f"Changed: {title} at {event.title}",
-            heading=f"“{title}” has changed",
-            lines=[*lines, f"It is part of {event.title}; everything else stays as it was."],
+            subject=_("Changed: %(session)s at %(title)s") % names,
+            heading=_("“%(session)s” has changed") % names,
+            lines=[
+                *lines,
+                _("It is part of %(title)s; everything else stays as it was.") % names,
+            ],
             url=event.get_absolute_url(),
-            action="See the programme",
-            short=f"“{title}” at {event.title} changed. " + "; ".join(lines),
+            action=_("See the programme"),
+            short=_("“%(session)s” at %(title)s changed.") % names + " " + "; ".join(lines),
             unsubscribe_url=unsubscribe_url,
             attachments=[],
         )
     if topic == Topic.EVENT_CANCELLED:
         total, currency = _paid_total(user, event)
         money = (
-            f"You paid {format_money(total, currency)}: all of it goes back to the card or "
-            "account you paid with, automatically. Banks usually show it within 5 to 10 "
-            "business days."
+            _(
+                "You paid %(amount)s: all of it goes back to the card or account you paid "
+                "with, automatically. Banks usually show it within 5 to 10 business days."
+            )
+            % {"amount": format_money(total, currency)}
             if total
-            else "Your tickets were free, so there is no money to return."
+            else _("Your tickets were free, so there is no money to return.")
         )
+        cancelled_on = _("%(title)s on %(when)s is cancelled") % {"title": title, "when": when}
         return _generic(
             message,
             user,
-            subject=f"Cancelled: {event.title}",
-            heading=f"{event.title} on {when} is cancelled",
-            lines=[f"We are sorry: {event.title} will not take place.", money],
+            subject=_("Cancelled: %(title)s") % {"title": title},
+            heading=cancelled_on,
+            lines=[_("We are sorry: %(title)s will not take place.") % {"title": title}, money],
             url=reverse("ticketing:my_tickets"),
-            action="My tickets",
-            short=f"{event.title} on {when} is cancelled. {money}",
+            action=_("My tickets"),
+            short=f"{cancelled_on}. {money}",
             unsubscribe_url=unsubscribe_url,
             attachments=ics,
         )
     if topic == Topic.EVENT_REMINDER:
         minutes = int(data["offset_minutes"])
-        soon = f"in {minutes // 60} hours" if minutes % 60 == 0 else f"in {minutes} minutes"
         if minutes == 24 * 60:
-            soon = "tomorrow"
+            starts = _("%(title)s starts tomorrow")
+        elif minutes % 60 == 0:
+            starts = ngettext(
+                "%(title)s starts in %(hours)d hour",
+                "%(title)s starts in %(hours)d hours",
+                minutes // 60,
+            )
+        else:
+            starts = ngettext(
+                "%(title)s starts in %(minutes)d minute",
+                "%(title)s starts in %(minutes)d minutes",
+                minutes,
+            )
+        starts = starts % {"title": title, "hours": minutes // 60, "minutes": minutes}
+        where = _where(event)
         return _generic(
             message,
             user,
-            subject=f"Reminder: {event.title} starts {soon}",
-            heading=f"{event.title} starts {soon}",
-            lines=[f"When: {when}", f"Where: {_where(event)}", "Your tickets are in the app."],
+            subject=_("Reminder: %(starts)s") % {"starts": starts},
+            heading=starts,
+            lines=[
+                _("When: %(when)s") % {"when": when},
+                _("Where: %(where)s") % {"where": where},
+                _("Your tickets are in the app."),
+            ],
             url=reverse("ticketing:my_tickets"),
-            action="Show my tickets",
-            short=f"Reminder: {event.title} starts {soon}, {when}, at {_where(event)}.",
+            action=_("Show my tickets"),
+            short=_("Reminder: %(starts)s, %(when)s, at %(where)s.")
+            % {"starts": starts, "when": when, "where": where},
             unsubscribe_url=unsubscribe_url,
             attachments=ics,
         )
@@ -353,16 +397,20 @@ def _render(
         return _generic(
             message,
             user,
-            subject=f"Refund for {event.title}",
-            heading=f"Your refund of {amount}",
+            subject=_("Refund for %(title)s") % {"title": title},
+            heading=_("Your refund of %(amount)s") % {"amount": amount},
             lines=[
-                f"We refunded {amount} for your order for {event.title}.",
-                "It goes back to the card or account you paid with; banks usually show it "
-                "within 5 to 10 business days.",
+                _("We refunded %(amount)s for your order for %(title)s.")
+                % {"amount": amount, "title": title},
+                _(
+                    "It goes back to the card or account you paid with; banks usually show it "
+                    "within 5 to 10 business days."
+                ),
             ],
             url=reverse("ticketing:my_tickets"),
-            action="My tickets",
-            short=f"Refund of {amount} for {event.title} is on its way.",
+            action=_("My tickets"),
+            short=_("Refund of %(amount)s for %(title)s is on its way.")
+            % {"amount": amount, "title": title},
             attachments=[],
             unsubscribe_url=None,
         )
@@ -387,7 +435,8 @@ def _event_ics(event: Event) -> bytes:
     """An event's calendar entry, built once per process for as long as the event is unchanged
     (a rush confirms thousands of orders of the same event)."""
     venue = event.venue
-    key: tuple[Any, ...] = (event.pk, event.updated_at, event.starts_at, event.ends_at, event.title)
+    title = event.text_in("title", translation.get_language())
+    key: tuple[Any, ...] = (event.pk, event.updated_at, event.starts_at, event.ends_at, title)
     key += (venue.name, venue.address, venue.city, settings.SITE_URL)
     ics = _ICS_CACHE.get(key)
     if ics is None:
@@ -421,13 +470,19 @@ def _order_confirmed(
     }
     attachments = [("event.ics", _event_ics(event), "text/calendar")]
     return Rendered(
-        subject=_("Your tickets for %(title)s") % {"title": event.title},
+        subject=_("Your tickets for %(title)s") % {"title": _title(event)},
         text=render_to_string("notifications/order_confirmed.txt", context),
         html=render_to_string("notifications/order_confirmed.html", context),
-        short=(
-            f"Your {len(tickets)} ticket(s) for {event.title}, "
-            f"{local_time(event.starts_at, event.time_zone)}, are confirmed."
-        ),
+        short=ngettext(
+            "Your %(count)d ticket for %(title)s, %(when)s, is confirmed.",
+            "Your %(count)d tickets for %(title)s, %(when)s, are confirmed.",
+            len(tickets),
+        )
+        % {
+            "count": len(tickets),
+            "title": _title(event),
+            "when": local_time(event.starts_at, event.time_zone),
+        },
         url=reverse("ticketing:order", kwargs={"order_id": order.pk}),
         attachments=attachments,
         headers={ORDER_HEADER: str(order.pk)},

@@ -2,6 +2,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
 from notifications.errors import InvalidPhone
@@ -13,7 +15,7 @@ class PreferenceForm(forms.ModelForm):
     class Meta:
         model = Preference
         fields = ["phone", *CHOICE_FIELDS]
-        labels = {"phone": "Mobile number (for SMS)"}
+        labels = {"phone": _("Mobile number (for SMS)")}
         widgets = {"phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"})}
 
     def clean_phone(self) -> str:
@@ -26,17 +28,17 @@ class PreferenceForm(forms.ModelForm):
         data = super().clean() or {}
         wants_sms = any(data.get(name) for name in CHOICE_FIELDS if name.endswith("_sms"))
         if wants_sms and not data.get("phone") and "phone" not in self.errors:
-            self.add_error("phone", "Add a mobile number to get messages by SMS.")
+            self.add_error("phone", _("Add a mobile number to get messages by SMS."))
         return data
 
 
 class WebhookForm(forms.Form):
     organization = forms.ModelChoiceField(Organization.objects.none(), empty_label=None)
-    url = forms.URLField(label="Endpoint URL", max_length=500, assume_scheme="https")
-    description = forms.CharField(max_length=200, required=False)
+    url = forms.URLField(label=_("Endpoint URL"), max_length=500, assume_scheme="https")
+    description = forms.CharField(max_length=200, required=False, label=_("Description"))
     topics = forms.MultipleChoiceField(
-        label="Event types",
-        choices=[(str(t), f"{t.value} — {t.label}") for t in WEBHOOK_TOPICS],
+        label=_("Event types"),
+        choices=[(str(t), format_lazy("{} — {}", t.value, t.label)) for t in WEBHOOK_TOPICS],
         widget=forms.CheckboxSelectMultiple,
     )
 
@@ -50,10 +52,10 @@ class WebhookForm(forms.Form):
 
 class ReminderForm(forms.Form):
     hours = forms.CharField(
-        label="Remind ticket holders (hours before the start, comma-separated)",
+        label=_("Remind ticket holders (hours before the start, comma-separated)"),
         required=False,
         max_length=100,
-        help_text="For example 24, 2. Leave empty for no reminders.",
+        help_text=_("For example 24, 2. Leave empty for no reminders."),
     )
 
     def clean_hours(self) -> list[int]:
@@ -63,10 +65,12 @@ class ReminderForm(forms.Form):
             try:
                 value = Decimal(part)
             except InvalidOperation as exc:
-                raise forms.ValidationError(f"{part!r} is not a number of hours.") from exc
+                raise forms.ValidationError(
+                    _("“%(part)s” is not a number of hours.") % {"part": part}
+                ) from exc
             if not value.is_finite() or not Decimal("0.08") <= value <= 14 * 24:
-                raise forms.ValidationError("Each reminder is between 5 minutes and 14 days.")
+                raise forms.ValidationError(_("Each reminder is between 5 minutes and 14 days."))
             minutes.append(int(value * 60))
         if len(minutes) > 5:
-            raise forms.ValidationError("At most five reminders.")
+            raise forms.ValidationError(_("At most five reminders."))
         return minutes

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from events.models import Event
 
@@ -44,7 +45,8 @@ def _utc(value: datetime) -> str:
 
 
 def event_ics(event: Event, *, cancelled: bool = False) -> bytes:
-    """One VEVENT; times in UTC (every calendar shows them in the reader's own zone)."""
+    """One VEVENT; times in UTC (every calendar shows them in the reader's own zone), the title
+    in the active language (the recipient's, see notifications.content.render)."""
     venue = event.venue
     location = ", ".join(part for part in (venue.name, venue.address, venue.city) if part)
     lines = [
@@ -59,7 +61,7 @@ def event_ics(event: Event, *, cancelled: bool = False) -> bytes:
         f"DTSTAMP:{_utc(timezone.now())}",
         f"DTSTART:{_utc(event.starts_at)}",
         f"DTEND:{_utc(event.ends_at)}",
-        f"SUMMARY:{_escape(event.title)}",
+        f"SUMMARY:{_escape(event.text_in('title', get_language()))}",
         f"LOCATION:{_escape(location)}",
         f"URL:{settings.SITE_URL}{event.get_absolute_url()}",
         f"STATUS:{'CANCELLED' if cancelled else 'CONFIRMED'}",

@@ -11,6 +11,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
 from core.sealed import WEBHOOK_SECRETS, seal, unseal
@@ -20,39 +21,39 @@ from events.models import Event
 class Kind(models.TextChoices):
     """What a person can choose channels for; transactional mail always goes by email."""
 
-    TRANSACTIONAL = "transactional", "Tickets and refunds"
-    REMINDER = "reminder", "Reminders"
-    UPDATE = "update", "Event changes"
-    MARKETING = "marketing", "News and offers"
+    TRANSACTIONAL = "transactional", _("Tickets and refunds")
+    REMINDER = "reminder", _("Reminders")
+    UPDATE = "update", _("Event changes")
+    MARKETING = "marketing", _("News and offers")
 
 
 class Channel(models.TextChoices):
-    EMAIL = "email", "Email"
-    SMS = "sms", "SMS"
-    INAPP = "inapp", "In the app"
-    WEBHOOK = "webhook", "Webhook"
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("SMS")
+    INAPP = "inapp", _("In the app")
+    WEBHOOK = "webhook", _("Webhook")
 
 
 class Topic(models.TextChoices):
-    ORDER_CONFIRMED = "order.confirmed", "Order confirmed"
-    ORDER_REFUNDED = "order.refunded", "Order refunded"
-    TICKET_CHECKED_IN = "ticket.checked_in", "Ticket checked in"
-    EVENT_CHANGED = "event.changed", "Event changed"
-    EVENT_CANCELLED = "event.cancelled", "Event cancelled"
-    EVENT_REMINDER = "event.reminder", "Event reminder"
-    SESSION_CHANGED = "session.changed", "Session changed"
-    WAITLIST_OFFER = "waitlist.offer", "Waitlist offer"
-    WAITLIST_EVENT_CANCELLED = "waitlist.event_cancelled", "Event cancelled (to its waitlist)"
-    TRANSFER_OFFERED = "transfer.offered", "Ticket sent to someone"
-    TRANSFER_ACCEPTED = "transfer.accepted", "Sent ticket accepted"
-    WEBHOOK_TEST = "webhook.test", "Webhook test"
-    DATA_EXPORT_READY = "privacy.export_ready", "Your data export is ready"
-    ACCOUNT_ERASED = "privacy.account_erased", "Your account was erased"
-    SIGNIN_PAUSED = "account.signin_paused", "Sign-ins to your account are paused"
-    MARKETING_NEWS = "marketing.news", "News and offers"
+    ORDER_CONFIRMED = "order.confirmed", _("Order confirmed")
+    ORDER_REFUNDED = "order.refunded", _("Order refunded")
+    TICKET_CHECKED_IN = "ticket.checked_in", _("Ticket checked in")
+    EVENT_CHANGED = "event.changed", _("Event changed")
+    EVENT_CANCELLED = "event.cancelled", _("Event cancelled")
+    EVENT_REMINDER = "event.reminder", _("Event reminder")
+    SESSION_CHANGED = "session.changed", _("Session changed")
+    WAITLIST_OFFER = "waitlist.offer", _("Waitlist offer")
+    WAITLIST_EVENT_CANCELLED = "waitlist.event_cancelled", _("Event cancelled (to its waitlist)")
+    TRANSFER_OFFERED = "transfer.offered", _("Ticket sent to someone")
+    TRANSFER_ACCEPTED = "transfer.accepted", _("Sent ticket accepted")
+    WEBHOOK_TEST = "webhook.test", _("Webhook test")
+    DATA_EXPORT_READY = "privacy.export_ready", _("Your data export is ready")
+    ACCOUNT_ERASED = "privacy.account_erased", _("Your account was erased")
+    SIGNIN_PAUSED = "account.signin_paused", _("Sign-ins to your account are paused")
+    MARKETING_NEWS = "marketing.news", _("News and offers")
     # Sent by an organizer to chosen attendees; never offered to webhooks (nothing changed).
-    ORGANIZER_MESSAGE = "organizer.message", "Message from the organizer"
-    TICKETS_RESENT = "tickets.resent", "Tickets sent again"
+    ORGANIZER_MESSAGE = "organizer.message", _("Message from the organizer")
+    TICKETS_RESENT = "tickets.resent", _("Tickets sent again")
 
 
 # What organizers may subscribe an endpoint to.
@@ -93,22 +94,22 @@ TOPIC_KIND = {
 class Audience(models.TextChoices):
     """Who the message is for; resolved to recipients when the message is fanned out."""
 
-    USER = "user", "One person"
-    ORDER = "order", "The buyer of an order (and the organization's webhooks)"
-    EVENT_HOLDERS = "holders", "Every ticket holder of the event"
-    SESSION = "session", "The event's ticket holders and whoever starred the session"
-    EVENT_WAITLIST = "waitlist", "Everyone waiting for the event who holds no ticket"
-    ADDRESS = "address", "One email address, perhaps of nobody with an account yet"
-    ORGANIZATION = "org", "The organization's webhooks only"
-    ENDPOINT = "endpoint", "One webhook endpoint (a test)"
+    USER = "user", _("One person")
+    ORDER = "order", _("The buyer of an order (and the organization's webhooks)")
+    EVENT_HOLDERS = "holders", _("Every ticket holder of the event")
+    SESSION = "session", _("The event's ticket holders and whoever starred the session")
+    EVENT_WAITLIST = "waitlist", _("Everyone waiting for the event who holds no ticket")
+    ADDRESS = "address", _("One email address, perhaps of nobody with an account yet")
+    ORGANIZATION = "org", _("The organization's webhooks only")
+    ENDPOINT = "endpoint", _("One webhook endpoint (a test)")
 
 
 class Message(models.Model):
     """An outbox row: something happened that somebody must hear about."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting to be fanned out"
-        FANNED_OUT = "fanned", "Deliveries created"
+        PENDING = "pending", _("Waiting to be fanned out")
+        FANNED_OUT = "fanned", _("Deliveries created")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     topic = models.CharField(max_length=40, choices=Topic.choices)
@@ -151,12 +152,12 @@ class Delivery(models.Model):
     """One message to one recipient over one channel; (message, channel, recipient) is unique."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENDING = "sending", "Sending"
-        RETRY = "retry", "Waiting to retry"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-        SKIPPED = "skipped", "Skipped"
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        RETRY = "retry", _("Waiting to retry")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Skipped")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="deliveries")
@@ -346,9 +347,9 @@ class MarketingConsent(models.Model):
     """
 
     class Source(models.TextChoices):
-        SETTINGS_PAGE = "settings_page", "The privacy settings page"
-        SIGNUP = "signup", "The sign-up form"
-        API = "api", "The API"
+        SETTINGS_PAGE = "settings_page", _("The privacy settings page")
+        SIGNUP = "signup", _("The sign-up form")
+        API = "api", _("The API")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="marketing_consents"

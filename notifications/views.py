@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -77,7 +78,7 @@ def preference_edit(request: AuthedRequest) -> HttpResponse:
         except DomainError as exc:
             form.add_error(None, exc.detail_message)
         else:
-            messages.success(request, "Your notification settings are saved.")
+            messages.success(request, _("Your notification settings are saved."))
             return redirect("notifications:preferences")
     status = 422 if request.method == "POST" else 200
     rows = [
@@ -140,7 +141,7 @@ def webhook_list(request: AuthedRequest) -> HttpResponse:
         except DomainError as exc:
             form.add_error("url", exc.detail_message)
         else:
-            messages.success(request, "Endpoint added. Its signing secret is shown below.")
+            messages.success(request, _("Endpoint added. Its signing secret is shown below."))
             return redirect("notifications:webhook", endpoint_id=endpoint.pk)
     return render(
         request,
@@ -168,7 +169,7 @@ def webhook_detail(request: AuthedRequest, endpoint_id: Any) -> HttpResponse:
         except DomainError as exc:
             form.add_error("url", exc.detail_message)
         else:
-            messages.success(request, "Endpoint saved.")
+            messages.success(request, _("Endpoint saved."))
             return redirect("notifications:webhook", endpoint_id=endpoint.pk)
     return render(
         request,
@@ -188,7 +189,7 @@ def webhook_action(request: AuthedRequest, endpoint_id: Any, action: str) -> Htt
     endpoint = _endpoint(request, endpoint_id)
     if action == "test":
         endpoints.webhook_endpoint_test(actor=request.user, endpoint=endpoint)
-        messages.success(request, "Test event queued; it shows in the log below in a moment.")
+        messages.success(request, _("Test event queued; it shows in the log below in a moment."))
     elif action in ("enable", "disable"):
         endpoints.webhook_endpoint_update(
             actor=request.user, endpoint=endpoint, is_active=action == "enable"
@@ -197,10 +198,10 @@ def webhook_action(request: AuthedRequest, endpoint_id: Any, action: str) -> Htt
         messages.success(request, done)
     elif action == "rotate":
         endpoints.webhook_endpoint_update(actor=request.user, endpoint=endpoint, rotate_secret=True)
-        messages.success(request, "New signing secret made; the old one no longer works.")
+        messages.success(request, _("New signing secret made; the old one no longer works."))
     elif action == "delete":
         endpoints.webhook_endpoint_delete(actor=request.user, endpoint=endpoint)
-        messages.success(request, "Endpoint deleted.")
+        messages.success(request, _("Endpoint deleted."))
         return redirect("notifications:webhooks")
     else:
         raise Http404
@@ -216,7 +217,7 @@ def event_reminders(request: AuthedRequest, event_id: Any) -> HttpResponse:
     form = ReminderForm(request.POST or None, initial={"hours": current})
     if request.method == "POST" and form.is_valid():
         reminder_schedule_set(event=event, offsets_minutes=form.cleaned_data["hours"])
-        messages.success(request, "Reminder times saved.")
+        messages.success(request, _("Reminder times saved."))
         return redirect("notifications:event_reminders", event_id=event.pk)
     return render(
         request,

@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
 from events.models import Event
@@ -14,11 +15,11 @@ class DataExport(models.Model):
     """One download of everything a person's account holds, built by a Celery job."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting for a worker"
-        RUNNING = "running", "Being collected"
-        READY = "ready", "Ready to download"
-        FAILED = "failed", "Failed"
-        EXPIRED = "expired", "Expired"
+        PENDING = "pending", _("Waiting for a worker")
+        RUNNING = "running", _("Being collected")
+        READY = "ready", _("Ready to download")
+        FAILED = "failed", _("Failed")
+        EXPIRED = "expired", _("Expired")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(
@@ -50,7 +51,7 @@ class RetentionPolicy(models.Model):
     organization = models.OneToOneField(
         Organization, primary_key=True, on_delete=models.CASCADE, related_name="retention"
     )
-    days = models.PositiveIntegerField(help_text="Days after an event ends.")
+    days = models.PositiveIntegerField(help_text=_("Days after an event ends."))
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -33,7 +33,7 @@ class BookingForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if not self.errors and not self.items():
-            raise forms.ValidationError("Choose how many tickets you want.")
+            raise forms.ValidationError(_("Choose how many tickets you want."))
         return data
 
     def items(self) -> list[tuple[str, int]]:
@@ -181,9 +181,9 @@ class SeatHoldForm(forms.Form):
     idempotency_key = forms.CharField(max_length=100)
     action = forms.ChoiceField(choices=[("pick", "pick"), ("best", "best")], initial="pick")
     seat = SeatIdsField(required=False)
-    best_tier = forms.ChoiceField(required=False, label="Zone")
+    best_tier = forms.ChoiceField(required=False, label=_("Zone"))
     best_quantity = forms.IntegerField(
-        required=False, min_value=1, max_value=MAX_SEATS_PER_ORDER, initial=2, label="Seats"
+        required=False, min_value=1, max_value=MAX_SEATS_PER_ORDER, initial=2, label=_("Seats")
     )
     voucher = forms.CharField(required=False, max_length=40, label=_("Voucher code"))
 
@@ -199,10 +199,10 @@ class SeatHoldForm(forms.Form):
             return data
         if data.get("action") == "best":
             if not data.get("best_tier") or not data.get("best_quantity"):
-                raise forms.ValidationError("Choose a zone and how many seats.")
+                raise forms.ValidationError(_("Choose a zone and how many seats."))
             data["seat"] = []
         elif not data.get("seat"):
-            raise forms.ValidationError("Choose at least one seat on the map or in the list.")
+            raise forms.ValidationError(_("Choose at least one seat on the map or in the list."))
         return data
 
     def best_available(self) -> tuple[str, int] | None:

@@ -5,6 +5,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Concat
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from core.refs import REF_PATTERN, ref_display
@@ -13,10 +14,10 @@ from events.models import Event, TicketTier, Venue
 
 class Order(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending", "Awaiting payment"
-        PAID = "paid", "Paid"
-        EXPIRED = "expired", "Expired"
-        CANCELLED = "cancelled", "Cancelled"
+        PENDING = "pending", _("Awaiting payment")
+        PAID = "paid", _("Paid")
+        EXPIRED = "expired", _("Expired")
+        CANCELLED = "cancelled", _("Cancelled")
 
     LIVE_STATUSES = (Status.PENDING, Status.PAID)
 
@@ -94,8 +95,8 @@ class OrderLine(models.Model):
 
 class Ticket(models.Model):
     class Status(models.TextChoices):
-        VALID = "valid", "Valid"
-        VOID = "void", "Void"
+        VALID = "valid", _("Valid")
+        VOID = "void", _("Void")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="tickets")
@@ -105,9 +106,9 @@ class Ticket(models.Model):
     attendee_name = models.CharField(max_length=150)
 
     class VoidReason(models.TextChoices):
-        REFUNDED = "refunded", "Refunded"
-        TRANSFERRED = "transferred", "Transferred to someone else"
-        CANCELLED = "cancelled", "Cancelled"
+        REFUNDED = "refunded", _("Refunded")
+        TRANSFERRED = "transferred", _("Transferred to someone else")
+        CANCELLED = "cancelled", _("Cancelled")
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.VALID)
     # Why a void ticket is void: the door names it ("refunded" vs "transferred"). Blank while
@@ -153,8 +154,8 @@ class Payment(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"  # charge sent, outcome not yet known
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
         REFUNDED = "refunded", "Refunded"  # charged after its hold was gone, so given back
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -243,12 +244,12 @@ class SeatAttributes(models.Model):
     x = models.PositiveSmallIntegerField()
     y = models.PositiveSmallIntegerField()
     zone = models.CharField(
-        max_length=30, help_text="Price zone, mapped to a ticket tier per event"
+        max_length=30, help_text=_("Price zone, mapped to a ticket tier per event")
     )
-    wheelchair = models.BooleanField(default=False, help_text="Wheelchair space")
-    companion = models.BooleanField(default=False, help_text="Companion seat")
+    wheelchair = models.BooleanField(default=False, help_text=_("Wheelchair space"))
+    companion = models.BooleanField(default=False, help_text=_("Companion seat"))
     restricted_view = models.BooleanField(default=False)
-    aisle = models.BooleanField(default=False, help_text="Next to an aisle")
+    aisle = models.BooleanField(default=False, help_text=_("Next to an aisle"))
     # Lower is better: best available picks the lowest total.
     rank = models.PositiveIntegerField(default=0)
 
@@ -264,7 +265,7 @@ class SeatAttributes(models.Model):
 
 
 # One letter per seat state (the seat states API, the map page): available, held, sold, blocked.
-SEAT_STATES = {"a": "available", "h": "held", "s": "sold", "b": "blocked"}
+SEAT_STATES = {"a": _("available"), "h": _("held"), "s": _("sold"), "b": _("blocked")}
 # SeatAttributes.label as a database expression, for filtering and reading labels in queries.
 SEAT_LABEL = Concat(
     "section", Value(" "), "row", Value("-"), "number", output_field=models.CharField()
@@ -359,25 +360,31 @@ class EventPolicy(models.Model):
     )
     refunds_allowed = models.BooleanField(default=True)
     refund_until_hours = models.PositiveIntegerField(
-        default=48, help_text="Attendees may refund until this many hours before the start."
+        default=48, help_text=_("Attendees may refund until this many hours before the start.")
     )
     refund_fee_percent = models.DecimalField(
-        max_digits=5, decimal_places=2, default=Decimal("0"), help_text="Kept per refunded ticket."
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0"),
+        help_text=_("Kept per refunded ticket."),
     )
     refund_fee_fixed = models.DecimalField(
-        max_digits=10, decimal_places=2, default=Decimal("0"), help_text="Kept per refunded ticket."
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("0"),
+        help_text=_("Kept per refunded ticket."),
     )
     refunds_after_entry = models.BooleanField(
         default=False,
         db_default=False,
-        help_text="Allow refunding (or cancelling) a ticket that was already used to get in.",
+        help_text=_("Allow refunding (or cancelling) a ticket that was already used to get in."),
     )
     transfers_allowed = models.BooleanField(default=True)
     transfer_until_hours = models.PositiveIntegerField(
-        default=0, help_text="Transfers stop this many hours before the start."
+        default=0, help_text=_("Transfers stop this many hours before the start.")
     )
     waitlist_offer_minutes = models.PositiveSmallIntegerField(
-        default=30, help_text="How long a waitlist offer holds its seat."
+        default=30, help_text=_("How long a waitlist offer holds its seat.")
     )
 
     class Meta:
@@ -404,12 +411,12 @@ class Refund(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"  # tickets void; the processor not yet confirmed
-        SUCCEEDED = "succeeded", "Refunded"
+        SUCCEEDED = "succeeded", _("Refunded")
 
     class Reason(models.TextChoices):
-        BUYER = "buyer", "Requested by the buyer"
-        ORGANIZER = "organizer", "By the organizer"
-        EVENT_CANCELLED = "event_cancelled", "Event cancelled"
+        BUYER = "buyer", _("Requested by the buyer")
+        ORGANIZER = "organizer", _("By the organizer")
+        EVENT_CANCELLED = "event_cancelled", _("Event cancelled")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
@@ -468,8 +475,8 @@ class RefundJob(models.Model):
     """Refunding every order of a cancelled event; resumable, one per event."""
 
     class Status(models.TextChoices):
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
 
     event = models.OneToOneField(Event, on_delete=models.PROTECT, related_name="refund_job")
     requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
@@ -486,9 +493,9 @@ class Transfer(models.Model):
     """A ticket sent to someone else by email; accepted, it becomes a new ticket."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting for the recipient"
-        ACCEPTED = "accepted", "Accepted"
-        CANCELLED = "cancelled", "Cancelled"
+        PENDING = "pending", _("Waiting for the recipient")
+        ACCEPTED = "accepted", _("Accepted")
+        CANCELLED = "cancelled", _("Cancelled")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="transfers")

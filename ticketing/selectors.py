@@ -7,13 +7,13 @@ from typing import Any, cast
 from django.core.cache import cache
 from django.db.models import F, Q, QuerySet, Sum
 from django.http import Http404
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from core.db import row_or_raise
 from events.selectors import published_event
 from ticketing.booking.core import SEAT_LABEL_FIELDS, ticket_plan
 from ticketing.models import (
-    SEAT_STATES,
     EventSeat,
     Order,
     OrderLine,
@@ -173,7 +173,19 @@ def seat_labels_of(tickets: list[Ticket]) -> list[str | None]:
 
 SEAT_PITCH = 30  # SVG units per grid step; at 1:1 (and down to 0.8) a seat is a 24 px target
 ZONE_CLASSES = 5  # .z0 ... .z4 in static/css/app.css, from the --seat-zone-* tokens
-FLAG_NAMES = {"w": "wheelchair space", "c": "companion seat", "r": "restricted view", "a": "aisle"}
+# What a buyer's seat map says of each seat (static/js/seatmap.js says the same when it changes).
+STATE_WORDS = {
+    "a": gettext_lazy("available"),
+    "h": gettext_lazy("held"),
+    "s": gettext_lazy("sold"),
+    "b": gettext_lazy("not for sale"),
+}
+FLAG_NAMES = {
+    "w": gettext_lazy("wheelchair space"),
+    "c": gettext_lazy("companion seat"),
+    "r": gettext_lazy("restricted view"),
+    "a": gettext_lazy("aisle"),
+}
 
 
 def seat_map_context(plan: SeatPlan, states: str, selected: set[str]) -> dict[str, Any]:
@@ -200,12 +212,12 @@ def seat_map_context(plan: SeatPlan, states: str, selected: set[str]) -> dict[st
                 "cx": x * SEAT_PITCH,
                 "cy": y * SEAT_PITCH,
                 "state": state,
-                "state_name": SEAT_STATES[state],
+                "state_name": STATE_WORDS[state],
                 "tier": tier,
                 "tier_index": tier_index,
                 "zone_class": f"z{tier_index % ZONE_CLASSES}",
                 "wheelchair": "w" in flags,
-                "features": ", ".join(FLAG_NAMES[f] for f in flags if f != "a"),
+                "features": ", ".join(str(FLAG_NAMES[f]) for f in flags if f != "a"),
                 "selected": seat_id in selected and state == "a",
             }
         )

@@ -50,8 +50,9 @@ class VoucherForm(forms.Form):
     def __init__(self, *args: Any, event: Event, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.event = event
+        hidden = _(" (hidden: only with a code)")
         cast(forms.MultipleChoiceField, self.fields["tiers"]).choices = [
-            (str(t.pk), f"{t.name}{_(' (hidden: only with a code)') if t.requires_voucher else ''}")
+            (str(t.pk), f"{t.name}{hidden if t.requires_voucher else ''}")
             for t in event.tiers.all()
         ]
 

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from events.models import Event, TicketTier
@@ -12,8 +13,8 @@ from events.models import Event, TicketTier
 
 class Voucher(models.Model):
     class Kind(models.TextChoices):
-        PERCENT = "percent", "Percentage off"
-        AMOUNT = "amount", "Amount off each ticket"
+        PERCENT = "percent", _("Percentage off")
+        AMOUNT = "amount", _("Amount off each ticket")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="vouchers")
@@ -21,17 +22,17 @@ class Voucher(models.Model):
     code = models.CharField(max_length=40)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PERCENT)
     value = models.DecimalField(
-        max_digits=10, decimal_places=2, default=Decimal("0"), help_text="Percent, or money off"
+        max_digits=10, decimal_places=2, default=Decimal("0"), help_text=_("Percent, or money off")
     )
     # The tiers the code is good for; none means every public tier. A tier sold only with a
     # voucher (TicketTier.requires_voucher) is unlocked by the codes that name it here.
     tiers = models.ManyToManyField(TicketTier, blank=True, related_name="vouchers")
-    max_uses = models.PositiveIntegerField(default=1, help_text="Orders that may use the code")
+    max_uses = models.PositiveIntegerField(default=1, help_text=_("Orders that may use the code"))
     # Live uses: orders held or paid with the code. Changed only by the conditional UPDATEs
     # in vouchers.services, under the CHECK below, so the last use cannot be spent twice.
     used = models.PositiveIntegerField(default=0, editable=False)
     per_buyer_limit = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="Orders one person may place with the code"
+        null=True, blank=True, help_text=_("Orders one person may place with the code")
     )
     valid_from = models.DateTimeField(null=True, blank=True)
     valid_until = models.DateTimeField(null=True, blank=True)

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from waitingroom.models import WaitingRoom
 
@@ -15,11 +16,11 @@ class WaitingRoomForm(forms.ModelForm):
             "token_minutes",
         ]
         labels = {
-            "mode": "Waiting room",
-            "pace": "Let people through",
-            "opens_at": "Sale opens at (arrivals before it are shuffled)",
-            "admit_per_minute": "People let through per minute",
-            "auto_arrivals_per_minute": "Switch on by itself above this many arrivals a minute",
-            "token_minutes": "Minutes a visitor has to book once through",
+            "mode": _("Waiting room"),
+            "pace": _("Let people through"),
+            "opens_at": _("Sale opens at (arrivals before it are shuffled)"),
+            "admit_per_minute": _("People let through per minute"),
+            "auto_arrivals_per_minute": _("Switch on by itself above this many arrivals a minute"),
+            "token_minutes": _("Minutes a visitor has to book once through"),
         }
         widgets = {"opens_at": forms.DateTimeInput(attrs={"type": "datetime-local"})}

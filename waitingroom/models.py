@@ -1,19 +1,20 @@
 """A sale's virtual waiting room: whether it is on, and how fast it lets people through."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from events.models import Event
 
 
 class WaitingRoom(models.Model):
     class Mode(models.TextChoices):
-        OFF = "off", "Off"
-        ON = "on", "On"
-        AUTO = "auto", "On when arrivals exceed a rate"
+        OFF = "off", _("Off")
+        ON = "on", _("On")
+        AUTO = "auto", _("On when arrivals exceed a rate")
 
     class Pace(models.TextChoices):
-        FIXED = "fixed", "At the rate I set"
-        CHECKOUT = "checkout", "At the rate checkout completes"
+        FIXED = "fixed", _("At the rate I set")
+        CHECKOUT = "checkout", _("At the rate checkout completes")
 
     event = models.OneToOneField(Event, on_delete=models.CASCADE, related_name="waiting_room")
     mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.OFF)

@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.http import AuthedRequest
 from events.models import Event
@@ -108,7 +109,7 @@ def manage(request: AuthedRequest, event_id: Any) -> HttpResponse:
             auto_arrivals_per_minute=data["auto_arrivals_per_minute"],
             token_minutes=data["token_minutes"],
         )
-        messages.success(request, "Waiting room saved.")
+        messages.success(request, _("Waiting room saved."))
         return redirect("waitingroom:manage", event_id=event.pk)
     context = {
         "event": event,

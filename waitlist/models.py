@@ -2,6 +2,7 @@ import uuid
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from events.models import Event, TicketTier
@@ -15,11 +16,11 @@ class WaitlistEntry(models.Model):
     """
 
     class Status(models.TextChoices):
-        WAITING = "waiting", "Waiting"
-        OFFERED = "offered", "Offered a ticket"
-        CONVERTED = "converted", "Bought the offered ticket"
-        EXPIRED = "expired", "Let the offer lapse"
-        LEFT = "left", "Left"
+        WAITING = "waiting", _("Waiting")
+        OFFERED = "offered", _("Offered a ticket")
+        CONVERTED = "converted", _("Bought the offered ticket")
+        EXPIRED = "expired", _("Let the offer lapse")
+        LEFT = "left", _("Left")
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="waitlist_entries")
     tier = models.ForeignKey(
@@ -60,10 +61,10 @@ class Offer(models.Model):
     """
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        ACCEPTED = "accepted", "Accepted"
-        EXPIRED = "expired", "Expired"
-        DECLINED = "declined", "Declined"
+        OPEN = "open", _("Open")
+        ACCEPTED = "accepted", _("Accepted")
+        EXPIRED = "expired", _("Expired")
+        DECLINED = "declined", _("Declined")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     entry = models.ForeignKey(WaitlistEntry, on_delete=models.CASCADE, related_name="offers")

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
@@ -33,12 +34,12 @@ def event_waitlist(request: AuthedRequest, event_id: Any) -> HttpResponse:
         try:
             if "leave" in request.POST:
                 waitlist_leave(user=request.user, entry_id=request.POST["leave"])
-                messages.success(request, "You left the waitlist.")
+                messages.success(request, _("You left the waitlist."))
             elif form.is_valid():
                 waitlist_join(
                     user=request.user, event=event, tier_id=form.cleaned_data["tier"] or None
                 )
-                messages.success(request, "You are on the waitlist. We will email you an offer.")
+                messages.success(request, _("You are on the waitlist. We will email you an offer."))
         except DomainError as exc:
             messages.error(request, exc.detail_message)
         return redirect("waitlist:event", event_id=event.pk)
@@ -66,7 +67,7 @@ def offer_detail(request: AuthedRequest, token: str) -> HttpResponse:
         try:
             if "decline" in request.POST:
                 waitlist_offer_decline(user=request.user, token=token)
-                messages.success(request, "You passed the ticket on to the next person.")
+                messages.success(request, _("You passed the ticket on to the next person."))
                 return redirect("waitlist:event", event_id=offer.event_id)
             if form.is_valid():
                 waitlist_offer_accept(
@@ -75,7 +76,7 @@ def offer_detail(request: AuthedRequest, token: str) -> HttpResponse:
                     idempotency_key=form.cleaned_data["idempotency_key"],
                     source=form.cleaned_data["card_number"],
                 )
-                messages.success(request, "Paid. Your ticket is below and on its way by email.")
+                messages.success(request, _("Paid. Your ticket is below and on its way by email."))
                 return redirect("ticketing:my_tickets")
         except DomainError as exc:
             form.add_error(None, exc.detail_message)
@@ -106,12 +107,12 @@ def manage_offer_next(request: AuthedRequest, event_id: Any) -> HttpResponse:
         # A missing or garbled tier is the form's mistake, not a server error.
         tier_id = uuid.UUID(request.POST.get("tier", ""))
     except ValueError:
-        messages.error(request, "Choose a ticket type.")
+        messages.error(request, _("Choose a ticket type."))
         return redirect("waitlist:manage", event_id=event.pk)
     try:
         made = waitlist_offer_next(actor=request.user, event_id=event.pk, tier_id=tier_id)
     except DomainError as exc:
         messages.error(request, exc.detail_message)
     else:
-        messages.success(request, f"{made} offer(s) sent.")
+        messages.success(request, (_("%(made)s offer(s) sent.") % {"made": made}))
     return redirect("waitlist:manage", event_id=event.pk)

@@ -5,18 +5,19 @@ from typing import Any
 from django import template
 from django.template.context import Context
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
 
 # (key, label, URL name, other URL names that belong to the same tab)
 SECTIONS = (
-    ("overview", "Overview", "analytics:event_dashboard", ()),
-    ("tickets", "Tickets", "ticketing:manage_orders", ("ticketing:policy", "waitlist:manage")),
-    ("seating", "Seating", "ticketing:event_seating", ()),
-    ("sessions", "Sessions", "events:manage_sessions", ("events:manage_feedback",)),
-    ("attendees", "Attendees", "checkin:attendance", ()),
-    ("checkin", "Check-in", "checkin:manage", ()),
-    ("settings", "Settings", "events:manage_edit", ("notifications:event_reminders",)),
+    ("overview", _("Overview"), "analytics:event_dashboard", ()),
+    ("tickets", _("Tickets"), "ticketing:manage_orders", ("ticketing:policy", "waitlist:manage")),
+    ("seating", _("Seating"), "ticketing:event_seating", ()),
+    ("sessions", _("Sessions"), "events:manage_sessions", ("events:manage_feedback",)),
+    ("attendees", _("Attendees"), "checkin:attendance", ()),
+    ("checkin", _("Check-in"), "checkin:manage", ()),
+    ("settings", _("Settings"), "events:manage_edit", ("notifications:event_reminders",)),
 )
 
 

@@ -26,17 +26,19 @@
         form.after(note);
       }
       if (!response.ok) {
-        note.textContent = data.error ? data.error.message : "That did not work.";
+        note.textContent = data.error ? data.error.message : gettext("That did not work.");
         return;
       }
       action.value = data.starred ? "unstar" : "star";
       button.classList.toggle("on", data.starred);
       button.setAttribute("aria-pressed", String(data.starred));
-      button.textContent = data.starred ? "★ On my agenda" : "☆ Add to my agenda";
+      button.textContent = data.starred ? gettext("★ On my agenda") : gettext("☆ Add to my agenda");
       item.classList.toggle("clash", data.clashes.length > 0);
       note.textContent = data.clashes.length
-        ? "Overlaps " + data.clashes.map(function (t) { return "“" + t + "”"; }).join(", ") + " on your agenda."
-        : (data.starred ? "Added to your agenda." : "Removed from your agenda.");
+        ? interpolate(gettext("Overlaps %(titles)s on your agenda."), {
+          titles: data.clashes.map(function (t) { return "“" + t + "”"; }).join(", "),
+        }, true)
+        : (data.starred ? gettext("Added to your agenda.") : gettext("Removed from your agenda."));
     } catch (err) {
       form.submit();
     } finally {
@@ -54,7 +56,7 @@
       }
       if (navigator.clipboard) {
         await navigator.clipboard.writeText(url);
-        share.textContent = "Link copied";
+        share.textContent = gettext("Link copied");
       }
     });
   }

@@ -56,9 +56,11 @@ async function poll() {
       etag = response.headers.get("ETag");
       render(await response.json());
     }
-    status.textContent = `Updated ${new Date().toLocaleTimeString()}`;
+    status.textContent = interpolate(gettext("Updated %(time)s"), {
+      time: new Date().toLocaleTimeString(document.documentElement.lang || undefined),
+    }, true);
   } catch (_) {
-    status.textContent = "Connection lost; retrying…";
+    status.textContent = gettext("Connection lost; retrying…");
   } finally {
     setTimeout(poll, 500);
   }

@@ -6,8 +6,6 @@
   var out = hold.querySelector(".hold-countdown");
   var expires = Date.parse(hold.getAttribute("data-hold-expires"));
   if (!out || isNaN(expires)) return;
-  var lang = document.documentElement.lang || "en";
-  var de = lang.indexOf("de") === 0;
   var lastSpoken = -1;
   function render() {
     var left = Math.max(0, Math.round((expires - Date.now()) / 1000));
@@ -15,8 +13,8 @@
     var seconds = left % 60;
     var clock = minutes + ":" + (seconds < 10 ? "0" : "") + seconds;
     var text = left > 0
-      ? (de ? "Noch " + clock + " Minuten" : clock + " left")
-      : (de ? "Die Reservierung ist abgelaufen." : "The hold has expired.");
+      ? interpolate(gettext("%(clock)s left"), { clock: clock }, true)
+      : gettext("The hold has expired.");
     // Screen readers hear it once a minute and at the end, not every second.
     if (minutes !== lastSpoken || left === 0) {
       out.setAttribute("aria-live", "polite");

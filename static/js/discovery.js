@@ -8,7 +8,7 @@
   button.hidden = false;
   button.addEventListener("click", function () {
     const state = document.getElementById("near-state");
-    state.textContent = "Finding you…";
+    state.textContent = gettext("Finding you…");
     navigator.geolocation.getCurrentPosition(
       function (pos) {
         form.elements.lat.value = pos.coords.latitude.toFixed(4);
@@ -16,7 +16,7 @@
         if (!form.elements.sort.value) form.elements.sort.value = "distance";
         form.submit();
       },
-      function () { state.textContent = "Your location is not available."; },
+      function () { state.textContent = gettext("Your location is not available."); },
       { timeout: 10000, maximumAge: 600000 }
     );
   });

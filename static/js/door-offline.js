@@ -54,23 +54,26 @@ export function decodePayload(payload) {
   };
 }
 
+// The door's language where the page's catalogue is loaded (static/js/ui.js); English in tests
+// that run this module without a page.
+const gettext = globalThis.gettext || ((text) => text);
 const MESSAGES = {
-  ok: "Admitted",
-  exit: "Exit recorded",
-  malformed: "This code is not a Boxoffice ticket.",
-  unknown_key: "This ticket was signed with an unknown key.",
-  invalid_signature: "This ticket's signature is not valid.",
-  wrong_event: "This ticket is for another event.",
-  refunded: "This ticket was refunded.",
-  transferred: "This ticket was transferred to someone else.",
-  cancelled: "This ticket was cancelled.",
-  revoked: "This ticket is no longer valid.",
-  tier_not_allowed: "This ticket's tier is not admitted here.",
-  already_used: "Already used.",
-  already_inside: "Already inside.",
-  not_inside: "This ticket is not inside: no entry to leave from.",
-  exit_not_allowed: "This list has no re-entry, so exits are not scanned.",
-  no_bundle: "Offline and no ticket data downloaded yet: cannot check.",
+  ok: gettext("Admitted"),
+  exit: gettext("Exit recorded"),
+  malformed: gettext("This code is not a Boxoffice ticket."),
+  unknown_key: gettext("This ticket was signed with an unknown key."),
+  invalid_signature: gettext("This ticket's signature is not valid."),
+  wrong_event: gettext("This ticket is for another event."),
+  refunded: gettext("This ticket was refunded."),
+  transferred: gettext("This ticket was transferred to someone else."),
+  cancelled: gettext("This ticket was cancelled."),
+  revoked: gettext("This ticket is no longer valid."),
+  tier_not_allowed: gettext("This ticket's tier is not admitted here."),
+  already_used: gettext("Already used."),
+  already_inside: gettext("Already inside."),
+  not_inside: gettext("This ticket is not inside: no entry to leave from."),
+  exit_not_allowed: gettext("This list has no re-entry, so exits are not scanned."),
+  no_bundle: gettext("Offline and no ticket data downloaded yet: cannot check."),
 };
 
 // The downloaded bundle, made quick to look up; `state` is ticket id -> {at, inside}, the

@@ -37,7 +37,11 @@ self.addEventListener("fetch", (event) => {
   if (url.origin !== self.location.origin) return;
   if (url.pathname.startsWith("/static/")) {
     event.respondWith(cacheFirst(request));
-  } else if (request.mode === "navigate" || url.pathname.endsWith(".webmanifest")) {
+  } else if (
+    request.mode === "navigate" ||
+    url.pathname.endsWith(".webmanifest") ||
+    url.pathname.startsWith("/i18n/") // the scanner's words in the page's language
+  ) {
     event.respondWith(networkFirst(request));
   }
 });

@@ -2,7 +2,12 @@
 // when it is ready, offer the download link. Without JavaScript a reload shows the same.
 (() => {
   const POLL_MS = 1000;
-  const labels = { pending: "Waiting for a worker", running: "Being collected", ready: "Ready to download", failed: "Failed" };
+  const labels = {
+    pending: gettext("Waiting for a worker"),
+    running: gettext("Being collected"),
+    ready: gettext("Ready to download"),
+    failed: gettext("Failed"),
+  };
 
   const follow = (item) => {
     const poll = async () => {
@@ -24,7 +29,7 @@
           const link = document.createElement("a");
           link.className = "export-download";
           link.href = state.download_url;
-          link.textContent = item.closest("[data-download-label]")?.dataset.downloadLabel || "Download the zip";
+          link.textContent = item.closest("[data-download-label]")?.dataset.downloadLabel || gettext("Download the zip");
           item.append(" ", link);
         }
         return;

@@ -72,11 +72,13 @@ async function save(name, value) {
 function setOnline(value) {
   online = value;
   connection.classList.toggle("offline", !online);
-  connection.querySelector(".label").textContent = online ? "Online" : "Offline";
+  connection.querySelector(".label").textContent = online ? gettext("Online") : gettext("Offline");
   renderQueue();
 }
 function renderQueue() {
-  queueStatus.textContent = queue.length ? `· ${queue.length} scan${queue.length > 1 ? "s" : ""} waiting to sync` : "";
+  queueStatus.textContent = queue.length
+    ? "· " + interpolate(ngettext("%(count)s scan waiting to sync", "%(count)s scans waiting to sync", queue.length), { count: queue.length }, true)
+    : "";
 }
 function renderCounts(counts) {
   if (!counts) return;
@@ -137,7 +139,11 @@ async function sync() {
     await save("queue", queue);
     setOnline(true);
     renderCounts(data.counts);
-    note(`Synced ${done.size} offline scan${done.size === 1 ? "" : "s"}` + (conflicts ? `, ${conflicts} conflict${conflicts > 1 ? "s" : ""} flagged for the organizer` : ""));
+    const synced = interpolate(ngettext("Synced %(count)s offline scan", "Synced %(count)s offline scans", done.size), { count: done.size }, true);
+    const flagged = conflicts
+      ? interpolate(ngettext("%(count)s conflict flagged for the organizer", "%(count)s conflicts flagged for the organizer", conflicts), { count: conflicts }, true)
+      : "";
+    note(flagged ? `${synced}, ${flagged}` : synced);
     await refreshBundle();
   } catch (_) {
     setOnline(false);
@@ -152,7 +158,7 @@ function checkRevoked(response) {
   if (response.status !== 410) return false;
   revoked = true;
   connection.classList.add("offline");
-  connection.querySelector(".label").textContent = "This scanner link was revoked";
+  connection.querySelector(".label").textContent = gettext("This scanner link was revoked");
   return true;
 }
 
@@ -188,7 +194,7 @@ async function heartbeat() {
 function note(text) {
   const item = document.createElement("li");
   item.className = "note";
-  item.textContent = `${new Date().toLocaleTimeString()} — ${text}`;
+  item.textContent = `${clockTime()} — ${text}`;
   history.prepend(item);
 }
 
@@ -205,33 +211,37 @@ function feedback(kind) {
 }
 
 function verdictText(data) {
-  if (data.valid) return data.direction === "out" ? "Exit" : "Admitted";
-  return data.already_used ? "Already used" : "Invalid";
+  if (data.valid) return data.direction === "out" ? gettext("Exit") : gettext("Admitted");
+  return data.already_used ? gettext("Already used") : gettext("Invalid");
+}
+
+function clockTime() {
+  return new Date().toLocaleTimeString(document.documentElement.lang || undefined);
 }
 
 function show(data) {
   const kind = data.valid ? "ok" : data.already_used ? "used" : "bad";
   result.className = `scan-result ${kind}`;
   result.querySelector(".verdict").textContent = verdictText(data);
-  const who = [data.attendee_name, data.tier, data.seat ? `Seat ${data.seat}` : ""].filter(Boolean).join(" · ");
+  const who = [data.attendee_name, data.tier, data.seat ? interpolate(gettext("Seat %(seat)s"), { seat: data.seat }, true) : ""].filter(Boolean).join(" · ");
   result.querySelector(".detail").textContent = data.valid
     ? who
     : [data.message, who].filter(Boolean).join(" — ");
   result.querySelector(".reason").textContent =
-    (data.valid ? "" : data.reason || "") + (data.offline ? " (offline)" : "");
+    (data.valid ? "" : data.reason || "") + (data.offline ? " " + gettext("(offline)") : "");
   result.hidden = false;
   feedback(kind);
   const item = document.createElement("li");
   item.className = kind;
-  item.textContent = `${new Date().toLocaleTimeString()} — ${verdictText(data)}` +
-    (data.attendee_name ? ` — ${data.attendee_name}` : "") + (data.offline ? " (offline)" : "");
+  item.textContent = `${clockTime()} — ${verdictText(data)}` +
+    (data.attendee_name ? ` — ${data.attendee_name}` : "") + (data.offline ? " " + gettext("(offline)") : "");
   history.prepend(item);
   while (history.children.length > 15) history.lastChild.remove();
 }
 
 async function decideOffline(payload, direction) {
   if (!gate) {
-    return { valid: false, reason: "no_bundle", message: "Offline, and no ticket data downloaded yet.", offline: true };
+    return { valid: false, reason: "no_bundle", message: gettext("Offline, and no ticket data downloaded yet."), offline: true };
   }
   const now = new Date().toISOString();
   const claim = decodePayload(payload);
@@ -326,7 +336,7 @@ async function startCamera() {
       video: { facingMode: "environment" }, audio: false,
     });
   } catch (error) {
-    cameraError.textContent = `Camera unavailable (${error.name || error}). Type the code instead.`;
+    cameraError.textContent = interpolate(gettext("Camera unavailable (%(error)s). Type the code instead."), { error: error.name || error }, true);
     return;
   }
   video.srcObject = stream;

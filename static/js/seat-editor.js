@@ -134,8 +134,10 @@
       field("y").value = block.y;
       field("rows").value = block.rows;
       field("seats_per_row").value = block.perRow;
-      status.textContent = "Drawn: " + block.rows + " row" + (block.rows === 1 ? "" : "s") + " of " + block.perRow +
-        " seats at x " + block.x + ", y " + block.y + ". Name its section and zone below, then Add block.";
+      const rows = interpolate(ngettext("%(count)s row", "%(count)s rows", block.rows), { count: block.rows }, true);
+      status.textContent = interpolate(
+        gettext("Drawn: %(rows)s of %(seats)s seats at x %(x)s, y %(y)s. Name its section and zone below, then Add block."),
+        { rows: rows, seats: block.perRow, x: block.x, y: block.y }, true);
       field("section").focus();
       blockForm.scrollIntoView({ block: "nearest" });
     } else {
@@ -168,8 +170,12 @@
     const selectedScope = bulkForm.querySelector('input[name=scope][value=selected]');
     if (selectedScope) selectedScope.checked = true;
     clearDraft();
-    status.textContent = chosen.length + " seat" + (chosen.length === 1 ? "" : "s") + " picked" +
-      (chosen.length ? ": choose what to do with them below, then Apply. Shift-drag adds more." : ".");
+    status.textContent = chosen.length
+      ? interpolate(ngettext(
+        "%(count)s seat picked: choose what to do with it below, then Apply. Shift-drag adds more.",
+        "%(count)s seats picked: choose what to do with them below, then Apply. Shift-drag adds more.",
+        chosen.length), { count: chosen.length }, true)
+      : gettext("0 seats picked.");
   }
 
   tools.addEventListener("click", (e) => {

@@ -14,7 +14,8 @@
   const seats = Array.from(svg.querySelectorAll("g.seat"));
   const boxes = new Map();
   form.querySelectorAll('input[name="seat"]').forEach((box) => boxes.set(box.dataset.index, box));
-  const names = { a: "available", h: "held", s: "sold", b: "not for sale" };
+  // The words the server puts at the end of each seat's label (ticketing.selectors.STATE_WORDS).
+  const names = { a: gettext("available"), h: gettext("held"), s: gettext("sold"), b: gettext("not for sale") };
   const view = svg.viewBox.baseVal;
   const pitch = Number(svg.dataset.pitch) || 30;
   const TARGET_PX = 28; // comfortably above WCAG 2.5.8's 24 px
@@ -42,7 +43,9 @@
 
   function refreshCount() {
     const chosen = seats.filter((g) => g.classList.contains("selected"));
-    count.textContent = chosen.length ? chosen.length + " chosen: " + chosen.map((g) => g.dataset.label).join(", ") : "";
+    count.textContent = chosen.length
+      ? interpolate(gettext("%(count)s chosen: %(seats)s"), { count: chosen.length, seats: chosen.map((g) => g.dataset.label).join(", ") }, true)
+      : "";
   }
 
   function toggle(g) {
@@ -240,7 +243,9 @@
         lost.push(g.dataset.label);
       }
     });
-    if (lost.length) say("Someone just took " + lost.join(", ") + ". Your other seats are still selected.");
+    if (lost.length) {
+      say(interpolate(gettext("Someone just took %(seats)s. Your other seats are still selected."), { seats: lost.join(", ") }, true));
+    }
     refreshCount();
   }
 

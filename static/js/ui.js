@@ -1,4 +1,10 @@
 // Design-system behaviour shared by every page: dismissable toasts, typed confirmations.
+// Words in scripts come from the page language's catalogue (/i18n/<language>.js, loaded just
+// before this file); where it could not load, scripts still run, in English.
+window.gettext = window.gettext || ((text) => text);
+window.ngettext = window.ngettext || ((one, many, n) => (n === 1 ? one : many));
+window.interpolate = window.interpolate || ((format, values) =>
+  format.replace(/%\((\w+)\)s/g, (match, name) => String(values[name])));
 (function () {
   "use strict";
   document.querySelectorAll(".toast [data-dismiss]").forEach((button) => {

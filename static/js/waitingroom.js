@@ -5,8 +5,8 @@
 
   function minutes(seconds) {
     if (seconds === null || seconds === undefined) return "–";
-    if (seconds < 60) return "under a minute";
-    return "about " + Math.round(seconds / 60) + " min";
+    if (seconds < 60) return gettext("under a minute");
+    return interpolate(gettext("about %(minutes)s min"), { minutes: Math.round(seconds / 60) }, true);
   }
 
   function show(root, role, visible) {
@@ -51,7 +51,7 @@
             if (cell) cell.textContent = stats[name];
           });
           var on = root.querySelector('[data-stat="on"]');
-          if (on) on.textContent = stats.on ? "on" : "off";
+          if (on) on.textContent = stats.on ? gettext("on") : gettext("off");
           if (previous && stats.at > previous.at) {
             var rate = (stats.admitted - previous.admitted) / (stats.at - previous.at) * 60;
             root.querySelector('[data-stat="pass_rate"]').textContent = rate.toFixed(1);

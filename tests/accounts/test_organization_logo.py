@@ -1,6 +1,8 @@
 """The organization's logo page: the owner uploads, replaces and removes the logo; the sizes are
 made after the commit; nobody else may change it."""
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -9,8 +11,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from accounts.models import AuditEntry, Membership, Organization, User
+from events.models import Event
 from tests.events.test_cover_images import picture_upload
-from tests.factories import MembershipFactory
+from tests.factories import MembershipFactory, TicketTierFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -90,3 +93,45 @@ def test_only_the_owner_may_change_the_logo(
     assert response.status_code == 404
     organization.refresh_from_db()
     assert not organization.logo
+
+
+def test_public_pages_show_the_logo_in_sizes_lazily_and_are_redrawn_when_it_changes(
+    client: Client,
+    organizer: User,
+    event: Event,
+    media: Path,
+    django_capture_on_commit_callbacks,
+) -> None:
+    TicketTierFactory.create(event=event)
+    organization = organizer.organizations.get()
+    page = event.get_absolute_url()
+    before = client.get(page).content.decode()  # anonymous: now in the page cache
+    assert 'class="org-mark"' not in before
+
+    client.force_login(organizer)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(logo_url(organization), {"logo": picture_upload(900, 900)})
+    client.logout()
+    organization.refresh_from_db()
+    small = organization.logo_variants["webp"][0]["name"]
+
+    html = client.get(page).content.decode()  # the upload and its sizes emptied the cache
+    mark = re.search(r'<span class="org-mark">(.*?)</span>', html, re.S)
+    assert mark, "the event page shows the organizer's logo"
+    assert f"{small} 400w" in mark[1] and 'loading="lazy"' in mark[1] and 'alt=""' in mark[1]
+    json_ld = re.search(r'application/ld\+json">(.*?)</script>', html, re.S)
+    assert json_ld
+    data = json.loads(json_ld[1])
+    assert (
+        data["organizer"]["logo"].startswith("http")
+        and "organizations/" in data["organizer"]["logo"]
+    )
+    # A card without a cover picture shows the logo on its plain cover.
+    listing = client.get("/events/").content.decode()
+    assert 'class="org-mark"' in listing and f"{small} 400w" in listing
+
+    client.force_login(organizer)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(logo_url(organization), {"remove": "1"})
+    client.logout()
+    assert 'class="org-mark"' not in client.get(page).content.decode()

@@ -151,7 +151,7 @@ def test_buyer_books_two_named_tickets_with_a_voucher_and_gets_receipt_and_germa
 
     # The confirmation, as the mail server got it: German, with the reference and the receipt.
     mail = wait_for_mail(inbox, buyer.email)
-    assert mail["Subject"] == f"Deine Tickets für {TITLE}"
+    assert mail["Subject"] == f"Ihre Tickets für {TITLE}"
     plain = mail.get_body(preferencelist=("plain",))
     assert plain is not None
     body = plain.get_content()

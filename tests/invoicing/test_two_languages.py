@@ -54,7 +54,7 @@ def test_the_confirmation_mail_is_written_in_the_buyers_language(
     order_paid(buyer=attendee, tier=tier)
     # What the email channel sends: the outbox message rendered for its recipient.
     rendered = render(Message.objects.get(topic="order.confirmed"), attendee)
-    assert rendered.subject == f"Deine Tickets für {tier.event.title}"
+    assert rendered.subject == f"Ihre Tickets für {tier.event.title}"
     assert "ist bestätigt" in rendered.text
     assert "Quittung (PDF)" in rendered.text and "/receipt.pdf" in rendered.text
     english = render(Message.objects.get(topic="order.confirmed"), UserFactory.create())

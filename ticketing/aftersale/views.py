@@ -7,11 +7,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.db import row_or_raise
 from core.errors import DomainError
 from core.http import AuthedRequest
+from core.money import format_money
 from events.selectors import event_managed_by
 from ticketing.aftersale import cancellation, refunds, transfers
 from ticketing.aftersale.forms import KeyedForm, PolicyForm, TransferForm
@@ -45,7 +47,11 @@ def ticket_refund(request: AuthedRequest, ticket_id: Any) -> HttpResponse:
         messages.error(request, exc.detail_message)
     else:
         messages.success(
-            request, f"Refunded: {refund.amount} {refund.currency} goes back to your card."
+            request,
+            (
+                _("Refunded: %(amount)s goes back to your card.")
+                % {"amount": format_money(refund.amount, refund.currency)}
+            ),
         )
     return redirect("ticketing:my_tickets")
 
@@ -56,7 +62,7 @@ def ticket_transfer(request: AuthedRequest, ticket_id: Any) -> HttpResponse:
     ticket = _own_ticket(request, ticket_id)
     form = TransferForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Enter a valid email address to send the ticket to.")
+        messages.error(request, _("Enter a valid email address to send the ticket to."))
         return redirect("ticketing:my_tickets")
     try:
         transfers.ticket_transfer_send(
@@ -67,7 +73,10 @@ def ticket_transfer(request: AuthedRequest, ticket_id: Any) -> HttpResponse:
     else:
         messages.success(
             request,
-            f"Sent to {form.cleaned_data['email']}. Your ticket works until they accept it.",
+            (
+                _("Sent to %(email)s. Your ticket works until they accept it.")
+                % {"email": form.cleaned_data["email"]}
+            ),
         )
     return redirect("ticketing:transfers")
 
@@ -83,7 +92,7 @@ def transfer_list(request: AuthedRequest) -> HttpResponse:
         except DomainError as exc:
             messages.error(request, exc.detail_message)
         else:
-            messages.success(request, "Transfer cancelled; the ticket stays yours.")
+            messages.success(request, _("Transfer cancelled; the ticket stays yours."))
         return redirect("ticketing:transfers")
     sent = Transfer.objects.filter(sender=request.user).select_related(
         "ticket__event", "ticket__tier", "recipient"
@@ -107,7 +116,7 @@ def transfer_accept(request: HttpRequest, token: str) -> HttpResponse:
         except DomainError as exc:
             error = exc.detail_message
         else:
-            messages.success(request, "The ticket is yours: its new QR code is below.")
+            messages.success(request, _("The ticket is yours: its new QR code is below."))
             return redirect("ticketing:my_tickets")
     return render(
         request,
@@ -125,7 +134,7 @@ def manage_policy(request: AuthedRequest, event_id: Any) -> HttpResponse:
     form = PolicyForm(request.POST or None, instance=policy)
     if request.method == "POST" and form.is_valid():
         refunds.event_policy_save(actor=request.user, policy=form.save(commit=False))
-        messages.success(request, "Saved.")
+        messages.success(request, _("Saved."))
         return redirect("ticketing:policy", event_id=event.pk)
     return render(
         request,
@@ -143,7 +152,9 @@ def manage_orders(request: AuthedRequest, event_id: Any) -> HttpResponse:
         try:
             if "cancel_event" in request.POST:
                 cancellation.event_cancel_with_refunds(actor=request.user, event_id=event.pk)
-                messages.success(request, "The event is cancelled; every order is being refunded.")
+                messages.success(
+                    request, _("The event is cancelled; every order is being refunded.")
+                )
             else:
                 refund = refunds.order_refund(
                     actor=request.user,
@@ -152,7 +163,13 @@ def manage_orders(request: AuthedRequest, event_id: Any) -> HttpResponse:
                     as_organizer=True,
                     reason=Refund.Reason.ORGANIZER,
                 )
-                messages.success(request, f"Refunded {refund.amount} {refund.currency}.")
+                messages.success(
+                    request,
+                    (
+                        _("Refunded %(amount)s.")
+                        % {"amount": format_money(refund.amount, refund.currency)}
+                    ),
+                )
         except DomainError as exc:
             messages.error(request, exc.detail_message)
         return redirect("ticketing:manage_orders", event_id=event.pk)

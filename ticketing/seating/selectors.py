@@ -6,6 +6,7 @@ from typing import Any
 from django.db.models import Case, CharField, Count, Q, QuerySet, Value, When
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.selectors import organizations_managed_by
@@ -14,11 +15,11 @@ from events.models import Event, Venue
 from ticketing.models import SEAT_LABEL, SEAT_STATES, EventSeat, MapSeat, Order, SeatMap
 
 ATTRIBUTE_FILTERS = {
-    "wheelchair": "Wheelchair space",
-    "companion": "Companion seat",
-    "restricted_view": "Restricted view",
-    "aisle": "Aisle",
-    "plain": "No attribute",
+    "wheelchair": _("Wheelchair space"),
+    "companion": _("Companion seat"),
+    "restricted_view": _("Restricted view"),
+    "aisle": _("Aisle"),
+    "plain": _("No attribute"),
 }
 
 

@@ -11,6 +11,9 @@ from typing import Any
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+from ticketing.models import SEAT_STATES
 
 # The zone colours are the --seat-zone-* tokens behind the .z0 ... .z4 classes (static/css), the
 # same classes the buyer's seat map and every legend use, so a zone has one colour everywhere.
@@ -67,10 +70,10 @@ def seats_svg(
             row_starts[key] = (cx, cy)
         state = getattr(seat, "state", "a") if states else "a"
         label = f"{seat.section} {seat.row}-{seat.number}"
-        notes = [f"zone {seat.zone}"]
+        notes = [_("zone %(zone)s") % {"zone": seat.zone}]
         notes += [n for n, on in _attributes(seat) if on]
         if states:
-            notes.append({"a": "available", "h": "held", "s": "sold", "b": "blocked"}[state])
+            notes.append(str(SEAT_STATES[state]))
         zone_class = colours.get(seat.zone, "z0")
         parts.append(
             f'<g class="seat seat-{state} {zone_class}" data-label="{escape(label)}"'
@@ -103,8 +106,8 @@ def seats_svg(
 
 def _attributes(seat: Any) -> list[tuple[str, bool]]:
     return [
-        ("wheelchair space", seat.wheelchair),
-        ("companion seat", seat.companion),
-        ("restricted view", seat.restricted_view),
-        ("aisle", seat.aisle),
+        (_("wheelchair space"), seat.wheelchair),
+        (_("companion seat"), seat.companion),
+        (_("restricted view"), seat.restricted_view),
+        (_("aisle"), seat.aisle),
     ]

@@ -13,6 +13,8 @@ from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
@@ -49,7 +51,7 @@ SEATS_PER_PAGE = 100  # three label inputs and a checkbox each: well under Djang
 
 
 def _seats(n: int) -> str:
-    return f"{n} seat" if n == 1 else f"{n} seats"
+    return ngettext("%(n)d seat", "%(n)d seats", n) % {"n": n}
 
 
 def _query(text: str) -> str:
@@ -88,7 +90,7 @@ def seat_map_list(request: AuthedRequest, venue_id: int) -> HttpResponse:
             except DomainError as exc:
                 form.add_error(None, exc.detail_message)
             else:
-                messages.success(request, f"Layout {seat_map.name} created.")
+                messages.success(request, (_("Layout %(name)s created.") % {"name": seat_map.name}))
                 return redirect("ticketing:seat_map_edit", seat_map_id=seat_map.pk)
         status = 422
     return render(
@@ -117,7 +119,11 @@ def seat_map_import(request: AuthedRequest, venue_id: int) -> HttpResponse:
                 form.add_error(None, exc.detail_message)
             else:
                 count = len(form.cleaned_data["seats"])
-                messages.success(request, f"Imported {_seats(count)} into {seat_map.name}.")
+                messages.success(
+                    request,
+                    _("Imported %(seats)s into %(map)s.")
+                    % {"seats": _seats(count), "map": seat_map.name},
+                )
                 return redirect("ticketing:seat_map_edit", seat_map_id=seat_map.pk)
         status = 422
     return render(
@@ -145,7 +151,10 @@ def seat_map_delete(request: AuthedRequest, seat_map_id: Any) -> HttpResponse:
     seat_map = seat_map_managed_by(request.user, seat_map_id)
     venue_id = seat_map.venue_id
     seating.seat_map_delete(user=request.user, seat_map=seat_map)
-    messages.success(request, f"Layout {seat_map.name} deleted; events keep their own seats.")
+    messages.success(
+        request,
+        (_("Layout %(name)s deleted; events keep their own seats.") % {"name": seat_map.name}),
+    )
     return redirect("ticketing:seat_map_list", venue_id=venue_id)
 
 
@@ -198,7 +207,9 @@ def _edit_page(
             "zones": [(z, n, colours[z]) for z, n in facets["zones"]],
             "seat_count": len(everything),
             "svg": seats_svg(
-                everything, colours=colours, title=f"Preview of {seat_map.name}: seats"
+                everything,
+                colours=colours,
+                title=_("Preview of %(name)s: seats") % {"name": seat_map.name},
             ),
         },
         status=status,
@@ -223,7 +234,11 @@ def seat_map_add_block(request: AuthedRequest, seat_map_id: Any) -> HttpResponse
         except DomainError as exc:
             form.add_error(None, exc.detail_message)
         else:
-            messages.success(request, f"Added {_seats(added)} in {form.block().section}.")
+            messages.success(
+                request,
+                _("Added %(seats)s in %(section)s.")
+                % {"seats": _seats(added), "section": form.block().section},
+            )
             return redirect("ticketing:seat_map_edit", seat_map_id=seat_map.pk)
     return _edit_page(request, seat_map, block=form, status=422)
 
@@ -251,7 +266,7 @@ def seat_map_bulk(request: AuthedRequest, seat_map_id: Any) -> HttpResponse:
         else:
             seat_ids = [int(pk) for pk in request.POST.getlist("seat") if pk.isdigit()]
         if not seat_ids:
-            form.add_error(None, "Tick the seats to change first.")
+            form.add_error(None, _("Tick the seats to change first."))
         else:
             try:
                 changed = seating.seat_map_edit(
@@ -286,7 +301,7 @@ def _relabel(request: AuthedRequest, seat_map: SeatMap, query: str) -> HttpRespo
         if new != (seat.section, seat.row, seat.number):
             relabel[seat.pk] = new
     if not relabel:
-        messages.info(request, "No label changed.")
+        messages.info(request, _("No label changed."))
         return _back("ticketing:seat_map_edit", seat_map.pk, query)
     try:
         seating.seat_map_edit(
@@ -294,7 +309,7 @@ def _relabel(request: AuthedRequest, seat_map: SeatMap, query: str) -> HttpRespo
         )
     except DomainError as exc:
         return _edit_page(request, seat_map, query=query, error=exc.detail_message, status=422)
-    messages.success(request, f"Relabelled {_seats(len(relabel))}.")
+    messages.success(request, _("Relabelled %(seats)s.") % {"seats": _seats(len(relabel))})
     return _back("ticketing:seat_map_edit", seat_map.pk, query)
 
 
@@ -345,7 +360,10 @@ def _event_page(
             "zones": [(z, per_zone[z], colour) for z, colour in sorted(colours.items())],
             "seat_count": len(everything),
             "svg": seats_svg(
-                everything, colours=colours, title=f"Seats of {event.title}", states=True
+                everything,
+                colours=colours,
+                title=_("Seats of %(title)s") % {"title": event.title},
+                states=True,
             ),
         },
         status=status,
@@ -365,7 +383,7 @@ def event_seating_apply(request: AuthedRequest, event_id: Any) -> HttpResponse:
     wanted = request.POST.get("seat_map", "")
     chosen_map = seat_maps.filter(pk=wanted).first() if is_uuid(wanted) else None
     if chosen_map is None:
-        messages.error(request, "Choose one of this venue's layouts.")
+        messages.error(request, _("Choose one of this venue's layouts."))
         return redirect("ticketing:event_seating", event_id=event.pk)
     zones = [z for z, _ in map_facets(chosen_map)["zones"]]
     form = ApplySeatingForm(request.POST, zones=zones, tiers=list(event.tiers.all()))
@@ -377,7 +395,13 @@ def event_seating_apply(request: AuthedRequest, event_id: Any) -> HttpResponse:
         except DomainError as exc:
             form.add_error(None, exc.detail_message)
         else:
-            messages.success(request, f"{count} seats from {chosen_map.name} are now on sale.")
+            messages.success(
+                request,
+                (
+                    _("%(count)s seats from %(name)s are now on sale.")
+                    % {"count": count, "name": chosen_map.name}
+                ),
+            )
             return redirect("ticketing:event_seating", event_id=event.pk)
     return _event_page(request, event, apply=form, chosen_map=chosen_map, status=422)
 
@@ -391,7 +415,9 @@ def event_seating_block(request: AuthedRequest, event_id: Any) -> HttpResponse:
         seat_ids, unknown = event_seats_by_labels(event, form.cleaned_data["labels"])
         seat_ids += [pk for pk in form.ticked if is_uuid(pk)]
         if unknown:
-            form.add_error("labels", f"No such seat: {', '.join(unknown[:10])}.")
+            form.add_error(
+                "labels", _("No such seat: %(labels)s.") % {"labels": ", ".join(unknown[:10])}
+            )
         else:
             blocked = form.cleaned_data["action"] == "block"
             try:
