@@ -218,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--stop-by", help="HH:MM UTC: start no run after this time")
     parser.add_argument("--out", type=Path, required=True, help="JSON file, rewritten per run")
+    parser.add_argument(
+        "--resume", action="store_true", help="keep --out's runs and do only the missing ones"
+    )
     args = parser.parse_args(argv)
     args.results = args.out.parent / args.out.stem
     args.results.mkdir(parents=True, exist_ok=True)
@@ -231,12 +234,19 @@ def main(argv: list[str] | None = None) -> int:
         "pretix_config": pretix.environ["PRETIX_CONFIG_FILE"],
         "runs": [],
     }
+    if args.resume and args.out.exists():
+        report = json.loads(args.out.read_text())
+        report.setdefault("resumed", []).append(now_utc())
+        report.pop("cut_short", None)
+    done = {(run["side"], run["concurrency"], run["round"]) for run in report["runs"]}
     sides = ["pretix", "boxoffice"]
+    serving = False
     try:
-        pretix.start()
         for round_number in range(1, args.rounds + 1):
             for concurrency in args.concurrency:
                 for side in sides:
+                    if (side, concurrency, round_number) in done:
+                        continue
                     if args.stop_by and datetime.now(UTC).strftime("%H:%M") >= args.stop_by:
                         raise TimeoutError(f"--stop-by {args.stop_by} reached")
                     label = f"c{concurrency}r{round_number}"
@@ -244,6 +254,9 @@ def main(argv: list[str] | None = None) -> int:
                     start, before = now_utc(), load_average()
                     started = time.monotonic()
                     if side == "pretix":
+                        if not serving:
+                            pretix.start()
+                            serving = True
                         result = pretix.run(concurrency, label)
                     else:
                         result = boxoffice_run(args, concurrency, label)
@@ -263,7 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     except TimeoutError as stopped:
         report["cut_short"] = str(stopped)
     finally:
-        pretix.stop()
+        if serving:
+            pretix.stop()
     report["ended"] = now_utc()
     report["load_avg_at_end"] = load_average()
     report["summary"] = summarize(report["runs"], args.concurrency)
