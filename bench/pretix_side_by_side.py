@@ -8,7 +8,7 @@ configured by `02_services.sh`, `python -m pretix migrate` and `rebuild` done be
 script only calls the harness's own steps (`04_serve.sh`, `03_create_data.py`, `loadgen.py
 orders`, `05_verify.py`) and, between them, `bench/flash_sale.py` with the same capacity, buyers
 and concurrency, so both see the same machine and the same load. Each round runs every
-concurrency once for each side; the side that goes first alternates from round to round. The
+concurrency once for each side; the side that goes first (`--first`) alternates each round. The
 results file is rewritten after every run, so a sitting cut short still leaves what it measured.
 It prints one JSON object on stdout: every run, the medians per side and concurrency, the ratios.
 """
@@ -227,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=6000, help="buyers (pretix N, our B)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[50, 200])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--first", choices=["pretix", "boxoffice"], default="pretix")
     parser.add_argument("--stop-by", help="HH:MM UTC: start no run after this time")
     parser.add_argument("--out", type=Path, required=True, help="JSON file, rewritten per run")
     parser.add_argument(
@@ -250,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         report.setdefault("resumed", []).append(now_utc())
         report.pop("cut_short", None)
     done = {(run["side"], run["concurrency"], run["round"]) for run in report["runs"]}
-    sides = ["pretix", "boxoffice"]
+    sides = ["pretix", "boxoffice"] if args.first == "pretix" else ["boxoffice", "pretix"]
     serving = False
     try:
         for round_number in range(1, args.rounds + 1):
