@@ -202,7 +202,7 @@ def attendees_count(event: Event, filters: AttendeeFilters) -> int:
     terms = _search_terms(read_alias(), event, filters.q)
     if terms is None:
         return _filtered(event, filters).count()
-    return _candidates(event, filters, terms).count()
+    return _candidates(event, filters, terms).values("pk").count()
 
 
 def _decorated(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
@@ -243,13 +243,15 @@ def attendees(event: Event, filters: AttendeeFilters) -> QuerySet[Ticket]:
 SEARCH_CANDIDATES_MAX = 500
 
 
-def attendee_ids(event: Event, filters: AttendeeFilters) -> QuerySet[Ticket, Any]:
+def attendee_ids(
+    event: Event, filters: AttendeeFilters
+) -> QuerySet[Ticket, Any] | list[tuple[Any, int]]:
     """(id, how many match or None) of the table's rows in its order, to cut a page from
     before anything is joined: PostgreSQL would otherwise join every match to its holder, order
     and tier, then sort.
 
     A search takes at most SEARCH_CANDIDATES_MAX + 1 matches (more: too broad to rank, see
-    `search_capped`), in one statement with its ranking and its total; without one, counting the
+    `search_capped`) and ranks them, so its total comes along; without one, counting the
     event's tickets apart is cheaper (an index-only count, and a page read in index order
     instead of the whole event)."""
     terms = _search_terms(read_alias(), event, filters.q)
@@ -259,24 +261,34 @@ def attendee_ids(event: Event, filters: AttendeeFilters) -> QuerySet[Ticket, Any
             .annotate(total=Value(None, output_field=IntegerField()))
             .values_list("pk", "total")
         )
-    # Ranked by id alone: the match conditions again would lead the planner back to the trigram
-    # index and every match.
+    if not ATTENDEE_SORTS.get(filters.sort.lstrip("-")):
+        # Best match first: the rank comes with each candidate and the few hundred are sorted
+        # here, as _sorted orders them, instead of looking each one up again to sort it there.
+        found = list(
+            _candidates(event, filters, terms)
+            .annotate(match=terms.rank)
+            .values_list("pk", "match", "issued_at")
+        )
+        found.sort(key=lambda row: (-row[1], row[2], row[0]))
+        return [(pk, len(found)) for pk, _match, _issued in found]
+    # Sorted by a column: by id alone, as the match conditions again would lead the planner back
+    # to the trigram index and every match.
     ranked = (
         Ticket.objects.using(read_alias())
-        .filter(pk__in=_candidates(event, filters, terms))
+        .filter(pk__in=_candidates(event, filters, terms).values("pk"))
         .annotate(match=terms.rank)
     )
     return _sorted(ranked, filters).annotate(total=Window(Count("*"))).values_list("pk", "total")
 
 
-def _candidates(event: Event, filters: AttendeeFilters, terms: _Search) -> QuerySet[Ticket, Any]:
+def _candidates(event: Event, filters: AttendeeFilters, terms: _Search) -> QuerySet[Ticket]:
+    """The first SEARCH_CANDIDATES_MAX + 1 tickets the search matches, in the order found."""
     return (
         _filtered(event, filters)
         .annotate(name_lc=Lower("attendee_name"))
         .filter(terms.matches)
         .order_by()  # in the order found: the scan stops at the cap
-        .values("pk")[: SEARCH_CANDIDATES_MAX + 1]
-    )
+    )[: SEARCH_CANDIDATES_MAX + 1]
 
 
 def search_capped(total: int) -> bool:

@@ -111,6 +111,10 @@ def test_a_broad_search_ranks_a_bounded_set_and_says_more_than(
     assert len(broad.context["rows"]) == 4
     assert all("Haddad" in r["name"] for r in broad.context["rows"])
     assert "More than 3 attendees match" in broad.content.decode()
+    by_name = organizer_client.get(url, {"q": "hadad", "sort": "-name"})
+    names = [r["name"] for r in by_name.context["rows"]]
+    assert len(names) == 4
+    assert names == sorted(names, reverse=True)
     narrow = organizer_client.get(url, {"q": "zed"})
     assert [r["name"] for r in narrow.context["rows"]] == ["Anna Zed"]
     assert "More than" not in narrow.content.decode()
