@@ -53,6 +53,7 @@ API_ROUTE_SCOPES = {
     "GET api:get_order": ACCOUNT_SCOPE,
     "POST api:register": ACCOUNT_SCOPE,
     "POST api:pay": ACCOUNT_SCOPE,
+    "PUT api:order_answers": ACCOUNT_SCOPE,
     "POST api:refund": ACCOUNT_SCOPE,
     "POST api:transfer": ACCOUNT_SCOPE,
     "POST api:transfer_accept": ACCOUNT_SCOPE,

@@ -126,18 +126,23 @@ def reference_match(q: str, *, ref_field: str = "ref", id_field: str = "pk") -> 
     return None
 
 
-def _search(tickets: QuerySet[Ticket], event: Event, q: str) -> QuerySet[Ticket]:
+@dataclass(frozen=True)
+class _Search:
+    matches: Q  # over the ticket's columns and `name_lc`
+    rank: Greatest  # best match first
+
+
+def _search_terms(db: str, event: Event, q: str) -> _Search | None:
     typed = q.strip()[:100]
     q = typed.lower()
     if not q:
-        return tickets
-    tickets = tickets.annotate(name_lc=Lower("attendee_name"))
+        return None
     # Every branch must be an index condition, so PostgreSQL can OR their bitmaps and read only
     # the matching tickets: names through the (event, name) trigram index, and the buyers and
     # orders that match found first, as lists of ids. A subquery there (or a condition across a
     # join) makes it read all of the event's tickets and compare each name instead.
     emails = (
-        User.objects.using(tickets.db)
+        User.objects.using(db)
         .annotate(email_lc=Lower("email"))
         .filter(Q(email_lc__trigram_similar=q) | Q(email_lc__contains=q))
     )
@@ -149,7 +154,7 @@ def _search(tickets: QuerySet[Ticket], event: Event, q: str) -> QuerySet[Ticket]
     matches = Q(name_lc__trigram_word_similar=q) | Q(name_lc__contains=q) | Q(holder_id__in=holders)
     ticket_ref = reference_match(typed)
     if ticket_ref is not None:
-        orders = Order.objects.using(tickets.db).filter(ticket_ref, event=event)
+        orders = Order.objects.using(db).filter(ticket_ref, event=event)
         matches |= ticket_ref | Q(order_id__in=list(orders.values_list("pk", flat=True)[:100]))
     # Best match first, from the ticket's own columns: a buyer whose email matched ranks as an
     # exact name would (no join to the users before the page is cut).
@@ -158,11 +163,22 @@ def _search(tickets: QuerySet[Ticket], event: Event, q: str) -> QuerySet[Ticket]
         Case(When(holder_id__in=holders, then=Value(1.0)), default=Value(0.0)),
         output_field=FloatField(),
     )
-    return tickets.filter(matches).annotate(match=rank)
+    return _Search(matches=matches, rank=rank)
 
 
-def _matching(event: Event, filters: AttendeeFilters) -> QuerySet[Ticket]:
-    """The event's tickets the filters and search select, without what a row shows."""
+def _search(tickets: QuerySet[Ticket], event: Event, q: str) -> QuerySet[Ticket]:
+    terms = _search_terms(tickets.db, event, q)
+    if terms is None:
+        return tickets
+    return (
+        tickets.annotate(name_lc=Lower("attendee_name"))
+        .filter(terms.matches)
+        .annotate(match=terms.rank)
+    )
+
+
+def _filtered(event: Event, filters: AttendeeFilters) -> QuerySet[Ticket]:
+    """The event's tickets the filters (not the search) select."""
     tickets = Ticket.objects.using(read_alias()).filter(event=event)
     if filters.tier:
         tickets = tickets.filter(tier__pk=filters.tier)
@@ -173,12 +189,21 @@ def _matching(event: Event, filters: AttendeeFilters) -> QuerySet[Ticket]:
         tickets = tickets.filter(status=Ticket.Status.VALID)
     elif filters.status in ATTENDEE_STATUSES:
         tickets = tickets.filter(status=Ticket.Status.VOID, void_reason=filters.status)
-    return _search(tickets, event, filters.q)
+    return tickets
+
+
+def _matching(event: Event, filters: AttendeeFilters) -> QuerySet[Ticket]:
+    """The event's tickets the filters and search select, without what a row shows."""
+    return _search(_filtered(event, filters), event, filters.q)
 
 
 def attendees_count(event: Event, filters: AttendeeFilters) -> int:
-    """How many attendees `attendees` lists: counted without the joins a row needs."""
-    return _matching(event, filters).count()
+    """How many attendees the table lists (a search: SEARCH_CANDIDATES_MAX + 1 at most, as
+    `attendee_ids` takes them), counted without the joins a row needs."""
+    terms = _search_terms(read_alias(), event, filters.q)
+    if terms is None:
+        return _filtered(event, filters).count()
+    return _candidates(event, filters, terms).values("pk").count()
 
 
 def _decorated(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
@@ -213,18 +238,63 @@ def attendees(event: Event, filters: AttendeeFilters) -> QuerySet[Ticket]:
     return _sorted(_decorated(_matching(event, filters)), filters)
 
 
-def attendee_ids(event: Event, filters: AttendeeFilters) -> QuerySet[Ticket, Any]:
-    """(id, how many match in all or None) of the table's rows in its order, to cut a page from
+# The table ranks at most this many of a search's matches (in the order the index finds them)
+# and says "more than" past it: ranking and counting each of the ~3,600 tickets that share a
+# common surname in a big event was most of a search's time, for pages nobody reads that far.
+SEARCH_CANDIDATES_MAX = 500
+
+
+def attendee_ids(
+    event: Event, filters: AttendeeFilters
+) -> QuerySet[Ticket, Any] | list[tuple[Any, int]]:
+    """(id, how many match or None) of the table's rows in its order, to cut a page from
     before anything is joined: PostgreSQL would otherwise join every match to its holder, order
-    and tier, then sort. A search brings its total along, so the matches are searched once;
-    without one, counting the event's tickets apart is cheaper (an index-only count, and a page
-    read in index order instead of the whole event)."""
-    matching = _sorted(_matching(event, filters), filters)
-    if filters.q.strip():
-        return matching.annotate(total=Window(Count("*"))).values_list("pk", "total")
-    return matching.annotate(total=Value(None, output_field=IntegerField())).values_list(
-        "pk", "total"
+    and tier, then sort.
+
+    A search takes at most SEARCH_CANDIDATES_MAX + 1 matches (more: too broad to rank, see
+    `search_capped`) and ranks them, so its total comes along; without one, counting the
+    event's tickets apart is cheaper (an index-only count, and a page read in index order
+    instead of the whole event)."""
+    terms = _search_terms(read_alias(), event, filters.q)
+    if terms is None:
+        return (
+            _sorted(_filtered(event, filters), filters)
+            .annotate(total=Value(None, output_field=IntegerField()))
+            .values_list("pk", "total")
+        )
+    if not ATTENDEE_SORTS.get(filters.sort.lstrip("-")):
+        # Best match first: the rank comes with each candidate and the few hundred are sorted
+        # here, as _sorted orders them, instead of looking each one up again to sort it there.
+        found = list(
+            _candidates(event, filters, terms)
+            .annotate(match=terms.rank)
+            .values_list("pk", "match", "issued_at")
+        )
+        found.sort(key=lambda row: (-row[1], row[2], row[0]))
+        return [(pk, len(found)) for pk, _match, _issued in found]
+    # Sorted by a column: by id alone, as the match conditions again would lead the planner back
+    # to the trigram index and every match.
+    ranked = (
+        Ticket.objects.using(read_alias())
+        .filter(pk__in=_candidates(event, filters, terms).values("pk"))
+        .annotate(match=terms.rank)
     )
+    return _sorted(ranked, filters).annotate(total=Window(Count("*"))).values_list("pk", "total")
+
+
+def _candidates(event: Event, filters: AttendeeFilters, terms: _Search) -> QuerySet[Ticket]:
+    """The first SEARCH_CANDIDATES_MAX + 1 tickets the search matches, in the order found."""
+    return (
+        _filtered(event, filters)
+        .annotate(name_lc=Lower("attendee_name"))
+        .filter(terms.matches)
+        .order_by()  # in the order found: the scan stops at the cap
+    )[: SEARCH_CANDIDATES_MAX + 1]
+
+
+def search_capped(total: int) -> bool:
+    """Whether a search matched more than the table ranks (its total is then a lower bound)."""
+    return total > SEARCH_CANDIDATES_MAX
 
 
 def attendees_by_id(ids: list[Any]) -> list[Ticket]:

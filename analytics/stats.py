@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from analytics.models import EventDayRating, EventHourStats, RefreshState
-from analytics.summaries import REFRESH_NAME
+from analytics.summaries import REFRESH_NAME, WATERMARK_CACHE_KEY, WATERMARK_CACHE_SECONDS
 from events.models import Event
 
 ZERO = Decimal("0.00")
@@ -37,26 +37,48 @@ T = TypeVar("T")
 
 
 def stats_as_of() -> datetime | None:
-    """The moment the summary tables were last brought up to date."""
+    """The moment the summary tables were last brought up to date.
+
+    Read through the cache for WATERMARK_CACHE_SECONDS: every dashboard request asks, and the
+    refresh forgets it when it moves the watermark (analytics.summaries)."""
+    stored = cache.get(WATERMARK_CACHE_KEY)
+    if stored is not None:
+        return stored or None  # "": no refresh has run yet
+    # From the database the figures are read from (a replica may lag the primary): a watermark
+    # the replica has not reached yet would label older figures with a newer time.
     state = RefreshState.objects.filter(name=REFRESH_NAME).only("watermark").first()
-    return state.watermark if state else None
+    watermark = state.watermark if state else None
+    cache.set(WATERMARK_CACHE_KEY, watermark or "", WATERMARK_CACHE_SECONDS)
+    return watermark
 
 
 # Figures change only when the refresh moves the watermark (once a minute), so each one is
 # computed once per watermark and scope instead of on every request: under 20 organizers
 # reloading, recomputing the same sums over the summary rows was most of a dashboard's time.
 STATS_CACHE_SECONDS = 120
+# While one request computes a scope's figures for a new watermark, the others keep serving the
+# previous ones (true as of their own, older time, which they show) instead of all computing
+# the same thing at once; past this many seconds another request may try.
+RECOMPUTE_LOCK_SECONDS = 30
 
 
-def _once_per_refresh(scope: Any, compute: Callable[[], T]) -> T:
-    """`compute()` for `scope` as of the current watermark, from the cache when it is there."""
-    digest = hashlib.sha256(repr((scope, stats_as_of())).encode()).hexdigest()[:40]
+def once_per_refresh(scope: Any, compute: Callable[[], T], *, version: Any = None) -> T:
+    """`compute()` for `scope` as of the current watermark (and `version`, e.g. the minute a
+    period ends in), from the cache when it is there."""
+    fresh = (stats_as_of(), version)
+    digest = hashlib.sha256(repr(scope).encode()).hexdigest()[:40]
     key = f"analytics:stats:{digest}"
     found = cache.get(key)
-    if found is not None:
-        return cast(T, found)
-    value = compute()
-    cache.set(key, value, STATS_CACHE_SECONDS)
+    if found is not None and found[0] == fresh:
+        return cast(T, found[1])
+    lock = f"{key}:computing"
+    if found is not None and not cache.add(lock, 1, RECOMPUTE_LOCK_SECONDS):
+        return cast(T, found[1])
+    try:
+        value = compute()
+        cache.set(key, (fresh, value), STATS_CACHE_SECONDS)
+    finally:
+        cache.delete(lock)
     return value
 
 
@@ -165,18 +187,21 @@ def _checkin_rate(events: QuerySet[Event], period: Period) -> float | None:
     return (row["checkins"] or 0) / valid if valid > 0 else None
 
 
+def period_minute(period: Period) -> tuple[datetime, datetime]:
+    """The period's bounds to the minute: the buckets are hours, so seconds change nothing."""
+    return (
+        period.start.replace(second=0, microsecond=0),
+        period.end.replace(second=0, microsecond=0),
+    )
+
+
 def organizer_stats(events: QuerySet[Event], period: Period) -> OrganizerStats:
     """Figures over `events` (already scoped to what the user may see) for a period and the
     one before it, an hourly or daily series and the top events by net revenue."""
     currencies = dict(events.values_list("pk", "currency"))
-    # The scope is the exact set of events (so a changed membership is a different entry) and
-    # the period to the minute (the buckets are hours: seconds change nothing).
-    minute = (
-        period.start.replace(second=0, microsecond=0),
-        period.end.replace(second=0, microsecond=0),
-    )
-    scope = ("organizer", sorted(map(str, currencies)), minute)
-    return _once_per_refresh(scope, lambda: _organizer_stats(events, period, currencies))
+    # The scope is the exact set of events (so a changed membership is a different entry).
+    scope = ("organizer", sorted(map(str, currencies)), period_minute(period))
+    return once_per_refresh(scope, lambda: _organizer_stats(events, period, currencies))
 
 
 def _organizer_stats(
@@ -265,7 +290,7 @@ class EventStats:
 def event_stats(event: Event) -> EventStats:
     """Everything the per-event dashboard charts, from the summary tables (five queries, once
     per refresh)."""
-    return _once_per_refresh(("event", str(event.pk)), lambda: _event_stats(event))
+    return once_per_refresh(("event", str(event.pk)), lambda: _event_stats(event))
 
 
 def _event_stats(event: Event) -> EventStats:

@@ -11,12 +11,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
 from analytics.models import RefreshState
 
 REFRESH_NAME = "summaries"
+# The watermark as dashboards read it (analytics.stats.stats_as_of), cached this long at most.
+WATERMARK_CACHE_KEY = "analytics:watermark"
+WATERMARK_CACHE_SECONDS = 2
 
 
 # Re-reads this much before the watermark: a fact stamped just before the last run but committed
@@ -290,6 +294,10 @@ def _rebuild_locked(stamp: datetime, started: float) -> RefreshOutcome:
 
 def _save_state(stamp: datetime, started: float, buckets: int) -> RefreshOutcome:
     seconds = time.monotonic() - started
+    # Forgotten now, for readers inside this transaction, and again once it commits, for a
+    # reader that cached the old watermark in between.
+    cache.delete(WATERMARK_CACHE_KEY)
+    transaction.on_commit(lambda: cache.delete(WATERMARK_CACHE_KEY))
     RefreshState.objects.update_or_create(
         name=REFRESH_NAME,
         defaults={

@@ -41,7 +41,11 @@ if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
 from bench.browse import in_process, run_scenario  # noqa: E402 - after the path fix above
-from bench.flash_sale import gunicorn  # noqa: E402
+from bench.flash_sale import (  # noqa: E402
+    gunicorn,
+    gunicorn_cpu_s,
+    postgres_backends_cpu_s,
+)
 
 BIG_TITLE = "Bench arena night (50k)"
 ORGANIZER_EMAIL = "bench-organizer@boxoffice.local"
@@ -324,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("Set DATABASE_URL (the seeded scale database) and REDIS_URL.")
     secret = secrets.token_urlsafe(50)
     setup_django(secret)
+    from django.db import connection
+
     load_before = os.getloadavg()
     data = ensure_dataset(args.big_tickets)
     cookie = session_cookie(data["user"])
@@ -367,13 +373,30 @@ def main(argv: list[str] | None = None) -> int:
         check=True,
     )
     log_path = Path(tempfile.gettempdir()) / "boxoffice_bench_dashboard.log"
+    database = connection.settings_dict["NAME"]
     with gunicorn(environ, log_path, port=args.port) as (base, master):
         for name, urls in scenarios.items():
             headers = {"Cookie": cookie}
             in_process(run_signed_in, base, urls[: args.warmup], args.concurrency, 600.0, headers)
             log(f"{name}: measuring for {args.duration} s")
+            web_before = gunicorn_cpu_s(master)
+            pg_before = postgres_backends_cpu_s(database)
             outcome = in_process(
                 run_signed_in, base, urls[args.warmup :], args.concurrency, args.duration, headers
+            )
+            answered = max(outcome["requests"], 1)
+            # CPU per request from /proc, per process tree: unlike latency, it does not depend on
+            # what else the shared machine runs (the PostgreSQL figure includes whatever else
+            # uses that server, and what it reaped from ended backends).
+            outcome["cpu_ms_per_request"] = {
+                "web": round((gunicorn_cpu_s(master) - web_before) * 1000 / answered, 2),
+                "postgres": round(
+                    (postgres_backends_cpu_s(database) - pg_before) * 1000 / answered, 2
+                ),
+                "loadgen": round(outcome.pop("loadgen_cpu_s") * 1000 / answered, 2),
+            }
+            outcome["cpu_ms_per_request"]["total"] = round(
+                sum(outcome["cpu_ms_per_request"].values()), 2
             )
             results[name + "_ms"] = {k[:-3]: v for k, v in outcome.items() if k.endswith("_ms")}
             results[name + "_detail"] = outcome
@@ -399,8 +422,12 @@ def main(argv: list[str] | None = None) -> int:
 def run_signed_in(
     base: str, urls: list[str], concurrency: int, duration: float, headers: dict[str, str]
 ) -> dict[str, Any]:
-    """bench.browse's load loop with the organizer's session cookie on every request."""
-    return run_scenario(base, urls, concurrency, duration, headers=headers, timeout_s=60)
+    """bench.browse's load loop with the organizer's session cookie on every request, and the
+    CPU the load process used for it."""
+    started = time.process_time()
+    outcome = run_scenario(base, urls, concurrency, duration, headers=headers, timeout_s=60)
+    outcome["loadgen_cpu_s"] = time.process_time() - started
+    return outcome
 
 
 if __name__ == "__main__":

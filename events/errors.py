@@ -95,3 +95,9 @@ class InvalidQuestion(DomainError):
     code = "INVALID_QUESTION"
     status = 422
     message = "A choice question needs at least two options."
+
+
+class AnswersLocked(DomainError):
+    code = "ANSWERS_LOCKED"
+    status = 409
+    message = "The answers can no longer be changed: the organizer's deadline has passed."

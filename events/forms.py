@@ -413,3 +413,26 @@ class QuestionForm(forms.Form):
             "required": data["required"],
             "tier_id": data["tier"] or None,
         }
+
+
+class AnswersDeadlineForm(forms.Form):
+    """Until when buyers may change their attendees' answers, on the event's own clock."""
+
+    until = forms.DateTimeField(
+        required=False,
+        label=_("Buyers may change their answers until"),
+        help_text=_("On the event's clock. Empty: until the event starts."),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+    def __init__(self, *args: Any, event: Event, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tz = zoneinfo.ZoneInfo(event.time_zone)
+        if event.answers_editable_until:
+            # Naive: the field would show an aware value on the site's clock, not the event's.
+            local = event.answers_editable_until.astimezone(self.tz)
+            self.fields["until"].initial = local.replace(tzinfo=None)
+
+    def clean_until(self) -> datetime | None:
+        value = self.cleaned_data["until"]
+        return value.replace(tzinfo=None).replace(tzinfo=self.tz) if value else None

@@ -135,6 +135,13 @@ class Event(models.Model):
     # The title and description in the site's other languages, entered by the organizer:
     # {"de": {"title": ..., "description": ...}}. Pages read them through `text_in`.
     translations = models.JSONField(default=dict, db_default={}, blank=True)
+    # Until when buyers may change their attendees' answers after paying (events.questions);
+    # empty: until the event starts.
+    answers_editable_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Buyers may change attendee answers until then; empty: until the event starts.",
+    )
     # Test and rehearsal events: reachable by their link, never in public lists or search.
     is_test = models.BooleanField(
         default=False,

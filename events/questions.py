@@ -5,13 +5,17 @@ service that stores answers and the API, so a page and a script are held to the 
 """
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.services import audit_record
-from events.errors import AnswerInvalid, AnswerRequired, InvalidQuestion
+from core.timefmt import local_time
+from events.errors import AnswerInvalid, AnswerRequired, AnswersLocked, InvalidQuestion
 from events.models import AttendeeQuestion, Event
 
 ANSWER_MAX = 500
@@ -61,6 +65,27 @@ def answers_clean(
                     ticket[str(question.pk)] = value
         cleaned.append(ticket)
     return cleaned
+
+
+def answers_deadline(event: Event) -> datetime:
+    """Until when buyers may change their attendees' answers after paying: the organizer's
+    deadline, or the start of the event when none is set."""
+    return event.answers_editable_until or event.starts_at
+
+
+def answers_editable(event: Event, *, now: datetime | None = None) -> bool:
+    return (now or timezone.now()) < answers_deadline(event)
+
+
+def answers_editable_check(event: Event) -> None:
+    """AnswersLocked once the event's answer deadline has passed."""
+    if not answers_editable(event):
+        deadline = answers_deadline(event)
+        raise AnswersLocked(
+            _("The answers could be changed until %(deadline)s.")
+            % {"deadline": local_time(deadline, event)},
+            deadline=deadline.isoformat(),
+        )
 
 
 def answers_display(
@@ -125,3 +150,24 @@ def question_delete(*, actor: User, event: Event, question_id: Any) -> None:
         changes={"label": question.label},
     )
     question.delete()
+
+
+@transaction.atomic(durable=True)
+def answers_deadline_set(*, actor: User, event: Event, until: datetime | None) -> Event:
+    """Let buyers change their attendees' answers until `until` (None: until the event starts)."""
+    before = event.answers_editable_until
+    event.answers_editable_until = until
+    event.save(update_fields=["answers_editable_until", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="event.answers_deadline_set",
+        target=event,
+        organization=event.organization,
+        changes={
+            "answers_editable_until": [
+                before.isoformat() if before else None,
+                until.isoformat() if until else None,
+            ]
+        },
+    )
+    return event

@@ -24,6 +24,7 @@ from events import agenda, feedback, questions, services
 from events.cache import cached, cached_event_page
 from events.feedback import can_give_feedback
 from events.forms import (
+    AnswersDeadlineForm,
     EventFilterForm,
     EventForm,
     FeedbackForm,
@@ -573,18 +574,30 @@ def manage_feedback_action(request: AuthedRequest, feedback_id: Any) -> HttpResp
 
 @login_required
 def manage_questions(request: AuthedRequest, event_id: Any) -> HttpResponse:
-    """The questions each attendee answers at checkout: add, list, remove."""
+    """The questions each attendee answers at checkout: add, list, remove; and until when
+    buyers may change their answers after paying."""
     event = event_managed_by(request.user, event_id)
     tiers = list(event.tiers.all())
-    form = QuestionForm(request.POST or None, tiers=tiers)
-    if request.method == "POST" and request.POST.get("action") == "delete":
+    action = request.POST.get("action") if request.method == "POST" else None
+    if action == "delete":
         questions.question_delete(
             actor=request.user, event=event, question_id=request.POST.get("question_id")
         )
         messages.success(request, _("Question removed; answers already given are kept."))
         return redirect("events:manage_questions", event_id=event.pk)
+    adding = request.method == "POST" and action != "deadline"
+    form = QuestionForm(request.POST if adding else None, tiers=tiers)
+    deadline_form = AnswersDeadlineForm(request.POST if action == "deadline" else None, event=event)
     status = 200
-    if request.method == "POST":
+    if action == "deadline":
+        if deadline_form.is_valid():
+            questions.answers_deadline_set(
+                actor=request.user, event=event, until=deadline_form.cleaned_data["until"]
+            )
+            messages.success(request, _("Answer deadline saved."))
+            return redirect("events:manage_questions", event_id=event.pk)
+        status = 422
+    elif adding:
         if form.is_valid():
             try:
                 added = questions.question_create(
@@ -599,6 +612,12 @@ def manage_questions(request: AuthedRequest, event_id: Any) -> HttpResponse:
     return render(
         request,
         "events/manage_questions.html",
-        {"event": event, "form": form, "questions": questions.event_questions(event.pk)},
+        {
+            "event": event,
+            "form": form,
+            "deadline_form": deadline_form,
+            "answers_deadline": questions.answers_deadline(event),
+            "questions": questions.event_questions(event.pk),
+        },
         status=status,
     )

@@ -9,7 +9,9 @@ from pydantic import Field, model_validator
 
 from accounts.api_auth import bearer
 from core.http import ApiRequest
+from events.questions import answers_deadline
 from ticketing.aftersale import refunds, transfers
+from ticketing.aftersale.answers import order_answers_change
 from ticketing.booking import services
 from ticketing.errors import SoldOut
 from ticketing.models import Order
@@ -175,6 +177,46 @@ def pay(request: ApiRequest, order_id: UUID, body: PayIn) -> PayOut:
 def get_order(request: ApiRequest, order_id: UUID) -> OrderOut:
     user = request.auth
     return OrderOut.of(order_of_buyer(user, order_id))
+
+
+class TicketAnswersIn(Schema):
+    ticket_id: UUID
+    answers: dict[str, str | bool] = Field(
+        default_factory=dict,
+        description="Answers by question id; a question left out or blank loses its answer",
+    )
+
+
+class AnswersIn(Schema):
+    tickets: list[TicketAnswersIn] = Field(max_length=100)
+
+
+class TicketAnswersOut(Schema):
+    ticket_id: UUID
+    answers: dict[str, str]
+
+
+class AnswersOut(Schema):
+    order_id: UUID
+    editable_until: datetime
+    tickets: list[TicketAnswersOut]
+
+
+@router.put("/orders/{order_id}/answers", response=AnswersOut)
+def order_answers(request: ApiRequest, order_id: UUID, body: AnswersIn) -> AnswersOut:
+    """Change the attendee answers of a paid order's valid tickets until the event's deadline
+    (ANSWERS_LOCKED after it; ANSWER_REQUIRED / ANSWER_INVALID as at checkout)."""
+    tickets = order_answers_change(
+        buyer=request.auth,
+        order_id=order_id,
+        answers={str(t.ticket_id): dict(t.answers) for t in body.tickets},
+    )
+    event = tickets[0].event if tickets else order_of_buyer(request.auth, order_id).event
+    return AnswersOut(
+        order_id=order_id,
+        editable_until=answers_deadline(event),
+        tickets=[TicketAnswersOut(ticket_id=t.pk, answers=t.answers or {}) for t in tickets],
+    )
 
 
 public_router = Router(tags=["seating"])

@@ -178,3 +178,9 @@ class TicketStateConflict(DomainError):
     code = "TICKET_STATE_CONFLICT"
     status = 409
     message = "This ticket cannot change that way any more."
+
+
+class OrderNotPaid(DomainError):
+    code = "ORDER_NOT_PAID"
+    status = 409
+    message = "Only the answers of a paid order's tickets can be changed."

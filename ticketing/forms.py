@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from core.errors import DomainError
 from events.models import AttendeeQuestion, Event
 from events.questions import ANSWER_MAX, NO, YES, answer_clean
+from ticketing.models import Ticket
 from ticketing.seating.services import MAX_SEATS_PER_ORDER
 from ticketing.selectors import CheckoutTicket
 
@@ -99,15 +100,7 @@ class PaymentForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        # The same rule the booking service applies (events.questions), as field errors.
-        for asked in self.asked:
-            for name, question in asked:
-                if name in self.errors:
-                    continue
-                try:
-                    data[name] = answer_clean(question, data.get(name))
-                except DomainError as exc:
-                    self.add_error(name, exc.detail_message)
+        _answers_clean(self, data, self.asked)
         return data
 
     def attendee_groups(self) -> list[tuple[forms.BoundField, list[forms.BoundField]]]:
@@ -125,6 +118,61 @@ class PaymentForm(forms.Form):
             {str(q.pk): self.cleaned_data[name] for name, q in asked if self.cleaned_data[name]}
             for asked in self.asked
         ]
+
+
+class TicketAnswersForm(forms.Form):
+    """After payment: each valid ticket's answers, changeable until the event's deadline."""
+
+    def __init__(
+        self, *args: Any, tickets: list[Ticket], questions: list[AttendeeQuestion], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.asked: list[list[tuple[str, AttendeeQuestion]]] = []
+        self.tickets = []
+        for ticket in tickets:
+            asked = []
+            for question in questions:
+                if question.asks(ticket.tier_id):
+                    name = f"answer_{ticket.pk.hex}_{question.pk.hex}"
+                    given = (ticket.answers or {}).get(str(question.pk))
+                    self.fields[name] = _answer_field(question, given)
+                    asked.append((name, question))
+            if asked:
+                self.tickets.append(ticket)
+                self.asked.append(asked)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        _answers_clean(self, data, self.asked)
+        return data
+
+    def ticket_groups(self) -> list[tuple[Ticket, list[forms.BoundField]]]:
+        """Per ticket that is asked something: the ticket and its questions' fields."""
+        return [
+            (ticket, [self[name] for name, _q in asked])
+            for ticket, asked in zip(self.tickets, self.asked, strict=True)
+        ]
+
+    def answers(self) -> dict[str, dict[str, str]]:
+        """{ticket id: {question id: answer}}, blanks included (a blank clears an answer)."""
+        return {
+            str(ticket.pk): {str(q.pk): self.cleaned_data[name] for name, q in asked}
+            for ticket, asked in zip(self.tickets, self.asked, strict=True)
+        }
+
+
+def _answers_clean(
+    form: forms.Form, data: dict[str, Any], asked: list[list[tuple[str, AttendeeQuestion]]]
+) -> None:
+    """The rule the booking service applies to answers (events.questions), as field errors."""
+    for fields in asked:
+        for name, question in fields:
+            if name in form.errors:
+                continue
+            try:
+                data[name] = answer_clean(question, data.get(name))
+            except DomainError as exc:
+                form.add_error(name, exc.detail_message)
 
 
 def _answer_field(question: AttendeeQuestion, given: str | None) -> forms.Field:

@@ -16,12 +16,19 @@ from django.views.decorators.http import require_POST
 from core.errors import DomainError
 from core.http import AuthedRequest
 from core.qr import qr_svg
-from events.questions import event_questions
+from events.questions import answers_deadline, answers_editable, event_questions
 from events.selectors import published_event
+from ticketing.aftersale.answers import order_answers_change
 from ticketing.booking import services
 from ticketing.errors import SeatTaken, SoldOut
-from ticketing.forms import BookingForm, PaymentForm, SeatHoldForm, VoucherApplyForm
-from ticketing.models import Order
+from ticketing.forms import (
+    BookingForm,
+    PaymentForm,
+    SeatHoldForm,
+    TicketAnswersForm,
+    VoucherApplyForm,
+)
+from ticketing.models import Order, Ticket
 from ticketing.seating import services as seating
 from ticketing.selectors import (
     checkout_tickets,
@@ -79,13 +86,34 @@ def order_detail(request: AuthedRequest, order_id: Any) -> HttpResponse:
     plan = checkout_tickets(order)
     pending = order.status == Order.Status.PENDING
     applying = "apply_voucher" in request.POST
-    paying = request.method == "POST" and pending and not applying
-    form = PaymentForm(
-        request.POST if paying else None, tickets=plan, questions=event_questions(order.event_id)
-    )
+    answering = request.method == "POST" and "save_answers" in request.POST
+    paying = request.method == "POST" and pending and not applying and not answering
+    questions = event_questions(order.event_id)
+    form = PaymentForm(request.POST if paying else None, tickets=plan, questions=questions)
     voucher_form = VoucherApplyForm(request.POST if applying else None)
+    answers_form = None
+    if order.status == Order.Status.PAID:
+        answers_form = TicketAnswersForm(
+            request.POST if answering else None,
+            tickets=[t for t in order.tickets.all() if t.status == Ticket.Status.VALID],
+            questions=questions,
+        )
     status = 200
-    if request.method == "POST" and pending and voucher_form.is_bound:
+    if answering and answers_form is not None:
+        if answers_form.is_valid():
+            try:
+                order_answers_change(
+                    buyer=request.user, order_id=order.pk, answers=answers_form.answers()
+                )
+            except DomainError as exc:
+                answers_form.add_error(None, exc.detail_message)
+                status = exc.status
+            else:
+                messages.success(request, _("Answers saved."))
+                return redirect("ticketing:order", order_id=order.pk)
+        else:
+            status = 422
+    elif request.method == "POST" and pending and voucher_form.is_bound:
         if voucher_form.is_valid():
             try:
                 services.order_voucher_apply(
@@ -123,6 +151,9 @@ def order_detail(request: AuthedRequest, order_id: Any) -> HttpResponse:
     context = {
         "order": order,
         "form": form,
+        "answers_form": answers_form,
+        "answers_deadline": answers_deadline(order.event),
+        "answers_editable": answers_editable(order.event),
         "voucher_form": voucher_form,
         "redemption": order_redemption(order),
         "payment_provider": settings.PAYMENT_PROVIDER,

@@ -307,6 +307,7 @@ API_TABLE: dict[str, Rule] = {
     "POST /api/v1/orders/{order_id}/pay": api(API_BUYER),  # paid already: the same answer again
     "GET /api/v1/orders/{order_id}": api(API_BUYER),
     "POST /api/v1/orders/{order_id}/refund": api(API_BUYER),
+    "PUT /api/v1/orders/{order_id}/answers": api(API_BUYER),
     "POST /api/v1/tickets/{ticket_id}/transfer": api((401, 201, 404, 404, 404, 404, 404)),
     "POST /api/v1/transfers/{token}/accept": api(API_NOBODY),
     "GET /api/v1/events/{event_id}/seats": api(PUBLIC),
@@ -364,6 +365,7 @@ API_BODIES: dict[str, Any] = {
     },
     "POST /api/v1/orders/{order_id}/pay": IDEMPOTENT,
     "POST /api/v1/orders/{order_id}/refund": IDEMPOTENT,
+    "PUT /api/v1/orders/{order_id}/answers": {"tickets": []},
     "POST /api/v1/tickets/{ticket_id}/transfer": {"email": "friend@example.com"},
     "POST /api/v1/transfers/{token}/accept": None,
     "POST /api/v1/checkin/scan": {"payload": "not-a-ticket", "list_id": "{list_id}"},
