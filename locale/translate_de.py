@@ -1386,6 +1386,22 @@ DE: dict[str | tuple[str, str], str | tuple[str, str]] = {
     "What the server is, e.g. “Badge printer” or “CRM sync”.": "Was der Server ist, z. B. „Badge-Drucker“ oder „CRM-Abgleich“.",
     "That integration does not exist any more.": "Diese Integration gibt es nicht mehr.",
     "The integration was ended; its tokens no longer work.": "Die Integration wurde beendet; ihre Tokens funktionieren nicht mehr.",
+    "Buyers may change their answers until": "Käufer dürfen ihre Antworten ändern bis",
+    "On the event's clock. Empty: until the event starts.": "In der Zeitzone der Veranstaltung. Leer: bis die Veranstaltung beginnt.",
+    "The answers could be changed until %(deadline)s.": "Die Antworten konnten bis %(deadline)s geändert werden.",
+    "Answer deadline saved.": "Frist für Antworten gespeichert.",
+    "Tickets sold as of %(at)s.": "Verkaufte Tickets, Stand %(at)s.",
+    "More than %(max)s attendees match: the first %(max)s found are ranked here. Narrow the search to see the others, or export them all.": "Mehr als %(max)s Teilnehmer passen: Die ersten %(max)s gefundenen sind hier sortiert. Grenzen Sie die Suche ein, um die anderen zu sehen, oder exportieren Sie alle.",
+    "all matching attendees (at most %(max_bulk)s)": "alle passenden Teilnehmer (höchstens %(max_bulk)s)",
+    "Changing answers after payment": "Antworten nach der Zahlung ändern",
+    "Buyers can change their attendees' answers from their order page until %(deadline)s.": "Käufer können die Antworten ihrer Teilnehmer bis %(deadline)s auf ihrer Bestellseite ändern.",
+    "Save deadline": "Frist speichern",
+    "Attendee answers": "Antworten der Teilnehmer",
+    "You can change these answers until %(deadline)s.": "Sie können diese Antworten bis %(deadline)s ändern.",
+    "Ticket %(code)s · %(name)s": "Ticket %(code)s · %(name)s",
+    "Save answers": "Antworten speichern",
+    "These answers could be changed until %(deadline)s.": "Diese Antworten konnten bis %(deadline)s geändert werden.",
+    "Answers saved.": "Antworten gespeichert.",
 }
 
 
