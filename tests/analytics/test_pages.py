@@ -132,8 +132,16 @@ def test_attendee_page_finds_a_misspelled_name_sorts_and_pages(
     url = f"/manage/events/{event.pk}/attendees/"
     found = organizer_client.get(url, {"q": "bartolomew quigly"})
     assert [r["name"] for r in found.context["rows"]] == ["Bartholomew Quigley"]
+    _buy(event, tier, 1, "Maximilian Schneider")
+    # Two letters swapped, the commonest typo: 6 of 10 trigrams in common.
+    swapped = organizer_client.get(url, {"q": "schnieder"})
+    assert [r["name"] for r in swapped.context["rows"]] == ["Maximilian Schneider"]
     by_name = organizer_client.get(url, {"sort": "-name"})
-    assert [r["name"] for r in by_name.context["rows"]] == ["Bartholomew Quigley", "Anna Zed"]
+    assert [r["name"] for r in by_name.context["rows"]] == [
+        "Maximilian Schneider",
+        "Bartholomew Quigley",
+        "Anna Zed",
+    ]
     assert organizer_client.get(url, {"tier": "not-a-uuid"}).status_code == 200
 
 
