@@ -57,6 +57,7 @@ from bench.flash_sale import (  # noqa: E402
     run_and_report,
 )
 from bench.servers import free_port_in, logger, tree_cpu_s  # noqa: E402
+from waitingroom.poll import OPENING_SPREAD_S  # noqa: E402 - a constant; Django is not set up
 
 COOKIE = re.compile(r"^\s*([^=;\s]+)=([^;]*)")
 
@@ -417,19 +418,21 @@ def _pace(
     set_rate: float,
 ) -> tuple[float, float]:
     """Admissions a second as the visitors saw them, and as the room's counter says, over the
-    stretch after the opening's first seconds while the queue held more than 10 s of people.
+    stretch while the queue held more than 10 s of people, from when the early crowd's first
+    polls after the opening (spread over OPENING_SPREAD_S) are done.
 
-    A visitor learns of their turn at their next poll (2 s apart near the front), so the
+    A visitor learns of their turn at their next poll (3 s apart near the front), so the
     visitors' figure is taken over the same stretch shifted by that lag; over minutes the lag
     cancels out.
     """
-    busy = [t for t, _, waiting in samples if t > opens_at + 10 and waiting > 10 * set_rate]
+    settled = opens_at + OPENING_SPREAD_S + 10
+    busy = [t for t, _, waiting in samples if t > settled and waiting > 10 * set_rate]
     if len(busy) < 3:
         return 0.0, 0.0
     start, end = busy[0], busy[-1]
     counter = {t: a for t, a, _ in samples}
     counter_rate = (counter[end] - counter[start]) / (end - start)
-    lag = 2.0
+    lag = 3.0
     seen = sum(start + lag <= t < end + lag for t in admitted_at)
     return seen / (end - start), counter_rate
 

@@ -22,7 +22,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -30,11 +30,11 @@ from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.handlers.wsgi import WSGIRequest
 from django.http import HttpRequest, HttpResponseBase
 from django.http.cookie import parse_cookie
-from django.urls import resolve
+from django.urls import ResolverMatch
 from django.utils.module_loading import import_string
 from redis.exceptions import RedisError
 
-from waitingroom import passes, poll, queue
+from waitingroom import passes, poll, services, views
 
 logger = logging.getLogger(__name__)
 
@@ -70,13 +70,13 @@ def lane_middleware() -> list[str]:
 
 
 def _sessionless_handler() -> Callable[[HttpRequest], HttpResponseBase]:
-    """Django's middleware chain around the resolved view, as BaseHandler builds it, except that
-    an exception is not turned into a response here: it reaches the lane, which hands the
-    request to Django."""
+    """Django's middleware chain around the view, as BaseHandler builds it, except that an
+    exception is not turned into a response here: it reaches the lane, which hands the request
+    to Django. The lane matched the view's route itself (Django's resolver tries every route
+    before this one)."""
 
     def view(request: HttpRequest) -> HttpResponseBase:
-        match = resolve(request.path_info)
-        request.resolver_match = match
+        match = cast(ResolverMatch, request.resolver_match)  # set by the lane for ROOM_PATH
         response: HttpResponseBase = match.func(request, *match.args, **match.kwargs)
         return response
 
@@ -123,10 +123,19 @@ class QueueFastLane:
         if self.refused_cookies & parse_cookie(environ.get("HTTP_COOKIE", "")).keys():
             return self.app(environ, start_response)
         try:
-            if queue.page_of(event_id=event_id) is None:
+            if services.room_page_published(event_id) is None:
                 return self.app(environ, start_response)  # Django reads PostgreSQL
             request = WSGIRequest(environ)
             request.user = AnonymousUser()
+            request.resolver_match = ResolverMatch(
+                views.room,
+                (),
+                {"event_id": event_id},
+                url_name="room",
+                app_names=["waitingroom"],
+                namespaces=["waitingroom"],
+                route="queue/<uuid:event_id>/",
+            )
             response = self.page(request)
         except Exception:
             # Whatever went wrong, Django answers it with its error handling and logging.

@@ -10,14 +10,14 @@ from waitingroom import passes, queue
 
 # Before the opening nothing changes: the early crowd is told to come back just after it,
 # spread over this many seconds by their (random) places, so thousands do not ask at once.
-OPENING_SPREAD_S = 15
-LONGEST_POLL_S = 30
-SHORTEST_POLL_S = 2
+OPENING_SPREAD_S = 30
+LONGEST_POLL_S = 40
+SHORTEST_POLL_S = 3
 
 
 def poll_after_s(standing: queue.Standing) -> int:
     """When to ask again: half the remaining wait (so a place is seen to fall and the turn is
-    seen soon after it comes), between 2 and 30 seconds, less up to a tenth so that visitors
+    seen soon after it comes), between 3 and 40 seconds, less up to a tenth so that visitors
     who asked together drift apart. The poll load then grows with the log of the queue's length,
     not with the length. The spread comes from the visitor's place, so one standing always gets
     one answer, whichever layer gives it."""

@@ -24,6 +24,7 @@ ROOM_STATE_TTL_S = 1.0
 REDIS_DOWN_RETRY_S = 5.0
 _room_state: dict[str, tuple[float, dict[str, Any] | None]] = {}
 _room_state_lock = threading.Lock()
+_pages: dict[str, tuple[float, dict[str, Any]]] = {}
 # Set in the WSGI environ by a fast lane that already counted this arrival for an auto room.
 ARRIVAL_COUNTED = "boxoffice.queue_arrival_counted"
 
@@ -72,6 +73,7 @@ def room_publish(room: WaitingRoom) -> None:
     )
     with _room_state_lock:
         _room_state.pop(str(room.event_id), None)
+        _pages.pop(str(room.event_id), None)
 
 
 def _page(room: WaitingRoom) -> dict[str, Any]:
@@ -84,13 +86,34 @@ def _page(room: WaitingRoom) -> dict[str, Any]:
     }
 
 
+def room_page_published(event_id: Any) -> dict[str, Any] | None:
+    """The page as published in Redis (kept for a second in the process), or None."""
+    now = time.monotonic()
+    cached = _pages.get(str(event_id))
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    page = queue.page_of(event_id=event_id)
+    if page is not None:
+        with _room_state_lock:
+            _pages[str(event_id)] = (now + ROOM_STATE_TTL_S, page)
+    return page
+
+
+def room_caches_clear() -> None:
+    """Forget what this process keeps of rooms for a second (tests, and after a Redis restart)."""
+    with _room_state_lock:
+        _room_state.clear()
+        _pages.clear()
+
+
 def room_page(event_id: Any) -> dict[str, Any] | None:
     """What the waiting page shows, or None when the event has no public room.
 
-    Read from Redis; only when Redis holds no page (a room not published yet, an event that is
+    Read from Redis (and kept for a second in the process: an arrival costs no round trip for
+    it); only when Redis holds no page (a room not published yet, an event that is
     not public, Redis emptied) from PostgreSQL, publishing what it finds.
     """
-    page = queue.page_of(event_id=event_id)
+    page = room_page_published(event_id)
     if page is not None:
         return page
     room = (

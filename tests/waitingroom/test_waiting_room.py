@@ -25,10 +25,10 @@ from waitingroom.models import WaitingRoom
 @pytest.fixture
 def event_id(tier: TicketTier) -> Iterator[Any]:
     queue.clear(event_id=tier.event_id)
-    services._room_state.clear()
+    services.room_caches_clear()
     yield tier.event_id
     queue.clear(event_id=tier.event_id)
-    services._room_state.clear()
+    services.room_caches_clear()
 
 
 def room_on(
@@ -218,7 +218,7 @@ def test_a_room_on_auto_switches_itself_on_when_arrivals_pass_the_threshold(
     api = login(client, make_user())
     codes = []
     for _ in range(5):
-        services._room_state.clear()
+        services.room_caches_clear()
         response = api.post(
             f"/events/{event_id}/register",
             {"tier_id": str(tier.pk), "quantity": 1, "idempotency_key": uuid.uuid4().hex},
@@ -278,13 +278,13 @@ def frozen_redis(event_id: Any) -> Iterator[None]:
         **django_settings.CACHES["default"],
         "LOCATION": f"redis://127.0.0.1:{listener.getsockname()[1]}/0",
     }
-    services._room_state.clear()
+    services.room_caches_clear()
     try:
         with override_settings(CACHES={"default": frozen}):
             yield
     finally:
         listener.close()
-        services._room_state.clear()
+        services.room_caches_clear()
 
 
 def room_saved(tier: TicketTier, mode: str = WaitingRoom.Mode.ON) -> WaitingRoom:
@@ -315,7 +315,7 @@ def test_with_redis_frozen_register_reads_the_room_from_postgresql(
     )
     room.mode = WaitingRoom.Mode.OFF
     room.save()
-    services._room_state.clear()
+    services.room_caches_clear()
     room_off = api.post(
         f"/events/{event_id}/register", {**body, "idempotency_key": uuid.uuid4().hex}
     )
