@@ -12,6 +12,7 @@ from pytest_django.live_server_helper import LiveServer
 from tests.e2e.a11y import assert_accessible
 from tests.e2e.conftest import log_in
 from tests.factories import EventFactory, TicketTierFactory, UserFactory
+from tests.waitingroom.test_waiting_room import forget_rooms
 from ticketing.models import Order
 from waitingroom import queue, services
 from waitingroom.models import WaitingRoom
@@ -24,7 +25,7 @@ def test_buyer_waits_sees_the_position_fall_is_let_through_and_books(
 ) -> None:
     event = EventFactory.create(title="Opening Bell Gig")
     TicketTierFactory.create(event=event, name="Standing", capacity=10)
-    queue.clear(event_id=event.pk)
+    forget_rooms(event.pk)
     room = services.room_save(
         event=event,
         mode=WaitingRoom.Mode.ON,
@@ -66,7 +67,7 @@ def test_without_a_pass_the_booking_form_sends_the_buyer_to_the_queue(
 ) -> None:
     event = EventFactory.create(title="Queue First Gig")
     TicketTierFactory.create(event=event, name="Standing", capacity=10)
-    queue.clear(event_id=event.pk)
+    forget_rooms(event.pk)
     room = services.room_save(
         event=event,
         mode=WaitingRoom.Mode.ON,

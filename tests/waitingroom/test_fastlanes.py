@@ -25,7 +25,7 @@ from events.models import Event, TicketTier
 from tests.api.conftest import login
 from tests.factories import TicketTierFactory, UserFactory, order_reserved
 from tests.notifications.helpers import make_user
-from tests.waitingroom.test_waiting_room import room_on
+from tests.waitingroom.test_waiting_room import forget_rooms, room_on
 from ticketing.booking.gate import gate_sync
 from waitingroom import passes, queue, services
 from waitingroom.models import WaitingRoom
@@ -94,11 +94,9 @@ def sold_out(db: None) -> Iterator[TicketTier]:
     tier = TicketTierFactory.create(capacity=1)
     order_reserved(buyer=UserFactory.create(), tier=tier)
     gate_sync(event_ids=[tier.event_id])
-    queue.clear(event_id=tier.event_id)
-    services.room_caches_clear()
+    forget_rooms(tier.event_id)
     yield tier
-    queue.clear(event_id=tier.event_id)
-    services.room_caches_clear()
+    forget_rooms(tier.event_id)
 
 
 def register(tier: TicketTier, token: str | None, **headers: str) -> dict[str, Any]:
@@ -354,9 +352,7 @@ def test_joining_from_one_address_again_and_again_is_slowed_down(
 ) -> None:
     settings.WAITINGROOM_JOINS_PER_ADDRESS_PER_MINUTE = 3
     path = page_of_room(sold_out)
-    queue.clear(event_id="limit")
     answers = [wsgi(app, "GET", path)[0] for _ in range(4)]
-    queue.clear(event_id="limit")
     assert answers == [200, 200, 200, 429]
     assert queue.standing(event_id=sold_out.event_id).total == 3
 
@@ -365,8 +361,7 @@ def test_joining_from_one_address_again_and_again_is_slowed_down(
 def test_a_pass_won_before_signing_in_books_once_signed_in_on_the_same_browser(
     client: Client, tier: TicketTier, app: Any
 ) -> None:
-    queue.clear(event_id=tier.event_id)
-    services.room_caches_clear()
+    forget_rooms(tier.event_id)
     path = page_of_room(tier, opens_in_s=-5, per_minute=6000)
     _, headers, _ = wsgi(app, "GET", path)
     browser = cookies_of(headers)
@@ -382,7 +377,6 @@ def test_a_pass_won_before_signing_in_books_once_signed_in_on_the_same_browser(
     )
     booked = wsgi(application, **register(tier, token, X_Queue_Token=answer["pass"], **own_browser))
     another_browser = wsgi(application, **register(tier, token, X_Queue_Token=answer["pass"]))
-    queue.clear(event_id=tier.event_id)
-    services.room_caches_clear()
+    forget_rooms(tier.event_id)
     assert booked[0] == 201, booked[2]
     assert (another_browser[0], error_code(another_browser[2])) == (403, "QUEUE_REQUIRED")
