@@ -123,8 +123,12 @@ class QueueFastLane:
         if self.refused_cookies & parse_cookie(environ.get("HTTP_COOKIE", "")).keys():
             return self.app(environ, start_response)
         try:
-            if services.room_page_published(event_id) is None:
-                return self.app(environ, start_response)  # Django reads PostgreSQL
+            published = services.room_page_published(event_id) is not None
+        except RedisError:
+            published = False
+        if not published:
+            return self.app(environ, start_response)  # Django asks PostgreSQL, or says 503
+        try:
             request = WSGIRequest(environ)
             request.user = AnonymousUser()
             request.resolver_match = ResolverMatch(
