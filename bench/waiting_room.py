@@ -1,16 +1,23 @@
 """Waiting room: V visitors at a sale's opening bell, through the real pages, against gunicorn.
 
-    .venv/bin/python bench/waiting_room.py                          # 50,000 visitors, 10 min
+    .venv/bin/python bench/waiting_room.py                          # 50,000 visitors, ~11 min
     .venv/bin/python bench/waiting_room.py --visitors 3000 --early 600 --time-scale 10
 
 `--early` visitors arrive (spread over the minute) before the opening, the rest evenly over
 `--window-s` after it. Each one opens the waiting page (`GET /queue/<event>/`, which puts them in
 the queue and sets its cookies), then polls the JSON status as the page's script does, as often
-as the server says (`poll_after_s`), until it is their turn. `--time-scale S` compresses the
-arrivals S times and lets people through S times faster (the pace the JSON reports against is
-the scaled one); the polls keep their real-time spacing. Meanwhile the bench reads the
-admission counter once a second, and a group of cheaters (accounts with API tokens) tries
-`register` without a pass, with a forged pass and with somebody else's.
+as the server says (`poll_after_s`), until it is their turn. `wait_page_ms` covers every answer
+the waiting page gets (the page itself and its polls; `join_ms` and `poll_ms` split them).
+`--time-scale S` compresses the arrivals S times and lets people through S times faster (the
+pace the JSON reports against is the scaled one); the polls keep their real-time spacing.
+
+The pace is measured from the visitors' side: how many a minute were told "your turn" while
+people were still waiting. The default pace (80 a second) is below the early crowd's size over
+the window plus the later arrivals, so the queue never runs dry and the pace is what lets
+people through from the first second to the last. Meanwhile, spread over the whole run, a group
+of cheaters (accounts with API tokens) tries `register` without a pass, with a forged pass and
+with somebody else's genuine one; as the control, as many honest buyers register with a pass of
+their own, and must get through.
 
 Same servers as bench/flash_sale.py (its own durable PostgreSQL and Redis, production gunicorn).
 Prints one JSON object; bench/README.md explains the fields.
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -49,6 +57,7 @@ from bench.flash_sale import (  # noqa: E402
     run_and_report,
 )
 from bench.servers import free_port_in, logger, tree_cpu_s  # noqa: E402
+from waitingroom.poll import OPENING_SPREAD_S  # noqa: E402 - a constant; Django is not set up
 
 COOKIE = re.compile(r"^\s*([^=;\s]+)=([^;]*)")
 
@@ -71,6 +80,8 @@ class Plan:
     deadline: float  # epoch seconds: stop polling
     cheater_tokens: list[str]
     forged_pass: str
+    someone_elses_pass: str
+    honest: list[tuple[str, str]]  # (API token, the buyer's own pass)
     concurrency: int
 
 
@@ -80,13 +91,17 @@ class Seen:
     join_ms: list[float] = field(default_factory=list)
     position_increases: int = 0
     admitted: int = 0
+    admitted_at: list[float] = field(default_factory=list)  # when each was told "your turn"
     not_admitted: int = 0
     errors: Counter[str] = field(default_factory=Counter)
     polls: int = 0
     cheaters_let_in: int = 0
-    cheaters_refused: int = 0
+    cheaters_refused: Counter[str] = field(default_factory=Counter)
+    honest_booked: int = 0
+    honest_refused: Counter[str] = field(default_factory=Counter)
     early_cookies: dict[int, str] = field(default_factory=dict)  # arrival index -> cookie
-    late_cookies: list[tuple[float, str]] = field(default_factory=list)  # (arrival, cookie)
+    # (join sent, join answered, cookie) of those who came after the opening
+    late_cookies: list[tuple[float, float, str]] = field(default_factory=list)
 
 
 async def _visitor(session: Any, plan: Plan, seen: Seen, number: int, at: float) -> None:
@@ -94,7 +109,7 @@ async def _visitor(session: Any, plan: Plan, seen: Seen, number: int, at: float)
 
     await asyncio.sleep(max(0.0, at - time.time()))
     cookies: dict[str, str] = {}
-    started = time.perf_counter()
+    started, sent = time.perf_counter(), time.time()
     try:
         async with session.get(f"{plan.url}/queue/{plan.event_id}/") as response:
             await response.read()
@@ -114,7 +129,7 @@ async def _visitor(session: Any, plan: Plan, seen: Seen, number: int, at: float)
     if number < plan.early:
         seen.early_cookies[number] = visitor_cookie
     else:
-        seen.late_cookies.append((at, visitor_cookie))
+        seen.late_cookies.append((sent, time.time(), visitor_cookie))
     header = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
     last_position: int | None = None
     while time.time() < plan.deadline:
@@ -138,6 +153,7 @@ async def _visitor(session: Any, plan: Plan, seen: Seen, number: int, at: float)
         answer = json.loads(body)
         if answer["state"] == "your_turn":
             seen.admitted += 1
+            seen.admitted_at.append(time.time())
             return
         position = answer.get("position")
         if position is not None:
@@ -148,19 +164,42 @@ async def _visitor(session: Any, plan: Plan, seen: Seen, number: int, at: float)
     seen.not_admitted += 1
 
 
-async def _cheater(session: Any, plan: Plan, seen: Seen, token: str, kind: str) -> None:
+async def _register(session: Any, plan: Plan, seen: Seen, token: str, kind: str, at: float) -> None:
+    """One `register` attempt: a cheater's (`none`, `forged`, `stolen`) or an honest buyer's."""
+    import aiohttp
+
+    await asyncio.sleep(max(0.0, at - time.time()))
     headers = {"Authorization": f"Bearer {token}"}
     if kind == "forged":
         headers["X-Queue-Token"] = plan.forged_pass
+    elif kind == "stolen":
+        headers["X-Queue-Token"] = plan.someone_elses_pass
+    elif kind != "none":
+        headers["X-Queue-Token"] = kind  # the buyer's own pass
     body = {"tier_id": plan.tier_id, "quantity": 1, "idempotency_key": secrets.token_hex(8)}
-    async with session.post(
-        f"{plan.url}/api/v1/events/{plan.event_id}/register", json=body, headers=headers
-    ) as response:
-        await response.read()
-        if response.status == 403:
-            seen.cheaters_refused += 1
+    try:
+        async with session.post(
+            f"{plan.url}/api/v1/events/{plan.event_id}/register", json=body, headers=headers
+        ) as response:
+            answer = await response.read()
+            status = response.status
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        seen.errors[f"register_{type(exc).__name__}"] += 1
+        return
+    code = str(status)
+    if status >= 400:
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            code = f"{status} {json.loads(answer)['error']['code']}"
+    if kind in ("none", "forged", "stolen"):
+        if code == "403 QUEUE_REQUIRED":
+            seen.cheaters_refused[kind] += 1
         else:
             seen.cheaters_let_in += 1
+            seen.errors[f"cheater_{kind}_{code}"] += 1
+    elif status == 201:
+        seen.honest_booked += 1
+    else:
+        seen.honest_refused[code] += 1
 
 
 async def _load(plan: Plan) -> dict[str, Any]:
@@ -174,29 +213,38 @@ async def _load(plan: Plan) -> dict[str, Any]:
     times += [plan.opens_at + plan.window_s * (i + 0.5) / later for i in range(later)]
     connector = aiohttp.TCPConnector(limit=plan.concurrency, keepalive_timeout=4)
     cpu = time.process_time()
+    # Cheaters and honest buyers come throughout: from before the opening to the last arrivals.
+    first, last = plan.opens_at - 30, plan.opens_at + plan.window_s
+    kinds = ("none", "forged", "stolen")
+    attempts = [
+        (token, kinds[n % 3], first + (last - first) * rng.random())
+        for n, token in enumerate(plan.cheater_tokens)
+    ] + [(token, own, first + (last - first) * rng.random()) for token, own in plan.honest]
     async with aiohttp.ClientSession(
         connector=connector, timeout=aiohttp.ClientTimeout(total=60)
     ) as session:
-        cheats = [
-            _cheater(session, plan, seen, token, "forged" if n % 2 else "none")
-            for n, token in enumerate(plan.cheater_tokens)
-        ]
         await asyncio.gather(
-            *(_visitor(session, plan, seen, n, at) for n, at in enumerate(times)), *cheats
+            *(_visitor(session, plan, seen, n, at) for n, at in enumerate(times)),
+            *(_register(session, plan, seen, token, kind, at) for token, kind, at in attempts),
         )
     return {
         "joins": len(seen.join_ms),
+        "wait_page_ms": percentiles(seen.join_ms + seen.poll_ms),
         "join_ms": percentiles(seen.join_ms),
-        "wait_page_ms": percentiles(seen.poll_ms),
+        "poll_ms": percentiles(seen.poll_ms),
         "polls": seen.polls,
         "position_increases": seen.position_increases,
         "admitted_seen": seen.admitted,
         "not_admitted_by_deadline": seen.not_admitted,
         "errors": dict(seen.errors),
         "cheaters": len(plan.cheater_tokens),
-        "cheaters_refused": seen.cheaters_refused,
+        "cheaters_refused": dict(seen.cheaters_refused),
         "admitted_without_token": seen.cheaters_let_in,
+        "honest_buyers": len(plan.honest),
+        "honest_booked": seen.honest_booked,
+        "honest_refused": dict(seen.honest_refused),
         "loadgen_cpu_s": round(time.process_time() - cpu, 2),
+        "admitted_at": seen.admitted_at,
         "early_cookies": [seen.early_cookies[i] for i in sorted(seen.early_cookies)],
         "late_cookies": seen.late_cookies,
     }
@@ -209,14 +257,23 @@ def run_load(plan: Plan) -> dict[str, Any]:
 # --- One run ------------------------------------------------------------------------------------
 
 
-def _sale(args: argparse.Namespace) -> tuple[Any, str, list[str]]:
-    """The flash sale's event (a tier big enough for everyone), and the cheaters' API tokens."""
+def _sale(args: argparse.Namespace) -> tuple[Any, str, list[str], list[tuple[str, int]]]:
+    """The flash sale's event (a tier big enough for everyone), the cheaters' API tokens, and
+    the honest buyers' (token, account id)."""
+    from accounts.models import ApiToken
     from events.models import Event
 
     event_id, tier_id, tokens = create_sale(
-        capacity=50000, buyers=args.cheaters, run_id=secrets.token_hex(3), seated=False
+        capacity=50000,
+        buyers=args.cheaters + args.honest,
+        run_id=secrets.token_hex(3),
+        seated=False,
     )
-    return Event.objects.get(pk=event_id), tier_id, tokens
+    honest = [
+        (token, ApiToken.objects.get(digest=ApiToken.digest_of(token)).user_id)
+        for token in tokens[args.cheaters :]
+    ]
+    return Event.objects.get(pk=event_id), tier_id, tokens[: args.cheaters], honest
 
 
 def one_run(
@@ -224,13 +281,15 @@ def one_run(
 ) -> dict[str, Any]:
     from datetime import UTC, datetime
 
+    from django.http import HttpRequest
+
     from waitingroom import passes, queue, services
     from waitingroom.models import WaitingRoom
 
     load_before = os.getloadavg()
     log(f"run {n}: fresh database {args.db_name}, migrate")
     fresh_database(environ, args.db_name)
-    event, tier_id, tokens = _sale(args)
+    event, tier_id, tokens, honest = _sale(args)
     scale = args.time_scale
     rate_per_minute = args.admit_per_minute * scale
     log_path = Path(tempfile.gettempdir()) / f"waiting_room_gunicorn_{os.getpid()}.log"
@@ -265,6 +324,8 @@ def one_run(
             deadline=expected_end,
             cheater_tokens=tokens,
             forged_pass=passes.pass_issue(event.pk, "u:0")[:-6] + "AAAAAA",
+            someone_elses_pass=passes.pass_issue(event.pk, passes.visitor_of(HttpRequest())),
+            honest=[(token, passes.pass_issue(event.pk, f"u:{pk}")) for token, pk in honest],
             concurrency=args.concurrency,
         )
         web_cpu = tree_cpu_s(master)
@@ -277,10 +338,8 @@ def one_run(
             time.sleep(1)
         load = future.result()
         web_cpu = tree_cpu_s(master) - web_cpu
-    # The measured pace: admissions per second while people were waiting.
-    busy = [(t, a) for t, a, w in samples if t > opens_at + 1 and w > 0]
-    measured = (busy[-1][1] - busy[0][1]) / (busy[-1][0] - busy[0][0]) if len(busy) > 2 else 0.0
     set_rate = rate_per_minute / 60
+    measured, counter_rate = _pace(load.pop("admitted_at"), samples, opens_at, set_rate)
     p_value, out_of_order = _order_check(queue, passes, event.pk, load)
     result = {
         "visitors": args.visitors,
@@ -289,6 +348,7 @@ def one_run(
         "time_scale": scale,
         "admit_per_minute_set": rate_per_minute,
         "admit_per_minute_measured": round(measured * 60, 1),
+        "admit_per_minute_counter": round(counter_rate * 60, 1),
         "admit_rate_error_pct": round(100 * (measured - set_rate) / set_rate, 2)
         if measured
         else None,
@@ -300,7 +360,10 @@ def one_run(
         "load_avg_after": [round(x, 2) for x in os.getloadavg()],
     }
     result["db_ok"] = not (
-        result["admitted_without_token"] or result["position_increases"] or load["errors"]
+        result["admitted_without_token"]
+        or result["position_increases"]
+        or load["errors"]
+        or load["honest_refused"]
     )
     queue.clear(event_id=event.pk)
     if not args.keep_db:
@@ -334,16 +397,44 @@ def _order_check(
         if len(early_pairs) > 2
         else None
     )
-    # Later arrivals more than a second apart must be in arrival order (closer ones may race).
-    late = [(at, rank(c)) for at, c in load.pop("late_cookies")]
-    late_pairs = sorted((at, r) for at, r in late if r is not None)
-    out_of_order, previous_max, cursor = 0, -1, 0
-    for at, place in late_pairs:
-        while cursor < len(late_pairs) and late_pairs[cursor][0] < at - 1:
-            previous_max = max(previous_max, late_pairs[cursor][1])
+    # First come, first served: whoever's join was answered before another's was sent must
+    # stand ahead of them (joins in flight together may land either way).
+    late = [(sent, answered, rank(c)) for sent, answered, c in load.pop("late_cookies")]
+    joined = [(sent, answered, r) for sent, answered, r in late if r is not None]
+    by_answer = sorted((answered, r) for _, answered, r in joined)
+    out_of_order, ahead_max, cursor = 0, -1, 0
+    for sent, _, place in sorted(joined):
+        while cursor < len(by_answer) and by_answer[cursor][0] < sent:
+            ahead_max = max(ahead_max, by_answer[cursor][1])
             cursor += 1
-        out_of_order += place < previous_max
+        out_of_order += place < ahead_max
     return p_value, out_of_order
+
+
+def _pace(
+    admitted_at: list[float],
+    samples: list[tuple[float, int, int]],
+    opens_at: float,
+    set_rate: float,
+) -> tuple[float, float]:
+    """Admissions a second as the visitors saw them, and as the room's counter says, over the
+    stretch while the queue held more than 10 s of people, from when the early crowd's first
+    polls after the opening (spread over OPENING_SPREAD_S) are done.
+
+    A visitor learns of their turn at their next poll (3 s apart near the front), so the
+    visitors' figure is taken over the same stretch shifted by that lag; over minutes the lag
+    cancels out.
+    """
+    settled = opens_at + OPENING_SPREAD_S + 10
+    busy = [t for t, _, waiting in samples if t > settled and waiting > 10 * set_rate]
+    if len(busy) < 3:
+        return 0.0, 0.0
+    start, end = busy[0], busy[-1]
+    counter = {t: a for t, a, _ in samples}
+    counter_rate = (counter[end] - counter[start]) / (end - start)
+    lag = 3.0
+    seen = sum(start + lag <= t < end + lag for t in admitted_at)
+    return seen / (end - start), counter_rate
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -351,9 +442,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--visitors", type=int, default=50000)
     parser.add_argument("--early", type=int, default=10000, help="arrive before the opening")
     parser.add_argument("--window-s", type=float, default=600, help="the rest arrive over this")
-    parser.add_argument("--admit-per-minute", type=int, default=6000, help="the room's pace")
+    parser.add_argument("--admit-per-minute", type=int, default=4800, help="the room's pace")
     parser.add_argument("--time-scale", type=float, default=1.0, help="compress time S times")
-    parser.add_argument("--cheaters", type=int, default=200, help="register without a pass")
+    parser.add_argument("--cheaters", type=int, default=210, help="register without a pass")
+    parser.add_argument("--honest", type=int, default=30, help="register with their own")
     parser.add_argument("--concurrency", type=int, default=200, help="open connections")
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--db-name", default="boxoffice_bench_queue")

@@ -9,13 +9,13 @@ django_application = get_wsgi_application()
 from checkin.fastlane import ScanFastLane  # noqa: E402 - needs Django set up first
 from ops.wsgi import FastLaneMetrics, reaching_django  # noqa: E402 - needs Django set up first
 from ticketing.booking.fastlane import SoldOutFastLane  # noqa: E402 - needs Django set up first
-from waitingroom.fastlane import QueuePollFastLane  # noqa: E402 - needs Django set up first
+from waitingroom.fastlane import QueueFastLane  # noqa: E402 - needs Django set up first
 
 # A sold-out rush is answered from Redis before Django runs (see
 # ticketing/booking/fastlane.py); door scans skip the request cycle for the same service (see
-# checkin/fastlane.py), and the waiting page's poll skips it too (see waitingroom/fastlane.py).
+# checkin/fastlane.py), and the waiting page and its poll skip it too (see waitingroom/fastlane.py).
 # FastLaneMetrics counts what those lanes answer, which Django's
 # middleware never sees.
 application = FastLaneMetrics(
-    QueuePollFastLane(ScanFastLane(SoldOutFastLane(reaching_django(django_application))))
+    QueueFastLane(ScanFastLane(SoldOutFastLane(reaching_django(django_application))))
 )

@@ -1,12 +1,14 @@
 """Who a visitor is to the room, and the signed, expiring pass that lets them book.
 
 A visitor is their account when logged in (one place per account, whichever device) and else
-their session (one place per browser). The pass names the event and the visitor, is signed
-with WAITINGROOM_SIGNING_KEY (SECRET_KEY when unset) and expires: only the account or session
-it was issued to can use it, and only for that event.
+their browser (one place per browser): a random id the server signs into the visitor cookie,
+so an arrival needs no session and no database write, and logging in on the way to the booking
+form keeps the place. The pass names the event and the visitor, is signed with
+WAITINGROOM_SIGNING_KEY (SECRET_KEY when unset) and expires: only the account, or the browser
+holding the visitor cookie, it was issued to can use it, and only for that event.
 """
 
-import hashlib
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,26 +34,31 @@ def visitor_cookie(event_id: Any) -> str:
     return f"bo_queue_{event_id}"
 
 
-def identities(request: HttpRequest) -> set[str]:
-    """Every visitor id the request may act as: its account and its browser session."""
-    found = set()
+BROWSER_PREFIX = "b:"
+
+
+def account_of(request: HttpRequest) -> str | None:
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
-        found.add(f"u:{user.pk}")
-    session = getattr(request, "session", None)
-    if session is not None and session.session_key:
-        found.add("s:" + hashlib.sha256(session.session_key.encode()).hexdigest()[:24])
+        return f"u:{user.pk}"
+    return None
+
+
+def identities(request: HttpRequest, event_id: Any) -> set[str]:
+    """Every visitor id the request may act as: its account and the browser its cookie names."""
+    found = set()
+    account = account_of(request)
+    if account:
+        found.add(account)
+    browser = visitor_from_token(event_id, request.COOKIES.get(visitor_cookie(event_id)))
+    if browser and browser.startswith(BROWSER_PREFIX):
+        found.add(browser)
     return found
 
 
 def visitor_of(request: HttpRequest) -> str:
-    """The id a new arrival queues under (the account if logged in, else a session it gets)."""
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        return f"u:{user.pk}"
-    if not request.session.session_key:
-        request.session.save()
-    return "s:" + hashlib.sha256(str(request.session.session_key).encode()).hexdigest()[:24]
+    """The id a new arrival queues under: the account if logged in, else a new browser id."""
+    return account_of(request) or BROWSER_PREFIX + secrets.token_urlsafe(18)
 
 
 def visitor_token(event_id: Any, visitor: str) -> str:

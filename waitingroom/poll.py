@@ -8,13 +8,30 @@ from django.urls import reverse
 
 from waitingroom import passes, queue
 
+# Before the opening nothing changes: the early crowd is told to come back just after it,
+# spread over this many seconds by their (random) places, so thousands do not ask at once.
+OPENING_SPREAD_S = 30
+LONGEST_POLL_S = 40
+SHORTEST_POLL_S = 3
+
 
 def poll_after_s(standing: queue.Standing) -> int:
-    """Far back, poll rarely; near the front, often: the poll load stays flat."""
+    """When to ask again: half the remaining wait (so a place is seen to fall and the turn is
+    seen soon after it comes), between 3 and 40 seconds, less up to a tenth so that visitors
+    who asked together drift apart. The poll load then grows with the log of the queue's length,
+    not with the length. The spread comes from the visitor's place, so one standing always gets
+    one answer, whichever layer gives it."""
+    spread = standing.rank or 0
+    if standing.opens_at and not standing.open:
+        until_opening = standing.opens_at - standing.now
+        if until_opening > LONGEST_POLL_S:
+            return LONGEST_POLL_S
+        return int(max(1, until_opening)) + 1 + spread % OPENING_SPREAD_S
     wait = standing.wait_seconds()
     if wait is None:
         return 5
-    return int(min(30, max(2, wait // 10)))
+    after = min(LONGEST_POLL_S, max(SHORTEST_POLL_S, wait / 2))
+    return max(SHORTEST_POLL_S, round(after * (0.9 + spread % 11 / 100)))
 
 
 def status_of(standing: queue.Standing) -> dict[str, Any]:

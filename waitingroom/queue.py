@@ -13,6 +13,7 @@ never past the queue's end, so an empty queue does not save up a burst). A visit
 when their rank is below it. A poll is one script call: no database query.
 """
 
+import json
 import secrets
 import time
 from dataclasses import dataclass
@@ -159,6 +160,20 @@ def configure(
         mapping["opens_at"] = float(switched_on)
     mapping["on"] = int(on or bool(switched_on))
     client.hset(config, mapping=mapping)
+
+
+def page_publish(*, event_id: Any, page: dict[str, Any] | None) -> None:
+    """What the waiting page shows of its event, so a visitor's arrival needs no database query;
+    None while the event is not public (the page then asks PostgreSQL)."""
+    if page is None:
+        _client().hdel(_key(event_id, "cfg"), "page")
+    else:
+        _client().hset(_key(event_id, "cfg"), "page", json.dumps(page))
+
+
+def page_of(*, event_id: Any) -> dict[str, Any] | None:
+    page = _client().hget(_key(event_id, "cfg"), "page")
+    return None if page is None else dict(json.loads(page))
 
 
 def room_settings(*, event_id: Any) -> dict[str, Any] | None:

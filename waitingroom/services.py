@@ -6,6 +6,7 @@ import time
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 from redis.exceptions import RedisError
@@ -23,6 +24,7 @@ ROOM_STATE_TTL_S = 1.0
 REDIS_DOWN_RETRY_S = 5.0
 _room_state: dict[str, tuple[float, dict[str, Any] | None]] = {}
 _room_state_lock = threading.Lock()
+_pages: dict[str, tuple[float, dict[str, Any]]] = {}
 # Set in the WSGI environ by a fast lane that already counted this arrival for an auto room.
 ARRIVAL_COUNTED = "boxoffice.queue_arrival_counted"
 
@@ -55,7 +57,12 @@ def room_save(
 
 
 def room_publish(room: WaitingRoom) -> None:
-    """Write the room's settings where polls and `register` read them (Redis)."""
+    """Write the room's settings where polls, arrivals and `register` read them (Redis)."""
+    event = room.event
+    queue.page_publish(
+        event_id=room.event_id,
+        page=_page(room) if event.status == Event.Status.PUBLISHED else None,
+    )
     queue.configure(
         event_id=room.event_id,
         on=room.mode == WaitingRoom.Mode.ON,
@@ -66,11 +73,64 @@ def room_publish(room: WaitingRoom) -> None:
     )
     with _room_state_lock:
         _room_state.pop(str(room.event_id), None)
+        _pages.pop(str(room.event_id), None)
+
+
+def _page(room: WaitingRoom) -> dict[str, Any]:
+    event = room.event
+    return {
+        "off": room.mode == WaitingRoom.Mode.OFF,
+        "titles": {code: event.text_in("title", code) for code, _ in settings.LANGUAGES},
+        "book_url": event.get_absolute_url(),
+        "token_minutes": room.token_minutes,
+    }
+
+
+def room_page_published(event_id: Any) -> dict[str, Any] | None:
+    """The page as published in Redis (kept for a second in the process), or None."""
+    now = time.monotonic()
+    cached = _pages.get(str(event_id))
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    page = queue.page_of(event_id=event_id)
+    if page is not None:
+        with _room_state_lock:
+            _pages[str(event_id)] = (now + ROOM_STATE_TTL_S, page)
+    return page
+
+
+def room_caches_clear() -> None:
+    """Forget what this process keeps of rooms for a second (tests, and after a Redis restart)."""
+    with _room_state_lock:
+        _room_state.clear()
+        _pages.clear()
+
+
+def room_page(event_id: Any) -> dict[str, Any] | None:
+    """What the waiting page shows, or None when the event has no public room.
+
+    Read from Redis (and kept for a second in the process: an arrival costs no round trip for
+    it); only when Redis holds no page (a room not published yet, an event that is
+    not public, Redis emptied) from PostgreSQL, publishing what it finds.
+    """
+    page = room_page_published(event_id)
+    if page is not None:
+        return page
+    room = (
+        WaitingRoom.objects.select_related("event")
+        .filter(event_id=event_id, event__status=Event.Status.PUBLISHED)
+        .first()
+    )
+    if room is None:
+        return None
+    room_publish(room)
+    return _page(room)
 
 
 def rooms_publish() -> int:
-    """Publish every room again (beat, and after a Redis restart)."""
-    rooms = list(WaitingRoom.objects.exclude(mode=WaitingRoom.Mode.OFF))
+    """Publish every room again (beat, and after a Redis restart): an event that stopped being
+    public loses its waiting page within a beat."""
+    rooms = list(WaitingRoom.objects.select_related("event").exclude(mode=WaitingRoom.Mode.OFF))
     for room in rooms:
         room_publish(room)
     return len(rooms)
@@ -170,4 +230,4 @@ def queue_pass_missing(request: HttpRequest, event_id: Any) -> bool:
     holder = passes.pass_holder(
         passes.request_pass(request, event_id), event_id, max_age_s=lifetime
     )
-    return holder is None or holder not in passes.identities(request)
+    return holder is None or holder not in passes.identities(request, event_id)

@@ -11,10 +11,10 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from core.http import AuthedRequest
-from events.models import Event
 from events.selectors import event_managed_by
 from waitingroom import passes, poll, queue, services
 from waitingroom.forms import WaitingRoomForm
@@ -25,60 +25,55 @@ def _client_address(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR", ""))
 
 
-def _published_room(event_id: Any) -> WaitingRoom:
-    room = (
-        WaitingRoom.objects.select_related("event")
-        .filter(event_id=event_id, event__status=Event.Status.PUBLISHED)
-        .first()
-    )
-    if room is None:
-        raise Http404("No waiting room for this event.")
-    return room
-
-
 def room(request: HttpRequest, event_id: Any) -> HttpResponse:
-    """Join the queue (once per account or browser) and wait; works without JavaScript."""
-    room = _published_room(event_id)
-    event = room.event
-    book_url = event.get_absolute_url()
-    if room.mode == WaitingRoom.Mode.OFF:
-        return redirect(book_url)
+    """Join the queue (once per account or browser) and wait; works without JavaScript.
+
+    A visitor without a session costs no database query: the page comes from Redis (see
+    `services.room_page`), and the WSGI fast lane (waitingroom/fastlane.py) runs this same view
+    for them without the session and account middleware.
+    """
+    page = services.room_page(event_id)
+    if page is None:
+        raise Http404("No waiting room for this event.")
+    if page["off"]:
+        return redirect(page["book_url"])
+    title = page["titles"].get(get_language(), page["titles"][settings.LANGUAGE_CODE])
     visitor = passes.visitor_from_token(
         event_id, request.COOKIES.get(passes.visitor_cookie(event_id))
     )
-    if visitor is None or visitor not in passes.identities(request):
+    if visitor is None or visitor not in passes.identities(request, event_id):
         if queue.hit_limit(
             bucket=f"join:{_client_address(request)}",
             limit=settings.WAITINGROOM_JOINS_PER_ADDRESS_PER_MINUTE,
         ):
-            response = render(request, "waitingroom/slow_down.html", {"event": event}, status=429)
+            response = render(request, "waitingroom/slow_down.html", {"title": title}, status=429)
             response["Retry-After"] = "60"
             return response
         visitor = passes.visitor_of(request)
-        queue.join(event_id=event.pk, visitor=visitor)
-    standing = queue.standing(event_id=event.pk, visitor=visitor)
+        queue.join(event_id=event_id, visitor=visitor)
+    standing = queue.standing(event_id=event_id, visitor=visitor)
     status = poll.status_of(standing)
     context = {
-        "event": event,
-        "room": room,
+        "title": title,
+        "token_minutes": page["token_minutes"],
         "status": status,
-        "status_url": reverse("waitingroom:status", kwargs={"event_id": event.pk}),
-        "book_url": book_url,
+        "status_url": reverse("waitingroom:status", kwargs={"event_id": event_id}),
+        "book_url": page["book_url"],
         "opens_at": datetime.fromtimestamp(standing.opens_at, tz=UTC)
         if standing.opens_at
         else None,
     }
     response = render(request, "waitingroom/room.html", context)
     response.set_cookie(
-        passes.visitor_cookie(event.pk),
-        passes.visitor_token(event.pk, visitor),
+        passes.visitor_cookie(event_id),
+        passes.visitor_token(event_id, visitor),
         max_age=24 * 3600,
         httponly=True,
         samesite="Lax",
         secure=not settings.DEBUG,
     )
     if standing.through:
-        poll.with_pass(response, event.pk, visitor, room.token_minutes * 60)
+        poll.with_pass(response, event_id, visitor, page["token_minutes"] * 60)
     return response
 
 

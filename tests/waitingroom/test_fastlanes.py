@@ -7,6 +7,7 @@ Django) and, as the reference, through Django alone (config.wsgi.django_applicat
 
 import io
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,11 +21,11 @@ from django.db import close_old_connections
 from django.test import Client
 
 from config.wsgi import application, django_application
-from events.models import TicketTier
+from events.models import Event, TicketTier
 from tests.api.conftest import login
 from tests.factories import TicketTierFactory, UserFactory, order_reserved
 from tests.notifications.helpers import make_user
-from tests.waitingroom.test_waiting_room import room_on
+from tests.waitingroom.test_waiting_room import forget_rooms, room_on
 from ticketing.booking.gate import gate_sync
 from waitingroom import passes, queue, services
 from waitingroom.models import WaitingRoom
@@ -93,11 +94,9 @@ def sold_out(db: None) -> Iterator[TicketTier]:
     tier = TicketTierFactory.create(capacity=1)
     order_reserved(buyer=UserFactory.create(), tier=tier)
     gate_sync(event_ids=[tier.event_id])
-    queue.clear(event_id=tier.event_id)
-    services._room_state.clear()
+    forget_rooms(tier.event_id)
     yield tier
-    queue.clear(event_id=tier.event_id)
-    services._room_state.clear()
+    forget_rooms(tier.event_id)
 
 
 def register(tier: TicketTier, token: str | None, **headers: str) -> dict[str, Any]:
@@ -246,3 +245,138 @@ def test_the_poll_lane_leaves_other_methods_and_paths_to_django(sold_out: Ticket
         lane = wsgi(application, method, path, headers=headers)
         assert "x-request-id" in lane[1], (method, path)  # Django answered
         assert lane[0] == django[0]
+
+
+# --- The waiting page: the same view, without the session and account middleware ---------------
+
+CSRF_INPUT = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]+"')
+
+
+def page_of_room(tier: TicketTier, **room: Any) -> str:
+    room_on(tier, **room)
+    return f"/queue/{tier.event_id}/"
+
+
+def cookies_of(headers: dict[str, list[str]]) -> dict[str, str]:
+    jar: SimpleCookie = SimpleCookie()
+    for value in headers.get("set-cookie", []):
+        jar.load(value)
+    return {name: morsel.value for name, morsel in jar.items()}
+
+
+def browser_headers(cookies: dict[str, str]) -> dict[str, str]:
+    return {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+
+
+@pytest.mark.parametrize("app", [django_application, application], ids=["django", "lane"])
+def test_a_newcomer_gets_a_place_once_per_browser_without_a_database_query(
+    sold_out: TicketTier, app: Any, django_assert_num_queries: Any
+) -> None:
+    path = page_of_room(sold_out)
+    with django_assert_num_queries(0):
+        status, headers, content = wsgi(app, "GET", path)
+        assert status == 200
+        assert b"Your place in the queue" in content
+        again = wsgi(app, "GET", path, headers=browser_headers(cookies_of(headers)))
+    assert again[0] == 200
+    visitor = passes.visitor_from_token(
+        sold_out.event_id, cookies_of(headers)[passes.visitor_cookie(sold_out.event_id)]
+    )
+    assert visitor is not None and visitor.startswith(passes.BROWSER_PREFIX)
+    assert queue.standing(event_id=sold_out.event_id, visitor=visitor).rank == 0
+    assert queue.standing(event_id=sold_out.event_id).total == 1  # the reload kept the place
+    # Only the lane skips Django's request cycle (and its request id).
+    assert ("x-request-id" in headers) is (app is django_application)
+
+
+def test_the_page_lane_answers_what_the_view_answers(sold_out: TicketTier) -> None:
+    path = page_of_room(sold_out)
+    _, first, _ = wsgi(django_application, "GET", path)
+    browser = browser_headers(cookies_of(first))
+    for accept in ({}, {"Accept_Encoding": "gzip", "Accept_Language": "de"}):
+        django = wsgi(django_application, "GET", path, headers={**browser, **accept})
+        lane = wsgi(application, "GET", path, headers={**browser, **accept})
+        assert "x-request-id" in django[1] and "x-request-id" not in lane[1]
+        assert lane[0] == django[0] == 200
+        names = set(django[1]) - {"x-request-id", "content-length"}
+        for name in names:
+            assert lane[1].get(name) == django[1].get(name), name
+        assert set(lane[1]) - {"content-length"} == names
+        if not accept:  # the masked CSRF token differs on every page, like on every Django page
+            assert CSRF_INPUT.sub(b"", lane[2]) == CSRF_INPUT.sub(b"", django[2])
+        assert cookies_of(lane[1]).keys() == cookies_of(django[1]).keys()
+
+
+def test_the_page_lane_leaves_signed_in_visitors_and_unknown_rooms_to_django(
+    client: Client, sold_out: TicketTier
+) -> None:
+    path = page_of_room(sold_out)
+    client.force_login(UserFactory.create())
+    session = {"Cookie": f"sessionid={client.cookies['sessionid'].value}"}
+    status, headers, _ = wsgi(application, "GET", path, headers=session)
+    assert status == 200 and "x-request-id" in headers  # Django answered
+
+    unknown = wsgi(application, "GET", f"/queue/{uuid.uuid4()}/")
+    assert unknown[0] == 404 and "x-request-id" in unknown[1]
+
+
+def test_a_room_redis_lost_is_found_in_postgresql_and_published_again(
+    sold_out: TicketTier,
+) -> None:
+    path = page_of_room(sold_out)
+    queue.clear(event_id=sold_out.event_id)
+    services.room_caches_clear()  # a second later, or another process
+
+    status, headers, _ = wsgi(application, "GET", path)
+
+    assert status == 200 and "x-request-id" in headers  # Django, from PostgreSQL
+    assert queue.page_of(event_id=sold_out.event_id) is not None
+    assert "x-request-id" not in wsgi(application, "GET", path)[1]  # the lane, from Redis
+
+
+def test_a_room_whose_event_is_no_longer_public_loses_its_page_at_the_next_publish(
+    sold_out: TicketTier,
+) -> None:
+    path = page_of_room(sold_out)
+    Event.objects.filter(pk=sold_out.event_id).update(status=Event.Status.DRAFT)
+
+    services.rooms_publish()
+
+    for app in (django_application, application):
+        assert wsgi(app, "GET", path)[0] == 404
+
+
+@pytest.mark.parametrize("app", [django_application, application], ids=["django", "lane"])
+def test_joining_from_one_address_again_and_again_is_slowed_down(
+    sold_out: TicketTier, app: Any, settings: Any
+) -> None:
+    settings.WAITINGROOM_JOINS_PER_ADDRESS_PER_MINUTE = 3
+    path = page_of_room(sold_out)
+    answers = [wsgi(app, "GET", path)[0] for _ in range(4)]
+    assert answers == [200, 200, 200, 429]
+    assert queue.standing(event_id=sold_out.event_id).total == 3
+
+
+@pytest.mark.parametrize("app", [django_application, application], ids=["django", "lane"])
+def test_a_pass_won_before_signing_in_books_once_signed_in_on_the_same_browser(
+    client: Client, tier: TicketTier, app: Any
+) -> None:
+    forget_rooms(tier.event_id)
+    path = page_of_room(tier, opens_in_s=-5, per_minute=6000)
+    _, headers, _ = wsgi(app, "GET", path)
+    browser = cookies_of(headers)
+    deadline = time.monotonic() + 10
+    answer: dict[str, Any] = {}
+    while answer.get("state") != "your_turn" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        answer = json.loads(wsgi(app, "GET", path + "status", headers=browser_headers(browser))[2])
+    assert answer["state"] == "your_turn"
+    token = login(client, make_user()).token  # the buyer signs in on the way to the form
+    own_browser = browser_headers(
+        {passes.visitor_cookie(tier.event_id): browser[passes.visitor_cookie(tier.event_id)]}
+    )
+    booked = wsgi(application, **register(tier, token, X_Queue_Token=answer["pass"], **own_browser))
+    another_browser = wsgi(application, **register(tier, token, X_Queue_Token=answer["pass"]))
+    forget_rooms(tier.event_id)
+    assert booked[0] == 201, booked[2]
+    assert (another_browser[0], error_code(another_browser[2])) == (403, "QUEUE_REQUIRED")
