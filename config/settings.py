@@ -622,6 +622,9 @@ if not OIDC_RSA_PRIVATE_KEY and DEBUG:
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 # Personal API tokens (POST /api/v1/auth/token) expire after this many days unless asked shorter.
 PERSONAL_TOKEN_DAYS = int(os.environ.get("PERSONAL_TOKEN_DAYS", "90"))
+# How long a web process may reuse a personal token's lookup: a token revoked (or its user
+# deactivated) in another process keeps working that long there (accounts.services).
+API_TOKEN_CACHE_SECONDS = float(os.environ.get("API_TOKEN_CACHE_SECONDS", "5"))
 OAUTH2_PROVIDER = {
     "SCOPES": {**API_SCOPES, **IDENTITY_SCOPES},
     "DEFAULT_SCOPES": ["events:read"],
