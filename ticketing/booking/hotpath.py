@@ -154,6 +154,7 @@ started AS (
     RETURNING amount, currency
 )
 SELECT held.event_id, started.amount, started.currency,
+       (SELECT e.organization_id FROM events_event e WHERE e.id = held.event_id),
        (SELECT array_agg(l.tier_id ORDER BY l.tier_id) FROM ticketing_orderline l
         WHERE l.order_id = held.id),
        (SELECT array_agg(l.quantity ORDER BY l.tier_id) FROM ticketing_orderline l
@@ -180,6 +181,7 @@ class StartedPayment:
         "event_id",
         "lines",
         "order_id",
+        "organization_id",
         "pk",
         "provider",
         "seats",
@@ -192,6 +194,7 @@ class StartedPayment:
         order_id: Any,
         provider: str,
         event_id: uuid.UUID,
+        organization_id: uuid.UUID,
         amount: Decimal,
         currency: str,
         lines: list[tuple[uuid.UUID, int]],
@@ -203,6 +206,7 @@ class StartedPayment:
         self.order_id = order_id
         self.provider = provider
         self.event_id = event_id
+        self.organization_id = organization_id
         self.amount = amount
         self.currency = currency
         self.lines = lines
@@ -244,6 +248,7 @@ def payment_start(
         event_id,
         amount,
         currency,
+        organization_id,
         tier_ids,
         quantities,
         seat_ids,
@@ -257,6 +262,7 @@ def payment_start(
         order_id=order_id,
         provider=provider,
         event_id=event_id,
+        organization_id=organization_id,
         amount=amount,
         currency=currency,
         lines=list(zip(tier_ids or [], quantities or [], strict=True)),

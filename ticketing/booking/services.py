@@ -420,7 +420,14 @@ def _payment_finish_at_once(
             ):
                 return None
             # In the transaction, like the reference path: listeners write their outbox rows.
-            order_confirmed.send(sender=Order, order_id=started.order_id)
+            order_confirmed.send(
+                sender=Order,
+                order_id=started.order_id,
+                buyer_id=buyer.pk,
+                organization_id=started.organization_id,
+                total=started.amount,
+                currency=started.currency,
+            )
     except DatabaseError:  # e.g. a deadlock with a reconciliation: the reference path decides
         return None
     order = Order(
