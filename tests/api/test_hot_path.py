@@ -18,8 +18,8 @@ from ticketing.booking.gate import gate_sync
 # autocommit).
 REGISTER_QUERIES = 4  # token; the statement that checks, takes inventory and places the order
 SOLD_OUT_QUERIES = 2  # the token, the idempotency key: Redis answers the rest
-PAY_QUERIES = 16  # the token's lookup is this process's, made by register; whether the event
-# asks a required attendee question; start (lock order, insert payment); charge; signing key; then
+PAY_QUERIES = 15  # the token's lookup is this process's, made by register; start (lock the order
+# if the event asks no required attendee question, insert the payment); charge; signing key; then
 # one transaction: the statement (lock both, pay, settle, issue tickets), the outbox row, the
 # audit row (the chain lock, whether this payment is recorded already together with the chain's
 # last digest, the insert) and whether the organizer invoices (invoicing numbers an invoice in

@@ -267,8 +267,10 @@ def seats_place(
 # flight, or this key used before, breaks a unique constraint: the reference path sorts it out.
 _START = """
 WITH held AS (
-    SELECT id, event_id, total, currency, attendee_names, attendee_answers FROM ticketing_order
+    SELECT id, event_id, total, currency, attendee_names, attendee_answers FROM ticketing_order o
     WHERE id = %(order)s AND buyer_id = %(buyer)s AND status = 'pending' AND expires_at > %(now)s
+      AND NOT (%(unanswered)s AND EXISTS (
+          SELECT 1 FROM events_attendeequestion q WHERE q.event_id = o.event_id AND q.required))
     FOR UPDATE
 ),
 started AS (
@@ -347,9 +349,20 @@ class StartedPayment:
 
 
 def payment_start(
-    *, buyer: User, order_id: Any, idempotency_key: str, digest: str, provider: str, now: datetime
+    *,
+    buyer: User,
+    order_id: Any,
+    idempotency_key: str,
+    digest: str,
+    provider: str,
+    now: datetime,
+    unanswered: bool = False,
 ) -> StartedPayment | None:
-    """A pending payment of the buyer's held order, or None: the reference path must decide."""
+    """A pending payment of the buyer's held order, or None: the reference path must decide.
+
+    `unanswered`: the payment brings no attendee answers, so an event that asks a required
+    question is the reference path's (`order_answers_check`).
+    """
     payment_id = uuid.uuid4()
     try:
         with _one_statement() as cursor:
@@ -363,6 +376,7 @@ def payment_start(
                     "key": idempotency_key,
                     "digest": digest,
                     "now": now,
+                    "unanswered": unanswered,
                 },
             )
             row = cursor.fetchone()
