@@ -101,8 +101,41 @@ def append(entry: AuditEntry, *, spread: bool = False, once: bool = False) -> Au
         )
         entry.created_at = timezone.now()
         entry.digest = digest_of(entry)
-        entry.save(force_insert=True)
+        _insert(entry)
     return entry
+
+
+# The row as `entry.save(force_insert=True)` writes it; plain SQL because a payment writes one
+# and the ORM's insert costs ~0.5 ms of CPU to compile, this a tenth of that.
+_INSERT = """
+INSERT INTO accounts_auditentry (actor_id, organization_id, action, target_type, target_id,
+                                 changes, ip, created_at, chain, seq, prev_digest, digest)
+VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s::inet, %s, %s, %s, %s, %s)
+RETURNING id
+"""
+
+
+def _insert(entry: AuditEntry) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT,
+            [
+                entry.actor_id,
+                entry.organization_id,
+                entry.action,
+                entry.target_type,
+                entry.target_id,
+                json.dumps(entry.changes),
+                entry.ip,
+                entry.created_at,
+                entry.chain,
+                entry.seq,
+                entry.prev_digest,
+                entry.digest,
+            ],
+        )
+        entry.pk = cursor.fetchone()[0]
+    entry._state.adding = False
 
 
 # One round trip for what `append` reads under the chain's lock: with `once`, a row of the same
