@@ -69,10 +69,8 @@ def _current_key_query() -> tuple[str, list[str]]:
     meta = SigningKey._meta
     fields = meta.concrete_fields
     columns = ", ".join(quote(str(field.column)) for field in fields)
-    event, current = (
-        quote(meta.get_field("event").column),
-        quote(meta.get_field("is_current").column),
-    )
+    column = {field.name: quote(str(field.column)) for field in fields}
+    event, current = column["event"], column["is_current"]
     sql = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {event} = %s AND {current} LIMIT 1"  # noqa: S608 - names quoted, the id a parameter
     return sql, [field.attname for field in fields]
 

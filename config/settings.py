@@ -507,6 +507,8 @@ BOXOFFICE_HOLD_MINUTES = int(os.environ.get("BOXOFFICE_HOLD_MINUTES", "10"))
 # The single-statement accelerator of reserving and paying (ticketing/booking/hotpath.py); off,
 # every request takes the reference path. The same answers either way (tests run both).
 BOXOFFICE_HOT_PATH = os.environ.get("BOXOFFICE_HOT_PATH", "1") == "1"
+# register and pay with a bearer token skip the middleware only pages use (config/api_lane.py).
+API_LANE = os.environ.get("API_LANE", "1") == "1"
 # Tests only: locks and checks a concurrency test may switch off (core/testswitches.py); a
 # system check refuses any of them on outside tests when DEBUG is off.
 BOXOFFICE_TEST_SWITCHES: dict[str, object] = {}
