@@ -93,26 +93,80 @@ def append(entry: AuditEntry, *, spread: bool = False, once: bool = False) -> Au
         if not switch_on("audit_chain_unlocked"):
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_id(entry.chain)])
-        if once:
-            earlier = AuditEntry.objects.filter(
-                chain=entry.chain,
-                action=entry.action,
-                target_type=entry.target_type,
-                target_id=entry.target_id,
-            ).first()
-            if earlier is not None:
-                return earlier
-        last = (
-            AuditEntry.objects.filter(chain=entry.chain)
-            .order_by("-seq")
-            .values_list("seq", "digest")
-            .first()
+        earlier_id, last_seq, last_digest = _chain_end(entry, once=once)
+        if earlier_id is not None:
+            return AuditEntry.objects.get(pk=earlier_id)
+        entry.seq, entry.prev_digest = (
+            (last_seq + 1, last_digest) if last_seq is not None else (1, GENESIS)
         )
-        entry.seq, entry.prev_digest = (last[0] + 1, last[1]) if last else (1, GENESIS)
         entry.created_at = timezone.now()
         entry.digest = digest_of(entry)
-        entry.save(force_insert=True)
+        _insert(entry)
     return entry
+
+
+# The row as `entry.save(force_insert=True)` writes it; plain SQL because a payment writes one
+# and the ORM's insert costs ~0.5 ms of CPU to compile, this a tenth of that.
+_INSERT = """
+INSERT INTO accounts_auditentry (actor_id, organization_id, action, target_type, target_id,
+                                 changes, ip, created_at, chain, seq, prev_digest, digest)
+VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s::inet, %s, %s, %s, %s, %s)
+RETURNING id
+"""
+
+
+def _insert(entry: AuditEntry) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT,
+            [
+                entry.actor_id,
+                entry.organization_id,
+                entry.action,
+                entry.target_type,
+                entry.target_id,
+                json.dumps(entry.changes),
+                entry.ip,
+                entry.created_at,
+                entry.chain,
+                entry.seq,
+                entry.prev_digest,
+                entry.digest,
+            ],
+        )
+        entry.pk = cursor.fetchone()[0]
+    entry._state.adding = False
+
+
+# One round trip for what `append` reads under the chain's lock: with `once`, a row of the same
+# action and target already there, and the chain's last row.
+_CHAIN_END = """
+SELECT (SELECT e.id FROM accounts_auditentry e
+        WHERE %(once)s AND e.chain = %(chain)s AND e.action = %(action)s
+          AND e.target_type = %(target_type)s AND e.target_id = %(target_id)s
+        ORDER BY e.id LIMIT 1),
+       last.seq, last.digest
+FROM (SELECT 1) AS one
+LEFT JOIN LATERAL (SELECT e.seq, e.digest FROM accounts_auditentry e
+                   WHERE e.chain = %(chain)s ORDER BY e.seq DESC LIMIT 1) AS last ON true
+"""
+
+
+def _chain_end(entry: AuditEntry, *, once: bool) -> tuple[Any, Any, Any]:
+    """(the earlier row's id when `once` and there is one, the last seq, the last digest)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CHAIN_END,
+            {
+                "once": once,
+                "chain": entry.chain,
+                "action": entry.action,
+                "target_type": entry.target_type,
+                "target_id": entry.target_id,
+            },
+        )
+        row = cursor.fetchone()
+    return row[0], row[1], row[2]
 
 
 @dataclass(frozen=True)

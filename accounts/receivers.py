@@ -10,12 +10,12 @@ from typing import Any
 
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest
 
 from accounts.audit import address_digest
-from accounts.models import Organization, User
-from accounts.services import audit_record
+from accounts.models import ApiToken, Organization, User
+from accounts.services import api_token_forget, audit_record
 from accounts.signin_guard import signin_succeeded
 from core.http import client_ip
 
@@ -80,12 +80,21 @@ def on_admin_action(sender: Any, instance: LogEntry, created: bool, **kwargs: An
     )
 
 
-def on_order_confirmed(sender: Any, order_id: Any, **kwargs: Any) -> None:
+def on_order_confirmed(
+    sender: Any,
+    order_id: Any,
+    buyer_id: Any = None,
+    organization_id: Any = None,
+    total: Any = None,
+    currency: str | None = None,
+    **kwargs: Any,
+) -> None:
     from ticketing.models import Order
 
-    buyer_id, organization_id, total, currency = Order.objects.values_list(
-        "buyer_id", "event__organization_id", "total", "currency"
-    ).get(pk=order_id)
+    if None in (buyer_id, organization_id, total, currency):  # not told: read the order
+        buyer_id, organization_id, total, currency = Order.objects.values_list(
+            "buyer_id", "event__organization_id", "total", "currency"
+        ).get(pk=order_id)
     audit_record(
         actor=User(pk=buyer_id),
         action="order.pay",
@@ -115,6 +124,10 @@ def on_mfa_change(verb: str) -> Callable[..., None]:
     return record
 
 
+def on_token_holder_change(sender: Any, instance: User | ApiToken, **kwargs: Any) -> None:
+    api_token_forget(user_id=instance.pk if isinstance(instance, User) else instance.user_id)
+
+
 def connect() -> None:
     from allauth.mfa import signals as mfa
 
@@ -132,4 +145,13 @@ def connect() -> None:
     user_logged_out.connect(on_signed_out, dispatch_uid="audit-signout")
     user_login_failed.connect(on_sign_in_failed, dispatch_uid="audit-signin-failed")
     post_save.connect(on_admin_action, sender=LogEntry, dispatch_uid="audit-admin")
+    # Cached token lookups of this process (accounts.services._TokenLookups) go stale with a
+    # revoked or deleted token, or a deactivated user.
+    for model in (User, ApiToken):
+        for change in (post_save, post_delete):
+            change.connect(
+                on_token_holder_change,
+                sender=model,
+                dispatch_uid=f"token-lookups-{model.__name__}-{change is post_save}",
+            )
     order_confirmed.connect(on_order_confirmed, dispatch_uid="audit-payment")

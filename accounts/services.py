@@ -1,5 +1,6 @@
 import functools
 import ipaddress
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -227,6 +228,7 @@ def _token_user_query() -> tuple[str, list[str]]:
             f"t.{column(token, 'id')}",
             f"t.{column(token, 'last_used_at')}",
             f"t.{column(token, 'scopes')}",
+            f"t.{column(token, 'expires_at')}",
         ]
         + [f"u.{quote(str(field.column))}" for field in fields]
     )
@@ -239,23 +241,88 @@ def _token_user_query() -> tuple[str, list[str]]:
     return sql, [field.attname for field in fields]
 
 
+class _TokenLookups:
+    """Recent personal-token lookups of this process, by the token's digest.
+
+    A rush sends every buyer's token twice or more within seconds; each lookup is a round trip
+    and most of a cheap request's CPU. An entry lives `API_TOKEN_CACHE_SECONDS` at most (and
+    never past the token's expiry). A change to a token or its user in this process (revocation,
+    deactivation) drops that user's entries at once (`forget_user`, from `receivers`); another
+    web process may still accept the revoked token for up to `API_TOKEN_CACHE_SECONDS`. Only
+    tokens that were found are kept, so made-up tokens cannot fill it.
+    """
+
+    MAX_ENTRIES = 50_000
+
+    def __init__(self) -> None:
+        self.clock = time.monotonic
+        # digest -> (fresh until (monotonic), user id, (token id, last used, scopes, expiry,
+        # user values)); and each user's digests, so a change to one user is cheap to apply.
+        self.entries: dict[str, tuple[float, Any, tuple[Any, Any, Any, Any, list[Any]]]] = {}
+        self.of_user: dict[Any, set[str]] = {}
+
+    def get(self, digest: str) -> tuple[Any, Any, Any, Any, list[Any]] | None:
+        entry = self.entries.get(digest)
+        if entry is None:
+            return None
+        fresh_until, _user_id, row = entry
+        if fresh_until < self.clock() or row[3] <= timezone.now():
+            self.entries.pop(digest, None)
+            return None
+        return row
+
+    def put(self, digest: str, user_id: Any, row: tuple[Any, Any, Any, Any, list[Any]]) -> None:
+        seconds = settings.API_TOKEN_CACHE_SECONDS
+        if seconds <= 0:
+            return
+        if len(self.entries) >= self.MAX_ENTRIES:
+            self.clear()  # rare, and cheaper than keeping an order of use on every hit
+        self.entries[digest] = (self.clock() + seconds, user_id, row)
+        self.of_user.setdefault(user_id, set()).add(digest)
+
+    def forget_user(self, user_id: Any) -> None:
+        for digest in self.of_user.pop(user_id, ()):
+            self.entries.pop(digest, None)
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.of_user.clear()
+
+
+token_lookups = _TokenLookups()
+
+
+def api_token_forget(*, user_id: Any) -> None:
+    """Drop this process's cached lookups of `user_id`'s tokens (a token or the user changed)."""
+    token_lookups.forget_user(user_id)
+
+
 def api_token_grant(token: str) -> TokenGrant | None:
     """The active user a personal token belongs to and its scopes; None when the token is
-    unknown, revoked or expired."""
+    unknown, revoked or expired (see `_TokenLookups` for how late a revocation may show)."""
     # Every API request runs this. The same lookup through the ORM (select_related, filter,
     # first) costs ~1 ms of CPU to compile and materialise; this costs ~0.2 ms
     # (bench/flash_sale.py). Same statement, same result, no user input in the SQL text.
     sql, user_fields = _token_user_query()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [ApiToken.digest_of(token)])
-        row = cursor.fetchone()
+    digest = ApiToken.digest_of(token)
+    row = token_lookups.get(digest)
     if row is None:
-        return None
-    token_id, last_used_at, scopes, *user_values = row
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [digest])
+            found = cursor.fetchone()
+        if found is None:
+            return None
+        token_id, last_used_at, scopes, expires_at, *user_values = found
+        row = (token_id, last_used_at, scopes, expires_at, user_values)
+        token_lookups.put(digest, user_values[user_fields.index("id")], row)
+    token_id, last_used_at, scopes, expires_at, user_values = row
     now = timezone.now()
     # Touch at most hourly so the hot path does not write on every request.
     if last_used_at is None or (now - last_used_at).total_seconds() > 3600:
         ApiToken.objects.filter(pk=token_id).update(last_used_at=now)
+        row = (token_id, now, scopes, expires_at, user_values)
+        token_lookups.put(digest, user_values[user_fields.index("id")], row)
+    # A new User per request: requests on other threads must not share a mutable instance.
     return TokenGrant(User.from_db(connection.alias, user_fields, user_values), frozenset(scopes))
 
 

@@ -514,6 +514,8 @@ BOXOFFICE_HOLD_MINUTES = int(os.environ.get("BOXOFFICE_HOLD_MINUTES", "10"))
 # The single-statement accelerator of reserving and paying (ticketing/booking/hotpath.py); off,
 # every request takes the reference path. The same answers either way (tests run both).
 BOXOFFICE_HOT_PATH = os.environ.get("BOXOFFICE_HOT_PATH", "1") == "1"
+# register and pay with a bearer token skip the middleware only pages use (config/api_lane.py).
+API_LANE = os.environ.get("API_LANE", "1") == "1"
 # Tests only: locks and checks a concurrency test may switch off (core/testswitches.py); a
 # system check refuses any of them on outside tests when DEBUG is off.
 BOXOFFICE_TEST_SWITCHES: dict[str, object] = {}
@@ -629,6 +631,9 @@ if not OIDC_RSA_PRIVATE_KEY and DEBUG:
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 # Personal API tokens (POST /api/v1/auth/token) expire after this many days unless asked shorter.
 PERSONAL_TOKEN_DAYS = int(os.environ.get("PERSONAL_TOKEN_DAYS", "90"))
+# How long a web process may reuse a personal token's lookup: a token revoked (or its user
+# deactivated) in another process keeps working that long there (accounts.services).
+API_TOKEN_CACHE_SECONDS = float(os.environ.get("API_TOKEN_CACHE_SECONDS", "5"))
 OAUTH2_PROVIDER = {
     "SCOPES": {**API_SCOPES, **IDENTITY_SCOPES},
     "DEFAULT_SCOPES": ["events:read"],

@@ -7,6 +7,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_application = get_wsgi_application()
 
 from checkin.fastlane import ScanFastLane  # noqa: E402 - needs Django set up first
+from config.api_lane import ApiLane, ApiLaneHandler  # noqa: E402 - needs Django set up first
 from ops.wsgi import FastLaneMetrics, reaching_django  # noqa: E402 - needs Django set up first
 from ticketing.booking.fastlane import SoldOutFastLane  # noqa: E402 - needs Django set up first
 from waitingroom.fastlane import QueueFastLane  # noqa: E402 - needs Django set up first
@@ -15,7 +16,9 @@ from waitingroom.fastlane import QueueFastLane  # noqa: E402 - needs Django set 
 # ticketing/booking/fastlane.py); door scans skip the request cycle for the same service (see
 # checkin/fastlane.py), and the waiting page and its poll skip it too (see waitingroom/fastlane.py).
 # FastLaneMetrics counts what those lanes answer, which Django's
-# middleware never sees.
+# middleware never sees. What reaches Django, register and pay with a bearer token take with
+# the middleware they use (config/api_lane.py).
+django_both = ApiLane(django_application, ApiLaneHandler())
 application = FastLaneMetrics(
-    QueueFastLane(ScanFastLane(SoldOutFastLane(reaching_django(django_application))))
+    QueueFastLane(ScanFastLane(SoldOutFastLane(reaching_django(django_both))))
 )

@@ -11,6 +11,7 @@ Routes name their policies in settings.RATE_LIMITED_ROUTES (`"POST api:register"
 `RateLimitMiddleware`. A Redis outage lets requests through: a limiter must not take the site down.
 """
 
+import functools
 import hashlib
 import logging
 import math
@@ -42,6 +43,7 @@ class Rate:
     seconds: int
 
 
+@functools.lru_cache(maxsize=256)
 def parse_rate(text: str) -> Rate:
     """`"10/15m"` -> Rate(10, 900). A malformed policy is a configuration error, raised early."""
     match = _RATE.match(text)
@@ -76,30 +78,57 @@ def _redis() -> Any:
 
 
 # The first hit starts the window; a key that somehow lost its expiry gets one back, so a
-# counter can never lock anyone out forever.
+# counter can never lock anyone out forever. One call counts every policy of a request: one
+# round trip, not one per policy.
 _COUNT = """
-local count = redis.call('INCR', KEYS[1])
-local ttl = redis.call('TTL', KEYS[1])
-if ttl < 0 then
-  redis.call('EXPIRE', KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
+local out = {}
+for i = 1, #KEYS do
+  local count = redis.call('INCR', KEYS[i])
+  local ttl = redis.call('TTL', KEYS[i])
+  if ttl < 0 then
+    redis.call('EXPIRE', KEYS[i], ARGV[i])
+    ttl = tonumber(ARGV[i])
+  end
+  out[#out + 1] = count
+  out[#out + 1] = ttl
 end
-return {count, ttl}
+return out
 """
+_scripts: dict[int, Any] = {}
+
+
+def _count_script(client: Any) -> Any:
+    # EVALSHA with the script loaded once per client, rather than its text on every request.
+    script = _scripts.get(id(client))
+    if script is None:
+        script = _scripts[id(client)] = client.register_script(_COUNT)
+    return script
 
 
 def hit(name: str, ident: str) -> int:
     """Count one event for `ident` under policy `name`; 0 if allowed, else seconds to wait."""
-    rate = policy(name)
-    key = _key(name, ident)
-    try:
-        count, ttl = _redis().eval(_COUNT, 1, key, rate.seconds)
-    except RedisError:
-        logger.warning("rate limit %s not counted: Redis unavailable", name, exc_info=True)
+    return hit_all([(name, ident)])
+
+
+def hit_all(hits: list[tuple[str, str]]) -> int:
+    """Count one event per (policy, identity); 0 if all allow it, else the longest wait."""
+    if not hits:
         return 0
-    if count > rate.count:
-        return ttl if ttl and ttl > 0 else rate.seconds
-    return 0
+    rates = [policy(name) for name, _ident in hits]
+    keys = [_key(name, ident) for name, ident in hits]
+    try:
+        client = _redis()
+        counted = _count_script(client)(keys=keys, args=[rate.seconds for rate in rates])
+    except RedisError:
+        names = ", ".join(name for name, _ident in hits)
+        logger.warning("rate limit %s not counted: Redis unavailable", names, exc_info=True)
+        return 0
+    waits = [0]
+    for i, rate in enumerate(rates):
+        count, ttl = counted[2 * i], counted[2 * i + 1]
+        if count > rate.count:
+            waits.append(ttl if ttl and ttl > 0 else rate.seconds)
+    return max(waits)
 
 
 def exceeded(name: str, ident: str) -> int:
@@ -188,12 +217,12 @@ def route_policies(request: HttpRequest) -> Iterable[str]:
 
 def check_route(request: HttpRequest) -> int:
     """Count this request against its route's policies; seconds to wait if one is used up."""
-    waits = []
+    hits = []
     for name in route_policies(request):
         ident = identity(name, request)
         if ident is not None:
-            waits.append(hit(name, ident))
-    return max(waits, default=0)
+            hits.append((name, ident))
+    return hit_all(hits)
 
 
 class RouteThrottle(BaseThrottle):

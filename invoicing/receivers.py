@@ -9,8 +9,10 @@ from ticketing.signals import order_confirmed, order_refunded
 
 
 @receiver(order_confirmed)
-def on_order_confirmed(sender: Any, order_id: Any, **kwargs: Any) -> None:
-    services.invoice_issue(order_id=order_id)
+def on_order_confirmed(
+    sender: Any, order_id: Any, organization_id: Any = None, **kwargs: Any
+) -> None:
+    services.invoice_issue(order_id=order_id, organization_id=organization_id)
 
 
 @receiver(order_refunded)

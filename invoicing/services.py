@@ -105,10 +105,23 @@ def _header(order: Order, seller: InvoicingSettings) -> dict[str, Any]:
     }
 
 
-def invoice_issue(*, order_id: Any) -> Document | None:
+def _invoices(organization_id: Any) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM invoicing_invoicingsettings WHERE organization_id = %s AND enabled",
+            [organization_id],
+        )
+        return cursor.fetchone() is not None
+
+
+def invoice_issue(*, order_id: Any, organization_id: Any = None) -> Document | None:
     """The paid order's invoice, numbered now, if its organizer invoices; in the paying
-    transaction (safe to call again: the order's invoice is returned)."""
-    # One query on the rush's paying path when the organizer does not invoice.
+    transaction (safe to call again: the order's invoice is returned). `organization_id`, the
+    order's event's organizer when the caller knows it, saves the joins."""
+    # One query on the rush's paying path when the organizer does not invoice: plain SQL when
+    # the organization is known (the ORM's filter().first() costs ~0.5 ms of CPU; this ~0.07).
+    if organization_id is not None and not _invoices(organization_id):
+        return None
     seller = InvoicingSettings.objects.filter(
         enabled=True, organization__events__orders=order_id
     ).first()

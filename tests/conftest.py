@@ -4,6 +4,7 @@ import pytest
 from django.core.cache import cache
 
 from accounts.models import Membership, User
+from accounts.services import token_lookups
 from config.celery import app as celery_app
 from events.models import Event, TicketTier
 from notifications.services import relay_schedule
@@ -26,6 +27,7 @@ def _fast_and_isolated(settings, request) -> Iterator[None]:
     celery_app.conf.task_always_eager = eager
     celery_app.conf.task_eager_propagates = eager
     relay_schedule.forget()  # a relay published in an earlier test went to its (purged) broker
+    token_lookups.clear()  # an earlier test's token lookups, whose rows were rolled back
     yield
     celery_app.conf.task_always_eager = previous
     cache.delete_pattern("*")  # type: ignore[attr-defined]  # only this prefix: a `make run` may share the server

@@ -156,13 +156,12 @@ def pay(request: ApiRequest, order_id: UUID, body: PayIn) -> PayOut:
             names=[a.name for a in body.attendees],
             answers=[dict(a.answers) for a in body.attendees],
         )
-    else:
-        services.order_answers_check(buyer=request.auth, order_id=order_id)
     outcome = services.order_pay(
         buyer=request.auth,
         order_id=order_id,
         idempotency_key=body.idempotency_key,
         source=body.card_number,
+        check_answers=body.attendees is None,
     )
     return PayOut(
         order_id=outcome.order.pk,

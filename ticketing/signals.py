@@ -3,7 +3,10 @@
 from django.dispatch import Signal
 
 # sender=Order class, order_id=UUID. Sent inside the payment's transaction: a listener must stay
-# cheap (notifications writes one outbox row) and must not send anything itself.
+# cheap (notifications writes one outbox row) and must not send anything itself. The rush path
+# also passes what it already read, so a listener need not read the order again: buyer_id,
+# organization_id (the event's), total (Decimal), currency; a listener falls back to the order
+# when they are absent.
 order_confirmed = Signal()
 
 # --- After the sale ---------------------------------------------------------------------------

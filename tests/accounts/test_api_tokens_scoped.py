@@ -3,6 +3,7 @@ that says which scope each API route needs."""
 
 import json
 import re
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from ninja.constants import NOT_SET
 
 from accounts.models import ApiToken, AuditEntry, User
 from accounts.scopes import ACCOUNT_SCOPE, API_ROUTE_SCOPES, API_SCOPES
+from accounts.services import token_lookups
 from accounts.tasks import dead_tokens_purge
 from config.api import api
 from tests.factories import PASSWORD
@@ -88,10 +90,49 @@ def test_unknown_scope_or_too_long_a_life_is_refused(client: Client, organizer: 
 def test_expired_token_is_refused(client: Client, organizer: User) -> None:
     token = issue(client, organizer, expires_in_days=1).json()["token"]
     assert client.get("/api/v1/organizer/events", headers=bearer(token)).status_code == 200
-    ApiToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    for row in ApiToken.objects.all():  # saved, as any change to a token is
+        row.expires_at = timezone.now() - timedelta(seconds=1)
+        row.save(update_fields=["expires_at"])
     response = client.get("/api/v1/organizer/events", headers=bearer(token))
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "UNAUTHENTICATED"
+
+
+def test_a_token_revoked_elsewhere_works_here_for_at_most_the_cache_lifetime(
+    client: Client, organizer: User, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.API_TOKEN_CACHE_SECONDS = 5
+    token = issue(client, organizer).json()["token"]
+    assert client.get("/api/v1/organizer/events", headers=bearer(token)).status_code == 200
+    # Revoked by another web process: this one hears nothing (no signal here).
+    ApiToken.objects.update(revoked_at=timezone.now())
+    assert client.get("/api/v1/organizer/events", headers=bearer(token)).status_code == 200
+
+    later = time.monotonic() + 5.1
+    monkeypatch.setattr(token_lookups, "clock", lambda: later)
+    response = client.get("/api/v1/organizer/events", headers=bearer(token))
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "UNAUTHENTICATED"
+
+
+def test_with_the_cache_off_a_token_revoked_elsewhere_stops_at_once(
+    client: Client, organizer: User, settings: Any
+) -> None:
+    settings.API_TOKEN_CACHE_SECONDS = 0
+    token = issue(client, organizer).json()["token"]
+    assert client.get("/api/v1/organizer/events", headers=bearer(token)).status_code == 200
+    ApiToken.objects.update(revoked_at=timezone.now())
+    assert client.get("/api/v1/organizer/events", headers=bearer(token)).status_code == 401
+
+
+def test_a_user_deactivated_in_this_process_loses_the_cached_token_at_once(
+    client: Client, organizer: User
+) -> None:
+    token = issue(client, organizer).json()["token"]
+    assert client.get("/api/v1/organizer/events", headers=bearer(token)).status_code == 200
+    organizer.is_active = False
+    organizer.save(update_fields=["is_active"])
+    assert client.get("/api/v1/organizer/events", headers=bearer(token)).status_code == 401
 
 
 def test_revoked_token_stops_working_and_the_trail_shows_it(

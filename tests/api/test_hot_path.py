@@ -11,19 +11,23 @@ from checkin.signing import current_signing_key
 from events.models import TicketTier
 from tests.api.conftest import Api
 from tests.factories import TicketTierFactory, UserFactory, order_reserved
+from tests.ticketing.seated import seat, seated_event
 from ticketing.booking.gate import gate_sync
+from ticketing.seating.services import SeatBlock
 
 # Budgets in statements as the test sees them: inside the test's transaction each single-statement
 # step of ticketing.booking.hotpath adds a SAVEPOINT and a RELEASE (in production it runs in
 # autocommit).
 REGISTER_QUERIES = 4  # token; the statement that checks, takes inventory and places the order
+SEATED_REGISTER_QUERIES = 4  # token; the statement that locks the seats, checks them free,
+# takes inventory and places the order (with its SAVEPOINT and RELEASE); likewise for chosen seats
 SOLD_OUT_QUERIES = 2  # the token, the idempotency key: Redis answers the rest
-PAY_QUERIES = 19  # token; whether the event asks a required attendee question; start (lock
-# order, insert payment); charge; signing key; then one
-# transaction: the statement (lock both, pay, settle, issue tickets), the outbox row, the audit
-# row (the order's organization, the chain lock, whether this payment is recorded already, the
-# chain's last digest, the insert) and whether
-# the organizer invoices (invoicing numbers an invoice in the paying transaction when it does)
+PAY_QUERIES = 15  # the token's lookup is this process's, made by register; start (lock the order
+# if the event asks no required attendee question, insert the payment); charge; signing key; then
+# one transaction: the statement (lock both, pay, settle, issue tickets), the outbox row, the
+# audit row (the chain lock, whether this payment is recorded already together with the chain's
+# last digest, the insert) and whether the organizer invoices (invoicing numbers an invoice in
+# the paying transaction when it does)
 
 
 def register(api: Api, tier: TicketTier) -> Any:
@@ -89,3 +93,29 @@ def test_a_sold_out_tier_is_answered_without_touching_inventory(as_attendee: Api
     assert response.json()["error"]["code"] == "SOLD_OUT"
     assert len(sql) <= SOLD_OUT_QUERIES, "\n".join(sql)
     assert not any("tickettier" in s for s in sql)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("shape", ["best_available", "seat_ids"])
+def test_a_seated_register_takes_as_few_queries_as_general_admission(
+    as_attendee: Api, shape: str
+) -> None:
+    event, tiers = seated_event(SeatBlock(section="Stalls", rows=2, seats_per_row=10, zone="A"))
+    gate_sync()
+    tier = tiers["A"]
+    if shape == "best_available":
+        choice: dict[str, Any] = {"best_available": {"tier_id": str(tier.pk), "quantity": 1}}
+    else:
+        choice = {
+            "seat_ids": [str(seat(event, "Stalls A-3").pk), str(seat(event, "Stalls A-4").pk)]
+        }
+
+    response, sql = run(
+        lambda: as_attendee.post(
+            f"/events/{event.pk}/register", {**choice, "idempotency_key": uuid.uuid4().hex}
+        )
+    )
+
+    assert response.status_code == 201, response.content
+    assert len(response.json()["seat_ids"]) == (1 if shape == "best_available" else 2)
+    assert len(sql) == SEATED_REGISTER_QUERIES, "\n".join(sql)

@@ -14,12 +14,82 @@ from accounts.models import Membership
 from tests.factories import UserFactory
 from tests.ticketing.racing import run_together, tally
 from tests.ticketing.seated import seat, seated_event
+from ticketing.booking import hotpath
 from ticketing.booking.services import order_pay
 from ticketing.errors import SeatTaken, SoldOut, UnknownSeat
 from ticketing.models import EventSeat, Order, Ticket
 from ticketing.seating.services import SeatBlock, event_seats_block, order_reserve_seats
 
 ONE_ROW = SeatBlock(section="Stalls", rows=1, seats_per_row=51, zone="A")
+
+
+@pytest.fixture(autouse=True, params=[True, False], ids=["hot-path-on", "hot-path-off"])
+def hot_path(
+    request: pytest.FixtureRequest, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> bool:
+    settings.BOXOFFICE_HOT_PATH = request.param
+    if not request.param:  # off means off: the accelerator is never asked
+        for step in ("seats_place", "order_place", "payment_start", "payment_finish"):
+            monkeypatch.setattr(hotpath, step, _must_not_run)
+    return bool(request.param)
+
+
+def _must_not_run(**kwargs: Any) -> None:
+    raise AssertionError("the hot path ran while switched off")
+
+
+def _count_hot_places(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    placed: list[Any] = []
+    real = hotpath.seats_place
+
+    def counting(**kwargs: Any) -> Any:
+        result = real(**kwargs)
+        placed.append(result)
+        return result
+
+    monkeypatch.setattr(hotpath, "seats_place", counting)
+    return placed
+
+
+@pytest.mark.django_db
+def test_the_hot_path_holds_plain_chosen_and_best_seats_when_on(
+    hot_path: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event, tiers = seated_event(SeatBlock(section="Stalls", rows=1, seats_per_row=6, zone="A"))
+    placed = _count_hot_places(monkeypatch) if hot_path else []
+    a1, a2 = seat(event, "Stalls A-1"), seat(event, "Stalls A-2")
+
+    chosen = hold(UserFactory.create(), event, [a2.pk, a1.pk])
+    one = best(UserFactory.create(), event, tiers["A"], 1)
+
+    assert sorted(chosen.seat_ids) == sorted([a1.pk, a2.pk])
+    assert {s.pk for s in seats_of(chosen)} == {a1.pk, a2.pk}
+    assert chosen.total == 2 * tiers["A"].price
+    assert chosen.lines.get().quantity == 2
+    [best_seat] = seats_of(one)
+    assert best_seat.pk not in (a1.pk, a2.pk)
+    tiers["A"].refresh_from_db()
+    assert tiers["A"].sold_count == 3
+    if hot_path:
+        assert len(placed) == 2 and all(p is not None for p in placed)
+
+
+@pytest.mark.django_db
+def test_the_hot_path_leaves_a_taken_seat_to_the_reference_path(
+    hot_path: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event, _ = seated_event(SeatBlock(section="Stalls", rows=1, seats_per_row=4, zone="A"))
+    a1, a2 = seat(event, "Stalls A-1"), seat(event, "Stalls A-2")
+    hold(UserFactory.create(), event, [a2.pk])
+    placed = _count_hot_places(monkeypatch) if hot_path else []
+
+    with pytest.raises(SeatTaken):
+        hold(UserFactory.create(), event, [a1.pk, a2.pk])
+
+    if hot_path:
+        assert placed == [None]  # it did nothing; the reference path named the seat
+    a1.refresh_from_db()
+    assert a1.order_id is None
 
 
 def hold(buyer: Any, event: Any, seat_ids: list[Any]) -> Order:
@@ -229,6 +299,40 @@ def test_twenty_concurrent_best_available_buyers_get_distinct_adjacent_pairs() -
     assert all(adjacent(pair) for pair in pairs)
     all_seats = [s.pk for s in itertools.chain.from_iterable(pairs)]
     assert len(all_seats) == len(set(all_seats)) == 40
+
+
+def _single_seat_rush() -> tuple[list[Any], list[Order]]:
+    event, tiers = seated_event(SeatBlock(section="Stalls", rows=2, seats_per_row=10, zone="A"))
+    buyers = UserFactory.create_batch(30)
+    results = run_together([functools.partial(best, b, event, tiers["A"], 1) for b in buyers])
+    return results, list(Order.objects.filter(event=event, status=Order.Status.PENDING))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_thirty_buyers_of_one_best_seat_each_fill_twenty_seats_once() -> None:
+    results, orders = _single_seat_rush()
+
+    assert tally(results) == {"ok": 20, "SoldOut": 10}, tally(results)
+    claimed = Counter(seat_id for order in orders for seat_id in order.seat_ids)
+    assert len(claimed) == 20 and max(claimed.values()) == 1, "a seat is in two live orders"
+    assert EventSeat.objects.filter(order__in=orders).count() == 20
+    tier = orders[0].lines.get().tier
+    tier.refresh_from_db()
+    assert tier.sold_count == tier.capacity == 20
+
+
+@pytest.mark.django_db(transaction=True)
+def test_negative_control_the_hot_best_seat_without_its_lock_sells_a_seat_twice(
+    hot_path: bool, settings: Any
+) -> None:
+    if not hot_path:
+        pytest.skip("the reference path picks best seats under a lock the switch does not drop")
+    settings.BOXOFFICE_TEST_SWITCHES = {"seats_unlocked": True}
+
+    _, orders = _single_seat_rush()
+
+    claimed = Counter(seat_id for order in orders for seat_id in order.seat_ids)
+    assert max(claimed.values()) > 1, "the unlocked rush did not double-sell: the test is blind"
 
 
 # --- Blocked seats ----------------------------------------------------------------------------

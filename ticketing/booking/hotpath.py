@@ -32,6 +32,7 @@ from django.db import DatabaseError, connection
 
 from accounts.models import User
 from core.db import LOCK_TIMEOUT, single_statement_atomic
+from core.testswitches import switch_on
 from ticketing.models import Order
 
 logger = logging.getLogger(__name__)
@@ -136,12 +137,140 @@ def order_place(
     )
 
 
+# Seats: the seats are locked first (SKIP LOCKED: a seat someone else is holding a lock on is
+# the reference path's to wait for), every one of them must be free and never held (`order_id
+# IS NULL`: a seat pointing at a released order is the reference path's too), all of one tier,
+# which then gives the tickets as `_PLACE` does. Seats before the tier row, as the reference
+# path locks them; with one tier there is no partial claim to undo.
+_PLACE_SEATS = """
+WITH wait AS (SELECT set_config('lock_timeout', %(lock_timeout)s, true) AS lock_timeout),
+seats AS (
+    {seats}
+),
+event AS (
+    SELECT e.id, e.currency, e.hold_minutes FROM events_event e
+    WHERE e.id = %(event)s AND e.status = 'published' AND e.ends_at > %(now)s
+      AND e.max_per_buyer IS NULL
+),
+tier AS (
+    SELECT t.id, t.price, (SELECT count(*) FROM seats) AS quantity,
+           (SELECT array_agg(seats.id ORDER BY seats.id) FROM seats) AS seat_ids
+    FROM events_tickettier t, event
+    WHERE t.id = (SELECT min(seats.tier_id::text)::uuid FROM seats) AND t.event_id = event.id
+      AND (SELECT count(DISTINCT seats.tier_id) FROM seats) = 1
+      AND (SELECT count(*) FROM seats) = %(quantity)s
+      AND %(quantity)s <= t.max_per_order AND NOT t.requires_voucher
+      AND (t.sales_start IS NULL OR t.sales_start <= %(now)s)
+      AND (t.sales_end IS NULL OR %(now)s < t.sales_end)
+),
+claimed AS (
+    UPDATE events_tickettier t SET sold_count = t.sold_count + tier.quantity
+    FROM tier, wait
+    WHERE t.id = tier.id AND wait.lock_timeout IS NOT NULL
+      AND t.sold_count <= t.capacity - tier.quantity
+    RETURNING t.id
+),
+placed AS (
+    INSERT INTO ticketing_order (id, buyer_id, event_id, status, total, currency, expires_at,
+                                 idempotency_key, request_digest, created_at, seat_ids)
+    SELECT %(order)s, %(buyer)s, event.id, 'pending', tier.price * tier.quantity,
+           event.currency, %(now)s + make_interval(mins => event.hold_minutes),
+           %(key)s, %(digest)s, %(now)s, tier.seat_ids
+    FROM event, tier JOIN claimed ON claimed.id = tier.id
+    RETURNING id, event_id, total, currency, expires_at, ref, seat_ids
+),
+line AS (
+    INSERT INTO ticketing_orderline (order_id, tier_id, quantity, unit_price)
+    SELECT placed.id, tier.id, tier.quantity, tier.price FROM placed, tier
+),
+taken AS (
+    UPDATE ticketing_eventseat s SET order_id = placed.id FROM placed, seats
+    WHERE s.id = seats.id
+)
+SELECT event_id, total, currency, expires_at, ref, seat_ids, (SELECT id FROM tier) FROM placed
+"""
+# Chosen seats; the ids are a parameter.
+_CHOSEN_SEATS = """SELECT s.id, s.tier_id FROM ticketing_eventseat s
+    WHERE s.id = ANY(%(seats)s::uuid[]) AND s.event_id = %(event)s AND s.order_id IS NULL
+      AND NOT s.blocked
+    ORDER BY s.id FOR UPDATE SKIP LOCKED"""
+# The best single seats of a tier, exactly as the reference path's `_BEST_SINGLES` picks them.
+_BEST_SEATS = """SELECT s.id, s.tier_id FROM ticketing_eventseat s
+    WHERE s.tier_id = %(tier)s AND s.order_id IS NULL AND NOT s.blocked
+    ORDER BY s.rank LIMIT %(quantity)s FOR UPDATE SKIP LOCKED"""
+_PLACE_CHOSEN = _PLACE_SEATS.format(seats=_CHOSEN_SEATS)
+_PLACE_BEST = _PLACE_SEATS.format(seats=_BEST_SEATS)
+# The test-only negative control (`seats_unlocked`): the same statements without the seat locks.
+_UNLOCKED = {
+    sql: sql.replace(" FOR UPDATE SKIP LOCKED", "") for sql in (_PLACE_CHOSEN, _PLACE_BEST)
+}
+
+
+def seats_place(
+    *,
+    buyer: User,
+    event_id: Any,
+    seat_ids: list[str] | None = None,
+    best_of_tier: str | None = None,
+    quantity: int,
+    idempotency_key: str,
+    digest: str,
+    now: datetime,
+) -> tuple[Order, str] | None:
+    """A new order holding free seats of one tier (the chosen ones, or the best `quantity`
+    single seats of `best_of_tier`) and the tier's id, or None: the reference path must decide."""
+    order_id = uuid.uuid4()
+    params = {
+        "lock_timeout": LOCK_TIMEOUT,
+        "event": str(event_id),
+        "quantity": quantity,
+        "order": order_id,
+        "buyer": buyer.pk,
+        "key": idempotency_key,
+        "digest": digest,
+        "now": now,
+    }
+    if seat_ids is not None:
+        sql, params["seats"] = _PLACE_CHOSEN, seat_ids
+    else:
+        sql, params["tier"] = _PLACE_BEST, best_of_tier
+    if switch_on("seats_unlocked"):
+        sql = _UNLOCKED[sql]
+    try:
+        with _one_statement() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+    except DatabaseError as exc:
+        _fell_back("seats_place", exc)
+        return None
+    if row is None:
+        return None
+    placed_event_id, total, currency, expires_at, ref, placed_seats, tier_id = row
+    order = Order(
+        id=order_id,
+        buyer=buyer,
+        event_id=placed_event_id,
+        status=Order.Status.PENDING,
+        total=total,
+        currency=currency,
+        expires_at=expires_at,
+        idempotency_key=idempotency_key,
+        request_digest=digest,
+        created_at=now,
+        ref=ref,
+        seat_ids=list(placed_seats),
+    )
+    return order, str(tier_id)
+
+
 # A payment may start on a pending order whose hold still runs. Another payment of the order in
 # flight, or this key used before, breaks a unique constraint: the reference path sorts it out.
 _START = """
 WITH held AS (
-    SELECT id, event_id, total, currency, attendee_names, attendee_answers FROM ticketing_order
+    SELECT id, event_id, total, currency, attendee_names, attendee_answers FROM ticketing_order o
     WHERE id = %(order)s AND buyer_id = %(buyer)s AND status = 'pending' AND expires_at > %(now)s
+      AND NOT (%(unanswered)s AND EXISTS (
+          SELECT 1 FROM events_attendeequestion q WHERE q.event_id = o.event_id AND q.required))
     FOR UPDATE
 ),
 started AS (
@@ -154,6 +283,7 @@ started AS (
     RETURNING amount, currency
 )
 SELECT held.event_id, started.amount, started.currency,
+       (SELECT e.organization_id FROM events_event e WHERE e.id = held.event_id),
        (SELECT array_agg(l.tier_id ORDER BY l.tier_id) FROM ticketing_orderline l
         WHERE l.order_id = held.id),
        (SELECT array_agg(l.quantity ORDER BY l.tier_id) FROM ticketing_orderline l
@@ -180,6 +310,7 @@ class StartedPayment:
         "event_id",
         "lines",
         "order_id",
+        "organization_id",
         "pk",
         "provider",
         "seats",
@@ -192,6 +323,7 @@ class StartedPayment:
         order_id: Any,
         provider: str,
         event_id: uuid.UUID,
+        organization_id: uuid.UUID,
         amount: Decimal,
         currency: str,
         lines: list[tuple[uuid.UUID, int]],
@@ -203,6 +335,7 @@ class StartedPayment:
         self.order_id = order_id
         self.provider = provider
         self.event_id = event_id
+        self.organization_id = organization_id
         self.amount = amount
         self.currency = currency
         self.lines = lines
@@ -216,9 +349,20 @@ class StartedPayment:
 
 
 def payment_start(
-    *, buyer: User, order_id: Any, idempotency_key: str, digest: str, provider: str, now: datetime
+    *,
+    buyer: User,
+    order_id: Any,
+    idempotency_key: str,
+    digest: str,
+    provider: str,
+    now: datetime,
+    unanswered: bool = False,
 ) -> StartedPayment | None:
-    """A pending payment of the buyer's held order, or None: the reference path must decide."""
+    """A pending payment of the buyer's held order, or None: the reference path must decide.
+
+    `unanswered`: the payment brings no attendee answers, so an event that asks a required
+    question is the reference path's (`order_answers_check`).
+    """
     payment_id = uuid.uuid4()
     try:
         with _one_statement() as cursor:
@@ -232,6 +376,7 @@ def payment_start(
                     "key": idempotency_key,
                     "digest": digest,
                     "now": now,
+                    "unanswered": unanswered,
                 },
             )
             row = cursor.fetchone()
@@ -244,6 +389,7 @@ def payment_start(
         event_id,
         amount,
         currency,
+        organization_id,
         tier_ids,
         quantities,
         seat_ids,
@@ -257,6 +403,7 @@ def payment_start(
         order_id=order_id,
         provider=provider,
         event_id=event_id,
+        organization_id=organization_id,
         amount=amount,
         currency=currency,
         lines=list(zip(tier_ids or [], quantities or [], strict=True)),

@@ -321,9 +321,17 @@ class _HoldLapsed:
 
 
 def order_pay(
-    *, buyer: User, order_id: Any, idempotency_key: str, source: str = "4242424242424242"
+    *,
+    buyer: User,
+    order_id: Any,
+    idempotency_key: str,
+    source: str = "4242424242424242",
+    check_answers: bool = False,
 ) -> PaymentOutcome:
-    """Charge a held order and issue its tickets; a paid order answers with its tickets."""
+    """Charge a held order and issue its tickets; a paid order answers with its tickets.
+
+    `check_answers`: first `order_answers_check` (for a payment that brings no attendees).
+    """
     idempotency_key_check(idempotency_key)
     digest = request_digest(
         {"order": str(order_id), "source": hashlib.sha256(source.encode()).hexdigest()}
@@ -337,8 +345,11 @@ def order_pay(
             digest=digest,
             provider=settings.PAYMENT_PROVIDER,
             now=timezone.now(),
+            unanswered=check_answers,  # started: the event asks nothing required
         )
     if started is None:
+        if check_answers:
+            order_answers_check(buyer=buyer, order_id=order_id)
         checked = _payment_start_checked(
             buyer=buyer, order_id=order_id, idempotency_key=idempotency_key, digest=digest
         )
@@ -420,7 +431,14 @@ def _payment_finish_at_once(
             ):
                 return None
             # In the transaction, like the reference path: listeners write their outbox rows.
-            order_confirmed.send(sender=Order, order_id=started.order_id)
+            order_confirmed.send(
+                sender=Order,
+                order_id=started.order_id,
+                buyer_id=buyer.pk,
+                organization_id=started.organization_id,
+                total=started.amount,
+                currency=started.currency,
+            )
     except DatabaseError:  # e.g. a deadlock with a reconciliation: the reference path decides
         return None
     order = Order(

@@ -16,7 +16,8 @@ import time
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from core.db import single_statement_atomic
 from ticketing.models import SandboxCharge, SandboxRefund
@@ -28,6 +29,13 @@ DECLINING_CARDS = {
 }
 TIMEOUT_CARD = "4000000000000119"
 LOST_ANSWER_CARD = "4000000000000341"
+
+
+_CHARGE = """
+INSERT INTO ticketing_sandboxcharge (charge_id, idempotency_key, amount, currency, card_last4,
+                                     succeeded, decline_code, created_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+"""
 
 
 def _result(charge: SandboxCharge) -> ChargeResult:
@@ -53,8 +61,9 @@ class SandboxProvider:
             raise ProviderUnavailable("sandbox: the processor did not answer")
         decline = DECLINING_CARDS.get(card, "" if len(card) >= 12 else "invalid_number")
         try:
-            with single_statement_atomic():
-                charge = SandboxCharge.objects.create(
+            with single_statement_atomic(), connection.cursor() as cursor:
+                # Plain SQL: the ORM's create() costs ~0.5 ms of CPU a payment to compile.
+                charge = SandboxCharge(
                     charge_id="ch_sb_" + secrets.token_hex(12),
                     idempotency_key=idempotency_key,
                     amount=amount,
@@ -62,6 +71,20 @@ class SandboxProvider:
                     card_last4=card[-4:],
                     succeeded=not decline,
                     decline_code=decline,
+                    created_at=timezone.now(),
+                )
+                cursor.execute(
+                    _CHARGE,
+                    [
+                        charge.charge_id,
+                        charge.idempotency_key,
+                        charge.amount,
+                        charge.currency,
+                        charge.card_last4,
+                        charge.succeeded,
+                        charge.decline_code,
+                        charge.created_at,
+                    ],
                 )
         except IntegrityError:  # a retry with the same key: the first charge's answer
             charge = SandboxCharge.objects.get(idempotency_key=idempotency_key)

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import CharField, F, Value
@@ -37,6 +38,7 @@ from core.errors import NotFound
 from core.testswitches import switch_on
 from events.models import Event, TicketTier, Venue
 from events.signals import tiers_changed
+from ticketing.booking import hotpath
 from ticketing.booking.core import (
     idempotency_key_check,
     inventory_admit,
@@ -470,6 +472,20 @@ def order_reserve_seats(
     if voucher:  # without one, the digest stays what it always was (replays still match)
         request["voucher"] = voucher
     digest = request_digest(request)
+    if _hot_path_on(voucher):
+        placed = hotpath.seats_place(
+            buyer=buyer,
+            event_id=event_id,
+            seat_ids=wanted,
+            quantity=len(wanted),
+            idempotency_key=idempotency_key,
+            digest=digest,
+            now=timezone.now(),
+        )
+        if placed is not None:
+            order, tier_id = placed
+            transaction.on_commit(lambda: gate_took(order.event_id, {tier_id: len(wanted)}))
+            return order
     existing = order_existing(buyer, idempotency_key, digest)
     if existing is not None:
         return existing
@@ -486,6 +502,12 @@ def order_reserve_seats(
                 raise
             return existing
     raise AssertionError("unreachable")
+
+
+def _hot_path_on(voucher: str) -> bool:
+    # Not with a voucher, which the hot path does not price. (The test-only `seats_unlocked`
+    # switch drops the hot path's seat locks too, so its negative control covers both paths.)
+    return bool(settings.BOXOFFICE_HOT_PATH) and not voucher
 
 
 class _LapsedHolds(Exception):
@@ -638,6 +660,19 @@ def _reserve_best(
     if replayed is not None:
         return replayed
     try:
+        # One seat is the best single seat, as `_hold_best` picks it; blocks are its to choose.
+        if quantity == 1 and _hot_path_on(voucher):
+            placed = hotpath.seats_place(
+                buyer=buyer,
+                event_id=event_id,
+                best_of_tier=tier_key,
+                quantity=quantity,
+                idempotency_key=idempotency_key,
+                digest=digest,
+                now=timezone.now(),
+            )
+            if placed is not None:
+                return placed[0]  # the gate keeps what it took
         existing = order_existing(buyer, idempotency_key, digest)
         if existing is not None:
             gate_give(event_id, taken)
