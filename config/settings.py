@@ -182,6 +182,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker whose broker went away keeps trying to reconnect (every 2 s, then up to 30 s apart)
+# however long the outage lasts: the default gives up after 100 tries, and the worker exits.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # Celery's Django fixup closes the database connections before and after every task, unless
 # they are reused this many tasks; config/celery.py drops broken or old ones (CONN_MAX_AGE).
 CELERY_DB_REUSE_MAX = int(os.environ.get("CELERY_DB_REUSE_MAX", "100000"))
