@@ -182,6 +182,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker whose broker went away keeps trying to reconnect (every 2 s, then up to 30 s apart)
+# however long the outage lasts: the default gives up after 100 tries, and the worker exits.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Celery's Django fixup closes the database connections before and after every task, unless
+# they are reused this many tasks; config/celery.py drops broken or old ones (CONN_MAX_AGE).
+CELERY_DB_REUSE_MAX = int(os.environ.get("CELERY_DB_REUSE_MAX", "100000"))
 # A dead broker answers fast, so a booking's after-commit publish never hangs on it.
 # A frozen one (accepting connections, never answering) costs a publish socket_timeout, then the
 # outbox's breaker skips the broker and the re-dispatcher catches up.
@@ -540,12 +546,18 @@ if PAYMENT_PROVIDER == "stripe" and not STRIPE_SECRET_KEY:
     raise ImproperlyConfigured("PAYMENT_PROVIDER=stripe needs STRIPE_SECRET_KEY.")
 
 # --- Notifications -------------------------------------------------------------------------
-NOTIFICATIONS_BATCH_SIZE = int(os.environ.get("NOTIFICATIONS_BATCH_SIZE", "50"))
-# A booking's confirmation waits up to this long for the relay run that fans out every message
-# committed meanwhile (one task per process per interval, not one per booking); 0: at once.
+# Deliveries sent over one SMTP connection with one claim and one load of what they show.
+NOTIFICATIONS_BATCH_SIZE = int(os.environ.get("NOTIFICATIONS_BATCH_SIZE", "100"))
+# A booking's confirmation waits up to this long for the relay run that fans out and sends every
+# message committed meanwhile (one task per process per interval, not one per booking); 0: at
+# once. Each run has a fixed cost (a task, a transaction, a batch load): in a rush a longer wait
+# is fewer, fuller runs, and the mail is still out within seconds.
 NOTIFICATIONS_RELAY_DELAY_SECONDS = float(
-    os.environ.get("NOTIFICATIONS_RELAY_DELAY_SECONDS", "0.5")
+    os.environ.get("NOTIFICATIONS_RELAY_DELAY_SECONDS", "1.5")
 )
+# Messages one relay run takes; with more waiting, the next run starts on another worker
+# while this one sends.
+NOTIFICATIONS_RELAY_BATCH = int(os.environ.get("NOTIFICATIONS_RELAY_BATCH", "200"))
 NOTIFICATIONS_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATIONS_MAX_ATTEMPTS", "8"))
 NOTIFICATIONS_RETRY_BASE_SECONDS = float(os.environ.get("NOTIFICATIONS_RETRY_BASE_SECONDS", "30"))
 # Below the broker's visibility timeout: a Redis broker hands out again a countdown task that

@@ -23,6 +23,7 @@ from core.timefmt import local_time
 from events.models import Event
 from notifications.ics import event_ics
 from notifications.models import Kind, Message, Topic
+from notifications.paths import path_to
 from notifications.ticket_links import ticket_qr_url
 from ticketing.models import Order, Transfer
 from waitlist.models import Offer
@@ -459,14 +460,19 @@ def _order_confirmed(
         if only is None or str(ticket.pk) in only
     ]
     event = order.event
+    site = settings.SITE_URL
     context = {
         "order": order,
         "event": event,
         "tickets": tickets,
         "greeting_name": (holder or order.buyer).display_name,
-        "site_url": settings.SITE_URL,
+        "site_url": site,
+        "receipt_url": site + path_to("invoicing:receipt", "order_id", order.pk),
         # The invoice, numbered in the paying transaction; read by relation, not by import.
-        "documents": list(order.documents.all()),
+        "documents": [
+            (document, site + path_to("invoicing:document", "document_id", document.pk))
+            for document in order.documents.all()
+        ],
     }
     attachments = [("event.ics", _event_ics(event), "text/calendar")]
     return Rendered(
@@ -483,7 +489,7 @@ def _order_confirmed(
             "title": _title(event),
             "when": local_time(event.starts_at, event.time_zone),
         },
-        url=reverse("ticketing:order", kwargs={"order_id": order.pk}),
+        url=path_to("ticketing:order", "order_id", order.pk),
         attachments=attachments,
         headers={ORDER_HEADER: str(order.pk)},
     )

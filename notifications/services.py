@@ -698,9 +698,44 @@ def _deliveries_of(
 
 
 def _messages_mark_fanned_out(messages: list[Message]) -> None:
-    """What message_fan_out's save() writes (status, payload, whom it concerns), for a batch."""
-    fields = ["status", "fanned_out_at", "data", "user", "event", "organization"]
-    Message.objects.bulk_update(messages, fields, batch_size=500)
+    """What message_fan_out's save() writes (status, payload, whom it concerns), for a whole
+    batch in one statement. bulk_update builds a CASE per row and field and resolves each in
+    Python: for a relay run of a hundred messages that cost more CPU than sending their mail."""
+    meta = Message._meta
+
+    def column(name: str) -> str:
+        return connection.ops.quote_name(str(meta.get_field(name).column))  # type: ignore[union-attr]
+
+    def key_type(name: str) -> str:
+        target = meta.get_field(name).target_field  # type: ignore[union-attr]
+        return str(target.db_type(connection))
+
+    def text(value: Any) -> str | None:
+        return None if value is None else str(value)
+
+    sql = (
+        f"UPDATE {connection.ops.quote_name(meta.db_table)} AS m SET "  # noqa: S608 - our names
+        f"{column('status')} = %s, {column('fanned_out_at')} = %s, "
+        f"{column('user')} = v.u::{key_type('user')}, "
+        f"{column('event')} = v.e::{key_type('event')}, "
+        f"{column('organization')} = v.o::{key_type('organization')}, "
+        f"{column('data')} = v.d::jsonb "
+        "FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::text[]) "
+        f"AS v(id, u, e, o, d) WHERE m.{column('id')} = v.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [
+                Message.Status.FANNED_OUT,
+                messages[0].fanned_out_at,
+                [m.pk for m in messages],
+                [text(m.user_id) for m in messages],
+                [text(m.event_id) for m in messages],
+                [text(m.organization_id) for m in messages],
+                [json.dumps(m.data) for m in messages],
+            ],
+        )
 
 
 def outbox_relay(*, limit: int = 1000) -> tuple[list[tuple[uuid.UUID, str]], bool]:

@@ -13,9 +13,9 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
-from django.urls import reverse
 
 from core.qr import qr_png
+from notifications.paths import path_to
 from ticketing.models import Ticket
 
 SALT = "notifications.ticket-qr"
@@ -29,7 +29,7 @@ def _digest(payload: str) -> str:
 def ticket_qr_url(ticket: Any) -> str:
     """Absolute URL of the ticket's QR image (works without logging in, like the mail did)."""
     token = signing.Signer(salt=SALT).sign(f"{ticket.pk}:{_digest(ticket.qr_payload)}")
-    return settings.SITE_URL + reverse("notifications:ticket_qr", kwargs={"token": token})
+    return settings.SITE_URL + path_to("notifications:ticket_qr", "token", token)
 
 
 def ticket_qr_png(token: str) -> bytes | None:

@@ -27,6 +27,7 @@ from tests.notifications.conftest import (
     HttpReceiver,
     Inbox,
     WorkerFactory,
+    drop_broker_pools,
     free_port,
     use_broker,
     wait_for,
@@ -290,3 +291,33 @@ def test_reminders_for_1000_tickets_go_out_exactly_once_when_beat_runs_twice(
     assert text is not None
     assert f"{local:%H:%M} {local.tzname()} (America/New_York)" in text.get_content()
     assert str(inbox.messages[0]["List-Unsubscribe"]).strip().startswith("<http")
+
+
+def test_worker_delivers_again_after_its_broker_is_killed_and_restarted(
+    start_worker: WorkerFactory,
+    smtp_server: tuple[Inbox, int],
+    own_redis: RedisProcess,
+    attendee: User,
+    tier: TicketTier,
+) -> None:
+    inbox, _ = smtp_server
+    with pytest.MonkeyPatch.context() as patch:
+        use_broker(own_redis.url, patch)
+        worker = start_worker(broker=own_redis.url, concurrency=2)  # prefork, as deployed
+        order_paid(buyer=attendee, tier=tier)
+        wait_for(lambda: len(inbox.messages) == 1, timeout=30, what="the email", log=worker.log)
+
+        assert own_redis.process is not None
+        own_redis.process.kill()  # kill -9, as the drill does
+        own_redis.process.wait(timeout=10)
+        time.sleep(3)  # the worker notices and starts reconnecting
+        own_redis.start()
+
+        drop_broker_pools()  # this process's stale connections: a web process's breaker's job
+        broker_breaker.reset()
+        second_buyer = make_user()
+        order_paid(buyer=second_buyer, tier=tier)
+        wait_for(lambda: len(inbox.messages) == 2, timeout=60, what="the email", log=worker.log)
+        assert worker.alive()
+
+    assert sorted(r[0] for r in inbox.recipients) == sorted([attendee.email, second_buyer.email])

@@ -11,11 +11,13 @@ import pytest
 from django.core import mail
 from django.db import connection, transaction
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import User
 from events.models import Event, TicketTier
 from events.services import VenueSpec, event_cancel, event_update
+from notifications.content import ORDER_HEADER
 from notifications.errors import InvalidReminders
 from notifications.models import Delivery, Message, Notification, Preference, ReminderSchedule
 from notifications.receivers import on_order_confirmed
@@ -27,6 +29,7 @@ from notifications.services import (
     reminder_schedule_set,
     reminders_record,
 )
+from notifications.tasks import relay
 from tests.factories import order_paid
 from tests.notifications.helpers import (
     holders_with_tickets,
@@ -404,3 +407,25 @@ def test_refund_tells_the_buyer_how_much_comes_back(
     assert refunds[0].to == [attendee.email]
     assert "We refunded 50.00 EUR" in refunds[0].body
     assert "List-Unsubscribe" not in refunds[0].extra_headers
+
+
+def test_a_relay_run_confirms_its_batch_in_a_fixed_number_of_statements_plus_one_per_email(
+    attendee: User, tier: TicketTier
+) -> None:
+    # Their after-commit dispatch never runs in this test's transaction: one relay finds all.
+    orders = [order_paid(buyer=make_user(), tier=tier).order for _ in range(12)]
+    assert mail.outbox == []
+    with CaptureQueriesContext(connection) as queries:
+        relay()
+    assert sorted(m.extra_headers[ORDER_HEADER] for m in mail.outbox) == sorted(
+        str(o.pk) for o in orders
+    )
+    assert Delivery.objects.filter(status=Delivery.Status.SENT).count() == 2 * len(orders)
+    assert Message.objects.filter(status=Message.Status.FANNED_OUT).count() == len(orders)
+    # The order's buyer and event are on its message after the batch update, as after a save().
+    message = Message.objects.get(dedupe_key=f"order.confirmed:{orders[0].pk}")
+    assert (message.user_id, message.event_id) == (orders[0].buyer_id, orders[0].event_id)
+    # One UPDATE per email, so a crash cannot send it twice; everything else once per run.
+    marked = [q for q in queries.captured_queries if "SET status = 'sent'" in q["sql"]]
+    assert len(marked) == len(orders)
+    assert len(queries.captured_queries) - len(marked) <= 20
