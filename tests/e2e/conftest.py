@@ -7,6 +7,7 @@ its downloads are not available everywhere we run.
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -129,6 +130,33 @@ def phone(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
     yield page
     context.close()
     assert not errors, f"Errors in the browser: {errors}"
+
+
+# The two sizes every page is checked at: a small phone and a laptop.
+VIEWPORTS = {"phone": (360, 740), "desktop": (1280, 900)}
+
+
+def viewport_page(
+    browser: Browser, live_server: LiveServer, viewport: str, **options: Any
+) -> Iterator[Page]:
+    """A fresh tab at one of VIEWPORTS (a touch phone at 2x for "phone"), with `options` for
+    the browser context (a locale, say); errors in the browser console fail the test."""
+    width, height = VIEWPORTS[viewport]
+    phone = viewport == "phone"
+    context = browser.new_context(
+        base_url=live_server.url,
+        viewport={"width": width, "height": height},
+        is_mobile=phone,
+        has_touch=phone,
+        device_scale_factor=2 if phone else 1,
+        **options,
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors = record_errors(page)
+    yield page
+    context.close()
+    assert not errors, errors
 
 
 def log_in(context: BrowserContext, live_server: LiveServer, user: User) -> None:

@@ -11,14 +11,13 @@ from pytest_django.live_server_helper import LiveServer
 
 from accounts.models import Membership
 from tests.e2e.a11y import assert_accessible
-from tests.e2e.conftest import log_in, record_errors
+from tests.e2e.conftest import VIEWPORTS, log_in, viewport_page
 from tests.factories import MembershipFactory, UserFactory, order_paid
 from tests.ticketing.seated import seat, seated_event
 from ticketing.models import SeatMap
 from ticketing.seating.services import SeatBlock, order_reserve_seats
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-VIEWPORTS = {"phone": (360, 740), "desktop": (1280, 900)}
 
 
 @pytest.fixture(params=list(VIEWPORTS))
@@ -26,22 +25,7 @@ def german(
     request: pytest.FixtureRequest, browser: Browser, live_server: LiveServer
 ) -> Iterator[Page]:
     """A browser that asks for German (Accept-Language), at the viewport's size."""
-    width, height = VIEWPORTS[request.param]
-    phone = request.param == "phone"
-    context = browser.new_context(
-        base_url=live_server.url,
-        viewport={"width": width, "height": height},
-        is_mobile=phone,
-        has_touch=phone,
-        device_scale_factor=2 if phone else 1,
-        locale="de-DE",
-    )
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    errors = record_errors(page)
-    yield page
-    context.close()
-    assert not errors, errors
+    yield from viewport_page(browser, live_server, request.param, locale="de-DE")
 
 
 def test_organizer_door_and_sign_in_pages_in_german_pass_axe_and_target_size(

@@ -13,7 +13,7 @@ from checkin.models import Admission
 from checkin.services import checkin_list_default
 from events.models import Event
 from tests.e2e.a11y import assert_accessible
-from tests.e2e.conftest import log_in, record_errors
+from tests.e2e.conftest import VIEWPORTS, log_in, viewport_page
 from tests.factories import (
     EventFactory,
     MembershipFactory,
@@ -24,28 +24,13 @@ from tests.factories import (
 from ticketing.models import Ticket
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-VIEWPORTS = {"phone": (360, 740), "desktop": (1280, 900)}
 
 
 @pytest.fixture(params=list(VIEWPORTS))
 def sized(
     request: pytest.FixtureRequest, browser: Browser, live_server: LiveServer
 ) -> Iterator[Page]:
-    width, height = VIEWPORTS[request.param]
-    phone = request.param == "phone"
-    context = browser.new_context(
-        base_url=live_server.url,
-        viewport={"width": width, "height": height},
-        is_mobile=phone,
-        has_touch=phone,
-        device_scale_factor=2 if phone else 1,
-    )
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    errors = record_errors(page)
-    yield page
-    context.close()
-    assert not errors, errors
+    yield from viewport_page(browser, live_server, request.param)
 
 
 def organizer_with_event() -> tuple[User, Event]:
