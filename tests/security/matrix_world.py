@@ -170,6 +170,7 @@ def _build() -> World:
         "document_id": getattr(document, "pk", "00000000-0000-0000-0000-000000000000"),
         "seat_map_id": seat_map.pk,
         "app_label": "events",
+        "language": "de",
         "url": "no-such-page/",
         "door_link_token": link_token,
         "agenda_feed_token": feed.token,

@@ -72,6 +72,7 @@ PAGE_TABLE: dict[str, Rule] = {
     # --- site -------------------------------------------------------------------------------
     "home": Rule(PUBLIC),
     "healthz": Rule(PUBLIC),
+    "script_messages": Rule(PUBLIC),  # the scripts' words in a language, the same for everyone
     "readyz": Rule(PUBLIC),
     "metrics": Rule(PUBLIC),  # deploy/ keeps it off the public edge; the app serves it plainly
     "set_language": post(ALLAUTH_FLOW, language="de"),
