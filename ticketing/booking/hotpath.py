@@ -121,11 +121,26 @@ def order_place(
         return None
     if row is None:
         return None
-    placed_event_id, total, currency, expires_at, ref = row
+    return _placed_order(order_id, buyer, idempotency_key, digest, now, *row)
+
+
+def _placed_order(
+    order_id: Any,
+    buyer: User,
+    idempotency_key: str,
+    digest: str,
+    now: datetime,
+    event_id: Any,
+    total: Decimal,
+    currency: str,
+    expires_at: datetime,
+    ref: str,
+) -> Order:
+    """The pending order a placing statement wrote, built from what it returned (no re-read)."""
     return Order(
         id=order_id,
         buyer=buyer,
-        event_id=placed_event_id,
+        event_id=event_id,
         status=Order.Status.PENDING,
         total=total,
         currency=currency,
@@ -245,21 +260,9 @@ def seats_place(
         return None
     if row is None:
         return None
-    placed_event_id, total, currency, expires_at, ref, placed_seats, tier_id = row
-    order = Order(
-        id=order_id,
-        buyer=buyer,
-        event_id=placed_event_id,
-        status=Order.Status.PENDING,
-        total=total,
-        currency=currency,
-        expires_at=expires_at,
-        idempotency_key=idempotency_key,
-        request_digest=digest,
-        created_at=now,
-        ref=ref,
-        seat_ids=list(placed_seats),
-    )
+    *placed, placed_seats, tier_id = row
+    order = _placed_order(order_id, buyer, idempotency_key, digest, now, *placed)
+    order.seat_ids = list(placed_seats)
     return order, str(tier_id)
 
 
