@@ -3,11 +3,13 @@
 import threading
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.test import Client
+from django.utils import timezone
 from icalendar import Calendar
 
 from accounts.models import User
@@ -23,8 +25,15 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def conf(organizer: User) -> Event:
+    # Starts at 09:00 Berlin time: a start taken from the clock would put sessions half an
+    # hour in on the next day when the suite runs late in the evening.
+    week_ahead = timezone.localtime(timezone.now() + timedelta(days=7), ZoneInfo("Europe/Berlin"))
     return make_event(
-        "DevConf", organization=organizer.organizations.get(), category="Conference", hours=10
+        "DevConf",
+        organization=organizer.organizations.get(),
+        category="Conference",
+        hours=10,
+        starts_at=week_ahead.replace(hour=9, minute=0, second=0, microsecond=0),
     )
 
 
