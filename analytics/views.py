@@ -205,14 +205,16 @@ def event_dashboard(request: AuthedRequest, event_id: Any) -> HttpResponse:
     summary = _rendered_once_per_refresh(
         ("event", str(event.pk)), "analytics/_event_summary.html", lambda: _event_summary(event)
     )
+    # The counters the page polls, shared for LIVE_MAX_AGE like the poll: a fresh count per page
+    # view was five queries, as many as the rest of the page.
+    live = event_live(event)
     return render(
         request,
         "analytics/event_dashboard.html",
         {
             "event": event,
-            # The counters the page polls, shared for LIVE_MAX_AGE like the poll: a fresh count per
-            # page view was five queries, as many as the rest of the page.
-            "live": event_live(event),
+            "live": live,
+            "live_at": datetime.fromisoformat(live["at"]),
             "summary": summary,
         },
     )

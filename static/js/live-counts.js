@@ -19,6 +19,13 @@
       var value = valueAt(data, el.getAttribute("data-live"));
       if (value !== undefined && String(value) !== el.textContent) el.textContent = value;
     });
+    // Times come as ISO 8601; people read them as a clock time in the page's language.
+    section.querySelectorAll("[data-live-time]").forEach(function (el) {
+      var value = valueAt(data, el.getAttribute("data-live-time"));
+      if (!value || value === el.getAttribute("datetime")) return;
+      el.setAttribute("datetime", value);
+      el.textContent = new Date(value).toLocaleTimeString(document.documentElement.lang || undefined);
+    });
   }
 
   function tick() {

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -121,3 +122,7 @@ def test_live_counter_shows_a_sale_from_another_session_within_two_seconds(
     )
     assert time.monotonic() - sold_at < 2.0
     assert page.locator('[data-live="tiers.0.sold"]').inner_text() == "5"
+    # The "as of" time reads as a clock time, not ISO 8601, and moves with the polls.
+    stamp = page.locator('[data-live-time="at"]')
+    assert re.fullmatch(r"\d{1,2}:\d{2}:\d{2}( [AP]M)?", stamp.inner_text()), stamp.inner_text()
+    assert "T" in (stamp.get_attribute("datetime") or "")
