@@ -56,9 +56,22 @@ def identities(request: HttpRequest, event_id: Any) -> set[str]:
     return found
 
 
+# Where a new browser id stays for the rest of its request. The waiting page's fast lane hands a
+# request it fails on to Django with the same environ; the view then runs a second time and must
+# queue the browser it already queued, not a second one.
+NEW_BROWSER_ENVIRON_KEY = "boxoffice.waitingroom.new_browser"
+
+
 def visitor_of(request: HttpRequest) -> str:
     """The id a new arrival queues under: the account if logged in, else a new browser id."""
-    return account_of(request) or BROWSER_PREFIX + secrets.token_urlsafe(18)
+    account = account_of(request)
+    if account:
+        return account
+    return str(
+        request.META.setdefault(
+            NEW_BROWSER_ENVIRON_KEY, BROWSER_PREFIX + secrets.token_urlsafe(18)
+        )
+    )
 
 
 def visitor_token(event_id: Any, visitor: str) -> str:

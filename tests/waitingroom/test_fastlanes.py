@@ -307,6 +307,42 @@ def test_the_page_lane_answers_what_the_view_answers(sold_out: TicketTier) -> No
         assert cookies_of(lane[1]).keys() == cookies_of(django[1]).keys()
 
 
+@pytest.mark.parametrize("keeps_the_browser", [True, False], ids=["fixed", "negative-control"])
+def test_a_page_the_lane_fails_after_the_join_queues_the_browser_once(
+    sold_out: TicketTier, monkeypatch: pytest.MonkeyPatch, keeps_the_browser: bool
+) -> None:
+    path = page_of_room(sold_out)
+    if not keeps_the_browser:
+        # What the view did before a request kept its new browser id: a fresh one per call.
+        monkeypatch.setattr(
+            passes, "visitor_of", lambda request: passes.BROWSER_PREFIX + uuid.uuid4().hex
+        )
+    real_standing = queue.standing
+    calls = []
+
+    def standing_failing_once(**kw: Any) -> queue.Standing:
+        calls.append(kw)
+        if len(calls) == 1:  # in the lane, after its join
+            raise RuntimeError("the lane's render failed")
+        return real_standing(**kw)
+
+    monkeypatch.setattr(queue, "standing", standing_failing_once)
+    status, headers, _ = wsgi(application, "GET", path)
+
+    assert status == 200 and "x-request-id" in headers  # Django answered after the lane failed
+    assert len(calls) == 2
+    monkeypatch.undo()
+    queued = queue.standing(event_id=sold_out.event_id).total
+    visitor = passes.visitor_from_token(
+        sold_out.event_id, cookies_of(headers)[passes.visitor_cookie(sold_out.event_id)]
+    )
+    if keeps_the_browser:
+        assert queued == 1
+        assert queue.standing(event_id=sold_out.event_id, visitor=visitor).rank == 0
+    else:
+        assert queued == 2  # the same person twice in the queue: the test can fail
+
+
 def test_the_page_lane_leaves_signed_in_visitors_and_unknown_rooms_to_django(
     client: Client, sold_out: TicketTier
 ) -> None:
