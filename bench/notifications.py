@@ -33,6 +33,7 @@ if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
 from bench.servers import free_port, logger  # noqa: E402 - after the sys.path fix above
+from config.devstack import WORKER_QUIET  # noqa: E402 - after the sys.path fix above
 
 BIN = Path(sys.executable).parent
 DB_NAME = "boxoffice_bench_notifications"
@@ -168,8 +169,7 @@ def main() -> int:
                 str(args.concurrency),
                 "-l",
                 "warning",
-                "--without-gossip",
-                "--without-mingle",
+                *WORKER_QUIET,
             ],
             cwd=BASE_DIR,
             env=env,

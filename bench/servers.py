@@ -232,6 +232,8 @@ def celery_processes(
     environ: dict[str, str], *, concurrency: int, log_path: Path
 ) -> Iterator[list[int]]:
     """A Celery worker (prefork, every queue) and beat, as `make run` starts them."""
+    from config.devstack import WORKER_QUIET
+
     schedule = Path(tempfile.gettempdir()) / f"boxoffice_bench_beat_{os.getpid()}"
     celery = str(BIN / "celery")
     commands = [
@@ -248,6 +250,7 @@ def celery_processes(
             str(concurrency),
             "-n",
             f"bench-{os.getpid()}@%h",
+            *WORKER_QUIET,
         ],
         [celery, "-A", "config", "beat", "-l", "info", "--schedule", str(schedule)],
     ]

@@ -35,6 +35,11 @@ REDIS_PORT = int(os.environ.get("DEVSTACK_REDIS_PORT", "56379"))
 PG_SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
 SHELL_USER = "shell"  # marks servers started by `env` for a shell, kept until `stop`
 BIN = Path(sys.executable).parent
+# Every worker we start leaves out gossip and mingle: one code base needs no worker-to-worker
+# sync, and with Redis as the broker they add fanout traffic and are where workers were seen
+# not to resume consuming after the broker came back. Remote control (`celery inspect ping`)
+# stays on.
+WORKER_QUIET = ("--without-gossip", "--without-mingle")
 
 
 def log(message: str) -> None:
@@ -470,6 +475,7 @@ def run() -> int:
                 "celery,notifications,webhooks",
                 "--concurrency",
                 "2",
+                *WORKER_QUIET,
             ],
             "beat": [
                 str(BIN / "celery"),

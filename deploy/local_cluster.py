@@ -302,6 +302,7 @@ def celery_up(env: dict[str, str]) -> None:
                 "2",
                 "-l",
                 "info",
+                *devstack.WORKER_QUIET,
             ],
             env,
         )

@@ -68,9 +68,7 @@ def visitor_of(request: HttpRequest) -> str:
     if account:
         return account
     return str(
-        request.META.setdefault(
-            NEW_BROWSER_ENVIRON_KEY, BROWSER_PREFIX + secrets.token_urlsafe(18)
-        )
+        request.META.setdefault(NEW_BROWSER_ENVIRON_KEY, BROWSER_PREFIX + secrets.token_urlsafe(18))
     )
 
 

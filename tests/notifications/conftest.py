@@ -28,6 +28,7 @@ from django.conf import settings
 from kombu import Queue
 
 from config.celery import app as celery_app
+from config.devstack import WORKER_QUIET
 from notifications.services import broker_breaker, relay_schedule
 
 WORKER_QUEUES = ("celery", "notifications", "webhooks")
@@ -287,8 +288,7 @@ def start_worker(
             os.environ.get("TEST_WORKER_LOG_LEVEL", "info"),
             "-n",
             name,
-            "--without-gossip",
-            "--without-mingle",
+            *WORKER_QUIET,
         ]
         log = tmp_path / f"worker-{number}.log"
         with log.open("wb") as output:

@@ -21,6 +21,7 @@ from django.conf import settings
 from kombu import Queue
 
 from config.celery import app as celery_app
+from config.devstack import WORKER_QUIET
 from tests.notifications.conftest import drop_broker_pools, worker_database_url
 
 QUEUES = ("celery", "notifications")
@@ -74,8 +75,7 @@ class Worker:
             os.environ.get("TEST_WORKER_LOG_LEVEL", "warning"),
             "-n",
             name,
-            "--without-gossip",
-            "--without-mingle",
+            *WORKER_QUIET,
         ]
         with self.log.open("wb") as output:
             self.process = subprocess.Popen(  # noqa: S603 - our own fixed command
