@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import random
 import re
@@ -99,6 +100,9 @@ class Seen:
     cheaters_refused: Counter[str] = field(default_factory=Counter)
     honest_booked: int = 0
     honest_refused: Counter[str] = field(default_factory=Counter)
+    answered_at: list[tuple[float, float]] = field(default_factory=list)  # (epoch s, ms)
+    pool_wait_ms: list[float] = field(default_factory=list)  # queued for one of our connections
+    loop_lag_ms: list[float] = field(default_factory=list)  # how late our own timers fired
     early_cookies: dict[int, str] = field(default_factory=dict)  # arrival index -> cookie
     # (join sent, join answered, cookie) of those who came after the opening
     late_cookies: list[tuple[float, float, str]] = field(default_factory=list)
@@ -122,6 +126,7 @@ async def _visitor(session: Any, plan: Plan, seen: Seen, number: int, at: float)
         seen.errors[f"join_{type(exc).__name__}"] += 1
         return
     seen.join_ms.append((time.perf_counter() - started) * 1000)
+    seen.answered_at.append((time.time(), seen.join_ms[-1]))
     if status != 200:
         seen.errors[f"join_{status}"] += 1
         return
@@ -145,6 +150,7 @@ async def _visitor(session: Any, plan: Plan, seen: Seen, number: int, at: float)
             await asyncio.sleep(2)
             continue
         seen.poll_ms.append((time.perf_counter() - started) * 1000)
+        seen.answered_at.append((time.time(), seen.poll_ms[-1]))
         seen.polls += 1
         if status != 200:
             seen.errors[f"poll_{status}"] += 1
@@ -212,6 +218,27 @@ async def _load(plan: Plan) -> dict[str, Any]:
     later = plan.visitors - plan.early
     times += [plan.opens_at + plan.window_s * (i + 0.5) / later for i in range(later)]
     connector = aiohttp.TCPConnector(limit=plan.concurrency, keepalive_timeout=4)
+    # Where a slow answer's time went on our side: waiting for one of the load generator's
+    # connections, or a busy event loop firing timers late, rather than the server.
+    tracing = aiohttp.TraceConfig()
+
+    async def queued(_session: Any, context: Any, _params: Any) -> None:
+        context.queued_at = time.perf_counter()
+
+    async def dequeued(_session: Any, context: Any, _params: Any) -> None:
+        seen.pool_wait_ms.append((time.perf_counter() - context.queued_at) * 1000)
+
+    tracing.on_connection_queued_start.append(queued)
+    tracing.on_connection_queued_end.append(dequeued)
+    done = asyncio.Event()
+
+    async def watch_loop() -> None:
+        while not done.is_set():
+            started = time.perf_counter()
+            await asyncio.sleep(0.1)
+            seen.loop_lag_ms.append(max(0.0, (time.perf_counter() - started - 0.1) * 1000))
+
+    watcher = asyncio.create_task(watch_loop())
     cpu = time.process_time()
     # Cheaters and honest buyers come throughout: from before the opening to the last arrivals.
     first, last = plan.opens_at - 30, plan.opens_at + plan.window_s
@@ -221,12 +248,14 @@ async def _load(plan: Plan) -> dict[str, Any]:
         for n, token in enumerate(plan.cheater_tokens)
     ] + [(token, own, first + (last - first) * rng.random()) for token, own in plan.honest]
     async with aiohttp.ClientSession(
-        connector=connector, timeout=aiohttp.ClientTimeout(total=60)
+        connector=connector, timeout=aiohttp.ClientTimeout(total=60), trace_configs=[tracing]
     ) as session:
         await asyncio.gather(
             *(_visitor(session, plan, seen, n, at) for n, at in enumerate(times)),
             *(_register(session, plan, seen, token, kind, at) for token, kind, at in attempts),
         )
+    done.set()
+    await watcher
     return {
         "joins": len(seen.join_ms),
         "wait_page_ms": percentiles(seen.join_ms + seen.poll_ms),
@@ -244,10 +273,29 @@ async def _load(plan: Plan) -> dict[str, Any]:
         "honest_booked": seen.honest_booked,
         "honest_refused": dict(seen.honest_refused),
         "loadgen_cpu_s": round(time.process_time() - cpu, 2),
+        "loadgen_pool_wait_ms": percentiles(seen.pool_wait_ms),
+        "loadgen_pool_waits": len(seen.pool_wait_ms),
+        "loadgen_loop_lag_ms": {
+            **percentiles(seen.loop_lag_ms),
+            "max": max(seen.loop_lag_ms, default=0.0),
+        },
+        "wait_page_ms_by_30s": _timeline(seen.answered_at, plan.opens_at),
         "admitted_at": seen.admitted_at,
         "early_cookies": [seen.early_cookies[i] for i in sorted(seen.early_cookies)],
         "late_cookies": seen.late_cookies,
     }
+
+
+def _timeline(answered_at: list[tuple[float, float]], opens_at: float) -> list[dict[str, Any]]:
+    """The waiting page's answers per 30 s from the opening (negative: before it): how many, and
+    their p95, to tell a burst or a slow stretch from a steady tail."""
+    buckets: dict[int, list[float]] = {}
+    for at, ms in answered_at:
+        buckets.setdefault(math.floor((at - opens_at) / 30) * 30, []).append(ms)
+    return [
+        {"from_s": start, "answers": len(values), "p95": percentiles(values)["p95"]}
+        for start, values in sorted(buckets.items())
+    ]
 
 
 def run_load(plan: Plan) -> dict[str, Any]:
