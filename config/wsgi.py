@@ -6,6 +6,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 django_application = get_wsgi_application()
 
+from django.urls import get_resolver  # noqa: E402 - needs Django set up first
+
+# Every view module, imported now: under gunicorn's preload_app once, in the master, instead of
+# in each new worker's first request.
+get_resolver().url_patterns  # noqa: B018 - the property imports the URLconf
+
 from checkin.fastlane import ScanFastLane  # noqa: E402 - needs Django set up first
 from config.api_lane import ApiLane, ApiLaneHandler  # noqa: E402 - needs Django set up first
 from ops.wsgi import FastLaneMetrics, reaching_django  # noqa: E402 - needs Django set up first
