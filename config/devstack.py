@@ -36,9 +36,8 @@ PG_SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
 SHELL_USER = "shell"  # marks servers started by `env` for a shell, kept until `stop`
 BIN = Path(sys.executable).parent
 # Every worker we start leaves out gossip and mingle: one code base needs no worker-to-worker
-# sync, and with Redis as the broker they add fanout traffic and are where workers were seen
-# not to resume consuming after the broker came back. Remote control (`celery inspect ping`)
-# stays on.
+# sync, they add broker traffic, and they are the usual suspects in reports of Redis-backed
+# workers that stopped consuming after a reconnect. Remote control (`celery inspect ping`) stays.
 WORKER_QUIET = ("--without-gossip", "--without-mingle")
 
 
