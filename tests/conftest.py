@@ -9,6 +9,7 @@ from config.celery import app as celery_app
 from events.models import Event, TicketTier
 from notifications.services import relay_schedule
 from tests.factories import EventFactory, MembershipFactory, TicketTierFactory, UserFactory
+from ticketing.booking import gate as admission_gate
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -28,6 +29,7 @@ def _fast_and_isolated(settings, request) -> Iterator[None]:
     celery_app.conf.task_eager_propagates = eager
     relay_schedule.forget()  # a relay published in an earlier test went to its (purged) broker
     token_lookups.clear()  # an earlier test's token lookups, whose rows were rolled back
+    admission_gate.failure_forget()  # an earlier test's Redis timeout switched the gate off
     yield
     celery_app.conf.task_always_eager = previous
     cache.delete_pattern("*")  # type: ignore[attr-defined]  # only this prefix: a `make run` may share the server

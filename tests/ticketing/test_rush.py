@@ -151,6 +151,7 @@ def test_thirty_mixed_orders_over_two_tiers_in_opposite_orders_do_not_deadlock(
 def test_ten_copies_of_one_register_request_make_one_order_and_take_the_seats_once() -> None:
     tier = TicketTierFactory.create(capacity=10)
     gate_sync(event_ids=[tier.event_id])
+    assert gate_counter(tier) == 10  # the gate is on: what follows is about its count
     buyer = UserFactory.create()
     clients = [api_client(buyer) for _ in range(10)]
     body = {"tier_id": str(tier.pk), "quantity": 2, "idempotency_key": "double-click"}

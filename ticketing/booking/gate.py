@@ -93,6 +93,13 @@ def failed(exc: Exception) -> None:
     logger.warning("admission gate off for %.0f s: %s", RETRY_AFTER_FAILURE_S, exc)
 
 
+def failure_forget() -> None:
+    """Consider Redis up again now. The failure mark is per process, so a test suite clears it
+    between tests: one test's Redis timeout must not switch the gate off in the next."""
+    global _down_until
+    _down_until = 0.0
+
+
 def script(client: Any, name: str, source: str) -> Any:
     if name not in _scripts:
         _scripts[name] = client.register_script(source)
