@@ -15,6 +15,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership
+from accounts.selectors import user_roles
 
 GUARDED_PREFIXES = ("/admin/", "/manage/")
 FREE_PREFIXES = ("/accounts/", "/static/", "/account/")
@@ -29,11 +30,8 @@ def mfa_required(user: Any, path: str) -> bool:
     """Must `user` have a second factor before opening `path`?"""
     if path.startswith("/admin/"):
         return bool(getattr(user, "is_staff", False))
-    return Membership.objects.filter(
-        user=user,
-        role__in=Membership.MANAGING_ROLES,
-        organization__require_mfa_for_managers=True,
-    ).exists()
+    roles = user_roles(user)
+    return any(roles.get(role, False) for role in Membership.MANAGING_ROLES)
 
 
 class RequireMfaMiddleware:

@@ -20,11 +20,23 @@ def organizations_with_door_access(user: User) -> QuerySet[Organization]:
     return Organization.objects.filter(membership__user=user).distinct()
 
 
-def user_roles(user: User) -> set[str]:
+def user_roles(user: User) -> dict[str, bool]:
+    """Each role `user` holds in some organization, and whether any organization where they hold
+    it asks its managers for a second factor.
+
+    Kept on the user object: a signed-in page asks twice (the MFA guard, then the navigation),
+    and the session loads a new user object for every request, so it lives as long as one."""
     if not user.is_authenticated:
-        return set()
-    roles = set(Membership.objects.filter(user=user).values_list("role", flat=True))
-    return roles
+        return {}
+    known: dict[str, bool] | None = getattr(user, "_boxoffice_roles", None)
+    if known is None:
+        known = {}
+        for role, asks_mfa in Membership.objects.filter(user=user).values_list(
+            "role", "organization__require_mfa_for_managers"
+        ):
+            known[role] = known.get(role, False) or asks_mfa
+        user._boxoffice_roles = known  # type: ignore[attr-defined]
+    return known
 
 
 def organizations_owned_by(user: User) -> QuerySet[Organization]:

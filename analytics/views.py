@@ -201,7 +201,7 @@ def _organizer_summary(user: Any, *, platform: bool, period: Period) -> dict[str
 @login_required
 def event_dashboard(request: AuthedRequest, event_id: Any) -> HttpResponse:
     """One event: live counters (polled), sales and check-in curves, tiers, after-sale, feedback."""
-    event = event_managed_by(request.user, event_id)
+    event = event_managed_by(request.user, event_id, with_tiers=False)
     summary = _rendered_once_per_refresh(
         ("event", str(event.pk)), "analytics/_event_summary.html", lambda: _event_summary(event)
     )
@@ -234,8 +234,8 @@ def _event_summary(event: Any) -> dict[str, Any]:
 
 @login_required
 def event_live_json(request: AuthedRequest, event_id: Any) -> JsonResponse:
-    """The live counters the event dashboard polls (cheap: cached for a second)."""
-    event = event_managed_by(request.user, event_id)
+    """The live counters the event dashboard polls (cheap: shared for LIVE_MAX_AGE)."""
+    event = event_managed_by(request.user, event_id, with_tiers=False)
     response = JsonResponse(event_live(event))
     response["Cache-Control"] = "no-store"
     return response

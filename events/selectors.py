@@ -80,15 +80,18 @@ def events_managed_by(user: User) -> QuerySet[Event]:
     )
 
 
-def event_managed_by(user: User, event_id: Any) -> Event:
-    """One event `user` manages; any other id is a 404, never someone else's data."""
+def event_managed_by(user: User, event_id: Any, *, with_tiers: bool = True) -> Event:
+    """One event `user` manages; any other id is a 404, never someone else's data.
+
+    `with_tiers=False` leaves the tiers to be read when asked for (a page that never asks saves
+    a query)."""
+    events = Event.objects.filter(organization__in=organizations_managed_by(user)).select_related(
+        "venue", "organization", "category"
+    )
+    if with_tiers:
+        events = events.prefetch_related("tiers")
     try:
-        return (
-            Event.objects.filter(organization__in=organizations_managed_by(user))
-            .select_related("venue", "organization", "category")
-            .prefetch_related("tiers")
-            .get(pk=event_id)
-        )
+        return events.get(pk=event_id)
     except (Event.DoesNotExist, ValidationError, ValueError) as exc:
         raise Http404("No such event") from exc
 
