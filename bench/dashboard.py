@@ -10,7 +10,8 @@ sold tickets (idempotent: later runs reuse it), and rebuilds the summary tables.
 1. starts gunicorn (config/gunicorn.conf.py, DEBUG=0) and measures, with --concurrency clients
    (aiohttp, keep-alive, in a separate process), the per-event dashboard (the big event and the
    organizer's other events), the cross-event dashboard (/manage/, 7 and 30 days) and the attendee
-   search (misspelt names of the big event): p50/p95/p99 in ms;
+   search (misspelt names of the big event): p50/p95/p99 in ms; then the same searches from
+   one client alone (attendee_search_one_client_ms);
 2. streams the big event's CSV export once and reports its time and the serving worker's
    resident memory growth (peak RSS during the export minus RSS before);
 3. inserts --new-orders paid orders across events and times one incremental refresh cycle.
@@ -401,6 +402,17 @@ def main(argv: list[str] | None = None) -> int:
             results[name + "_ms"] = {k[:-3]: v for k, v in outcome.items() if k.endswith("_ms")}
             results[name + "_detail"] = outcome
             log(f"{name}: {outcome}")
+        # The same searches from one organizer alone: how long a search takes when it does not
+        # queue behind nineteen others for the two cores.
+        searches = scenarios["attendee_search"][args.warmup :]
+        log(f"attendee_search, one client: measuring for {args.duration} s")
+        alone = in_process(run_signed_in, base, searches, 1, args.duration, {"Cookie": cookie})
+        alone.pop("loadgen_cpu_s")
+        results["attendee_search_one_client_ms"] = {
+            k[:-3]: v for k, v in alone.items() if k.endswith("_ms")
+        }
+        results["attendee_search_one_client_detail"] = alone
+        log(f"attendee_search, one client: {alone}")
         results.update(
             measure_export(base, master, f"/manage/events/{big}/attendees/?export=csv", cookie)
         )
