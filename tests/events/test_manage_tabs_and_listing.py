@@ -76,6 +76,17 @@ def test_every_organizer_section_shows_the_same_tabs_with_the_current_one_marked
             assert f">{label}" in page
 
 
+def test_the_role_bar_marks_one_section_as_current(organizer_client: Client, event: Event) -> None:
+    """The organizer's dashboard lives at /manage/, a prefix of every organizer page: it is the
+    current section on that page only."""
+    sections = {"/manage/": "Dashboard", f"/manage/events/{event.pk}/dashboard": "Events"}
+    for path, current in sections.items():
+        page = organizer_client.get(path).content.decode()
+        role_bar = page.split('class="role-bar"', 1)[1].split("</nav>", 1)[0]
+        assert role_bar.count('aria-current="page"') == 1, path
+        assert f'aria-current="page">{current}<' in role_bar, path
+
+
 def test_sales_page_no_longer_reloads_itself(organizer_client: Client, event: Event) -> None:
     page = organizer_client.get(f"/manage/events/{event.pk}/dashboard").content.decode()
 
