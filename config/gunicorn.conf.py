@@ -6,6 +6,7 @@ Threads (gthread) let a worker overlap database and Redis waits without the memo
 processes; persistent database connections (DB_CONN_MAX_AGE) are per thread.
 """
 
+import gc
 import multiprocessing
 import os
 import tempfile
@@ -50,7 +51,8 @@ errorlog = "-"
 
 
 def when_ready(server: object) -> None:
-    """Rebuild the Redis admission gate from PostgreSQL before the first request."""
+    """Rebuild the Redis admission gate from PostgreSQL before the first request, then move
+    what the preloaded master holds out of the collector's reach."""
     import django
 
     django.setup()
@@ -65,6 +67,12 @@ def when_ready(server: object) -> None:
         server.log.warning("admission gate not synced: %s", exc)  # type: ignore[attr-defined]
     finally:
         connections.close_all()  # never hand the master's connection to forked workers
+    # The imported project lives as long as each worker. Frozen before the fork, a worker's full
+    # collection scans ~35,000 objects instead of ~260,000 (measured: a 150 ms pause, holding
+    # every thread of the worker, about once per 2,000 dashboard requests), and the collector no
+    # longer writes to the pages the workers share with the master.
+    gc.collect()
+    gc.freeze()
 
 
 def child_exit(server: object, worker: object) -> None:
