@@ -1,7 +1,7 @@
 from collections.abc import Iterator
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 
 from accounts.models import Membership, User
 from accounts.services import token_lookups
@@ -33,6 +33,7 @@ def _fast_and_isolated(settings, request) -> Iterator[None]:
     yield
     celery_app.conf.task_always_eager = previous
     cache.delete_pattern("*")  # type: ignore[attr-defined]  # only this prefix: a `make run` may share the server
+    caches["fragments"].clear()  # rendered page chrome, kept per process
 
 
 @pytest.fixture

@@ -56,6 +56,21 @@ def test_unread_count_shows_in_the_navigation_and_opening_marks_read(
     assert "unread" not in client.get("/notifications/").content.decode().split("<main")[0]
 
 
+def test_the_cached_navigation_follows_the_unread_count_on_the_same_page(
+    client: Client, notified: User
+) -> None:
+    """The navigation is rendered once per process for each key (`{% cache %}` in base.html):
+    the count is part of the key, so reading a notification changes the very same page."""
+    client.force_login(notified)
+    assert 'aria-label="1 unread"' in client.get("/events/").content.decode()
+
+    client.post("/notifications/read-all")
+
+    header = client.get("/events/").content.decode().split("<main")[0]
+    assert "unread" not in header
+    assert 'href="/notifications/"' in header
+
+
 def test_unread_count_costs_nothing_for_visitors_and_one_query_for_members(
     notified: User, django_assert_num_queries: Any
 ) -> None:

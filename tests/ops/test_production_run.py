@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ops.storage import CompressedStaticStorage
 from tests.ops.servers import gunicorn, production_env
 
 # pytest-django creates the test database only when a collected test is marked for it; without
@@ -142,3 +143,13 @@ def test_make_run_is_production_like_unless_debug_is_asked_for(
     assert env["ALLOWED_HOSTS"] == "127.0.0.1,localhost"
     assert env["SECURE_SSL_REDIRECT"] == "0"  # plain http on this machine
     assert asked["DEBUG"] == "1"
+
+
+def test_a_static_files_hashed_url_is_read_from_the_manifest_once(collected_static: Path) -> None:
+    storage = CompressedStaticStorage(location=str(collected_static))
+
+    first = storage.url("css/app.css")
+
+    assert re.fullmatch(r"/static/css/app\.[0-9a-f]{12}\.css", first)
+    assert storage.url("css/app.css") is first  # kept: the manifest cannot change under it
+    assert re.fullmatch(r"/static/css/tokens\.[0-9a-f]{12}\.css", storage.url("css/tokens.css"))
