@@ -48,13 +48,3 @@ class JsonErrorsThreadWorker(ThreadWorker):
             util.write_nonblock(client, response)
         except OSError:
             self.log.debug("Failed to send error message.")
-
-    def handle_request(self, req: Any, conn: Any) -> Any:
-        # A kept-alive connection stays with the worker that accepted it, and gthread accepts
-        # while its threads are busy: under load one worker held 4 of 20 clients and another 8
-        # (dashboard bench: those 4 answered in 21-86 ms on average, the other 16 in ~150 ms).
-        # Past one connection per thread this worker closes after the answer, and the client's
-        # next connection goes to whichever worker accepts it first, the least busy one.
-        if self.nr_conns > self.cfg.threads:
-            req.must_close = True
-        return super().handle_request(req, conn)
