@@ -24,6 +24,7 @@ from django.db import connection, transaction
 
 from checkin.errors import InvalidPayload
 from checkin.models import SigningKey
+from core.rows import RowSelect
 from core.sealed import SIGNING_KEYS, seal_bytes, unseal_bytes
 
 VERSION = 1
@@ -62,29 +63,16 @@ def signing_key_create(*, event_id: Any) -> SigningKey:
         )
 
 
-@lru_cache(maxsize=1)
-def _current_key_query() -> tuple[str, list[str]]:
-    """The current-key lookup as SQL (built once from model metadata) and its field names."""
-    quote = connection.ops.quote_name
-    meta = SigningKey._meta
-    fields = meta.concrete_fields
-    columns = ", ".join(quote(str(field.column)) for field in fields)
-    column = {field.name: quote(str(field.column)) for field in fields}
-    event, current = column["event"], column["is_current"]
-    sql = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {event} = %s AND {current} LIMIT 1"  # noqa: S608 - names quoted, the id a parameter
-    return sql, [field.attname for field in fields]
+_KEYS = RowSelect(SigningKey)
 
 
 def current_signing_key(event_id: Any) -> SigningKey:
     """The event's current key, made on its first ticket."""
     # Every payment asks. The ORM's filter().first() costs ~0.5 ms of CPU to compile and
     # materialise; the same statement as plain SQL ~0.07 ms (one current key per event).
-    sql, fields = _current_key_query()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [event_id])
-        row = cursor.fetchone()
-    if row is not None:
-        return SigningKey.from_db(connection.alias, fields, list(row))
+    key = _KEYS.one(f"{_KEYS.column('event')} = %s AND {_KEYS.column('is_current')}", [event_id])
+    if key is not None:
+        return key
     # The first tickets of an event are often issued by many requests at once: creators wait
     # for each other on one lock per event (racing on the unique index instead deadlocked).
     with transaction.atomic(), connection.cursor() as cursor:

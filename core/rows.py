@@ -2,10 +2,10 @@
 
 The ORM compiles a select anew on every call: about 10 µs of CPU a column, so a row read with
 three related rows (`select_related`) costs ~1 ms before PostgreSQL sees it, on lookups that
-every signed-in page makes. `RowSelect` writes the same SELECT once per process and hands back
-the same instances (every concrete field, each field's database converters applied, the related
-rows cached as `select_related` caches them). Conditions stay SQL with parameters; column
-names come quoted from the metadata.
+every organizer page or every payment makes. `RowSelect` writes the same SELECT once per
+process and hands back the same instances (every concrete field, each field's database
+converters applied, the related rows cached as `select_related` caches them). Conditions stay
+SQL with parameters; column names come quoted from the metadata.
 """
 
 from collections.abc import Callable, Sequence
@@ -93,8 +93,17 @@ class RowSelect(Generic[M]):
 
     def column(self, name: str) -> str:
         """The quoted column of `name` (a field of the model) for a condition in `one()`."""
-        field = self.model._meta.get_field(name)
-        return f"t.{connections[self.using].ops.quote_name(_column(field))}"
+        found = self._columns.get(name)
+        if found is None:
+            field = self.model._meta.get_field(name)
+            found = self._columns[name] = (
+                f"t.{connections[self.using].ops.quote_name(_column(field))}"
+            )
+        return found
+
+    @cached_property
+    def _columns(self) -> dict[str, str]:
+        return {}
 
     def one(self, where: str, params: Sequence[Any]) -> M | None:
         """The first row meeting `where` (SQL over `column()` names, `%s` for `params`)."""
