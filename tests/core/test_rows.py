@@ -8,6 +8,7 @@ from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
+from accounts.selectors import organizations_managed_by, organizations_managed_by_sql
 from core.rows import RowSelect
 from events.models import Event
 from events.selectors import event_managed_by
@@ -68,3 +69,18 @@ def test_an_event_is_one_statement_for_its_managers_and_a_404_for_anyone_else(
     for malformed in ("not-a-uuid", "", None, 12):
         with pytest.raises(Http404):
             event_managed_by(organizer, malformed)
+
+
+def test_the_managed_organizations_are_the_same_in_sql_as_in_the_orm(organizer: User) -> None:
+    for role in ("owner", "manager", "door", "manager"):
+        MembershipFactory(user=organizer, role=role)
+    MembershipFactory(role="owner")  # someone else's
+
+    subquery, params = organizations_managed_by_sql(organizer)
+    with connection.cursor() as cursor:
+        cursor.execute(subquery, params)
+        in_sql = {row[0] for row in cursor.fetchall()}
+
+    in_orm = set(organizations_managed_by(organizer).values_list("pk", flat=True))
+    assert in_sql == in_orm
+    assert len(in_orm) == 4  # their first and three more they own or manage; not the door one
