@@ -151,7 +151,7 @@ REPLICA_LAG_CHECK_SECONDS = float(os.environ.get("REPLICA_LAG_CHECK_SECONDS", "5
 ANALYTICS_REFRESH_OVERLAP_SECONDS = int(os.environ.get("ANALYTICS_REFRESH_OVERLAP_SECONDS", "300"))
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-CACHES = {
+CACHES: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URL,

@@ -46,7 +46,7 @@ def test_people_on_the_same_page_see_their_own_roles_and_sign_out_with_their_own
 def test_the_event_tabs_link_to_the_event_shown_and_mark_the_page_shown(
     client: Client, organizer: User, event: Event
 ) -> None:
-    other = EventFactory(organization=event.organization)
+    other = EventFactory.create(organization=event.organization)
     client.force_login(organizer)
 
     for shown in (event, other, event):

@@ -24,7 +24,9 @@ def _fields(instance: Any) -> dict[str, Any]:
 
 
 def test_a_row_and_its_related_rows_equal_the_orms_with_no_further_query() -> None:
-    event = EventFactory(translations={"de": {"title": "Hafenlichter"}}, cover_variants={"w": 1})
+    event = EventFactory.create(
+        translations={"de": {"title": "Hafenlichter"}}, cover_variants={"w": 1}
+    )
     orm = Event.objects.select_related("venue", "organization", "category").get(pk=event.pk)
 
     with CaptureQueriesContext(connection) as queries:
@@ -41,7 +43,7 @@ def test_a_row_and_its_related_rows_equal_the_orms_with_no_further_query() -> No
 
 
 def test_an_empty_nullable_relation_is_none_and_no_match_is_none() -> None:
-    event = EventFactory(category=None)
+    event = EventFactory.create(category=None)
 
     with CaptureQueriesContext(connection) as queries:
         found = EVENTS.one(f"{EVENTS.column('id')} = %s", [event.pk])
@@ -61,7 +63,7 @@ def test_an_event_is_one_statement_for_its_managers_and_a_404_for_anyone_else(
 
     assert len(queries) == 1
     assert found.pk == event.pk
-    manager = MembershipFactory(organization=event.organization, role="manager").user
+    manager = MembershipFactory.create(organization=event.organization, role="manager").user
     assert event_managed_by(manager, event.pk).pk == event.pk
     for outsider in (door_staff, attendee):  # door staff scan; they do not manage
         with pytest.raises(Http404):
@@ -73,8 +75,8 @@ def test_an_event_is_one_statement_for_its_managers_and_a_404_for_anyone_else(
 
 def test_the_managed_organizations_are_the_same_in_sql_as_in_the_orm(organizer: User) -> None:
     for role in ("owner", "manager", "door", "manager"):
-        MembershipFactory(user=organizer, role=role)
-    MembershipFactory(role="owner")  # someone else's
+        MembershipFactory.create(user=organizer, role=role)
+    MembershipFactory.create(role="owner")  # someone else's
 
     subquery, params = organizations_managed_by_sql(organizer)
     with connection.cursor() as cursor:
