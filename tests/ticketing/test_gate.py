@@ -187,7 +187,10 @@ def own_redis(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[subpro
         default = settings.CACHES["default"]
         # Django resets its cache handler when CACHES changes; django-redis keys its
         # connection pools by URL, so the new location gets a new pool.
-        settings.CACHES = {"default": {**default, "LOCATION": f"redis://127.0.0.1:{port}/0"}}
+        settings.CACHES = {
+            **settings.CACHES,
+            "default": {**default, "LOCATION": f"redis://127.0.0.1:{port}/0"},
+        }
         # The gate's Lua scripts remember the client that registered them, and its "Redis is
         # down" flag is process-wide: start both fresh and put them back afterwards.
         monkeypatch.setattr(gate, "_scripts", {})

@@ -288,7 +288,7 @@ def frozen_redis(event_id: Any) -> Iterator[None]:
     }
     services.room_caches_clear()
     try:
-        with override_settings(CACHES={"default": frozen}):
+        with override_settings(CACHES={**django_settings.CACHES, "default": frozen}):
             yield
     finally:
         listener.close()
