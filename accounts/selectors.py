@@ -1,6 +1,6 @@
 import functools
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -16,8 +16,13 @@ def organizations_managed_by(user: User) -> QuerySet[Organization]:
     ).distinct()
 
 
+class _MembershipSql(NamedTuple):
+    managed: str  # ids of the organizations a user manages, a subquery
+    roles: str  # a user's roles, and whether each role's organization asks for a second factor
+
+
 @functools.cache
-def _membership_sql() -> tuple[str, str]:
+def _membership_sql() -> _MembershipSql:
     """As plain SQL, built once: the ids of the organizations a user manages (a subquery), and
     a user's roles with whether each role's organization asks managers for a second factor."""
     quote = connection.ops.quote_name
@@ -35,13 +40,13 @@ def _membership_sql() -> tuple[str, str]:
         f" JOIN {quote(organization.db_table)} o ON o.{quote(str(organization.pk.column))}"
         f" = m.{column['organization']} WHERE m.{column['user']} = %s"
     )
-    return managed, roles
+    return _MembershipSql(managed=managed, roles=roles)
 
 
 def organizations_managed_by_sql(user: User) -> tuple[str, list[Any]]:
     """`organizations_managed_by` as a plain-SQL subquery of organization ids, and its
     parameters, for lookups written as SQL (`core.rows`)."""
-    return _membership_sql()[0], [user.pk, list(Membership.MANAGING_ROLES)]
+    return _membership_sql().managed, [user.pk, list(Membership.MANAGING_ROLES)]
 
 
 def organizations_with_door_access(user: User) -> QuerySet[Organization]:
@@ -64,7 +69,7 @@ def user_roles(user: User) -> dict[str, bool]:
     if known is None:
         known = {}
         with connection.cursor() as cursor:
-            cursor.execute(_membership_sql()[1], [user.pk])
+            cursor.execute(_membership_sql().roles, [user.pk])
             for role, asks_mfa in cursor.fetchall():
                 known[role] = known.get(role, False) or asks_mfa
         user._boxoffice_roles = known  # type: ignore[attr-defined]

@@ -62,13 +62,13 @@ class RowSelect(Generic[M]):
         self.using = using
 
     @cached_property
-    def _plan(self) -> tuple[str, _Part, list[tuple[str, _Part]]]:
+    def _plan(self) -> tuple[str, _Part, list[tuple[Any, _Part]]]:
         connection = connections[self.using]
         quote = connection.ops.quote_name
         meta = self.model._meta
         base = _Part(self.model, "t", 0, connection)
         tables = [f"{quote(meta.db_table)} t"]
-        parts: list[tuple[str, _Part]] = []
+        parts: list[tuple[Any, _Part]] = []  # (the foreign key, its row's columns)
         end = base.end
         for number, name in enumerate(self.related):
             field = meta.get_field(name)
@@ -83,10 +83,10 @@ class RowSelect(Generic[M]):
                 f"{join} {quote(target._meta.db_table)} {part.alias}"
                 f" ON {part.alias}.{key} = t.{quote(_column(field))}"
             )
-            parts.append((name, part))
+            parts.append((field, part))
         columns = ", ".join(
             f"{part.alias}.{quote(_column(field))}"
-            for part in [base] + [part for _name, part in parts]
+            for part in [base] + [part for _field, part in parts]
             for field in part.fields
         )
         return f"SELECT {columns} FROM {' '.join(tables)}", base, parts  # noqa: S608 - names from metadata, quoted
@@ -115,9 +115,9 @@ class RowSelect(Generic[M]):
         if row is None:
             return None
         instance = base.build(self.using, connection, row)
-        for name, part in parts:
+        for field, part in parts:
             related = (
                 None if row[part.pk_index] is None else part.build(self.using, connection, row)
             )
-            instance._meta.get_field(name).set_cached_value(instance, related)  # type: ignore[union-attr]
+            field.set_cached_value(instance, related)
         return instance  # type: ignore[return-value]

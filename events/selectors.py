@@ -95,15 +95,13 @@ def event_managed_by(user: User, event_id: Any, *, with_tiers: bool = True) -> E
         pk = uuid.UUID(str(event_id))
     except ValueError as exc:
         raise Http404("No such event") from exc
+    if not user.is_authenticated:
+        raise Http404("No such event")
     managed, managed_params = organizations_managed_by_sql(user)
-    event = (
-        _MANAGED_EVENT.one(
-            f"{_MANAGED_EVENT.column('id')} = %s"
-            f" AND {_MANAGED_EVENT.column('organization')} IN ({managed})",
-            [pk, *managed_params],
-        )
-        if user.is_authenticated
-        else None
+    event = _MANAGED_EVENT.one(
+        f"{_MANAGED_EVENT.column('id')} = %s"
+        f" AND {_MANAGED_EVENT.column('organization')} IN ({managed})",
+        [pk, *managed_params],
     )
     if event is None:
         raise Http404("No such event")
