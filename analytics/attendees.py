@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.postgres.search import TrigramWordSimilarity
+from django.db import connections
 from django.db.models import (
     Case,
     CharField,
@@ -199,7 +200,7 @@ def _matching(event: Event, filters: AttendeeFilters) -> QuerySet[Ticket]:
 
 def attendees_count(event: Event, filters: AttendeeFilters) -> int:
     """How many attendees the table lists (a search: SEARCH_CANDIDATES_MAX + 1 at most, as
-    `attendee_ids` takes them), counted without the joins a row needs."""
+    `attendee_id_page` takes them), counted without the joins a row needs."""
     terms = _search_terms(read_alias(), event, filters.q)
     if terms is None:
         return _filtered(event, filters).count()
@@ -250,42 +251,54 @@ def attendees(event: Event, filters: AttendeeFilters) -> QuerySet[Ticket]:
 SEARCH_CANDIDATES_MAX = 500
 
 
-def attendee_ids(
-    event: Event, filters: AttendeeFilters
-) -> QuerySet[Ticket, Any] | list[tuple[Any, int]]:
-    """(id, how many match or None) of the table's rows in its order, to cut a page from
-    before anything is joined: PostgreSQL would otherwise join every match to its holder, order
-    and tier, then sort.
+def attendee_id_page(
+    event: Event, filters: AttendeeFilters, start: int, stop: int
+) -> list[tuple[Any, int | None]]:
+    """(id, how many match or None) of the table's rows from `start` to `stop` in its order,
+    cut before anything is joined: PostgreSQL would otherwise join every match to its holder,
+    order and tier, then sort.
 
     A search takes at most SEARCH_CANDIDATES_MAX + 1 matches (more: too broad to rank, see
     `search_capped`) and ranks them, so its total comes along; without one, counting the
     event's tickets apart is cheaper (an index-only count, and a page read in index order
     instead of the whole event)."""
-    terms = _search_terms(read_alias(), event, filters.q)
+    db = read_alias()
+    terms = _search_terms(db, event, filters.q)
     if terms is None:
-        return (
+        return list(
             _sorted(_filtered(event, filters), filters)
             .annotate(total=Value(None, output_field=IntegerField()))
-            .values_list("pk", "total")
+            .values_list("pk", "total")[start:stop]
         )
     if not ATTENDEE_SORTS.get(filters.sort.lstrip("-")):
-        # Best match first: the rank comes with each candidate and the few hundred are sorted
-        # here, as _sorted orders them, instead of looking each one up again to sort it there.
-        found = list(
+        # Best match first, ranked over the candidates as they come out of the index scan, in
+        # the order _sorted gives: the rank comes with each candidate instead of being looked
+        # up again, and only the page's ids leave the database.
+        found = (
             _candidates(event, filters, terms)
-            .annotate(match=terms.rank)
-            .values_list("pk", "match", "issued_at")
+            .annotate(found_id=F("pk"), found_rank=terms.rank, found_at=F("issued_at"))
+            .values_list("found_id", "found_rank", "found_at")
         )
-        found.sort(key=lambda row: (-row[1], row[2], row[0]))
-        return [(pk, len(found)) for pk, _match, _issued in found]
+        sql, params = found.query.sql_with_params()
+        with connections[db].cursor() as cursor:
+            cursor.execute(
+                f"SELECT found_id, count(*) OVER () FROM ({sql}) AS found"  # noqa: S608 - the ORM's own SQL
+                " ORDER BY found_rank DESC, found_at, found_id LIMIT %s OFFSET %s",
+                [*params, stop - start, start],
+            )
+            return cursor.fetchall()
     # Sorted by a column: by id alone, as the match conditions again would lead the planner back
     # to the trigram index and every match.
     ranked = (
-        Ticket.objects.using(read_alias())
+        Ticket.objects.using(db)
         .filter(pk__in=_candidates(event, filters, terms).values("pk"))
         .annotate(match=terms.rank)
     )
-    return _sorted(ranked, filters).annotate(total=Window(Count("*"))).values_list("pk", "total")
+    return list(
+        _sorted(ranked, filters)
+        .annotate(total=Window(Count("*")))
+        .values_list("pk", "total")[start:stop]
+    )
 
 
 def _candidates(event: Event, filters: AttendeeFilters, terms: _Search) -> QuerySet[Ticket]:
@@ -304,8 +317,11 @@ def search_capped(total: int) -> bool:
 
 
 def attendees_by_id(ids: list[Any]) -> list[Ticket]:
-    """The attendee rows of `ids` (a page from `attendee_ids`), in that order (one query)."""
-    rows = {t.pk: t for t in _decorated(Ticket.objects.using(read_alias()).filter(pk__in=ids))}
+    """The attendee rows of `ids` (a page from `attendee_id_page`), in that order (one query)."""
+    # Only the columns a row shows: a ticket's QR payload and times are most of its width.
+    tickets = Ticket.objects.using(read_alias()).filter(pk__in=ids)
+    decorated = _decorated(tickets.only("ref", "attendee_name", "tier", "order", "answers"))
+    rows = {t.pk: t for t in decorated}
     return [rows[pk] for pk in ids if pk in rows]
 
 

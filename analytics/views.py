@@ -9,6 +9,7 @@ from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext_lazy, ngettext
@@ -262,12 +263,17 @@ PAGE_SIZE = 50
 
 def _attendee_page(event: Any, filters: attendee_lists.AttendeeFilters, number: Any) -> Page:
     """One page of attendee ids; its total comes with it (one search, not a search and a count)."""
-    ids = attendee_lists.attendee_ids(event, filters)
     try:
         wanted = max(int(number or 1), 1)
     except ValueError:
         wanted = 1
-    rows = list(ids[(wanted - 1) * PAGE_SIZE : wanted * PAGE_SIZE])
+
+    def ids(page: int) -> list[tuple[Any, int | None]]:
+        return attendee_lists.attendee_id_page(
+            event, filters, (page - 1) * PAGE_SIZE, page * PAGE_SIZE
+        )
+
+    rows = ids(wanted)
     if rows and rows[0][1] is not None:
         total = rows[0][1]
     elif rows:
@@ -277,10 +283,27 @@ def _attendee_page(event: Any, filters: attendee_lists.AttendeeFilters, number: 
     else:  # past the end: the last page, as Paginator.get_page does
         total = attendee_lists.attendees_count(event, filters)
         wanted = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-        rows = list(ids[(wanted - 1) * PAGE_SIZE : wanted * PAGE_SIZE]) if total else []
-    paginator = Paginator(ids, PAGE_SIZE)
+        rows = ids(wanted) if total else []
+    paginator: Paginator[Any] = Paginator([], PAGE_SIZE)
     paginator.count = total
     return Page([pk for pk, _total in rows], wanted, paginator)
+
+
+# Stands for an order's id in its page's URL, reversed once per table instead of once a row.
+_ORDER_SLOT = uuid.UUID(int=0)
+
+
+def _attendee_table_rows(ids: list[Any], questions: Any) -> list[dict[str, Any]]:
+    """The table's rows of `ids`, with what each row's cells need besides the attendee."""
+    order_url = reverse("analytics:order", args=[_ORDER_SLOT])
+    select = _("Select %(name)s (%(ref)s)")
+    rows = []
+    for ticket in attendee_lists.attendees_by_id(ids):
+        row = attendee_lists.attendee_row(ticket, questions)
+        row["order_url"] = order_url.replace(str(_ORDER_SLOT), row["order_id"])
+        row["select_label"] = select % {"name": row["name"], "ref": row["ticket_ref"]}
+        rows.append(row)
+    return rows
 
 
 @login_required
@@ -305,10 +328,7 @@ def event_attendees(request: AuthedRequest, event_id: Any) -> HttpResponseBase:
             "event": event,
             "filters": filters,
             "page": page,
-            "rows": [
-                attendee_lists.attendee_row(t, questions)
-                for t in attendee_lists.attendees_by_id(list(page.object_list))
-            ],
+            "rows": _attendee_table_rows(list(page.object_list), questions),
             "questions": questions,
             "columns": 9 + len(questions),
             "tiers": list(event.tiers.all()),

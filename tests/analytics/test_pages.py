@@ -13,6 +13,7 @@ from accounts.models import AuditEntry, User
 from analytics.summaries import summaries_rebuild
 from checkin.models import Admission
 from checkin.services import checkin_list_default, ticket_scan
+from core.refs import ref_display
 from events.models import Event, TicketTier
 from tests.factories import MembershipFactory, UserFactory
 from ticketing.aftersale.refunds import order_refund
@@ -143,6 +144,29 @@ def test_attendee_page_finds_a_misspelled_name_sorts_and_pages(
         "Anna Zed",
     ]
     assert organizer_client.get(url, {"tier": "not-a-uuid"}).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_search_pages_through_its_matches_best_first_with_links_and_labels(
+    organizer_client: Client, event: Event, tier: TicketTier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from analytics import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    typo = _buy(event, tier, 1, "Dora Quigly")[0]  # bought first, but a weaker match
+    exact = [_buy(event, tier, 1, f"{first} Quigley")[0] for first in ("Ann", "Bo", "Cy")]
+    _buy(event, tier, 1, "Anna Zed")
+    url = f"/manage/events/{event.pk}/attendees/"
+    pages = [organizer_client.get(url, {"q": "quigley", "page": n}) for n in (1, 2)]
+    assert [p.context["page"].paginator.count for p in pages] == [4, 4]
+    names = [[r["name"] for r in p.context["rows"]] for p in pages]
+    # Exact names first, in the order they were bought; the typo last.
+    assert names == [["Ann Quigley", "Bo Quigley"], ["Cy Quigley", "Dora Quigly"]]
+    html = pages[1].content.decode()
+    for ticket in Ticket.objects.filter(pk__in=[exact[2].pk, typo.pk]):  # refs the database set
+        assert f'href="/manage/orders/{ticket.order_id}/"' in html
+        ref = ref_display(ticket.ref)
+        assert f'aria-label="Select {ticket.attendee_name} ({ref})"' in html
 
 
 @pytest.mark.django_db
