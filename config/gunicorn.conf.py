@@ -76,10 +76,14 @@ def when_ready(server: object) -> None:
 
 
 def child_exit(server: object, worker: object) -> None:
-    """A dead worker's gauges leave the sum (counters and histograms stay)."""
+    """A dead worker's gauges leave the sum (counters and histograms stay), and its slot in the
+    connection counts is free for the next worker."""
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]
+    release_slot = getattr(worker, "release_slot", None)
+    if release_slot is not None:
+        release_slot()
 
 
 def on_exit(server: object) -> None:
