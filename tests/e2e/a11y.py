@@ -49,6 +49,7 @@ TARGETS_JS = """
 
 def axe_violations(page: Page) -> list[dict[str, Any]]:
     """Serious and critical axe-core violations on the page as it is now."""
+    page.wait_for_load_state("load")
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.evaluate(AXE.read_text() + "\n;undefined")
     results = page.evaluate(

@@ -67,6 +67,9 @@ def test_erasing_through_the_pages_tells_what_happened_and_leaves_no_address(
 
     page.goto("/account/privacy/")
     page.get_by_role("link", name="Erase my account…").click()
+    # A click does not wait for the navigation it starts; axe must see the new document.
+    expect(page).to_have_url(f"{live_server.url}/account/privacy/erase")
+    expect(page.get_by_label("Type your email address to confirm")).to_be_visible()
     assert_accessible(page, "erase page")
     page.get_by_label("Type your email address to confirm").fill("not-me@example.org")
     page.get_by_role("button", name="Erase my account").click()
