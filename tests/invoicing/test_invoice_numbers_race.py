@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from accounts.audit import lane_of
 from accounts.models import Organization
 from invoicing.models import Document, DocumentCounter
 from tests.factories import EventFactory, OrganizationFactory, TicketTierFactory, UserFactory
@@ -27,15 +28,29 @@ def organizer_invoicing() -> Organization:
     return organization
 
 
-def pay_all_at_once(organization: Organization, orders: int) -> tuple[list[Any], list[int]]:
+def pay_all_at_once(
+    organization: Organization, orders: int, *, apart_in_the_audit: bool = False
+) -> tuple[list[Any], list[int]]:
+    """Hold `orders` orders of one event, then pay them all at once.
+
+    `apart_in_the_audit`: only orders whose payments go to different lanes of the audit chain,
+    which each payment locks before it takes its invoice number. Two payers in one lane would
+    otherwise meet there first, and a pause between reading and writing the number would hold
+    the second payer out of the race it stages (until the pause gives up)."""
     tier = TicketTierFactory.create(
-        event=EventFactory.create(organization=organization), capacity=orders
+        event=EventFactory.create(organization=organization), capacity=8 * orders
     )
-    held = []
-    for buyer in UserFactory.create_batch(orders):
+    held: list[tuple[Any, Any]] = []
+    lanes: set[int] = set()
+    while len(held) < orders:
+        buyer = UserFactory.create()
         order = order_reserve(
             buyer=buyer, event_id=tier.event_id, items=[(tier.pk, 1)], idempotency_key="r"
         )
+        lane = lane_of(f"ticketing.order:{order.pk}")
+        if apart_in_the_audit and lane in lanes:
+            continue  # stays held and unpaid: it takes no invoice number
+        lanes.add(lane)
         held.append((buyer, order.pk))
     results = run_together(
         [
@@ -92,10 +107,13 @@ def test_negative_control_without_the_counter_lock_numbers_collide(settings) -> 
     pause = EveryoneReadsFirst(CONTROL_ORDERS)
     settings.BOXOFFICE_TEST_SWITCHES = {"invoice_counter_unlocked": pause}
 
-    results, numbers = pay_all_at_once(organization, CONTROL_ORDERS)
+    results, numbers = pay_all_at_once(organization, CONTROL_ORDERS, apart_in_the_audit=True)
 
-    # Staged: every payer read the same last number before any of them wrote one.
+    # Staged: every payer read the same last number before any of them wrote one, and the
+    # pause released them together (a payer held elsewhere would have broken it).
     assert pause.first_reads == [0] * CONTROL_ORDERS
+    broken = [r for r in results if isinstance(r, threading.BrokenBarrierError)]
+    assert not broken, f"{len(broken)} payers gave up waiting: the race was not staged"
     all_paid = all(isinstance(r, PaymentOutcome) for r in results)
     gap_free = sorted(numbers) == list(range(1, CONTROL_ORDERS + 1))
     assert not (all_paid and gap_free), "the race did not show: the test could not catch one"
