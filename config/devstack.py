@@ -539,7 +539,8 @@ def test(pytest_args: list[str]) -> int:
         environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
         environ.setdefault("DEBUG", "1")
         checks.append([str(BIN / "python"), "manage.py", "makemigrations", "--check", "--dry-run"])
-        checks.append([str(BIN / "pytest"), *pytest_args])
+        # Two test processes (pytest-xdist), one per core of the machine the suite is sized for.
+        checks.append([str(BIN / "pytest"), "-n", "2", *pytest_args])
         for command in checks:
             log("$ " + " ".join(Path(c).name if i == 0 else c for i, c in enumerate(command)))
             code = subprocess.run(command, env=environ, cwd=BASE_DIR, check=False).returncode

@@ -151,6 +151,13 @@ REPLICA_LAG_CHECK_SECONDS = float(os.environ.get("REPLICA_LAG_CHECK_SECONDS", "5
 ANALYTICS_REFRESH_OVERLAP_SECONDS = int(os.environ.get("ANALYTICS_REFRESH_OVERLAP_SECONDS", "300"))
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+if _test_process := os.environ.get("PYTEST_XDIST_WORKER"):  # "gw0", "gw1", … under `pytest -n`
+    # Each test process takes the next Redis database (pytest-django gives each its own
+    # PostgreSQL database): one process's tests must never see or flush another's keys, rate
+    # counters, admission gate or Celery queue. The servers a test starts inherit the variable.
+    _redis = urlsplit(REDIS_URL)
+    _redis_db = int(_redis.path.strip("/") or 0) + int(_test_process.removeprefix("gw"))
+    REDIS_URL = _redis._replace(path=f"/{_redis_db}").geturl()
 CACHES: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
