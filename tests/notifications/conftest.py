@@ -186,17 +186,29 @@ def use_broker(url: str, patch: pytest.MonkeyPatch) -> None:
     drop_broker_pools()
 
 
+def databases_of_test_processes() -> set[int]:
+    """The Redis databases this run's test processes use as their own: under `pytest -n`,
+    config/settings.py gives process gwN the database after gw(N-1)'s."""
+    own = int(urlsplit(settings.REDIS_URL).path.strip("/") or 0)
+    index = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    return set(range(own - index, own - index + count))
+
+
 @pytest.fixture
 def private_broker() -> Iterator[str]:
     """A Redis database of our own as the broker, purged.
 
     On a shared server a `make run` worker, or another suite's worker, would otherwise take our
     task (and we theirs). Databases 0 and 1 belong to `make run` and `make test`; a key claims
-    one of the others for the length of this test.
+    one of the others for the length of this test, and under `pytest -n` the test processes'
+    own databases are left out too.
     """
     base = urlsplit(celery_app.conf.broker_url)
     owner = f"{settings.DATABASES['default']['NAME']}:{os.getpid()}"
     for number in range(2, 16):
+        if number in databases_of_test_processes():
+            continue
         url = urlunsplit(base._replace(path=f"/{number}"))
         client = redis.Redis.from_url(url)
         if client.set(BROKER_CLAIM_KEY, owner, nx=True, ex=600):
