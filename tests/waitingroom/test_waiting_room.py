@@ -285,6 +285,12 @@ def frozen_redis(event_id: Any) -> Iterator[None]:
     frozen = {
         **django_settings.CACHES["default"],
         "LOCATION": f"redis://127.0.0.1:{listener.getsockname()[1]}/0",
+        # Production's patience (config/settings.py), not the test processes' longer one.
+        "OPTIONS": {
+            **django_settings.CACHES["default"]["OPTIONS"],
+            "SOCKET_CONNECT_TIMEOUT": 0.05,
+            "SOCKET_TIMEOUT": 0.05,
+        },
     }
     services.room_caches_clear()
     try:
