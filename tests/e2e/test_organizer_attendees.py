@@ -104,6 +104,7 @@ def test_organizer_finds_a_misspelt_attendee_refunds_two_and_exports(
     }
 
 
+@pytest.mark.serial
 def test_live_counter_shows_a_sale_from_another_session_within_two_seconds(
     organizer_page: tuple[Page, Event, TicketTier],
 ) -> None:

@@ -78,6 +78,7 @@ def test_database_outage_answers_503_with_retry_after_and_recovers_by_itself(
     assert Order.objects.filter(status=Order.Status.PAID).count() >= 2
 
 
+@pytest.mark.serial
 @pytest.mark.parametrize(
     ("timeouts", "stalls"),
     [

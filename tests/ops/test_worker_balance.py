@@ -12,7 +12,7 @@ import pytest
 from config.gunicorn_worker import accept_defers
 from tests.ops.servers import gunicorn, production_env, wait_for
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.serial]
 
 WORKERS = 3
 THREADS = 2
