@@ -151,13 +151,18 @@ REPLICA_LAG_CHECK_SECONDS = float(os.environ.get("REPLICA_LAG_CHECK_SECONDS", "5
 ANALYTICS_REFRESH_OVERLAP_SECONDS = int(os.environ.get("ANALYTICS_REFRESH_OVERLAP_SECONDS", "300"))
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-if _test_process := os.environ.get("PYTEST_XDIST_WORKER"):  # "gw0", "gw1", … under `pytest -n`
+_test_process = os.environ.get("PYTEST_XDIST_WORKER")  # "gw0", "gw1", … under `pytest -n`
+if _test_process and os.environ.get("REDIS_URL_OF_TEST_PROCESS") != _test_process:
     # Each test process takes the next Redis database (pytest-django gives each its own
     # PostgreSQL database): one process's tests must never see or flush another's keys, rate
-    # counters, admission gate or Celery queue. The servers a test starts inherit the variable.
+    # counters, admission gate or Celery queue. Written back to the environment, marked as done,
+    # so that the servers a test starts use the same database whether they inherit REDIS_URL or
+    # are given this one, and do not move it again.
     _redis = urlsplit(REDIS_URL)
     _redis_db = int(_redis.path.strip("/") or 0) + int(_test_process.removeprefix("gw"))
     REDIS_URL = _redis._replace(path=f"/{_redis_db}").geturl()
+    os.environ["REDIS_URL"] = REDIS_URL
+    os.environ["REDIS_URL_OF_TEST_PROCESS"] = _test_process
 CACHES: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
