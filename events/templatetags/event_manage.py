@@ -12,11 +12,11 @@ register = template.Library()
 # (key, label, URL name, other URL names that belong to the same tab)
 SECTIONS = (
     ("overview", _("Overview"), "analytics:event_dashboard", ()),
-    ("tickets", _("Tickets"), "ticketing:manage_orders", ("ticketing:policy", "waitlist:manage")),
+    ("orders", _("Orders"), "ticketing:manage_orders", ("ticketing:policy", "waitlist:manage")),
+    ("attendees", _("Attendees"), "analytics:attendees", ("analytics:attendees_bulk",)),
     ("seating", _("Seating"), "ticketing:event_seating", ()),
     ("sessions", _("Sessions"), "events:manage_sessions", ("events:manage_feedback",)),
-    ("attendees", _("Attendees"), "checkin:attendance", ()),
-    ("checkin", _("Check-in"), "checkin:manage", ()),
+    ("checkin", _("Check-in"), "checkin:manage", ("checkin:attendance",)),
     ("settings", _("Settings"), "events:manage_edit", ("notifications:event_reminders",)),
 )
 

@@ -1,6 +1,8 @@
 """Public lists hide test events; sold-out events offer the waitlist; the organizer's tabs and
 the typed confirmation that guards cancelling an event."""
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -59,21 +61,42 @@ def test_an_event_on_sale_shows_book(client: Client, attendee: User, tier: Ticke
     assert "Join waitlist" not in page
 
 
-def test_every_organizer_section_shows_the_same_tabs_with_the_current_one_marked(
+TABS = ("Overview", "Orders", "Attendees", "Seating", "Sessions", "Check-in", "Settings")
+
+
+def event_tabs(page: str) -> list[tuple[str, str, bool]]:
+    """(label, link, marked as the current page) of each tab on an organizer's event page."""
+    nav = page.split('aria-label="Event sections"', 1)[1].split("</nav>", 1)[0]
+    return [
+        (label, href, bool(current))
+        for href, current, label in re.findall(
+            r'<a href="([^"]+)"( aria-current="page")?>([^<]+)</a>', nav
+        )
+    ]
+
+
+def test_every_tab_leads_to_a_page_with_the_same_tabs_and_that_tab_marked(
     organizer_client: Client, event: Event
 ) -> None:
-    sections = {
-        f"/manage/events/{event.pk}/": "Settings",
-        f"/manage/events/{event.pk}/sessions/": "Sessions",
-        f"/manage/events/{event.pk}/checkin/": "Check-in",
-        f"/manage/events/{event.pk}/attendance/": "Attendees",
+    tabs = event_tabs(organizer_client.get(f"/manage/events/{event.pk}/").content.decode())
+    assert [label for label, _, _ in tabs] == list(TABS)
+
+    for label, href, _ in tabs:
+        response = organizer_client.get(href)
+        assert response.status_code == 200, href
+        shown = event_tabs(response.content.decode())
+        assert [(lbl, link) for lbl, link, _ in shown] == [(lbl, link) for lbl, link, _ in tabs]
+        assert [lbl for lbl, _, current in shown if current] == [label], href
+
+
+def test_pages_inside_a_section_mark_its_tab(organizer_client: Client, event: Event) -> None:
+    inside = {
+        f"/manage/events/{event.pk}/attendance/": "Check-in",
+        f"/manage/events/{event.pk}/feedback/": "Sessions",
     }
-    for path, current in sections.items():
-        page = organizer_client.get(path).content.decode()
-        assert page.count('aria-current="page">') >= 1
-        assert f'aria-current="page">{current}' in page, path
-        for label in ("Overview", "Tickets", "Seating", "Sessions", "Attendees", "Check-in"):
-            assert f">{label}" in page
+    for path, section in inside.items():
+        shown = event_tabs(organizer_client.get(path).content.decode())
+        assert [label for label, _, current in shown if current] == [section], path
 
 
 def test_the_role_bar_marks_one_section_as_current(organizer_client: Client, event: Event) -> None:
