@@ -57,7 +57,7 @@ async function poll() {
       render(await response.json());
     }
     status.textContent = interpolate(gettext("Updated %(time)s"), {
-      time: new Date().toLocaleTimeString(document.documentElement.lang || undefined),
+      time: window.clockTime(new Date()),
     }, true);
   } catch (_) {
     status.textContent = gettext("Connection lost; retrying…");

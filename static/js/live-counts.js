@@ -24,10 +24,7 @@
       var value = valueAt(data, el.getAttribute("data-live-time"));
       if (!value || value === el.getAttribute("datetime")) return;
       el.setAttribute("datetime", value);
-      // The same 24-hour clock the server rendered the page with.
-      el.textContent = new Date(value).toLocaleTimeString(document.documentElement.lang || undefined, {
-        hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23"
-      });
+      el.textContent = window.clockTime(new Date(value));
     });
   }
 

@@ -216,7 +216,7 @@ function verdictText(data) {
 }
 
 function clockTime() {
-  return new Date().toLocaleTimeString(document.documentElement.lang || undefined);
+  return window.clockTime(new Date());
 }
 
 function show(data) {

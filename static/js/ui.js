@@ -5,6 +5,10 @@ window.gettext = window.gettext || ((text) => text);
 window.ngettext = window.ngettext || ((one, many, n) => (n === 1 ? one : many));
 window.interpolate = window.interpolate || ((format, values) =>
   format.replace(/%\((\w+)\)s/g, (match, name) => String(values[name])));
+// A clock time as the server renders one (24-hour, with seconds) in the page's language.
+window.clockTime = (date) => date.toLocaleTimeString(document.documentElement.lang || undefined, {
+  hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
+});
 (function () {
   "use strict";
   document.querySelectorAll(".toast [data-dismiss]").forEach((button) => {
