@@ -101,13 +101,13 @@ def shoot(browser: Browser, base: str, width: int, out: Path) -> dict[str, str]:
     page = context_page()
     sign_in(page, "organizer@boxoffice.local")
     page.goto("/manage/")
+    snap(page, "organizer-home", full=not phone)
     page.get_by_role("link", name="Hands-on Django Workshop").first.click()
-    page.wait_for_load_state("networkidle")
     snap(page, "organizer-event", full=not phone)
     page.get_by_role("navigation", name="Event sections").get_by_role(
-        "link", name="Overview"
+        "link", name="Attendees"
     ).click()
-    snap(page, "organizer-overview", full=not phone)
+    snap(page, "organizer-attendees", full=not phone)
     page.context.close()
 
     page = context_page()
