@@ -52,16 +52,26 @@ def _by_day(points: list[dict[str, Any]], at: str, keys: list[str]) -> list[dict
     return [days[day] for day in sorted(days)]
 
 
-def time_chart(points: list[dict[str, Any]], at: str, series: list[tuple[str, str]]) -> TimeChart:
-    """One chart's data from rows of (time, values...), in all three forms a page shows."""
-    daily = len(points) > 1 and points[-1][at] - points[0][at] > HOURLY_SPAN_MAX
-    hourly = daily and any(p[at].hour for p in points)
-    if hourly:
+def time_chart(
+    points: list[dict[str, Any]],
+    at: str,
+    series: list[tuple[str, str]],
+    bucket: timedelta = timedelta(hours=1),
+) -> TimeChart:
+    """One chart's data from rows of (time, values...), in all three forms a page shows.
+    `bucket` is what one row covers (an hour or a day); hourly rows over more than three days
+    are added up per day."""
+    daily = bucket >= timedelta(days=1) or (
+        len(points) > 1 and points[-1][at] - points[0][at] > HOURLY_SPAN_MAX
+    )
+    if daily and bucket < timedelta(days=1):
         points = _by_day(points, at, [key for _, key in series])
     label_format = "j M" if daily else "j M H:i"
     return TimeChart(
         data={
             "x": [int(p[at].timestamp()) for p in points],
+            # The width of one point, for a chart of one point (static/js/charts.js).
+            "step": 86400 if daily else 3600,
             "series": [
                 {"label": label, "values": [float(p[key] or 0) for p in points]}
                 for label, key in series

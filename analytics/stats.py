@@ -141,6 +141,11 @@ class Period:
     def hours(self) -> float:
         return max((self.end - self.start).total_seconds() / 3600, 1.0)
 
+    @property
+    def bucket(self) -> timedelta:
+        """What one point of the period's series covers: an hour, or a day past three days."""
+        return timedelta(hours=1) if self.hours <= 72 else timedelta(days=1)
+
 
 def period_named(name: str, *, now: datetime | None = None) -> Period:
     """today (since local midnight, UTC here), 7d or 30d, ending now."""
@@ -210,7 +215,7 @@ def _organizer_stats(
     scoped = EventHourStats.objects.filter(event__in=events.values("pk"))
     current = scoped.filter(hour__gte=period.start, hour__lt=period.end)
     previous = scoped.filter(hour__gte=period.previous.start, hour__lt=period.previous.end)
-    bucket = TruncHour("hour") if period.hours <= 72 else TruncDay("hour")
+    bucket = TruncHour("hour") if period.bucket == timedelta(hours=1) else TruncDay("hour")
     series = [
         {
             "at": row["at"],

@@ -191,7 +191,10 @@ def _organizer_summary(user: Any, *, platform: bool, period: Period) -> dict[str
         "stats": stats,
         "kpis": kpis,
         "sales_chart": time_chart(
-            stats.series, "at", [("Tickets sold", "tickets"), ("Check-ins", "checkins")]
+            stats.series,
+            "at",
+            [("Tickets sold", "tickets"), ("Check-ins", "checkins")],
+            bucket=period.bucket,
         ),
         "upcoming": upcoming_fill(events),
         "rendered_at": timezone.now(),

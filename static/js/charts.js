@@ -4,11 +4,13 @@
   "use strict";
   if (!window.uPlot) return;
   var colours = ["#1f3a93", "#0b7a34", "#a05a00"];
-  // uPlot widens a time scale of one point to 1,000 days: show the hour either side of it
-  // instead (a chart of one point is hourly, see analytics/charts.py).
-  function timeRange(u, min, max) {
-    var x = u.data[0];
-    return x.length === 1 ? [x[0] - 3600, x[0] + 3600] : [min, max];
+  // uPlot widens a time scale of one point to 1,000 days: show the hour or day either side of
+  // it instead (the point's width, "step", from analytics/charts.py).
+  function timeRange(step) {
+    return function (u, min, max) {
+      var x = u.data[0];
+      return x.length === 1 ? [x[0] - step, x[0] + step] : [min, max];
+    };
   }
   document.querySelectorAll("[data-chart]").forEach(function (holder) {
     var source = document.getElementById(holder.getAttribute("data-chart"));
@@ -25,7 +27,7 @@
     var spark = holder.parentNode.querySelector(".sparkline");
     if (spark) spark.hidden = true;
     new window.uPlot(
-      { width: width, height: 220, series: series, axes: axes, scales: { x: { time: true, range: timeRange } } },
+      { width: width, height: 220, series: series, axes: axes, scales: { x: { time: true, range: timeRange(data.step || 3600) } } },
       [data.x].concat(data.series.map(function (s) { return s.values; })),
       holder
     );
