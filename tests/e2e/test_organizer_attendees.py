@@ -6,6 +6,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC
 from decimal import Decimal
 
 import pytest
@@ -13,12 +14,13 @@ from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize
 from pytest_django.live_server_helper import LiveServer
 
 from accounts.models import Membership
+from analytics.summaries import summaries_rebuild
 from events.models import Event, TicketTier
 from tests.e2e.a11y import axe_violations
 from tests.e2e.conftest import log_in, record_errors
 from tests.factories import EventFactory, MembershipFactory, TicketTierFactory, UserFactory
 from ticketing.booking.services import order_pay, order_reserve
-from ticketing.models import Ticket
+from ticketing.models import Order, Ticket
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -52,6 +54,8 @@ def organizer_page(
         accept_downloads=True,
         is_mobile=request.param == "phone",
         has_touch=request.param == "phone",
+        # Not UTC, so that a page showing the browser's zone where it means UTC is caught.
+        timezone_id="America/New_York",
     )
     context.set_default_timeout(10_000)
     log_in(context, live_server, organizer)
@@ -134,3 +138,30 @@ def test_live_counter_shows_a_sale_from_another_session_within_two_seconds(
         timeout=3000,
     )
     assert re.fullmatch(r"\d{2}:\d{2}:\d{2}", stamp.inner_text()), stamp.inner_text()
+
+
+def test_a_sales_chart_of_one_hour_centres_its_point_and_reads_in_utc(
+    organizer_page: tuple[Page, Event, TicketTier],
+) -> None:
+    page, event, tier = organizer_page
+    tickets = _buy(event, tier, "Early Bird", quantity=2)
+    summaries_rebuild()
+    page.goto(f"/manage/events/{event.pk}/dashboard")
+
+    plot = page.locator(".chart-canvas .u-over").first
+    box = plot.bounding_box()
+    assert box is not None
+    plot.hover(position={"x": box["width"] / 2, "y": box["height"] / 2})
+    point = page.locator(".chart-canvas .u-cursor-pt").first.bounding_box()
+    assert point is not None
+    # uPlot alone would widen the one hour to 1,000 days and draw its point at the left edge.
+    centre = point["x"] + point["width"] / 2 - box["x"]
+    assert abs(centre - box["width"] / 2) < box["width"] / 10, (centre, box["width"])
+    paid_at = Order.objects.get(pk=tickets[0].order_id).paid_at
+    assert paid_at is not None
+    sold_at = paid_at.astimezone(UTC)
+    legend = page.locator(".chart-canvas .u-legend .u-series").first.locator(".u-value")
+    # The hour in UTC on a 24-hour clock, like the table beside it (the day and month in the
+    # order of the page's language).
+    words = set(legend.inner_text().split())
+    assert words == {str(sold_at.day), f"{sold_at:%b}", f"{sold_at:%H}:00"}, words
