@@ -26,6 +26,16 @@ function render(data) {
     }
   }
   const body = document.getElementById("scan-rows");
+  if (!data.scans.length) {
+    // As the server renders it: the table says it is empty rather than showing only its head.
+    const tr = document.createElement("tr");
+    const td = document.createElement("td");
+    td.colSpan = 5;
+    td.textContent = gettext("No scans yet.");
+    tr.append(td);
+    body.replaceChildren(tr);
+    return;
+  }
   body.replaceChildren(...data.scans.map((scan) => {
     const tr = document.createElement("tr");
     tr.className = scan.result + (scan.conflict ? " conflict" : "");

@@ -26,6 +26,9 @@ def test_live_attendance_shows_a_scan_within_two_seconds_without_reload(
     expect(figures.locator(".big .admitted")).to_have_text("0")
     expect(figures.locator(".big .expected")).to_have_text("2")
     phone.evaluate("window.stillHere = true")  # gone if the page reloads
+    # A poll has redrawn the empty log: it still says so.
+    expect(phone.locator("#live-status")).to_contain_text("Updated")
+    expect(phone.locator("#scan-rows")).to_have_text("No scans yet.")
 
     ticket_scan(payload=first.qr_payload, checkin_list=gate, scanned_by=owner.user)
     expect(figures.locator(".big .admitted")).to_have_text("1", timeout=2000)
