@@ -15,6 +15,7 @@ from checkin.errors import DeviceLinkRevoked
 from checkin.models import Admission, CheckinList, DeviceLink, Scan, SigningKey
 from checkin.signing import public_key_b64
 from core.db import row_or_raise
+from core.refs import could_begin_a_ref, looks_like_ref, ref_normalise
 from events.models import Event
 from ticketing.models import Ticket
 from ticketing.selectors import ATTENDING
@@ -246,27 +247,34 @@ GUEST_SEARCH_LIMIT = 20
 def door_guests_find(checkin_list: CheckinList, query: str) -> list[Ticket]:
     """Tickets of the list's event whose guest matches `query` by name, email or reference.
 
-    For a guest whose phone is dead: the door types part of a name, an email, or the start of
-    the order or ticket number printed on the confirmation. Each ticket knows whether this list
-    has admitted it already (`admitted_at`).
+    For a guest whose phone is dead: the door types part of a name, an email, or the order or
+    ticket reference printed on the confirmation (`2UAY BE7M`, or its first group). Each ticket
+    knows whether this list has admitted it already (`admitted_at`).
     """
     words = query.split()[:5]
     if not words or len(query.strip()) < 2:
         return []
-    tickets = Ticket.objects.filter(event_id=checkin_list.event_id)
+    matches = Q()
     for word in words:
         match = (
             Q(attendee_name__icontains=word)
             | Q(holder__email__icontains=word)
             | Q(holder__full_name__icontains=word)
         )
+        if could_begin_a_ref(word):
+            typed = ref_normalise(word)
+            match |= Q(ref__startswith=typed) | Q(order__ref__startswith=typed)
         hexed = word.replace("-", "").lower()
         if len(hexed) >= 4 and all(c in "0123456789abcdef" for c in hexed):
             match |= Q(id__startswith=word.lower()) | Q(order__id__startswith=word.lower())
-        tickets = tickets.filter(match)
+        matches &= match
+    if looks_like_ref(query):  # a whole reference typed in two groups is one reference
+        typed = ref_normalise(query)
+        matches |= Q(ref=typed) | Q(order__ref=typed)
+    tickets = Ticket.objects.filter(matches, event_id=checkin_list.event_id)
     admissions = Admission.objects.filter(ticket=OuterRef("pk"), checkin_list=checkin_list)
     return list(
-        tickets.select_related("holder", "tier", "seat")
+        tickets.select_related("holder", "tier", "seat", "order")
         .annotate(admitted_at=Subquery(admissions.values("admitted_at")[:1]))
         .order_by("attendee_name", "id")[:GUEST_SEARCH_LIMIT]
     )

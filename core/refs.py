@@ -10,6 +10,7 @@ import re
 
 REF_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 REF_LENGTH = 8
+REF_PREFIX_MIN = 4  # one group of `ref_display`
 # The same pattern the database's CHECK constraints hold every stored reference to.
 REF_PATTERN = r"^[2-9A-HJKMNP-Z]{8}$"
 _SEPARATORS = re.compile(r"[\s\-_.]")
@@ -23,6 +24,13 @@ def ref_normalise(text: str) -> str:
 def looks_like_ref(text: str) -> bool:
     """Whether `text` (as typed) could be a reference, so a search can try the exact match."""
     return re.fullmatch(REF_PATTERN, ref_normalise(text)) is not None
+
+
+def could_begin_a_ref(text: str) -> bool:
+    """Whether `text` (as typed) could be the first four or more characters of a reference,
+    as someone reads the first group off a confirmation."""
+    typed = ref_normalise(text)
+    return REF_PREFIX_MIN <= len(typed) <= REF_LENGTH and set(typed) <= set(REF_ALPHABET)
 
 
 def ref_display(ref: str) -> str:

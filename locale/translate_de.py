@@ -1209,6 +1209,7 @@ DE: dict[str | tuple[str, str], str | tuple[str, str]] = {
     "Find a guest": "Gast suchen",
     "Guests matching “%(query)s”": "Gäste zu „%(query)s“",
     "order %(order)s": "Bestellung %(order)s",
+    "ticket %(code)s": "Ticket %(code)s",
     "Admit %(name)s": "%(name)s einlassen",
     "Admit": "Einlassen",
     "No guest found": "Kein Gast gefunden",

@@ -1,5 +1,7 @@
 """The door finds a guest by name, email or order number and admits them without their phone."""
 
+from typing import Any
+
 import pytest
 from django.test import Client
 
@@ -31,6 +33,38 @@ def test_a_guest_is_found_by_name_email_or_order_number(
     found = door_guests_find(gate, query)
 
     assert [t.pk for t in found] == [guest.pk]
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        lambda t: t.order.code,  # "2UAY BE7M", as the confirmation prints it
+        lambda t: t.order.ref.lower(),
+        lambda t: t.order.code.split()[0],  # the first group
+        lambda t: t.code,
+        lambda t: t.ref[:4] + "-" + t.ref[4:],
+    ],
+    ids=["order", "order-lower-case", "order-first-group", "ticket", "ticket-with-dash"],
+)
+def test_a_guest_is_found_by_the_reference_on_their_confirmation(
+    gate: CheckinList, guest: Ticket, ticket: Ticket, typed: Any
+) -> None:
+    query = typed(guest)
+
+    found = door_guests_find(gate, query)
+
+    assert guest.pk in [t.pk for t in found], query
+    assert ticket.pk not in [t.pk for t in found], query
+
+
+def test_a_name_that_could_be_a_reference_still_finds_the_guest(
+    gate: CheckinList, tier: TicketTier
+) -> None:
+    buyer = UserFactory.create(full_name="Margaret Hughes")  # MARGARET: 8 letters of the alphabet
+    margaret = order_paid(buyer=buyer, tier=tier).tickets[0]
+    Ticket.objects.filter(pk=margaret.pk).update(attendee_name="Margaret Hughes")
+
+    assert [t.pk for t in door_guests_find(gate, "margaret")] == [margaret.pk]
 
 
 def test_guests_of_other_events_are_never_found(gate: CheckinList, guest: Ticket) -> None:
