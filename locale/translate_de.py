@@ -1210,6 +1210,7 @@ DE: dict[str | tuple[str, str], str | tuple[str, str]] = {
     "Guests matching “%(query)s”": "Gäste zu „%(query)s“",
     "order %(order)s": "Bestellung %(order)s",
     "ticket %(code)s": "Ticket %(code)s",
+    "Not that many are left: choose fewer, or another ticket type.": "So viele sind nicht mehr übrig: Wählen Sie weniger oder eine andere Ticketart.",
     "Admit %(name)s": "%(name)s einlassen",
     "Admit": "Einlassen",
     "No guest found": "Kein Gast gefunden",

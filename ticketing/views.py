@@ -65,14 +65,17 @@ def book(request: AuthedRequest, event_id: Any) -> HttpResponse:
             form.add_error(None, exc.detail_message)
         else:
             return redirect("ticketing:order", order_id=order.pk)
+    tiers = list(event.tiers.all())
     return render(
         request,
         "events/detail.html",
         {
             "event": event,
-            "tiers": event.tiers.all(),
+            "tiers": tiers,
             "form": form,
             "sold_out": sold_out,
+            # Turned away with some left (fewer than asked for): say so, not "sold out".
+            "some_left": sold_out and any(tier.available for tier in tiers),
             "idempotency_key": request.POST.get("idempotency_key", ""),
         },
         status=409 if sold_out else 422,

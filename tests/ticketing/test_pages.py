@@ -104,7 +104,24 @@ def test_sold_out_booking_is_409_with_a_way_forward(
     response = book(attendee_client, tier, {f"qty_{tier.pk}": "1"})
 
     assert response.status_code == 409
-    assert "Join the waitlist" in response.content.decode()
+    page = response.content.decode()
+    assert "Join the waitlist" in page
+    assert page.count("sold out") == 1  # one message, in the page's language, not two
+    assert not Order.objects.filter(buyer=attendee).exists()
+
+
+def test_asking_for_more_than_are_left_says_so_instead_of_sold_out(
+    attendee_client: Client, attendee: User
+) -> None:
+    tier = TicketTierFactory.create(capacity=3)
+    order_reserved(buyer=UserFactory.create(), tier=tier, quantity=2)
+
+    response = book(attendee_client, tier, {f"qty_{tier.pk}": "2"})
+
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "Not that many are left: choose fewer" in page
+    assert "sold out" not in page
     assert not Order.objects.filter(buyer=attendee).exists()
 
 
