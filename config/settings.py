@@ -435,6 +435,7 @@ SCANNER_PAGES = {"checkin:scanner", "checkin:link_scanner"}
 # --- I18N, static --------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+FORMAT_MODULE_PATH = ["config.formats"]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
