@@ -35,8 +35,10 @@ def demo_cover(title: str, category: str) -> bytes:
     text = ImageDraw.Draw(image)
     font = ImageFont.load_default(size=96)
     small = ImageFont.load_default(size=44)
-    text.text((80, height - 250), category.upper(), font=small, fill=(255, 255, 255))
-    text.text((80, height - 190), title, font=font, fill=(255, 255, 255))
+    # Around the middle: an event page shows the picture at 3:1, cutting a sixth off the top
+    # and the bottom, and a title drawn lower was cut in half.
+    text.text((80, height // 2 - 80), category.upper(), font=small, fill=(255, 255, 255))
+    text.text((80, height // 2 - 20), title, font=font, fill=(255, 255, 255))
     buffer = io.BytesIO()
     image.save(buffer, "PNG", optimize=True)
     return buffer.getvalue()
