@@ -216,7 +216,9 @@ function verdictText(data) {
 }
 
 function clockTime() {
-  return window.clockTime(new Date());
+  // A door page opened offline from a cache filled before ui.js was in it has no clockTime;
+  // the verdict must show all the same.
+  return window.clockTime ? window.clockTime(new Date()) : new Date().toLocaleTimeString();
 }
 
 function show(data) {
