@@ -163,6 +163,8 @@ if _test_process and os.environ.get("REDIS_URL_OF_TEST_PROCESS") != _test_proces
     REDIS_URL = _redis._replace(path=f"/{_redis_db}").geturl()
     os.environ["REDIS_URL"] = REDIS_URL
     os.environ["REDIS_URL_OF_TEST_PROCESS"] = _test_process
+# Seconds the cache's Redis client waits (connect and each answer) before it gives up.
+REDIS_SOCKET_TIMEOUT = float(os.environ.get("REDIS_SOCKET_TIMEOUT", "0.05"))
 CACHES: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
@@ -171,8 +173,8 @@ CACHES: dict[str, dict[str, Any]] = {
         "OPTIONS": {
             # Tens of milliseconds: a frozen Redis costs a request this much, then the cache
             # is skipped and the admission gate steps aside (booking goes to PostgreSQL).
-            "SOCKET_CONNECT_TIMEOUT": float(os.environ.get("REDIS_SOCKET_TIMEOUT", "0.05")),
-            "SOCKET_TIMEOUT": float(os.environ.get("REDIS_SOCKET_TIMEOUT", "0.05")),
+            "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+            "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
             # A cache outage degrades pages; it must not take them down.
             "IGNORE_EXCEPTIONS": True,
         },

@@ -285,11 +285,11 @@ def frozen_redis(event_id: Any) -> Iterator[None]:
     frozen = {
         **django_settings.CACHES["default"],
         "LOCATION": f"redis://127.0.0.1:{listener.getsockname()[1]}/0",
-        # Production's patience (config/settings.py), not the test processes' longer one.
+        # Production's patience, not the test processes' longer one (tests/conftest.py).
         "OPTIONS": {
             **django_settings.CACHES["default"]["OPTIONS"],
-            "SOCKET_CONNECT_TIMEOUT": 0.05,
-            "SOCKET_TIMEOUT": 0.05,
+            "SOCKET_CONNECT_TIMEOUT": django_settings.REDIS_SOCKET_TIMEOUT,
+            "SOCKET_TIMEOUT": django_settings.REDIS_SOCKET_TIMEOUT,
         },
     }
     services.room_caches_clear()
