@@ -42,7 +42,8 @@
       return { scale: i === 0 ? "y" : "y" + i, side: i === 0 ? 3 : 1, grid: { show: i === 0 } };
     }));
     var spark = holder.parentNode.querySelector(".sparkline");
-    if (spark) spark.hidden = true;
+    // An SVG element has no `hidden` property, and the attribute does not hide it everywhere.
+    if (spark) spark.style.display = "none";
     new window.uPlot(
       {
         width: width, height: 220, series: series, axes: axes, tzDate: inUtc,

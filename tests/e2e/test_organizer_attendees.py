@@ -6,10 +6,11 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC
+from datetime import UTC, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize
 from pytest_django.live_server_helper import LiveServer
 
@@ -165,3 +166,19 @@ def test_a_sales_chart_of_one_hour_centres_its_point_and_reads_in_utc(
     # order of the page's language).
     words = set(legend.inner_text().split())
     assert words == {str(sold_at.day), f"{sold_at:%b}", f"{sold_at:%H}:00"}, words
+
+
+def test_the_chart_takes_the_place_of_the_sparkline_drawn_for_pages_without_javascript(
+    organizer_page: tuple[Page, Event, TicketTier],
+) -> None:
+    page, event, tier = organizer_page
+    earlier = _buy(event, tier, "Early Bird", quantity=1)[0].order_id
+    _buy(event, tier, "Late Owl", quantity=1)
+    Order.objects.filter(pk=earlier).update(paid_at=timezone.now() - timedelta(hours=3))
+    summaries_rebuild()
+    page.goto(f"/manage/events/{event.pk}/dashboard")
+
+    page.locator(".chart-canvas .u-over").first.wait_for()
+    sparkline = page.locator(".sparkline").first
+    assert sparkline.count() == 1
+    assert not sparkline.is_visible()
