@@ -79,6 +79,12 @@ def order_timeline(order: Order) -> list[Moment]:
         elif delivery.status == "failed":
             failed = _("Email “%(topic)s” failed") % named
             moments.append(Moment(delivery.created_at, "email", failed))
+        elif delivery.status == "skipped":
+            skipped = _("Email “%(topic)s” not sent: %(reason)s") % {
+                **named,
+                "reason": delivery.last_error or _("skipped"),
+            }
+            moments.append(Moment(delivery.created_at, "email", skipped))
     for refund in Refund.objects.filter(order=order).prefetch_related("lines"):
         tickets = len(refund.lines.all())
         moments.append(

@@ -324,6 +324,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, help="WEB_CONCURRENCY (default: gunicorn.conf)")
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--port", type=int, help="gunicorn's port (default: a free one)")
+    parser.add_argument(
+        "--only",
+        choices=["event_dashboard", "org_dashboard", "attendee_search"],
+        help="measure this page alone (for profiling; skips the export and the refresh)",
+    )
     args = parser.parse_args(argv)
     if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
         raise SystemExit("Set DATABASE_URL (the seeded scale database) and REDIS_URL.")
@@ -375,6 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     log_path = Path(tempfile.gettempdir()) / "boxoffice_bench_dashboard.log"
     database = connection.settings_dict["NAME"]
+    if args.only:
+        scenarios = {args.only: scenarios[args.only]}
     with gunicorn(environ, log_path, port=args.port) as (base, master):
         for name, urls in scenarios.items():
             headers = {"Cookie": cookie}
@@ -402,6 +409,9 @@ def main(argv: list[str] | None = None) -> int:
             results[name + "_ms"] = {k[:-3]: v for k, v in outcome.items() if k.endswith("_ms")}
             results[name + "_detail"] = outcome
             log(f"{name}: {outcome}")
+        if args.only:
+            print(json.dumps(results, indent=2, default=str))
+            return 0
         # The same searches from one organizer alone: how long a search takes when it does not
         # queue behind nineteen others for the two cores.
         searches = scenarios["attendee_search"][args.warmup :]

@@ -102,7 +102,7 @@ def shoot(browser: Browser, base: str, width: int, out: Path) -> dict[str, str]:
     sign_in(page, "organizer@boxoffice.local")
     page.goto("/manage/")
     snap(page, "organizer-home", full=not phone)
-    page.get_by_role("link", name="Hands-on Django Workshop").first.click()
+    page.get_by_role("link", name="Jazz Festival by the Lake").first.click()
     snap(page, "organizer-event", full=not phone)
     page.get_by_role("navigation", name="Event sections").get_by_role(
         "link", name="Attendees"

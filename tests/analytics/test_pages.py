@@ -15,6 +15,8 @@ from checkin.models import Admission
 from checkin.services import checkin_list_default, ticket_scan
 from core.refs import ref_display
 from events.models import Event, TicketTier
+from notifications.models import Delivery, Message
+from notifications.services import message_fan_out
 from tests.factories import MembershipFactory, UserFactory
 from ticketing.aftersale.refunds import order_refund
 from ticketing.booking.services import order_pay, order_reserve
@@ -228,6 +230,21 @@ def test_exports_follow_the_filter_in_csv_and_xlsx(
     with zipfile.ZipFile(io.BytesIO(body)) as book:
         sheet = book.read("xl/worksheets/sheet1.xml").decode()
     assert "Other Person" in sheet and "Export Person" in sheet
+
+
+@pytest.mark.django_db
+def test_order_page_says_why_an_email_was_not_sent(
+    organizer_client: Client, event: Event, tier: TicketTier
+) -> None:
+    order = _buy(event, tier, 1, "Skipped Mail")[0].order
+    message = Message.objects.get(data__order_id=str(order.pk))
+    message_fan_out(message_id=message.pk)
+    mail = Delivery.objects.get(channel="email", message=message)
+    Delivery.objects.filter(pk=mail.pk).update(
+        status=Delivery.Status.SKIPPED, sent_at=None, last_error="The order was cancelled."
+    )
+    page = organizer_client.get(f"/manage/orders/{order.pk}/").content.decode()
+    assert "not sent: The order was cancelled." in page
 
 
 @pytest.mark.django_db

@@ -8,9 +8,10 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from accounts.models import Organization, User
-from events.demo_covers import demo_cover
 from events.models import Category, Event
 from events.services import TierSpec, VenueSpec, event_cover_set, event_create, event_publish
+from ops.demo_covers import demo_cover
+from ops.demo_sales import demo_sales_seed
 from ticketing.seating.services import SeatBlock, event_seating_apply, seat_map_create
 
 PASSWORD = "boxoffice-demo"  # noqa: S105 - published demo credentials
@@ -92,7 +93,14 @@ SEATED = {
 
 
 class Command(BaseCommand):
-    help = "Create demo users, an organization and published events (safe to run again)."
+    help = (
+        "Create demo users, an organization, published events and their sales (safe to run again)."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--without-sales", action="store_true", help="events only: no orders, scans or ratings"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         for name in CATEGORIES:
@@ -161,6 +169,13 @@ class Command(BaseCommand):
                 image=SimpleUploadedFile(f"{event.slug}.png", picture, content_type="image/png"),
             )
             Event.objects.filter(pk=event.pk).update(cover_alt="")  # decorative: the title says it
+        if not options["without_sales"] and demo_sales_seed(
+            organization=organization,
+            organizer=organizer,
+            door=User.objects.get(email="door@boxoffice.local"),
+            attendee=User.objects.get(email="attendee@boxoffice.local"),
+        ):
+            self.stdout.write("Demo sales: orders over four weeks, and a past event with scans.")
         self.stdout.write(
             self.style.SUCCESS(
                 f"\nDemo logins (password for all: {PASSWORD})\n"
