@@ -1,16 +1,18 @@
+from django.utils.translation import gettext_lazy as _
+
 from core.errors import DomainError
 
 
 class InvalidCredentials(DomainError):
     code = "INVALID_CREDENTIALS"
     status = 401
-    message = "Email or password is wrong."
+    message = _("Email or password is wrong.")
 
 
 class EmailTaken(DomainError):
     code = "EMAIL_TAKEN"
     status = 409
-    message = "An account with this email already exists."
+    message = _("An account with this email already exists.")
 
 
 class WeakPassword(DomainError):
@@ -21,13 +23,13 @@ class WeakPassword(DomainError):
 class InvalidEmail(DomainError):
     code = "INVALID_EMAIL"
     status = 422
-    message = "Enter a valid email address."
+    message = _("Enter a valid email address.")
 
 
 class InvalidTokenRequest(DomainError):
     code = "INVALID_TOKEN_REQUEST"
     status = 422
-    message = "The token cannot be issued like that."
+    message = _("The token cannot be issued like that.")
 
 
 class InsufficientScope(DomainError):
@@ -35,4 +37,4 @@ class InsufficientScope(DomainError):
 
     code = "INSUFFICIENT_SCOPE"
     status = 403
-    message = "This token may not do that."
+    message = _("This token may not do that.")

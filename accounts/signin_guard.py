@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.signals import signin_paused
@@ -28,7 +29,7 @@ UNLOCK_SALT = "accounts.signin-unlock"
 
 
 class SignInThrottled(RateLimited):
-    message = "Too many failed sign-ins. Try again later."
+    message = _("Too many failed sign-ins. Try again later.")
 
 
 def _account(email: str) -> str:

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Schema
 from pydantic import Field
 
@@ -30,7 +31,7 @@ router = Router(tags=["organizer"], auth=bearer)
 class InvalidPeriod(DomainError):
     code = "INVALID_PERIOD"
     status = 422
-    message = "`from` must be before `to`, at most 366 days apart."
+    message = _("`from` must be before `to`, at most 366 days apart.")
 
 
 class OrganizerEventOut(Schema):

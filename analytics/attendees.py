@@ -65,7 +65,7 @@ ATTENDEE_STATUSES = ("valid", "refunded", "transferred", "cancelled")
 class InvalidCursor(DomainError):
     code = "INVALID_CURSOR"
     status = 400
-    message = "The cursor is not one this list gave out."
+    message = _("The cursor is not one this list gave out.")
 
 
 @dataclass(frozen=True)

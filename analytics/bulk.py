@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.services import audit_record
@@ -31,7 +32,7 @@ BODY_MAX = 5000
 class MessageInvalid(DomainError):
     code = "MESSAGE_INVALID"
     status = 422
-    message = "Give the message a subject and a text."
+    message = _("Give the message a subject and a text.")
 
 
 @dataclass

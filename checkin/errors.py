@@ -1,3 +1,5 @@
+from django.utils.translation import gettext_lazy as _
+
 from core.errors import DomainError
 
 
@@ -6,7 +8,7 @@ class InvalidPayload(DomainError):
 
     code = "INVALID_TICKET"
     status = 422
-    message = "This is not a valid ticket."
+    message = _("This is not a valid ticket.")
 
     def __init__(self, reason: str, message: str | None = None) -> None:
         self.reason = reason
@@ -16,16 +18,16 @@ class InvalidPayload(DomainError):
 class DeviceLinkRevoked(DomainError):
     code = "DEVICE_LINK_REVOKED"
     status = 410
-    message = "This scanner link was revoked by the organizer."
+    message = _("This scanner link was revoked by the organizer.")
 
 
 class KeyInUse(DomainError):
     code = "KEY_IN_USE"
     status = 409
-    message = "The current signing key cannot be revoked; rotate to a new key first."
+    message = _("The current signing key cannot be revoked; rotate to a new key first.")
 
 
 class ListNameTaken(DomainError):
     code = "LIST_NAME_TAKEN"
     status = 409
-    message = "This event already has a check-in list with that name."
+    message = _("This event already has a check-in list with that name.")

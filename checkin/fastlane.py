@@ -24,11 +24,13 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DataError, close_old_connections, connection
+from django.utils import translation
 
 from accounts.scopes import API_ROUTE_SCOPES
 from accounts.services import api_token_grant
 from checkin.services import ticket_scan
 from core.errors import DomainError
+from core.http import environ_language
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +81,11 @@ def _parse(body: bytes) -> dict[str, Any] | None:
     }
 
 
+def _in(language: str, text: str) -> str:
+    with translation.override(language):
+        return translation.gettext(text)
+
+
 class ScanFastLane:
     def __init__(self, app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]]) -> None:
         self.app = app
@@ -108,12 +115,14 @@ class ScanFastLane:
         recycle = not connection.in_atomic_block
         if recycle:
             close_old_connections()
+        language = environ_language(environ)
         try:
             token = environ["HTTP_AUTHORIZATION"][len("Bearer ") :].strip()
             grant = api_token_grant(token)
             if grant is None or SCAN_SCOPE not in grant.scopes:
                 return self.app(environ, start_response)
-            status, answer = 200, self._scan(grant.user, arguments)
+            with translation.override(language):
+                status, answer = 200, self._scan(grant.user, arguments)
         except DomainError as exc:
             status, answer = exc.status, exc.as_dict()
         except DataError:
@@ -121,13 +130,14 @@ class ScanFastLane:
             answer = {
                 "error": {
                     "code": "VALIDATION_ERROR",
-                    "message": "The input contains a value that cannot be used.",
+                    "message": _in(language, "The input contains a value that cannot be used."),
                 }
             }
         except Exception:
             logger.exception("Unhandled error in the scan fast lane")
             status = 500
-            answer = {"error": {"code": "INTERNAL", "message": "Something went wrong on our side."}}
+            failed = _in(language, "Something went wrong on our side.")
+            answer = {"error": {"code": "INTERNAL", "message": failed}}
         finally:
             if recycle:
                 close_old_connections()

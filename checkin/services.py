@@ -104,7 +104,7 @@ def checkin_list_default(event: Event) -> CheckinList:
     existing = event.checkin_lists.order_by("created_at").first()
     if existing is not None:
         return existing
-    checkin_list, _ = CheckinList.objects.get_or_create(event=event, name="Main entrance")
+    checkin_list, _created = CheckinList.objects.get_or_create(event=event, name="Main entrance")
     return checkin_list
 
 
@@ -285,7 +285,7 @@ def ticket_scan(
     }
     row = _run("context", params)
     if row is None:
-        raise NotFound("No such check-in list.")
+        raise NotFound(_("No such check-in list."))
     (
         event_id,
         allow_reentry,
@@ -307,7 +307,7 @@ def ticket_scan(
     if (user_id is not None and not (member and event_open)) or (
         link_id is not None and not (linked and event_open)
     ):
-        raise NotFound("No such check-in list.")
+        raise NotFound(_("No such check-in list."))
 
     params.update(
         id=uuid.uuid4(),
@@ -375,7 +375,7 @@ def ticket_scan(
         params["no_reason"] = "already_inside" if allow_reentry else "already_used"
     written = _run(kind, params)
     assert written is not None  # noqa: S101 - the statement always returns its one row
-    result, conflict, first_at, _ = written
+    result, conflict, first_at, _scan_id = written
     scan_id = str(params["id"])
     if result in POSITIVE:
         reason = params["ok_reason"]
@@ -692,7 +692,7 @@ def ticket_admit_manually(
     """
     ticket = Ticket.objects.filter(pk=ticket_id, event_id=checkin_list.event_id).first()
     if ticket is None:
-        raise NotFound("No such ticket for this event.")
+        raise NotFound(_("No such ticket for this event."))
     with transaction.atomic():
         result = ticket_scan(
             payload=ticket.qr_payload,

@@ -9,13 +9,14 @@ from typing import Any
 from django.core.exceptions import RequestDataTooBig
 from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.openapi.schema import OpenAPISchema
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from core.errors import DomainError
+from core.errors import DomainError, NotFound
 from core.middleware import payload_too_large
 from core.ratelimit import RouteThrottle
 from ops.availability import unavailable_response
@@ -139,21 +140,21 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
     ]
     message = "; ".join(f"{f['field'] or 'body'}: {f['message']}" for f in fields)
     return error_response(
-        request, 422, "VALIDATION_ERROR", message or "Invalid input.", fields=fields
+        request, 422, "VALIDATION_ERROR", message or _("Invalid input."), fields=fields
     )
 
 
 @api.exception_handler(AuthenticationError)
 def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     return error_response(
-        request, 401, "UNAUTHENTICATED", "Send a valid token: Authorization: Bearer <token>."
+        request, 401, "UNAUTHENTICATED", _("Send a valid token: Authorization: Bearer <token>.")
     )
 
 
 @api.exception_handler(Throttled)
 def on_throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
     # ninja adds Retry-After to this response from the throttle's wait().
-    return error_response(request, 429, "RATE_LIMITED", "Too many requests; try again later.")
+    return error_response(request, 429, "RATE_LIMITED", _("Too many requests; try again later."))
 
 
 @api.exception_handler(HttpError)
@@ -164,7 +165,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 @api.exception_handler(Http404)
 def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return error_response(request, 404, "NOT_FOUND", "Not found.")
+    return error_response(request, 404, "NOT_FOUND", NotFound().detail_message)
 
 
 @api.exception_handler(DataError)
@@ -172,7 +173,7 @@ def on_data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
     # Input PostgreSQL refuses to store or compare (a NUL character in a string, say) is the
     # client's mistake; one handler here instead of a NUL check on every string field.
     return error_response(
-        request, 422, "VALIDATION_ERROR", "The input contains a value that cannot be used."
+        request, 422, "VALIDATION_ERROR", _("The input contains a value that cannot be used.")
     )
 
 
@@ -194,7 +195,7 @@ def on_request_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResp
 @api.exception_handler(Exception)
 def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     logger.exception("Unhandled API error", exc_info=exc)
-    return error_response(request, 500, "INTERNAL", "Something went wrong on our side.")
+    return error_response(request, 500, "INTERNAL", _("Something went wrong on our side."))
 
 
 def _register_routers() -> None:

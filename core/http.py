@@ -3,10 +3,13 @@ sent a request."""
 
 import functools
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
-from typing import TYPE_CHECKING
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
+from django.http.cookie import parse_cookie
+from django.utils import translation
 
 if TYPE_CHECKING:
     # Only for annotations: core imports no app at run time.
@@ -106,3 +109,11 @@ def json_error(status: int, code: str | None = None, message: str | None = None)
         },
         status=status,
     )
+
+
+def environ_language(environ: dict[str, Any]) -> str:
+    """The language LocaleMiddleware would choose for this request (the language cookie, then
+    Accept-Language), for an answer a WSGI fast lane writes before Django runs: a thread keeps
+    the language of the last request it served, which may be another visitor's."""
+    seen = SimpleNamespace(COOKIES=parse_cookie(environ.get("HTTP_COOKIE", "")), META=environ)
+    return translation.get_language_from_request(cast(HttpRequest, seen))

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+from django.utils.translation import gettext_lazy as _
 from django_redis import get_redis_connection
 from ninja.throttling import BaseThrottle
 from redis.exceptions import RedisError
@@ -60,7 +61,7 @@ def policy(name: str) -> Rate:
 class RateLimited(DomainError):
     code = "RATE_LIMITED"
     status = 429
-    message = "Too many requests; try again later."
+    message = _("Too many requests; try again later.")
 
     def __init__(self, retry_after: int, message: str | None = None) -> None:
         super().__init__(message)

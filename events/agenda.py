@@ -15,6 +15,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.services import audit_record
@@ -111,15 +112,15 @@ def session_save(
     """Create or change a session; returns it with warnings (a speaker in two places at once)."""
     title = title.strip()
     if not title:
-        raise InvalidSession("A session needs a title.")
+        raise InvalidSession(_("A session needs a title."))
     if timezone.is_naive(starts_at) or timezone.is_naive(ends_at):
-        raise InvalidSession("Start and end need a time zone.")
+        raise InvalidSession(_("Start and end need a time zone."))
     if ends_at <= starts_at:
-        raise InvalidSession("A session must end after it starts.")
+        raise InvalidSession(_("A session must end after it starts."))
     if starts_at < event.starts_at or ends_at > event.ends_at:
-        raise InvalidSession("A session must lie within the event's start and end.")
+        raise InvalidSession(_("A session must lie within the event's start and end."))
     if capacity is not None and capacity < 0:
-        raise InvalidSession("Capacity cannot be negative.")
+        raise InvalidSession(_("Capacity cannot be negative."))
     if session_id:
         session = (
             Session.objects.select_for_update(of=("self",))
@@ -127,26 +128,32 @@ def session_save(
             .first()
         )
         if session is None:
-            raise InvalidSession("Unknown session.")
+            raise InvalidSession(_("Unknown session."))
         if capacity is not None and capacity < session.seats_taken:
             raise InvalidSession(
-                f"{session.seats_taken} people already hold a seat; capacity cannot be {capacity}."
+                _("%(taken)s people already hold a seat; capacity cannot be %(capacity)s.")
+                % {"taken": session.seats_taken, "capacity": capacity}
             )
     else:
         session = Session(event=event)
     room = None
     if room_name.strip():
-        room, _ = Room.objects.get_or_create(venue_id=event.venue_id, name=room_name.strip()[:100])
+        room, _created = Room.objects.get_or_create(
+            venue_id=event.venue_id, name=room_name.strip()[:100]
+        )
     track = None
     if track_name.strip():
-        track, _ = Track.objects.get_or_create(event=event, name=track_name.strip()[:100])
+        track, _created = Track.objects.get_or_create(event=event, name=track_name.strip()[:100])
     if room is not None:
         taken = _overlapping(Session.objects.filter(room=room), starts_at, ends_at).exclude(
             pk=session.pk
         )
         clash = taken.first()
         if clash is not None:
-            raise RoomOccupied(f"“{clash.title}” is in {room.name} at that time.")
+            raise RoomOccupied(
+                _("“%(session)s” is in %(room)s at that time.")
+                % {"session": clash.title, "room": room.name}
+            )
     before = _what_attendees_see(session) if session_id else None
     session.title, session.description = title[:200], description
     session.starts_at, session.ends_at = starts_at, ends_at
@@ -161,7 +168,9 @@ def session_save(
         raise
     speakers = []
     for name in dict.fromkeys(n.strip()[:150] for n in speaker_names or [] if n.strip()):
-        speaker, _ = Speaker.objects.get_or_create(organization_id=event.organization_id, name=name)
+        speaker, _created = Speaker.objects.get_or_create(
+            organization_id=event.organization_id, name=name
+        )
         speakers.append(speaker)
     session.speakers.set(speakers)
     audit_record(
@@ -228,20 +237,20 @@ def session_star(*, user: User, session_id: Any) -> StarResult:
     """Star a session for `user`; a limited session takes one of its seats (or SESSION_FULL)."""
     session = Session.objects.select_related("event").filter(pk=session_id).first()
     if session is None or session.event.status == Event.Status.DRAFT:
-        raise InvalidSession("Unknown session.")
+        raise InvalidSession(_("Unknown session."))
     existing = SessionStar.objects.filter(user=user, session=session).first()
     if existing is not None:
         return StarResult(star=existing, clashes=star_clashes(user=user, session=session))
     if session.capacity is not None:
         if not holds_valid_ticket(user, session.event_id):
-            raise TicketRequired("This session has limited seats: they are for ticket holders.")
+            raise TicketRequired(_("This session has limited seats: they are for ticket holders."))
         if not _take_seat(session.pk):
             raise SessionFull()
     try:
         with transaction.atomic():
             star = SessionStar.objects.create(user=user, session=session)
     except IntegrityError as exc:  # a double click raced us; undo our seat with the outer block
-        raise InvalidSession("Already on your agenda.") from exc
+        raise InvalidSession(_("Already on your agenda.")) from exc
     events_changed(session.event_id)
     return StarResult(star=star, clashes=star_clashes(user=user, session=session))
 
@@ -250,7 +259,7 @@ def session_star(*, user: User, session_id: Any) -> StarResult:
 @busy_on_lock_timeout()
 def session_unstar(*, user: User, session_id: Any) -> bool:
     """Take a session off `user`'s agenda (freeing the seat); False when it was not on it."""
-    deleted, _ = SessionStar.objects.filter(user=user, session_id=session_id).delete()
+    deleted, _by_model = SessionStar.objects.filter(user=user, session_id=session_id).delete()
     if deleted:
         Session.objects.filter(pk=session_id, capacity__isnull=False, seats_taken__gt=0).update(
             seats_taken=F("seats_taken") - 1
@@ -276,7 +285,7 @@ def agenda_feed_for(*, user: User) -> AgendaFeed:
 @transaction.atomic(durable=True)
 def agenda_feed_rotate(*, user: User) -> AgendaFeed:
     """A new secret for `user`'s feed; the old URL stops working at once."""
-    feed, _ = AgendaFeed.objects.select_for_update().get_or_create(
+    feed, _created = AgendaFeed.objects.select_for_update().get_or_create(
         user=user, defaults={"token": secrets.token_urlsafe(32)}
     )
     feed.token = secrets.token_urlsafe(32)

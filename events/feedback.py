@@ -13,6 +13,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.services import audit_record
@@ -36,7 +37,9 @@ def _validate(rating: Any, comment: str) -> tuple[int, str]:
         raise InvalidFeedback()
     comment = comment.strip()
     if len(comment) > MAX_COMMENT:
-        raise InvalidFeedback(f"Keep the comment under {MAX_COMMENT} characters.")
+        raise InvalidFeedback(
+            _("Keep the comment under %(count)s characters.") % {"count": MAX_COMMENT}
+        )
     return rating, comment
 
 
@@ -66,7 +69,7 @@ def feedback_submit(*, author: User, event: Event, rating: int, comment: str = "
     """Rate an ended event 1-5 (ticket holders only, once each); returns the feedback."""
     rating, comment = _validate(rating, comment)
     if not holds_valid_ticket(author, event.pk):
-        raise TicketRequired("Only people with a ticket to this event can rate it.")
+        raise TicketRequired(_("Only people with a ticket to this event can rate it."))
     if event.status == Event.Status.CANCELLED or not event.has_ended:
         raise FeedbackNotOpen()
     try:
@@ -92,7 +95,7 @@ def feedback_edit(*, author: User, feedback_id: Any, rating: int, comment: str =
         .first()
     )
     if feedback is None:
-        raise InvalidFeedback("Unknown feedback.")
+        raise InvalidFeedback(_("Unknown feedback."))
     if timezone.now() > feedback.created_at + EDIT_WINDOW:
         raise FeedbackLocked()
     delta = rating - feedback.rating
@@ -109,8 +112,8 @@ def feedback_reply(*, actor: User, feedback: Feedback, body: str) -> FeedbackRep
     """The organizer's public answer (one per feedback; replying again replaces it)."""
     body = body.strip()
     if not body or len(body) > MAX_COMMENT:
-        raise InvalidFeedback(f"A reply has 1 to {MAX_COMMENT} characters.")
-    reply, _ = FeedbackReply.objects.update_or_create(
+        raise InvalidFeedback(_("A reply has 1 to %(count)s characters.") % {"count": MAX_COMMENT})
+    reply, _created = FeedbackReply.objects.update_or_create(
         feedback=feedback, defaults={"author": actor, "body": body}
     )
     audit_record(

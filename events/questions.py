@@ -34,18 +34,27 @@ def answer_clean(question: AttendeeQuestion, value: Any) -> str:
     text = " ".join(str(value if value is not None else "").split())
     if not text:
         if question.required:
-            raise AnswerRequired(f"“{question.label}” needs an answer.", question=str(question.pk))
+            raise AnswerRequired(
+                _("“%(question)s” needs an answer.") % {"question": question.label},
+                question=str(question.pk),
+            )
         return ""
     if question.kind == AttendeeQuestion.Kind.YES_NO:
         text = text.lower()
         if text not in (YES, NO):
-            raise AnswerInvalid(f"Answer “{question.label}” with yes or no.")
+            raise AnswerInvalid(
+                _("Answer “%(question)s” with yes or no.") % {"question": question.label}
+            )
     elif question.kind == AttendeeQuestion.Kind.CHOICE and text not in question.options:
         raise AnswerInvalid(
-            f"Choose one of the options for “{question.label}”.", question=str(question.pk)
+            _("Choose one of the options for “%(question)s”.") % {"question": question.label},
+            question=str(question.pk),
         )
     if len(text) > ANSWER_MAX:
-        raise AnswerInvalid(f"Keep “{question.label}” under {ANSWER_MAX} characters.")
+        raise AnswerInvalid(
+            _("Keep “%(question)s” under %(count)s characters.")
+            % {"question": question.label, "count": ANSWER_MAX}
+        )
     return text
 
 
@@ -111,11 +120,11 @@ def question_create(
     label = " ".join(label.split())[:200]
     cleaned = list(dict.fromkeys(o.strip()[:100] for o in options if o.strip()))
     if not label or kind not in AttendeeQuestion.Kind.values:
-        raise InvalidQuestion("Give the question a text and a kind.")
+        raise InvalidQuestion(_("Give the question a text and a kind."))
     if kind == AttendeeQuestion.Kind.CHOICE and len(cleaned) < 2:
         raise InvalidQuestion()
     if tier_id and not event.tiers.filter(pk=tier_id).exists():
-        raise InvalidQuestion("That tier is not one of this event's.")
+        raise InvalidQuestion(_("That tier is not one of this event's."))
     position = AttendeeQuestion.objects.filter(event=event).count()
     question = AttendeeQuestion.objects.create(
         event=event,

@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from accounts.models import Organization, User
 from accounts.services import audit_record
@@ -41,7 +42,7 @@ class VenueSpec:
 
 
 def _venue_for(organization: Organization, spec: VenueSpec) -> Venue:
-    venue, _ = Venue.objects.get_or_create(
+    venue, _created = Venue.objects.get_or_create(
         organization=organization,
         name=spec.name.strip(),
         city=spec.city.strip(),
@@ -52,7 +53,7 @@ def _venue_for(organization: Organization, spec: VenueSpec) -> Venue:
         venue.save(update_fields=["address"])
     if spec.latitude is not None and spec.longitude is not None:
         if not (-90 <= spec.latitude <= 90 and -180 <= spec.longitude <= 180):
-            raise InvalidEvent("Latitude is -90..90 and longitude -180..180.")
+            raise InvalidEvent(_("Latitude is -90..90 and longitude -180..180."))
         if (venue.latitude, venue.longitude) != (spec.latitude, spec.longitude):
             venue.latitude, venue.longitude = spec.latitude, spec.longitude
             venue.save(update_fields=["latitude", "longitude"])
@@ -66,20 +67,20 @@ def _validate_time_zone(name: str) -> None:
 
 def _validate_times(starts_at: datetime, ends_at: datetime) -> None:
     if timezone.is_naive(starts_at) or timezone.is_naive(ends_at):
-        raise InvalidEvent("Start and end need a time zone.")
+        raise InvalidEvent(_("Start and end need a time zone."))
     if ends_at < starts_at:
-        raise InvalidEvent("The event cannot end before it starts.")
+        raise InvalidEvent(_("The event cannot end before it starts."))
 
 
 def _validate_tier(spec: TierSpec) -> None:
     if not spec.name.strip():
-        raise InvalidEvent("Every ticket tier needs a name.")
+        raise InvalidEvent(_("Every ticket tier needs a name."))
     if spec.price < 0:
-        raise InvalidEvent("Prices cannot be negative.")
+        raise InvalidEvent(_("Prices cannot be negative."))
     if spec.capacity < 0 or spec.max_per_order < 1:
-        raise InvalidEvent("Capacity cannot be negative and at least 1 ticket per order.")
+        raise InvalidEvent(_("Capacity cannot be negative and at least 1 ticket per order."))
     if spec.sales_start and spec.sales_end and spec.sales_end <= spec.sales_start:
-        raise InvalidEvent("Ticket sales must end after they start.")
+        raise InvalidEvent(_("Ticket sales must end after they start."))
 
 
 @transaction.atomic(durable=True)
@@ -155,7 +156,7 @@ def _translations_checked(translations: dict[str, dict[str, str]]) -> dict[str, 
             raise InvalidEvent(f"Texts in {code!r} are not offered.")
         kept = {f: str(texts[f]).strip() for f in ("title", "description") if texts.get(f)}
         if len(kept.get("title", "")) > 200:
-            raise InvalidEvent("A title has at most 200 characters.")
+            raise InvalidEvent(_("A title has at most 200 characters."))
         if kept:
             checked[code] = kept
     return checked
@@ -188,12 +189,12 @@ def event_update(
     """Change an event's details (and its tiers), all or nothing; returns the event."""
     event = Event.objects.select_for_update().get(pk=event.pk)
     if event.status == Event.Status.CANCELLED:
-        raise EventNotEditable("A cancelled event cannot be edited.")
+        raise EventNotEditable(_("A cancelled event cannot be edited."))
     unknown = set(fields) - EDITABLE_FIELDS
     if unknown:
         raise InvalidEvent(f"Unknown fields: {', '.join(sorted(unknown))}")
     if "currency" in fields and fields["currency"] != event.currency and event.orders.exists():
-        raise EventNotEditable("The currency cannot change once tickets were ordered.")
+        raise EventNotEditable(_("The currency cannot change once tickets were ordered."))
     if "translations" in fields:
         fields["translations"] = _translations_checked(fields["translations"] or {})
     changes: dict[str, Any] = {}
@@ -252,19 +253,22 @@ def _save_tiers(actor: User, event: Event, tiers: list[TierSpec]) -> list[Ticket
     for position, spec in enumerate(tiers):
         tier = existing.get(spec.id) if spec.id else None
         if spec.id and tier is None:
-            raise InvalidEvent("Unknown ticket tier.")
+            raise InvalidEvent(_("Unknown ticket tier."))
         if tier is None:
             tier = TicketTier(event=event)
         elif tier.pk in seated and spec.capacity != tier.capacity:
             # A seated tier sells its seats: its capacity follows the seating page.
             raise InvalidEvent(
-                f"{tier.name} sells assigned seats: its capacity is its {tier.capacity} seats. "
-                "Change the seating (add or block seats) instead."
+                _(
+                    "%(tier)s sells assigned seats: its capacity is its %(seats)s seats. "
+                    "Change the seating (add or block seats) instead."
+                )
+                % {"tier": tier.name, "seats": tier.capacity}
             )
         elif spec.capacity < tier.sold_count:
             raise CapacityBelowSold(
-                f"{tier.name}: {tier.sold_count} already sold or held, capacity cannot be "
-                f"{spec.capacity}."
+                _("%(tier)s: %(sold)s already sold or held, capacity cannot be %(capacity)s.")
+                % {"tier": tier.name, "sold": tier.sold_count, "capacity": spec.capacity}
             )
         tier.name, tier.price, tier.capacity = spec.name.strip(), spec.price, spec.capacity
         tier.max_per_order, tier.position = spec.max_per_order, position
@@ -289,9 +293,9 @@ def event_publish(*, actor: User, event: Event) -> Event:
     """Put a draft on sale."""
     event = Event.objects.select_for_update().get(pk=event.pk)
     if event.status != Event.Status.DRAFT:
-        raise EventNotEditable("Only drafts can be published.")
+        raise EventNotEditable(_("Only drafts can be published."))
     if not event.tiers.exists():
-        raise InvalidEvent("Add at least one ticket tier before publishing.")
+        raise InvalidEvent(_("Add at least one ticket tier before publishing."))
     event.status = Event.Status.PUBLISHED
     event.save(update_fields=["status", "updated_at"])
     audit_record(actor=actor, action="event.publish", target=event, organization=event.organization)
@@ -304,7 +308,7 @@ def event_cancel(*, actor: User, event: Event) -> Event:
     """Cancel an event: it leaves sale at once (refunds are handled by ticketing)."""
     event = Event.objects.select_for_update().get(pk=event.pk)
     if event.status == Event.Status.CANCELLED:
-        raise EventNotEditable("This event is already cancelled.")
+        raise EventNotEditable(_("This event is already cancelled."))
     event.status = Event.Status.CANCELLED
     event.save(update_fields=["status", "updated_at"])
     audit_record(actor=actor, action="event.cancel", target=event, organization=event.organization)

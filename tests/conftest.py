@@ -4,6 +4,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache, caches
 from django.test.utils import override_settings
+from django.utils import translation
 
 from accounts.models import Membership, User
 from accounts.services import token_lookups
@@ -53,6 +54,9 @@ def _fast_and_isolated(settings, request) -> Iterator[None]:
     # Rendered page chrome, kept per process. Emptied before the test: some tests replace
     # CACHES and are still replacing it when this fixture ends.
     caches["fragments"].clear()
+    # A request in German leaves its thread in German (LocaleMiddleware does not switch back),
+    # and a domain error raised outside a request speaks the thread's language.
+    translation.deactivate()
     yield
     celery_app.conf.task_always_eager = previous
     cache.delete_pattern("*")  # type: ignore[attr-defined]  # only this prefix: a `make run` may share the server

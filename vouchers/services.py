@@ -18,6 +18,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.services import audit_record
@@ -45,9 +46,9 @@ def voucher_find(*, event_id: Any, code: str, now: datetime) -> Voucher:
         else None
     )
     if voucher is None:
-        raise VoucherInvalid("There is no voucher with this code for this event.")
+        raise VoucherInvalid(_("There is no voucher with this code for this event."))
     if voucher.valid_from is not None and now < voucher.valid_from:
-        raise VoucherInvalid("This voucher code is not valid yet.")
+        raise VoucherInvalid(_("This voucher code is not valid yet."))
     if voucher.valid_until is not None and now >= voucher.valid_until:
         raise VoucherExpired()
     if voucher.used >= voucher.max_uses:
@@ -92,7 +93,7 @@ def order_pricing(
         applies = voucher is not None and _covers(voucher, tier)
         if tier.requires_voucher and not applies:
             # Sold only with a code that names it: no code, or another code, is not enough.
-            raise VoucherInvalid("These tickets need a voucher code that unlocks them.")
+            raise VoucherInvalid(_("These tickets need a voucher code that unlocks them."))
         covered = covered or applies
         unit_prices[tier_id] = (
             voucher_unit_price(voucher, tier.price)
@@ -100,7 +101,7 @@ def order_pricing(
             else tier.price
         )
     if voucher is not None and not covered:
-        raise VoucherInvalid("This voucher code is not valid for the tickets you chose.")
+        raise VoucherInvalid(_("This voucher code is not valid for the tickets you chose."))
     total = sum((unit_prices[t] * q for t, q in wanted.items()), Decimal("0"))
     list_total = sum((tiers[t].price * q for t, q in wanted.items()), Decimal("0"))
     return Pricing(unit_prices=unit_prices, total=total, discount=list_total - total)
@@ -138,7 +139,9 @@ def voucher_redeem(
             voucher=voucher, buyer=buyer, released_at=None
         ).count()
         if mine >= voucher.per_buyer_limit:
-            raise VoucherExhausted("You have already used this voucher code as often as allowed.")
+            raise VoucherExhausted(
+                _("You have already used this voucher code as often as allowed.")
+            )
     if not _claim_use(voucher.pk):
         raise VoucherExhausted()
     return VoucherRedemption.objects.create(
@@ -211,7 +214,7 @@ def vouchers_create(
     """One voucher with `code`, or `count` with generated codes (a batch named by `prefix`)."""
     tiers = list(event.tiers.filter(pk__in=spec.tier_ids))
     if len(tiers) != len(set(spec.tier_ids)):
-        raise VoucherInvalid("Choose tiers of this event.")
+        raise VoucherInvalid(_("Choose tiers of this event."))
     fields: dict[str, Any] = {
         "event": event,
         "kind": spec.kind,
@@ -224,7 +227,7 @@ def vouchers_create(
     if code:
         codes = [code_normalise(code)]
         if Voucher.objects.filter(event=event, code=codes[0]).exists():
-            raise VoucherInvalid("This event already has a voucher with this code.")
+            raise VoucherInvalid(_("This event already has a voucher with this code."))
     else:
         codes = _fresh_codes(event, prefix, count)
     batch = code_normalise(prefix) or (
@@ -236,7 +239,7 @@ def vouchers_create(
                 Voucher(code=c, batch=batch if not code else "", **fields) for c in codes
             )
     except IntegrityError as exc:  # a code made meanwhile by someone else: rare, say so
-        raise VoucherInvalid("A code was taken meanwhile; try again.") from exc
+        raise VoucherInvalid(_("A code was taken meanwhile; try again.")) from exc
     through = Voucher.tiers.through
     through.objects.bulk_create(
         through(voucher_id=v.pk, tickettier_id=t.pk) for v in vouchers for t in tiers

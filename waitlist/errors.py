@@ -1,25 +1,27 @@
+from django.utils.translation import gettext_lazy as _
+
 from core.errors import DomainError
 
 
 class TicketsAvailable(DomainError):
     code = "TICKETS_AVAILABLE"
     status = 409
-    message = "Tickets are still available: book them instead of waiting."
+    message = _("Tickets are still available: book them instead of waiting.")
 
 
 class OfferNotOpen(DomainError):
     code = "OFFER_NOT_OPEN"
     status = 409
-    message = "This offer was already used, declined or has expired."
+    message = _("This offer was already used, declined or has expired.")
 
 
 class OfferExpired(DomainError):
     code = "OFFER_EXPIRED"
     status = 409
-    message = "Sorry, this offer has expired and went to the next person in line."
+    message = _("Sorry, this offer has expired and went to the next person in line.")
 
 
 class NothingToOffer(DomainError):
     code = "NOTHING_TO_OFFER"
     status = 409
-    message = "There is no free seat to offer, or nobody is waiting."
+    message = _("There is no free seat to offer, or nobody is waiting.")

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.services import audit_record
@@ -37,7 +38,7 @@ from waitlist.signals import offer_made
 def waitlist_join(*, user: User, event: Event, tier_id: Any = None) -> WaitlistEntry:
     """Put `user` in line for a sold-out tier (or any tier); joining twice keeps the first place."""
     if event.status != Event.Status.PUBLISHED:
-        raise SalesClosed("This event is not on sale.")
+        raise SalesClosed(_("This event is not on sale."))
     tiers = list(event.tiers.all())
     tier = None
     if tier_id is not None:
@@ -67,7 +68,7 @@ def waitlist_leave(*, user: User, entry_id: Any) -> None:
         pk=entry_id, user=user, status=WaitlistEntry.Status.WAITING
     ).update(status=WaitlistEntry.Status.LEFT)
     if not updated:
-        raise NotFound("You are not on that waitlist.")
+        raise NotFound(_("You are not on that waitlist."))
 
 
 # --- Promotion: released seats become offers --------------------------------------------------
@@ -230,7 +231,7 @@ def offer_for(*, user: User, token: str) -> Offer:
         else None
     )
     if offer is None:
-        raise NotFound("No such offer.")
+        raise NotFound(_("No such offer."))
     return offer
 
 

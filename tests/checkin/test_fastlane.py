@@ -9,6 +9,7 @@ from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import close_old_connections
 from django.test import Client, RequestFactory
+from django.utils import translation
 
 from accounts.models import User
 from checkin.fastlane import ScanFastLane
@@ -21,7 +22,7 @@ from tests.factories import PASSWORD, EventFactory, TicketTierFactory, order_pai
 from ticketing.models import Ticket
 
 
-def environ(body: Any, token: str | None) -> dict[str, Any]:
+def environ(body: Any, token: str | None, **headers: str) -> dict[str, Any]:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     env = RequestFactory()._base_environ(  # type: ignore[attr-defined]
         REQUEST_METHOD="POST",
@@ -32,6 +33,7 @@ def environ(body: Any, token: str | None) -> dict[str, Any]:
     env["wsgi.input"] = io.BytesIO(raw)
     if token:
         env["HTTP_AUTHORIZATION"] = token
+    env.update(headers)
     return env
 
 
@@ -47,13 +49,15 @@ class Recorder:
         return [b"{}"]
 
 
-def call(app: Any, body: Any, token: str | None) -> tuple[int, dict[str, Any]]:
+def call(app: Any, body: Any, token: str | None, **headers: str) -> tuple[int, dict[str, Any]]:
     statuses: list[str] = []
     # As Django's test client does: the request signals must not close the test's connection.
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
     try:
-        raw = b"".join(app(environ(body, token), lambda status, _: statuses.append(status)))
+        raw = b"".join(
+            app(environ(body, token, **headers), lambda status, _: statuses.append(status))
+        )
     finally:
         signals.request_started.connect(close_old_connections)
         signals.request_finished.connect(close_old_connections)
@@ -121,6 +125,21 @@ def test_fast_lane_answers_as_the_api_does(event: Event, ticket: Ticket, token: 
     ]
     assert fast[-1] == (404, {"error": {"code": "NOT_FOUND", "message": "No such check-in list."}})
     assert logged == Scan.objects.count() == 8
+
+
+def test_the_lane_answers_a_german_door_phone_in_german_as_django_does(
+    event: Event, ticket: Ticket, token: str
+) -> None:
+    body = {"list_id": str(checkin_list_default(event).pk), "payload": ticket.qr_payload}
+    german = {"HTTP_ACCEPT_LANGUAGE": "de"}
+    with translation.override("en"):  # the thread's last request was someone else's
+        admitted = call(ScanFastLane(Recorder()), body, token, **german)
+        again = call(ScanFastLane(Recorder()), body, token, **german)
+        django = call(WSGIHandler(), body, token, **german)
+
+    assert admitted[1]["message"] == "Eingelassen"
+    assert again[1]["reason"] == django[1]["reason"] == "already_used"
+    assert again[1]["message"] == django[1]["message"] != "Already used."
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ checkout.
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.services import audit_record
@@ -43,7 +44,7 @@ def order_answers_change(
     by_id = {str(t.pk): t for t in tickets}
     unknown = [key for key in answers if key not in by_id]
     if unknown:
-        raise NotFound("That ticket is not a valid ticket of this order.", ticket=unknown[0])
+        raise NotFound(_("That ticket is not a valid ticket of this order."), ticket=unknown[0])
     questions = event_questions(order.event_id)
     changes: dict[str, dict[str, list[str]]] = {}
     for key, given in answers.items():

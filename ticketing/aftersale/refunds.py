@@ -19,6 +19,7 @@ from typing import Any
 from celery import shared_task
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.selectors import organizations_managed_by
@@ -171,11 +172,11 @@ def _refund_start(
         event = order.event
         if as_organizer:
             if not manages_event(actor, event):
-                raise NotFound("No such order.")
+                raise NotFound(_("No such order."))
             policy = None
         else:
             if order.buyer_id != actor.pk:
-                raise NotFound("No such order.")
+                raise NotFound(_("No such order."))
             policy = policy_for(event)
             if not policy.refunds_allowed:
                 raise RefundsNotAllowed()
@@ -208,7 +209,7 @@ def _refund_start(
                 raise TicketAlreadyUsed()
             tickets = refundable
         if not tickets:
-            raise TicketNotRefundable("This order has no tickets left to refund.")
+            raise TicketNotRefundable(_("This order has no tickets left to refund."))
         prices = dict(order.lines.values_list("tier_id", "unit_price"))
         quote = refund_quote(policy, [prices[t.tier_id] for t in tickets])
         refund = Refund.objects.create(

@@ -19,6 +19,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.audit import address_digest
 from accounts.models import User
@@ -59,11 +60,11 @@ def ticket_transfer_send(*, sender: User, ticket_id: Any, to_email: str) -> Tran
             holder=sender,
         )
         if ticket.status != Ticket.Status.VALID:
-            raise TicketNotTransferable("This ticket is no longer valid.")
+            raise TicketNotTransferable(_("This ticket is no longer valid."))
         if to_email == sender.email.lower():
-            raise TicketNotTransferable("That is your own email address.")
+            raise TicketNotTransferable(_("That is your own email address."))
         if ticket.event.status != Event.Status.PUBLISHED:
-            raise TicketNotTransferable("This event is not on.")
+            raise TicketNotTransferable(_("This event is not on."))
         _check_policy(ticket.event)
         transition_check([ticket], TicketState.TRANSFERRED)  # not once it got in
         ticket.transfers.filter(status=Transfer.Status.PENDING).update(
@@ -102,7 +103,7 @@ def transfer_by_token(token: str) -> Transfer:
         else None
     )
     if transfer is None:
-        raise NotFound("No such transfer.")
+        raise NotFound(_("No such transfer."))
     return transfer
 
 
@@ -123,9 +124,9 @@ def ticket_transfer_accept(*, recipient: User, token: str) -> Ticket:
         if transfer.status != Transfer.Status.PENDING:
             raise TransferNotOpen()
         if recipient.email.lower() != transfer.to_email:
-            raise NotFound("This transfer was sent to another email address.")
+            raise NotFound(_("This transfer was sent to another email address."))
         if ticket.status != Ticket.Status.VALID or ticket.holder_id != transfer.sender_id:
-            raise TicketNotTransferable("This ticket is no longer valid.")
+            raise TicketNotTransferable(_("This ticket is no longer valid."))
         _check_policy(ticket.event)
         seat_label = ticket.seat.label if ticket.seat is not None else ""
         [new] = tickets_build(

@@ -24,6 +24,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core.testswitches import switch_on
@@ -189,7 +190,10 @@ def order_hold(
         # With seats: seats and counts move together; a tier whose count says "full" with a
         # free seat in hand means the two drifted, and the count (the CHECK) wins.
         if not inventory_claim(tier_id, wanted[tier_id]):
-            raise SoldOut(f"Not enough {tiers[tier_id].name} tickets left.", tier_id=tier_id)
+            raise SoldOut(
+                _("Not enough %(tier)s tickets left.") % {"tier": tiers[tier_id].name},
+                tier_id=tier_id,
+            )
     return order
 
 
@@ -201,9 +205,12 @@ def sale_rules_check(
     for tier_id, quantity in wanted.items():
         tier = tiers[tier_id]
         if not tier.on_sale_at(now):
-            raise SalesClosed(f"{tier.name} is not on sale right now.")
+            raise SalesClosed(_("%(tier)s is not on sale right now.") % {"tier": tier.name})
         if quantity > tier.max_per_order:
-            raise QuantityLimit(f"At most {tier.max_per_order} × {tier.name} per order.")
+            raise QuantityLimit(
+                _("At most %(count)s × %(tier)s per order.")
+                % {"count": tier.max_per_order, "tier": tier.name}
+            )
 
 
 def buyer_limit_check(*, buyer: User, event: Event, adding: int, now: datetime) -> None:
@@ -223,7 +230,8 @@ def buyer_limit_check(*, buyer: User, event: Event, adding: int, now: datetime) 
     )
     if held + adding > (event.max_per_buyer or 0):
         raise QuantityLimit(
-            f"At most {event.max_per_buyer} tickets per person for this event; you have {held}.",
+            _("At most %(limit)s tickets per person for this event; you have %(held)s.")
+            % {"limit": event.max_per_buyer, "held": held},
             limit=event.max_per_buyer,
             held=held,
         )

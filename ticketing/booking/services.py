@@ -28,6 +28,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core.db import busy_on_lock_timeout, row_or_raise
@@ -80,14 +81,14 @@ def _normalise_items(items: Iterable[tuple[Any, int]]) -> dict[str, int]:
     merged: dict[str, int] = {}
     for tier_id, quantity in items:
         if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
-            raise QuantityLimit("Quantity must be a whole number of at least 1.")
+            raise QuantityLimit(_("Quantity must be a whole number of at least 1."))
         try:  # one spelling per tier: the lookup below and the request digest depend on it
             key = str(uuid.UUID(str(tier_id)))
         except ValueError as exc:
             raise UnknownTier() from exc
         merged[key] = merged.get(key, 0) + quantity
     if not merged:
-        raise QuantityLimit("Choose at least one ticket.")
+        raise QuantityLimit(_("Choose at least one ticket."))
     return merged
 
 
@@ -198,14 +199,14 @@ def _reserve(
             )
         }
     except ValidationError as exc:
-        raise NotFound("No such event.") from exc
+        raise NotFound(_("No such event.")) from exc
     if not tiers and not Event.objects.filter(pk=event_id).exclude(status="draft").exists():
-        raise NotFound("No such event.")
+        raise NotFound(_("No such event."))
     if len(tiers) != len(wanted):
         raise UnknownTier()
     event = next(iter(tiers.values())).event
     if event.status == Event.Status.DRAFT:  # drafts do not exist for the public
-        raise NotFound("No such event.")
+        raise NotFound(_("No such event."))
     voucher = voucher_find(event_id=event.pk, code=voucher_code, now=now) if voucher_code else None
     with busy_on_lock_timeout():
         return order_hold(
@@ -225,7 +226,7 @@ def order_voucher_apply(*, buyer: User, order_id: Any, code: str) -> Order:
     """Price the buyer's held order with a voucher code (its use counted now)."""
     order = _held_order_locked(buyer, order_id)
     if VoucherRedemption.objects.filter(order=order, released_at=None).exists():
-        raise VoucherInvalid("This order already has a voucher code.")
+        raise VoucherInvalid(_("This order already has a voucher code."))
     lines = list(order.lines.select_related("tier"))
     tiers = {str(line.tier_id): line.tier for line in lines}
     wanted = {str(line.tier_id): line.quantity for line in lines}
@@ -255,7 +256,7 @@ def order_attendees_set(
     tier_ids = _ticket_tiers(order)
     cleaned = [" ".join(name.split())[:150] for name in names]
     if len(cleaned) > len(tier_ids) or len(answers or []) > len(tier_ids):
-        raise QuantityLimit(f"This order has {len(tier_ids)} tickets.")
+        raise QuantityLimit(_("This order has %(count)s tickets.") % {"count": len(tier_ids)})
     order.attendee_names = cleaned
     order.attendee_answers = answers_clean(event_questions(order.event_id), tier_ids, answers or [])
     order.save(update_fields=["attendee_names", "attendee_answers"])
@@ -293,7 +294,7 @@ def _held_order_locked(buyer: User, order_id: Any) -> Order:
         buyer=buyer,
     )
     if order.status != Order.Status.PENDING:
-        raise OrderNotPayable("This order can no longer be changed.")
+        raise OrderNotPayable(_("This order can no longer be changed."))
     if order.expires_at <= timezone.now():
         raise HoldExpired(rereserved=False, expires_at=order.expires_at.isoformat())
     if Payment.objects.filter(order=order, status=Payment.Status.PENDING).exists():
@@ -533,7 +534,7 @@ def _payment_start(
             rereserved=order_reclaim(order, hold_minutes), expires_at=order.expires_at
         )
     if order.status == Order.Status.CANCELLED and not order_reclaim(order, hold_minutes):
-        raise SoldOut("The tickets of this order were released and are gone now.")
+        raise SoldOut(_("The tickets of this order were released and are gone now."))
     if order.status != Order.Status.PENDING:
         raise OrderNotPayable()
     return Payment.objects.create(

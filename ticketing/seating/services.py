@@ -30,6 +30,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import CharField, F, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.services import audit_record
@@ -101,7 +102,7 @@ def _row_label(first: str, index: int) -> str:
 
 def _block_seats(block: SeatBlock) -> list[dict[str, Any]]:
     if not (1 <= block.rows <= 200 and 1 <= block.seats_per_row <= 200):
-        raise SeatLayoutInvalid("A block has 1 to 200 rows of 1 to 200 seats.")
+        raise SeatLayoutInvalid(_("A block has 1 to 200 rows of 1 to 200 seats."))
     seats = []
     for r in range(block.rows):
         x = block.x
@@ -172,7 +173,7 @@ def _clean(raw: dict[str, Any], index: int) -> dict[str, Any]:
 
 def _validated(seats: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not seats:
-        raise SeatLayoutInvalid("A layout needs at least one seat.")
+        raise SeatLayoutInvalid(_("A layout needs at least one seat."))
     if len(seats) > MAX_SEATS_PER_MAP:
         raise SeatLayoutInvalid(f"A layout has at most {MAX_SEATS_PER_MAP} seats.")
     labels = Counter((s["section"], s["row"], s["number"]) for s in seats)
@@ -199,7 +200,7 @@ def layout_parse(*, data: str, fmt: str) -> list[dict[str, Any]]:
     elif fmt == "csv":
         rows = list(csv.DictReader(io.StringIO(data)))
     else:
-        raise SeatLayoutInvalid("The format is json or csv.")
+        raise SeatLayoutInvalid(_("The format is json or csv."))
     return _validated([_clean(row, i) for i, row in enumerate(rows)])
 
 
@@ -345,9 +346,9 @@ def event_seating_apply(
     """
     event = Event.objects.select_for_update().get(pk=event.pk)
     if seat_map.venue_id != event.venue_id:
-        raise SeatLayoutInvalid("That layout belongs to another venue.")
+        raise SeatLayoutInvalid(_("That layout belongs to another venue."))
     if Order.objects.filter(event=event).exists():
-        raise SeatLayoutInvalid("This event has orders already; its seats cannot be replaced.")
+        raise SeatLayoutInvalid(_("This event has orders already; its seats cannot be replaced."))
     tiers = {str(t.pk): t for t in TicketTier.objects.select_for_update().filter(event=event)}
     zones = set(seat_map.seats.values_list("zone", flat=True))
     missing = sorted(zones - set(zone_tiers))
@@ -520,9 +521,11 @@ def _normalise_seats(seat_ids: Sequence[Any]) -> list[str]:
     except ValueError as exc:
         raise UnknownSeat() from exc
     if not wanted:
-        raise QuantityLimit("Choose at least one seat.")
+        raise QuantityLimit(_("Choose at least one seat."))
     if len(wanted) > MAX_SEATS_PER_ORDER:
-        raise QuantityLimit(f"At most {MAX_SEATS_PER_ORDER} seats per order.")
+        raise QuantityLimit(
+            _("At most %(count)s seats per order.") % {"count": MAX_SEATS_PER_ORDER}
+        )
     return wanted
 
 
@@ -545,7 +548,7 @@ def _hold_in_transaction(
     try:
         event = Event.objects.exclude(status=Event.Status.DRAFT).get(pk=event_id)
     except (Event.DoesNotExist, ValidationError) as exc:
-        raise NotFound("No such event.") from exc
+        raise NotFound(_("No such event.")) from exc
     if event.status != Event.Status.PUBLISHED or event.ends_at <= now:
         raise SalesClosed()
     voucher = voucher_find(event_id=event.pk, code=voucher_code, now=now) if voucher_code else None
@@ -596,7 +599,7 @@ def _check_seats_free(seats: list[EventSeat], now: Any) -> None:
     if taken:
         labels = ", ".join(seat.label for seat in taken)
         raise SeatTaken(
-            f"Someone just took {labels}.",
+            _("Someone just took %(seats)s.") % {"seats": labels},
             taken=[{"id": str(seat.pk), "label": seat.label} for seat in taken],
         )
     if lapsed:
@@ -646,7 +649,7 @@ def _reserve_best(
     buyer: User, event_id: Any, tier_id: str, quantity: int, idempotency_key: str, voucher: str
 ) -> Order:
     if not isinstance(quantity, int) or not 1 <= quantity <= MAX_SEATS_PER_ORDER:
-        raise QuantityLimit(f"Choose 1 to {MAX_SEATS_PER_ORDER} seats.")
+        raise QuantityLimit(_("Choose 1 to %(count)s seats.") % {"count": MAX_SEATS_PER_ORDER})
     try:
         tier_key = str(uuid.UUID(tier_id))
     except ValueError as exc:
@@ -700,7 +703,9 @@ def _reserve_best(
         raise
     gate_give(event_id, taken)
     gate_sync(event_ids=[event_id])
-    raise SoldOut(f"Not enough {quantity} seats left.", tier_id=tier_key)
+    raise SoldOut(
+        _("Not enough seats left for %(count)s together.") % {"count": quantity}, tier_id=tier_key
+    )
 
 
 @transaction.atomic(durable=True)
