@@ -4,6 +4,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field, field_validator
 
@@ -165,10 +166,12 @@ class EventFilters(Schema):
 
     def params(self, query: str | None = None) -> SearchParams:
         if (self.lat is None) != (self.lon is None):
-            raise InvalidEvent("Near me needs both lat and lon.")
+            raise InvalidEvent(_("Near me needs both lat and lon."))
         query = query if query is not None else self.q or ""
         if len(query) > MAX_QUERY_CHARS:
-            raise QueryTooLong(f"A search can be at most {MAX_QUERY_CHARS} characters long.")
+            raise QueryTooLong(
+                _("A search can be at most %(count)s characters long.") % {"count": MAX_QUERY_CHARS}
+            )
         return SearchParams(
             query=query,
             category=self.category or "",
@@ -398,7 +401,7 @@ def create_event(request: ApiRequest, body: EventIn) -> EventDetailOut:
     else:
         organization = organizations.first()
     if organization is None:
-        raise PermissionDenied("You do not manage that organization.")
+        raise PermissionDenied(_("You do not manage that organization."))
     category = Category.objects.filter(slug=body.category).first() if body.category else None
     if body.category and category is None:
         raise Http404
@@ -485,7 +488,7 @@ def update_event(request: ApiRequest, event_id: UUID, body: EventPatch) -> Event
     fields = {k: data[k] for k in services.EDITABLE_FIELDS if k in data and k != "category"}
     for name in ("title", "starts_at", "ends_at", "time_zone", "currency"):
         if name in fields and fields[name] is None:
-            raise InvalidEvent(f"{name} cannot be empty.")
+            raise InvalidEvent(_("%(field)s cannot be empty.") % {"field": name})
     if "description" in fields and fields["description"] is None:
         fields["description"] = ""
     if "performers" in fields and fields["performers"] is None:
@@ -495,7 +498,7 @@ def update_event(request: ApiRequest, event_id: UUID, body: EventPatch) -> Event
             Category.objects.filter(slug=data["category"]).first() if data["category"] else None
         )
         if data["category"] and category is None:
-            raise InvalidEvent("Unknown category.")
+            raise InvalidEvent(_("Unknown category."))
         fields["category"] = category
     venue = None
     if body.venue_name or body.city:

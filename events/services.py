@@ -62,7 +62,7 @@ def _venue_for(organization: Organization, spec: VenueSpec) -> Venue:
 
 def _validate_time_zone(name: str) -> None:
     if name not in zoneinfo.available_timezones():
-        raise InvalidEvent(f"Unknown time zone {name!r}.")
+        raise InvalidEvent(_("Unknown time zone %(zone)r.") % {"zone": name})
 
 
 def _validate_times(starts_at: datetime, ends_at: datetime) -> None:
@@ -153,7 +153,7 @@ def _translations_checked(translations: dict[str, dict[str, str]]) -> dict[str, 
     checked: dict[str, dict[str, str]] = {}
     for code, texts in translations.items():
         if code not in offered:
-            raise InvalidEvent(f"Texts in {code!r} are not offered.")
+            raise InvalidEvent(_("Texts in %(language)r are not offered.") % {"language": code})
         kept = {f: str(texts[f]).strip() for f in ("title", "description") if texts.get(f)}
         if len(kept.get("title", "")) > 200:
             raise InvalidEvent(_("A title has at most 200 characters."))
@@ -192,7 +192,7 @@ def event_update(
         raise EventNotEditable(_("A cancelled event cannot be edited."))
     unknown = set(fields) - EDITABLE_FIELDS
     if unknown:
-        raise InvalidEvent(f"Unknown fields: {', '.join(sorted(unknown))}")
+        raise InvalidEvent(_("Unknown fields: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
     if "currency" in fields and fields["currency"] != event.currency and event.orders.exists():
         raise EventNotEditable(_("The currency cannot change once tickets were ordered."))
     if "translations" in fields:

@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import Organization, User
 from accounts.services import audit_record
@@ -29,10 +30,12 @@ def _validate(url: str, topics: list[str]) -> None:
             else "The URL must start with http:// or https://."
         )
     if not topics:
-        raise InvalidWebhook("Choose at least one event type.")
+        raise InvalidWebhook(_("Choose at least one event type."))
     unknown = set(topics) - {str(t) for t in WEBHOOK_TOPICS}
     if unknown:
-        raise InvalidWebhook(f"Unknown event types: {', '.join(sorted(unknown))}.")
+        raise InvalidWebhook(
+            _("Unknown event types: %(types)s.") % {"types": ", ".join(sorted(unknown))}
+        )
 
 
 @transaction.atomic(durable=True)

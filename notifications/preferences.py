@@ -52,7 +52,7 @@ def preference_update(*, user: User, phone: str = "", **choices: bool) -> Prefer
         raise ValueError(f"Unknown preferences: {sorted(unknown)}")
     normalised = phone_normalise(phone)
     if not normalised and any(choices.get(f"{kind}_sms") for kind in Kind.values):
-        raise InvalidPhone("Add a mobile number to get messages by SMS.")
+        raise InvalidPhone(gettext("Add a mobile number to get messages by SMS."))
     preference, _ = Preference.objects.select_for_update().get_or_create(user=user)
     preference.phone = normalised
     for name, value in choices.items():

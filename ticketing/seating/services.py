@@ -142,16 +142,25 @@ def _clean(raw: dict[str, Any], index: int) -> dict[str, Any]:
     def text(name: str, limit: int) -> str:
         value = str(raw.get(name, "")).strip()
         if not value or len(value) > limit:
-            raise SeatLayoutInvalid(f"Seat {index + 1}: {name} must be 1 to {limit} characters.")
+            raise SeatLayoutInvalid(
+                _("Seat %(seat)s: %(field)s must be 1 to %(limit)s characters.")
+                % {"seat": index + 1, "field": name, "limit": limit}
+            )
         return value
 
     def number(name: str) -> int:
         try:
             value = int(raw.get(name))  # type: ignore[arg-type]
         except (TypeError, ValueError):
-            raise SeatLayoutInvalid(f"Seat {index + 1}: {name} must be a whole number.") from None
+            raise SeatLayoutInvalid(
+                _("Seat %(seat)s: %(field)s must be a whole number.")
+                % {"seat": index + 1, "field": name}
+            ) from None
         if not 0 <= value <= 10_000:
-            raise SeatLayoutInvalid(f"Seat {index + 1}: {name} must be between 0 and 10000.")
+            raise SeatLayoutInvalid(
+                _("Seat %(seat)s: %(field)s must be between 0 and 10000.")
+                % {"seat": index + 1, "field": name}
+            )
         return value
 
     def flag(name: str) -> bool:
@@ -175,15 +184,21 @@ def _validated(seats: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not seats:
         raise SeatLayoutInvalid(_("A layout needs at least one seat."))
     if len(seats) > MAX_SEATS_PER_MAP:
-        raise SeatLayoutInvalid(f"A layout has at most {MAX_SEATS_PER_MAP} seats.")
+        raise SeatLayoutInvalid(
+            _("A layout has at most %(count)s seats.") % {"count": MAX_SEATS_PER_MAP}
+        )
     labels = Counter((s["section"], s["row"], s["number"]) for s in seats)
     spots = Counter((s["x"], s["y"]) for s in seats)
     twice = [f"{s} {r}-{n}" for (s, r, n), c in labels.items() if c > 1]
     if twice:
-        raise SeatLayoutInvalid(f"Seat labels used twice: {', '.join(twice[:5])}.")
+        raise SeatLayoutInvalid(
+            _("Seat labels used twice: %(seats)s.") % {"seats": ", ".join(twice[:5])}
+        )
     crowded = [f"x={x} y={y}" for (x, y), c in spots.items() if c > 1]
     if crowded:
-        raise SeatLayoutInvalid(f"Two seats at one spot: {', '.join(crowded[:5])}.")
+        raise SeatLayoutInvalid(
+            _("Two seats at one spot: %(spots)s.") % {"spots": ", ".join(crowded[:5])}
+        )
     return _ranked(seats)
 
 
@@ -193,10 +208,10 @@ def layout_parse(*, data: str, fmt: str) -> list[dict[str, Any]]:
         try:
             parsed = json.loads(data)
         except ValueError as exc:
-            raise SeatLayoutInvalid(f"Not valid JSON: {exc}") from exc
+            raise SeatLayoutInvalid(_("Not valid JSON: %(error)s") % {"error": exc}) from exc
         rows = parsed.get("seats") if isinstance(parsed, dict) else parsed
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-            raise SeatLayoutInvalid('Expected a list of seats, or {"seats": [...]}.')
+            raise SeatLayoutInvalid(_('Expected a list of seats, or {"seats": [...]}.'))
     elif fmt == "csv":
         rows = list(csv.DictReader(io.StringIO(data)))
     else:
@@ -226,7 +241,10 @@ def seat_map_create(
         with transaction.atomic():
             seat_map = SeatMap.objects.create(venue=venue, name=name.strip()[:100])
     except IntegrityError:
-        raise SeatLayoutInvalid(f"{venue.name} already has a layout called {name}.") from None
+        raise SeatLayoutInvalid(
+            _("%(venue)s already has a layout called %(name)s.")
+            % {"venue": venue.name, "name": name}
+        ) from None
     MapSeat.objects.bulk_create([MapSeat(seat_map=seat_map, **seat) for seat in rows])
     audit_record(
         actor=user,
@@ -353,7 +371,9 @@ def event_seating_apply(
     zones = set(seat_map.seats.values_list("zone", flat=True))
     missing = sorted(zones - set(zone_tiers))
     if missing:
-        raise SeatLayoutInvalid(f"Choose a tier for zone {', '.join(missing)}.")
+        raise SeatLayoutInvalid(
+            _("Choose a tier for zone %(zones)s.") % {"zones": ", ".join(missing)}
+        )
     chosen = {zone: tiers.get(str(tier_id)) for zone, tier_id in zone_tiers.items()}
     if any(t is None for z, t in chosen.items() if z in zones):
         raise UnknownTier()
