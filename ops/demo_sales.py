@@ -1,9 +1,9 @@
 """Sales for `make run`'s demo events, so an organizer's first look at the dashboards, the
 attendee table and the check-in figures shows something to read instead of zeros.
 
-Every order goes through the booking services (holds, payment, tickets, seats, the outbox), and
-every scan and rating through the check-in and feedback services: the figures are what the real
-code makes of them. Only the clock is moved: orders are dated over the last four weeks, and one
+Every order goes through the booking services (holds, payment, tickets, seats, the outbox), every
+refund and transfer through the after-sale services, and every scan and rating through the
+check-in and feedback services: the figures are what the real code makes of them. Only the clock is moved: orders are dated over the last four weeks, and one
 event took place three days ago, with its door scans and its ratings.
 
 The demo buyers are not logins. Their confirmation emails are fanned out and then marked
@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
@@ -32,8 +32,10 @@ from events.models import Category, Event, Feedback, TicketTier
 from events.services import TierSpec, VenueSpec, event_create, event_publish
 from notifications.models import Channel, Delivery, Message, Preference
 from notifications.services import message_fan_out
+from ticketing.aftersale.refunds import order_refund
+from ticketing.aftersale.transfers import ticket_transfer_accept, ticket_transfer_send
 from ticketing.booking.services import order_pay, order_reserve
-from ticketing.models import EventSeat, Order, Payment, Ticket
+from ticketing.models import EventSeat, Order, Payment, Refund, Ticket, Transfer
 from ticketing.seating.services import order_reserve_seats
 
 DEMO_DOMAIN = "example.com"
@@ -67,6 +69,9 @@ PAST_COMMENTS = [
     "",
 ]
 SALES_DAYS = 28
+# After the sale: whole orders refunded by their buyers, and tickets passed on to a friend.
+REFUNDED = {"Jazz Festival by the Lake": 4, "PyCon Riverside 2027": 2}
+TRANSFERRED = {"PyCon Riverside 2027": 3, "Jazz Festival by the Lake": 2}
 BUYERS = 96
 
 
@@ -88,6 +93,7 @@ def demo_sales_seed(
         for tier_name, tickets in tiers.items():
             tier = event.tiers.get(name=tier_name)
             _sell(rng, event, tier, tickets, buyers, now)
+    _after_sale(rng, events, buyers, now)
     symphony = events.get("Symphony Night")
     if symphony is not None:  # the demo attendee's own tickets, to see "My tickets" filled
         _order(symphony, symphony.tiers.get(name="Parterre"), 2, attendee, now - timedelta(days=3))
@@ -165,6 +171,40 @@ def _date(order_id: Any, at: datetime) -> None:
         Payment.objects.filter(order_id=order_id).update(created_at=at, updated_at=paid)
         Ticket.objects.filter(order_id=order_id).update(issued_at=paid)
         Message.objects.filter(data__order_id=str(order_id)).update(created_at=paid)
+
+
+def _after_sale(
+    rng: random.Random, events: dict[str, Event], buyers: list[User], now: datetime
+) -> None:
+    """Refunds and transfers through the after-sale services, dated a few days after the sale."""
+    for title, count in REFUNDED.items():
+        orders = Order.objects.filter(event__title=title, event__in=events.values()).order_by("pk")
+        for order in rng.sample(list(orders), count):
+            refund = order_refund(
+                actor=order.buyer, order_id=order.pk, idempotency_key=str(uuid.uuid4())
+            )
+            at = _days_after(rng, order.paid_at, now)
+            Refund.objects.filter(pk=refund.pk).update(created_at=at, refunded_at=at)
+            Message.objects.filter(dedupe_key=f"order.refunded:{refund.pk}").update(created_at=at)
+    for title, count in TRANSFERRED.items():
+        tickets = Ticket.objects.filter(
+            event__title=title, event__in=events.values(), status=Ticket.Status.VALID
+        ).order_by("pk")
+        for ticket in rng.sample(list(tickets.select_related("holder", "order")), count):
+            friend = rng.choice([b for b in buyers if b != ticket.holder])
+            sent = ticket_transfer_send(
+                sender=ticket.holder, ticket_id=ticket.pk, to_email=friend.email
+            )
+            new = ticket_transfer_accept(recipient=friend, token=sent.token)
+            at = _days_after(rng, ticket.order.paid_at, now)
+            Transfer.objects.filter(pk=sent.pk).update(created_at=at, decided_at=at)
+            Ticket.objects.filter(pk=new.pk).update(issued_at=at)
+            Message.objects.filter(data__transfer_id=str(sent.pk)).update(created_at=at)
+
+
+def _days_after(rng: random.Random, moment: datetime | None, now: datetime) -> datetime:
+    start = moment or now
+    return min(start + timedelta(days=rng.uniform(0.5, 6)), now - timedelta(minutes=2))
 
 
 def _past_event(
@@ -265,14 +305,16 @@ def _demo_mail_skipped(organization: Organization) -> None:
     """Fan out what the demo announced and mark the demo buyers' mail skipped (see the module);
     each delivery is dated like its message, so an order's timeline reads in order."""
     orders = Order.objects.filter(event__organization=organization).values_list("pk", flat=True)
-    messages = Message.objects.filter(data__order_id__in=[str(pk) for pk in orders])
+    messages = Message.objects.filter(
+        Q(data__order_id__in=[str(pk) for pk in orders]) | Q(event__organization=organization)
+    )
     for message_id in messages.filter(status=Message.Status.PENDING).values_list("pk", flat=True):
         message_fan_out(message_id=message_id)
     Delivery.objects.filter(
         message__in=messages,
-        channel__in=[Channel.EMAIL, Channel.SMS],
+        channel=Channel.EMAIL,
         status=Delivery.Status.PENDING,
-        user__email__endswith=f"@{DEMO_DOMAIN}",
+        recipient__endswith=f"@{DEMO_DOMAIN}",
     ).update(status=Delivery.Status.SKIPPED, last_error="Demo data: not sent.")
     Delivery.objects.filter(message__in=messages).update(
         created_at=Subquery(Message.objects.filter(pk=OuterRef("message_id")).values("created_at"))

@@ -12,8 +12,8 @@ from checkin.models import Admission
 from config.celery import app as celery_app
 from events.models import Event, Feedback
 from notifications.models import Delivery
-from ops.demo_sales import PAST_ADMITTED, PAST_TITLE, SOLD
-from ticketing.models import EventSeat, Order, Ticket
+from ops.demo_sales import PAST_ADMITTED, PAST_TITLE, REFUNDED, SOLD, TRANSFERRED
+from ticketing.models import EventSeat, Order, Refund, Ticket, Transfer
 
 
 @pytest.fixture
@@ -50,14 +50,29 @@ def test_the_demo_sales_are_what_the_services_sold(worker_not_started_yet) -> No
         event = Event.objects.get(title=title)
         sold = dict(event.tiers.values_list("name", "sold_count"))
         extra = {"Parterre": 2} if title == "Symphony Night" else {}  # the demo attendee's
-        assert sold == {name: n + extra.get(name, 0) for name, n in tiers.items()}, title
+        refunded = dict(
+            Ticket.objects.filter(event=event, status="void", void_reason="refunded")
+            .values_list("tier__name")
+            .annotate(n=Count("pk"))
+        )
+        expected = {n: k + extra.get(n, 0) - refunded.get(n, 0) for n, k in tiers.items()}
+        assert sold == expected, title
+    assert Refund.objects.filter(status="succeeded").count() == sum(REFUNDED.values())
+    assert Transfer.objects.filter(status="accepted").count() == sum(TRANSFERRED.values())
     past = Event.objects.get(title=PAST_TITLE)
     assert past.has_ended
     assert Admission.objects.filter(ticket__event=past).count() == PAST_ADMITTED
     assert Feedback.objects.filter(event=past).count() > 10
     # The summary tables were rebuilt from those rows: tickets and check-ins match them.
-    totals = EventHourStats.objects.aggregate(tickets=Sum("tickets"), checkins=Sum("checkins"))
-    assert totals == {"tickets": Ticket.objects.count(), "checkins": PAST_ADMITTED}
+    totals = EventHourStats.objects.aggregate(
+        tickets=Sum("tickets"), checkins=Sum("checkins"), transfers=Sum("transfers")
+    )
+    issued_at_sale = Ticket.objects.filter(transferred_from__isnull=True).count()
+    assert totals == {
+        "tickets": issued_at_sale,
+        "checkins": PAST_ADMITTED,
+        "transfers": sum(TRANSFERRED.values()),
+    }
     # The demo buyers' mail is marked skipped instead of flooding the console; the demo
     # attendee's own confirmations (a real login) still go out.
     demo_mail = Delivery.objects.filter(channel="email", user__email__endswith="@example.com")
