@@ -3,8 +3,9 @@ attendee table and the check-in figures shows something to read instead of zeros
 
 Every order goes through the booking services (holds, payment, tickets, seats, the outbox), every
 refund and transfer through the after-sale services, and every scan and rating through the
-check-in and feedback services: the figures are what the real code makes of them. Only the clock is moved: orders are dated over the last four weeks, and one
-event took place three days ago, with its door scans and its ratings.
+check-in and feedback services: the figures are what the real code makes of them. Only the
+clock is moved: orders are dated over the last four weeks, and one event took place three days
+ago, with its door scans and its ratings.
 
 The demo buyers are not logins. Their confirmation emails are fanned out and then marked
 skipped ("demo data"), so the console log of `make run` is not flooded with a few hundred mails;
