@@ -7,11 +7,10 @@ from ninja import Router, Schema
 from pydantic import Field
 
 from accounts.api_auth import bearer
-from checkin.errors import InvalidPayload
+from checkin.errors import SCAN_MESSAGES, InvalidPayload
 from checkin.models import CheckinList
 from checkin.selectors import checkin_bundle, checkin_list_of_event, event_for_door
 from checkin.services import (
-    MESSAGES,
     OfflineScan,
     ScanResult,
     checkin_list_default,
@@ -103,7 +102,7 @@ def scan(request: ApiRequest, body: ScanIn) -> ScanOut:
             return ScanOut(
                 valid=False,
                 reason=exc.reason,
-                message=str(MESSAGES[exc.reason]),
+                message=str(SCAN_MESSAGES[exc.reason]),
                 attendee_name="",
                 tier="",
                 already_used=False,

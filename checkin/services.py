@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.services import audit_record
-from checkin.errors import InvalidPayload, KeyInUse, ListNameTaken
+from checkin.errors import SCAN_MESSAGES, InvalidPayload, KeyInUse, ListNameTaken
 from checkin.models import Admission, CheckinList, DeviceLink, Scan, SigningKey
 from checkin.signals import ticket_admitted
 from checkin.signing import (
@@ -39,27 +39,6 @@ from ticketing.models import EventSeat, Ticket
 
 ENTRY = Scan.Direction.ENTRY.value
 EXIT = Scan.Direction.EXIT.value
-# What the door is told for each rejection, in the door's language (str() it where it is used);
-# the reason codes are the API's stable contract.
-MESSAGES = {
-    "ok": _("Admitted"),
-    "exit": _("Exit recorded"),
-    "malformed": _("This code is not a Boxoffice ticket."),
-    "unknown_key": _("This ticket was signed with an unknown key."),
-    "revoked_key": _("This ticket was signed with a revoked key."),
-    "invalid_signature": _("This ticket's signature is not valid."),
-    "wrong_event": _("This ticket is for another event."),
-    "unknown_ticket": _("No such ticket."),
-    "refunded": _("This ticket was refunded."),
-    "transferred": _("This ticket was transferred to someone else."),
-    "cancelled": _("This ticket was cancelled."),
-    "revoked": _("This ticket is no longer valid."),
-    "tier_not_allowed": _("This ticket's tier is not admitted here."),
-    "already_used": _("Already used."),
-    "already_inside": _("Already inside."),
-    "not_inside": _("This ticket is not inside: no entry to leave from."),
-    "exit_not_allowed": _("This list has no re-entry, so exits are not scanned."),
-}
 VOID_REASONS = {choice.value for choice in Ticket.VoidReason}
 POSITIVE = {Scan.Result.ADMITTED.value, Scan.Result.EXITED.value}
 # An offline device's clock may run ahead; a scan is never recorded as later than its upload.
@@ -328,7 +307,7 @@ def ticket_scan(
         return ScanResult(
             valid=False,
             reason=reason,
-            message=message or str(MESSAGES[reason]),
+            message=message or str(SCAN_MESSAGES[reason]),
             scan_id=str(params["id"]),
             direction=params["direction"],
             conflict=params["local_ok"],
@@ -390,7 +369,7 @@ def ticket_scan(
         return ScanResult(
             valid=True,
             reason=reason,
-            message=str(MESSAGES[reason]),
+            message=str(SCAN_MESSAGES[reason]),
             scan_id=scan_id,
             direction=params["direction"],
             conflict=conflict,
@@ -401,7 +380,7 @@ def ticket_scan(
         return ScanResult(
             valid=False,
             reason=reason,
-            message=str(MESSAGES[reason]),
+            message=str(SCAN_MESSAGES[reason]),
             scan_id=scan_id,
             direction=EXIT,
             conflict=conflict,
@@ -423,13 +402,13 @@ def ticket_scan(
             return ScanResult(
                 valid=False,
                 reason=reason,
-                message=str(MESSAGES[reason]),
+                message=str(SCAN_MESSAGES[reason]),
                 scan_id=scan_id,
                 direction=ENTRY,
                 conflict=conflict,
                 **details,
             )
-    message = str(MESSAGES[reason])
+    message = str(SCAN_MESSAGES[reason])
     if first_at is not None:
         local = timezone.localtime(first_at, zoneinfo.ZoneInfo(time_zone))
         message = (
@@ -463,7 +442,7 @@ def _stored_result(row: Scan) -> ScanResult:
     return ScanResult(
         valid=row.result in POSITIVE,
         reason=reason,
-        message=str(MESSAGES.get(reason, reason)),
+        message=str(SCAN_MESSAGES.get(reason, reason)),
         already_used=row.result == Scan.Result.ALREADY_USED,
         ticket_id=str(row.ticket_id or ""),
         scan_id=str(row.pk),

@@ -126,8 +126,8 @@ def payload_decode(payload: str) -> tuple[TicketClaim, bytes, bytes]:
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError) as exc:
-        raise InvalidPayload("malformed", "This code is not a Boxoffice ticket.") from exc
-    malformed = InvalidPayload("malformed", "This code is not a Boxoffice ticket.")
+        raise InvalidPayload("malformed") from exc
+    malformed = InvalidPayload("malformed")
     seat = b""
     if len(raw) == PAYLOAD_BYTES and raw[0] == VERSION:
         signed_bytes = _HEADER.size
@@ -179,13 +179,13 @@ def payload_verify(payload: str) -> TicketClaim:
         .first()
     )
     if key is None:
-        raise InvalidPayload("unknown_key", "This ticket was signed with an unknown key.")
+        raise InvalidPayload("unknown_key")
     if key.revoked_at is not None:
-        raise InvalidPayload("revoked_key", "This ticket was signed with a revoked key.")
+        raise InvalidPayload("revoked_key")
     if key.event_id != claim.event_id:
-        raise InvalidPayload("invalid_signature", "This ticket's signature is not valid.")
+        raise InvalidPayload("invalid_signature")
     if not signature_valid(claim.kid, bytes(key.public_key), header, signature):
-        raise InvalidPayload("invalid_signature", "This ticket's signature is not valid.")
+        raise InvalidPayload("invalid_signature")
     return claim
 
 
