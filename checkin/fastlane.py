@@ -24,13 +24,13 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DataError, close_old_connections, connection
-from django.utils import translation
+from django.utils.translation import gettext as _
 
 from accounts.scopes import API_ROUTE_SCOPES
 from accounts.services import api_token_grant
 from checkin.services import ticket_scan
 from core.errors import DomainError
-from core.http import environ_language
+from core.http import in_asked_language
 
 logger = logging.getLogger(__name__)
 
@@ -81,11 +81,6 @@ def _parse(body: bytes) -> dict[str, Any] | None:
     }
 
 
-def _in(language: str, text: str) -> str:
-    with translation.override(language):
-        return translation.gettext(text)
-
-
 class ScanFastLane:
     def __init__(self, app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]]) -> None:
         self.app = app
@@ -115,32 +110,32 @@ class ScanFastLane:
         recycle = not connection.in_atomic_block
         if recycle:
             close_old_connections()
-        language = environ_language(environ)
-        try:
-            token = environ["HTTP_AUTHORIZATION"][len("Bearer ") :].strip()
-            grant = api_token_grant(token)
-            if grant is None or SCAN_SCOPE not in grant.scopes:
-                return self.app(environ, start_response)
-            with translation.override(language):
+        # Django's LocaleMiddleware never runs for what this lane answers itself.
+        with in_asked_language(environ):
+            try:
+                token = environ["HTTP_AUTHORIZATION"][len("Bearer ") :].strip()
+                grant = api_token_grant(token)
+                if grant is None or SCAN_SCOPE not in grant.scopes:
+                    return self.app(environ, start_response)
                 status, answer = 200, self._scan(grant.user, arguments)
-        except DomainError as exc:
-            status, answer = exc.status, exc.as_dict()
-        except DataError:
-            status = 422
-            answer = {
-                "error": {
-                    "code": "VALIDATION_ERROR",
-                    "message": _in(language, "The input contains a value that cannot be used."),
+            except DomainError as exc:
+                status, answer = exc.status, exc.as_dict()
+            except DataError:
+                status = 422
+                answer = {
+                    "error": {
+                        "code": "VALIDATION_ERROR",
+                        "message": _("The input contains a value that cannot be used."),
+                    }
                 }
-            }
-        except Exception:
-            logger.exception("Unhandled error in the scan fast lane")
-            status = 500
-            failed = _in(language, "Something went wrong on our side.")
-            answer = {"error": {"code": "INTERNAL", "message": failed}}
-        finally:
-            if recycle:
-                close_old_connections()
+            except Exception:
+                logger.exception("Unhandled error in the scan fast lane")
+                status = 500
+                failed = _("Something went wrong on our side.")
+                answer = {"error": {"code": "INTERNAL", "message": failed}}
+            finally:
+                if recycle:
+                    close_old_connections()
         raw = json.dumps(answer, cls=DjangoJSONEncoder).encode()
         start_response(
             f"{status} {HTTPStatus(status).phrase}",

@@ -111,9 +111,9 @@ def json_error(status: int, code: str | None = None, message: str | None = None)
     )
 
 
-def environ_language(environ: dict[str, Any]) -> str:
-    """The language LocaleMiddleware would choose for this request (the language cookie, then
-    Accept-Language), for an answer a WSGI fast lane writes before Django runs: a thread keeps
-    the language of the last request it served, which may be another visitor's."""
+def in_asked_language(environ: dict[str, Any]) -> translation.override:
+    """Speak the language LocaleMiddleware would choose for this request (the language cookie,
+    then Accept-Language), for an answer a WSGI fast lane writes before Django runs: a thread
+    keeps the language of the last request it served, which may be another visitor's."""
     seen = SimpleNamespace(COOKIES=parse_cookie(environ.get("HTTP_COOKIE", "")), META=environ)
-    return translation.get_language_from_request(cast(HttpRequest, seen))
+    return translation.override(translation.get_language_from_request(cast(HttpRequest, seen)))

@@ -27,10 +27,9 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.utils import translation
 from redis.exceptions import RedisError
 
-from core.http import environ_language
+from core.http import in_asked_language
 from ticketing.booking import gate
 from ticketing.errors import SoldOut
 from waitingroom import passes
@@ -126,12 +125,12 @@ class SoldOutFastLane:
         if lifetime is not None:
             token = passes.environ_pass(environ, event_id)
             if passes.pass_holder(token, event_id, max_age_s=lifetime) is None:
-                with translation.override(environ_language(environ)):
+                with in_asked_language(environ):
                     refused = QueueRequired().as_dict()
                 return _answer(start_response, "403 Forbidden", refused)
             return self.app(environ, start_response)
         if self._sold_out(event_id, *asked):
-            with translation.override(environ_language(environ)):
+            with in_asked_language(environ):
                 sold_out = SoldOut().with_waitlist(event_id).as_dict()
             return _answer(start_response, "409 Conflict", sold_out)
         return self.app(environ, start_response)
