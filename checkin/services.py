@@ -15,8 +15,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-import psycopg
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -32,6 +31,7 @@ from checkin.signing import (
     signing_key_create,
     ticket_payload_sign,
 )
+from core.db import fetch_prepared
 from core.errors import NotFound
 from core.testswitches import switch_value
 from events.models import Event, TicketTier
@@ -206,21 +206,7 @@ def _sql() -> dict[str, str]:
 
 
 def _run(name: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
-    """Execute one of the hot statements as a server-side prepared statement.
-
-    Django's cursors bind values on the client, so PostgreSQL would parse and plan these
-    statements on every scan; a prepared statement is planned once per connection.
-    """
-    connection.ensure_connection()
-    raw = connection.connection
-    if raw.prepare_threshold is None:
-        # Django turns preparing off; allow it for explicit prepare=True only (Django's own
-        # ClientCursors never prepare, so nothing else on the connection changes).
-        raw.prepare_threshold = 2**31
-    # A plain psycopg cursor: the connection's default (Django's ClientCursor) cannot prepare.
-    with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
-        cursor.execute(_sql()[name], params, prepare=True)
-        return cursor.fetchone() if cursor.description else None
+    return fetch_prepared(_sql()[name], params)
 
 
 def _clean(text: str, limit: int) -> str:

@@ -9,6 +9,18 @@ from pathlib import Path
 import httpx
 import pytest
 
+from accounts.models import Membership
+from accounts.services import api_token_issue
+from checkin.models import Scan
+from checkin.services import checkin_list_default
+from tests.factories import (
+    PASSWORD,
+    EventFactory,
+    MembershipFactory,
+    TicketTierFactory,
+    UserFactory,
+    order_paid,
+)
 from tests.ops.conftest import Buyer
 from tests.ops.servers import database_url_of_test_db, gunicorn, pgbouncer, production_env
 from ticketing.models import Order, Ticket
@@ -66,3 +78,49 @@ def test_bookings_through_pgbouncer_transaction_pooling(
     assert Ticket.objects.filter(event=buyer.event).count() == 36
     # gunicorn's start-up gate sync iterates a queryset: no server-side cursor error.
     assert "admission gate not synced" not in boot
+
+
+def test_door_scans_through_pgbouncer_transaction_pooling(
+    transactional_db: None, collected_static: Path, tmp_path: Path
+) -> None:
+    """The scan statements are prepared per connection where that is safe; behind a
+    transaction pooler a prepared statement would be looked up on whichever server the next
+    transaction got, so every scan must still work there."""
+    event = EventFactory.create()
+    tier = TicketTierFactory.create(event=event, capacity=60)
+    attendee = UserFactory.create()
+    tickets = [order_paid(buyer=attendee, tier=tier).tickets[0] for _ in range(24)]
+    gate = checkin_list_default(event)
+    staff = MembershipFactory.create(
+        organization=event.organization, role=Membership.Role.DOOR
+    ).user
+    token = api_token_issue(email=staff.email, password=PASSWORD)
+    with pgbouncer(tmp_path / "pgbouncer") as port:
+        env = production_env(
+            DATABASE_URL=database_url_of_test_db(host="127.0.0.1", port=port),
+            DATABASE_TRANSACTION_POOLING="1",
+            WEB_CONCURRENCY="2",
+            GUNICORN_THREADS="6",
+        )
+        with gunicorn(env, tmp_path / "gunicorn.log") as url:
+
+            def scan(ticket: Ticket) -> list[tuple[int, str]]:
+                with httpx.Client(
+                    base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+                ) as client:
+                    answers = []
+                    for _ in range(3):  # admitted, then twice already in
+                        answer = client.post(
+                            "/api/v1/checkin/scan",
+                            json={"payload": ticket.qr_payload, "list_id": str(gate.pk)},
+                        )
+                        answers.append((answer.status_code, answer.json().get("reason", "")))
+                    return answers
+
+            with ThreadPoolExecutor(max_workers=12) as pool:
+                answers = list(pool.map(scan, tickets))
+
+    assert all(status == 200 for each in answers for status, _ in each), answers
+    admitted = sum(1 for each in answers for _, reason in each if reason == "ok")
+    assert admitted == len(tickets), answers
+    assert Scan.objects.filter(checkin_list=gate).count() == 3 * len(tickets)
