@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import AuditEntry
+from core.db import prepared_cursor
 from core.testswitches import switch_on
 
 GENESIS = "0" * 64
@@ -91,7 +92,7 @@ def append(entry: AuditEntry, *, spread: bool = False, once: bool = False) -> Au
     # No savepoint inside the caller's transaction: the row fails or commits with the change.
     with transaction.atomic(savepoint=False):
         if not switch_on("audit_chain_unlocked"):
-            with connection.cursor() as cursor:
+            with prepared_cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_id(entry.chain)])
         earlier_id, last_seq, last_digest = _chain_end(entry, once=once)
         if earlier_id is not None:
@@ -116,7 +117,7 @@ RETURNING id
 
 
 def _insert(entry: AuditEntry) -> None:
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             _INSERT,
             [
@@ -154,7 +155,7 @@ LEFT JOIN LATERAL (SELECT e.seq, e.digest FROM accounts_auditentry e
 
 def _chain_end(entry: AuditEntry, *, once: bool) -> tuple[Any, Any, Any]:
     """(the earlier row's id when `once` and there is one, the last seq, the last digest)."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             _CHAIN_END,
             {

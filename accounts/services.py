@@ -38,6 +38,7 @@ from accounts.models import (
 from accounts.scopes import PERSONAL_TOKEN_SCOPES
 from accounts.signals import organization_logo_changed
 from accounts.signin_guard import signin_check, signin_failed, signin_succeeded
+from core.db import prepared_cursor
 from core.errors import NotFound, PermissionDenied
 from core.images import PictureFields, picture_replace, picture_variants_record
 
@@ -307,7 +308,7 @@ def api_token_grant(token: str) -> TokenGrant | None:
     digest = ApiToken.digest_of(token)
     row = token_lookups.get(digest)
     if row is None:
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(sql, [digest])
             found = cursor.fetchone()
         if found is None:

@@ -8,7 +8,8 @@ import psycopg
 import psycopg.errors
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.db import OperationalError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, transaction
+from django.db.backends.utils import CursorDebugWrapper
 from django.db.models import Model, QuerySet
 
 from core.errors import Busy
@@ -41,8 +42,17 @@ class _PreparingCursor(psycopg.Cursor[Any]):
         return self
 
 
+class _PreparedDebugCursor(CursorDebugWrapper):
+    """Django's query log for `prepared_cursor`: the statement as written, with its values
+    beside it (Django would ask psycopg for the text it interpolated, and there is none)."""
+
+    def execute(self, sql: Any, params: Any = None) -> Any:
+        with self.debug_sql(sql, params):
+            return super(CursorDebugWrapper, self).execute(sql, params)
+
+
 @contextlib.contextmanager
-def prepared_cursor() -> Iterator[Any]:
+def prepared_cursor(using: str = DEFAULT_DB_ALIAS) -> Iterator[Any]:
     """A cursor for the statements a rush or a door repeats, each planned once per connection.
 
     Django's cursors bind values on the client: PostgreSQL parses and plans every statement
@@ -55,6 +65,7 @@ def prepared_cursor() -> Iterator[Any]:
     another server connection, which does not know a statement this one prepared, or knows
     another one under the same name: there the values are still sent apart, unprepared.
     """
+    connection = connections[using]
     connection.ensure_connection()
     raw = connection.connection
     prepare = not settings.DATABASE_TRANSACTION_POOLING
@@ -66,7 +77,7 @@ def prepared_cursor() -> Iterator[Any]:
         cursor: Any = _PreparingCursor(raw)  # a database cursor, which Django's wrappers take
     cursor.prepare_all = prepare
     wrapped = (
-        connection.make_debug_cursor(cursor)
+        _PreparedDebugCursor(cursor, connection)
         if connection.queries_logged
         else connection.make_cursor(cursor)
     )

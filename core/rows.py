@@ -15,6 +15,8 @@ from typing import Any, Generic, TypeVar
 from django.db import connections
 from django.db.models import Field, Model
 
+from core.db import prepared_cursor
+
 M = TypeVar("M", bound=Model)
 
 Converter = Callable[[Any, Any, Any], Any]
@@ -109,7 +111,7 @@ class RowSelect(Generic[M]):
         """The first row meeting `where` (SQL over `column()` names, `%s` for `params`)."""
         select, base, parts = self._plan
         connection = connections[self.using]
-        with connection.cursor() as cursor:
+        with prepared_cursor(self.using) as cursor:
             cursor.execute(f"{select} WHERE {where} LIMIT 1", list(params))
             row = cursor.fetchone()
         if row is None:

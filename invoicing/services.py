@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Organization, User
 from accounts.services import audit_record
+from core.db import prepared_cursor
 from core.ids import is_uuid
 from core.testswitches import switch_value
 from invoicing.models import Document, DocumentCounter, InvoicingSettings
@@ -106,7 +107,7 @@ def _header(order: Order, seller: InvoicingSettings) -> dict[str, Any]:
 
 
 def _invoices(organization_id: Any) -> bool:
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             "SELECT 1 FROM invoicing_invoicingsettings WHERE organization_id = %s AND enabled",
             [organization_id],

@@ -31,7 +31,7 @@ import psycopg.errors
 from django.db import DatabaseError, connection
 
 from accounts.models import User
-from core.db import LOCK_TIMEOUT, single_statement_atomic
+from core.db import LOCK_TIMEOUT, prepared_cursor, single_statement_atomic
 from core.testswitches import switch_on
 from ticketing.models import Order
 
@@ -47,7 +47,7 @@ def _fell_back(step: str, exc: DatabaseError) -> None:
 
 @contextlib.contextmanager
 def _one_statement() -> Iterator[Any]:
-    with single_statement_atomic(), connection.cursor() as cursor:
+    with single_statement_atomic(), prepared_cursor() as cursor:
         yield cursor
 
 
@@ -467,7 +467,7 @@ def payment_finish(
     """
     if not connection.in_atomic_block:
         raise RuntimeError("payment_finish runs in the caller's transaction")
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             _FINISH,
             {
