@@ -1045,7 +1045,7 @@ def _claim_many(delivery_ids: list[Any], now: datetime) -> set[uuid.UUID]:
             .values_list("pk", flat=True)
         )
     table = Delivery._meta.db_table
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET status = %s, claimed_at = %s, attempts = attempts + 1 "  # noqa: S608 - our table name
             "WHERE id = ANY(%s) AND (status = %s OR (status = %s AND next_attempt_at <= %s)) "
@@ -1064,9 +1064,9 @@ def _claim_many(delivery_ids: list[Any], now: datetime) -> set[uuid.UUID]:
 
 def _delivery_mark_sent(delivery_id: Any, code: int) -> None:
     """The moment a message is out, it is marked so (a crash later in the batch cannot send it
-    again); one plain statement per email, compiled once, not an ORM update each time."""
+    again); one plain statement per email, prepared once, not an ORM update each time."""
     table = connection.ops.quote_name(Delivery._meta.db_table)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET status = %s, sent_at = %s, response_code = %s "  # noqa: S608 - quoted name
             "WHERE id = %s",
