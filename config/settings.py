@@ -144,6 +144,10 @@ DATABASES["replica"] = dj_database_url.parse(
     conn_health_checks=True,
 )
 DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+# Django's backend with a cheaper health check (core/postgresql/base.py); others as they are.
+for _alias in DATABASES:
+    if DATABASES[_alias]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES[_alias]["ENGINE"] = "core.postgresql"
 DATABASE_ROUTERS = ["core.replica.ReportingReadRouter"]
 REPLICA_MAX_LAG_SECONDS = float(os.environ.get("REPLICA_MAX_LAG_SECONDS", "30"))
 REPLICA_LAG_CHECK_SECONDS = float(os.environ.get("REPLICA_LAG_CHECK_SECONDS", "5"))
