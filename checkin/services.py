@@ -31,7 +31,7 @@ from checkin.signing import (
     signing_key_create,
     ticket_payload_sign,
 )
-from core.db import fetch_prepared
+from core.db import prepared_cursor
 from core.errors import NotFound
 from core.testswitches import switch_value
 from events.models import Event, TicketTier
@@ -206,7 +206,9 @@ def _sql() -> dict[str, str]:
 
 
 def _run(name: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
-    return fetch_prepared(_sql()[name], params)
+    with prepared_cursor() as cursor:
+        cursor.execute(_sql()[name], params)
+        return cursor.fetchone() if cursor.description else None
 
 
 def _clean(text: str, limit: int) -> str:

@@ -1,7 +1,7 @@
 """Database helpers shared by the apps."""
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 import psycopg
@@ -65,31 +65,24 @@ def prepared_cursor(using: str = DEFAULT_DB_ALIAS) -> Iterator[Any]:
     another server connection, which does not know a statement this one prepared, or knows
     another one under the same name: there the values are still sent apart, unprepared.
     """
-    connection = connections[using]
-    connection.ensure_connection()
-    raw = connection.connection
+    database = connections[using]
+    database.ensure_connection()
+    raw = database.connection
     prepare = not settings.DATABASE_TRANSACTION_POOLING
     if prepare and raw.prepare_threshold is None:
         # Django turns psycopg's automatic preparing off; explicit preparing needs a number
         # here, and one that is never reached leaves Django's own cursors as they were.
         raw.prepare_threshold = 2**31
-    with connection.wrap_database_errors:
+    with database.wrap_database_errors:
         cursor: Any = _PreparingCursor(raw)  # a database cursor, which Django's wrappers take
     cursor.prepare_all = prepare
     wrapped = (
-        _PreparedDebugCursor(cursor, connection)
-        if connection.queries_logged
-        else connection.make_cursor(cursor)
+        _PreparedDebugCursor(cursor, database)
+        if database.queries_logged
+        else database.make_cursor(cursor)
     )
     with wrapped:
         yield wrapped
-
-
-def fetch_prepared(sql: str, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
-    """Run one statement through `prepared_cursor` and return its first row, if it has rows."""
-    with prepared_cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone() if cursor.description else None
 
 
 @contextlib.contextmanager
