@@ -1,14 +1,59 @@
 """Email: HTML + plain text, attachments, a stable Message-ID and List-Unsubscribe."""
 
 import contextlib
+import secrets
 import smtplib
 from collections.abc import Sequence
+from email.message import Message
+from email.policy import Compat32
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 
 from notifications.channels import DeliveryFailed
+
+
+class QuickFold(Compat32):
+    """compat32, the policy Django's mail is written with, but a short printable-ASCII header is
+    written as it is.
+
+    For such a header compat32 builds an `email.header.Header` only to give back the same text
+    (tests/notifications/test_email_fold.py compares the two). Anything longer, non-ASCII or
+    with a control character folds as before. With the boundaries below, a confirmation costs
+    the worker 2.5 ms of CPU instead of 2.7 (in-process, three interleaved runs of 300 mails).
+    """
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        if (
+            isinstance(value, str)
+            and self.max_line_length
+            and len(name) + len(value) + 2 <= self.max_line_length
+            and value.isascii()
+            and value.isprintable()
+        ):
+            return f"{name}: {value}{self.linesep}".encode("ascii")
+        return bytes(super().fold_binary(name, value))
+
+
+QUICK_FOLD = QuickFold()
+
+
+def mime_boundary() -> str:
+    return "=" * 15 + secrets.token_hex(16) + "=="
+
+
+class _Email(EmailMultiAlternatives):
+    def message(self) -> Message:  # type: ignore[override]
+        built = super().message()
+        built.policy = QUICK_FOLD
+        # Left without a boundary, the generator picks one for each multipart and compiles a new
+        # regular expression to make sure the text does not contain it. 128 random bits are not
+        # in the text by chance, and nobody knows them before the message is written.
+        for part in built.walk():
+            if part.is_multipart():
+                part.set_boundary(mime_boundary())
+        return built
 
 
 def email_build(
@@ -20,7 +65,7 @@ def email_build(
     attachments: Sequence[tuple[str, bytes, str]] = (),
     headers: dict[str, str] | None = None,
 ) -> EmailMultiAlternatives:
-    message = EmailMultiAlternatives(
+    message = _Email(
         subject=subject,
         body=text,
         to=[to],
