@@ -9,6 +9,7 @@ from playwright.sync_api import Browser, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from accounts.models import Membership, User
+from analytics.summaries import summaries_rebuild
 from checkin.models import Admission
 from checkin.services import checkin_list_default
 from events.models import Event
@@ -87,6 +88,29 @@ def test_organizer_pages_pass_axe_and_target_size(sized: Page, live_server: Live
     expect(cancel).to_be_disabled()
     sized.get_by_label(re.compile("Type the event's name")).fill("Harbour Lights")
     expect(cancel).to_be_enabled()
+
+
+def test_a_five_figure_revenue_stays_on_one_line_inside_its_card(
+    sized: Page, live_server: LiveServer
+) -> None:
+    owner, event = organizer_with_event()
+    patron = TicketTierFactory.create(event=event, name="Patron", price="12345.00", capacity=5)
+    order_paid(buyer=UserFactory.create(), tier=patron)
+    summaries_rebuild()
+    log_in(sized.context, live_server, owner)
+    sized.goto("/manage/")
+    revenue = sized.locator(".kpis .stat-value.money").first
+    expect(revenue).to_have_text("12,345.00 EUR")
+    lines, fits = revenue.evaluate(
+        """value => {
+            const text = document.createRange();
+            text.selectNodeContents(value);
+            const card = value.closest(".stat").getBoundingClientRect();
+            const box = text.getBoundingClientRect();
+            return [text.getClientRects().length, box.left >= card.left && box.right <= card.right];
+        }"""
+    )
+    assert (lines, fits) == (1, True), f"{lines} line(s), inside the card: {fits}"
 
 
 def test_door_admits_a_guest_by_name_on_a_phone(sized: Page, live_server: LiveServer) -> None:
