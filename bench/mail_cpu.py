@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile (CPU time) to stderr")
     args = parser.parse_args(argv)
 
-    from bench.servers import free_port, mail_sink
+    from bench.servers import backend_cpu_s, free_port, mail_sink
 
     port = free_port()
     os.environ.setdefault("SECRET_KEY", secrets.token_hex(32))
@@ -53,7 +53,6 @@ def main(argv: list[str] | None = None) -> int:
     import logging
 
     from django.conf import settings
-    from django.db import connection
 
     from accounts.models import User
     from bench.flash_sale import create_sale
@@ -91,13 +90,6 @@ def main(argv: list[str] | None = None) -> int:
                 notifications.deliveries_send(delivery_ids=people[start : start + size])
             if not more:
                 return
-
-    def backend_cpu_s() -> float:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            (pid,) = cursor.fetchone()
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     with mail_sink(port) as sink:
         # Whatever else waits in this database's outbox is not this run's to send.

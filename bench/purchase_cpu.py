@@ -52,9 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         ALLOWED_HOSTS="127.0.0.1",
         CACHE_KEY_PREFIX=f"purchase-cpu-{secrets.token_hex(3)}",
     )
-    from django.db import connection
 
     from bench.flash_sale import create_sale
+    from bench.servers import backend_cpu_s
     from config.wsgi import application
     from ticketing.booking.gate import gate_sync
 
@@ -118,13 +118,6 @@ def main(argv: list[str] | None = None) -> int:
         )
         if status != 200:
             raise SystemExit(f"pay answered {status}: {paid}")
-
-    def backend_cpu_s() -> float:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            (pid,) = cursor.fetchone()
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     for i in range(WARM_UP):  # connections, caches, the event's signing key
         purchase(i)

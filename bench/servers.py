@@ -124,6 +124,16 @@ def process_cpu_s(pid: int, *, with_reaped_children: bool = False) -> float:
     return ticks / TICK
 
 
+def backend_cpu_s() -> float:
+    """CPU seconds of the PostgreSQL backend behind this process's default Django connection."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    return process_cpu_s(pid)
+
+
 def children_of(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():

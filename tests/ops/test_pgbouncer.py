@@ -28,15 +28,24 @@ from ticketing.models import Order, Ticket
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def _through_bouncer(port: int, **extra: str) -> dict[str, str]:
+    """A production gunicorn's environment, connected through PgBouncer on `port`, with fewer
+    server connections than request threads."""
+    return production_env(
+        DATABASE_URL=database_url_of_test_db(host="127.0.0.1", port=port),
+        DATABASE_TRANSACTION_POOLING="1",
+        WEB_CONCURRENCY="2",
+        GUNICORN_THREADS="6",
+        **extra,
+    )
+
+
 def test_bookings_through_pgbouncer_transaction_pooling(
     buyer: Buyer, collected_static: Path, tmp_path: Path
 ) -> None:
     with pgbouncer(tmp_path / "pgbouncer") as port:
-        env = production_env(
-            DATABASE_URL=database_url_of_test_db(host="127.0.0.1", port=port),
-            DATABASE_TRANSACTION_POOLING="1",
-            WEB_CONCURRENCY="2",
-            GUNICORN_THREADS="6",
+        env = _through_bouncer(
+            port,
             # As behind HAProxy: the proxy's address is trusted to name the client, so the
             # per-buyer limit counts each of these buyers' addresses, not the proxy's.
             TRUSTED_PROXIES="127.0.0.1",
@@ -95,30 +104,26 @@ def test_door_scans_through_pgbouncer_transaction_pooling(
         organization=event.organization, role=Membership.Role.DOOR
     ).user
     token = api_token_issue(email=staff.email, password=PASSWORD)
-    with pgbouncer(tmp_path / "pgbouncer") as port:
-        env = production_env(
-            DATABASE_URL=database_url_of_test_db(host="127.0.0.1", port=port),
-            DATABASE_TRANSACTION_POOLING="1",
-            WEB_CONCURRENCY="2",
-            GUNICORN_THREADS="6",
-        )
-        with gunicorn(env, tmp_path / "gunicorn.log") as url:
+    with (
+        pgbouncer(tmp_path / "pgbouncer") as port,
+        gunicorn(_through_bouncer(port), tmp_path / "gunicorn.log") as url,
+    ):
 
-            def scan(ticket: Ticket) -> list[tuple[int, str]]:
-                with httpx.Client(
-                    base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30
-                ) as client:
-                    answers = []
-                    for _ in range(3):  # admitted, then twice already in
-                        answer = client.post(
-                            "/api/v1/checkin/scan",
-                            json={"payload": ticket.qr_payload, "list_id": str(gate.pk)},
-                        )
-                        answers.append((answer.status_code, answer.json().get("reason", "")))
-                    return answers
+        def scan(ticket: Ticket) -> list[tuple[int, str]]:
+            with httpx.Client(
+                base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+            ) as client:
+                answers = []
+                for _ in range(3):  # admitted, then twice already in
+                    answer = client.post(
+                        "/api/v1/checkin/scan",
+                        json={"payload": ticket.qr_payload, "list_id": str(gate.pk)},
+                    )
+                    answers.append((answer.status_code, answer.json().get("reason", "")))
+                return answers
 
-            with ThreadPoolExecutor(max_workers=12) as pool:
-                answers = list(pool.map(scan, tickets))
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            answers = list(pool.map(scan, tickets))
 
     assert all(status == 200 for each in answers for status, _ in each), answers
     admitted = sum(1 for each in answers for _, reason in each if reason == "ok")
